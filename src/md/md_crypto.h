@@ -1,0 +1,152 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Keys, certificates and certificate requests: generation, PEM files (with
+ * the store's PKCS#8 encryption), the certificate facts that status and
+ * renewal need, JWS signatures and digests. The only files that include
+ * OpenSSL headers are md_crypto.c (and md_ocsp.c later); no OpenSSL type
+ * appears here.
+ */
+#ifndef md_crypto_h
+#define md_crypto_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <apr_file_io.h>
+
+#include "md.h"
+
+struct md_json_t;
+struct md_data_t;
+
+typedef struct md_pkey_t md_pkey_t;     /* opaque, freed with its pool */
+typedef struct md_cert_t md_cert_t;     /* opaque, freed with its pool */
+
+/* Once per process. */
+apr_status_t md_crypt_init(apr_pool_t *pool);
+
+apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len, apr_pool_t *p);
+
+/* --- digests ---------------------------------------------------------------------- */
+/* base64url (no padding) of SHA-256 over data. */
+apr_status_t md_crypt_sha256_digest64(const char **pdigest64, apr_pool_t *p,
+                                      const struct md_data_t *data);
+/* lower-case hex of SHA-256 over data. */
+apr_status_t md_crypt_sha256_digest_hex(const char **pdigesthex, apr_pool_t *p,
+                                        const struct md_data_t *data);
+/* base64url HMAC-SHA256 of data under the raw key (EAB, RFC 8555 7.3.4). */
+apr_status_t md_crypt_hmac64(const char **pmac64, const struct md_data_t *key,
+                             apr_pool_t *p, const char *data, apr_size_t len);
+
+/* --- private keys ------------------------------------------------------------------- */
+/* Generates a key for the spec (Default/RSA bits/EC curve). Unknown curves
+ * give APR_ENOTIMPL. */
+apr_status_t md_pkey_gen(md_pkey_t **ppkey, apr_pool_t *p, const md_pkey_spec_t *spec);
+
+/* Loads a PEM key (PKCS#8 plain or encrypted, or traditional RSA/EC). pass
+ * is the raw passphrase (may contain NUL), NULL/0 for plain keys. */
+apr_status_t md_pkey_fload(md_pkey_t **ppkey, apr_pool_t *p,
+                           const char *pass, apr_size_t pass_len, const char *fname);
+apr_status_t md_pkey_read_pem(md_pkey_t **ppkey, apr_pool_t *p,
+                              const char *pass, apr_size_t pass_len,
+                              const char *pem, apr_size_t len);
+/* Saves as PKCS#8 PEM; with pass: encrypted with PBES2/PBKDF2 and
+ * AES-256-CBC (interfaces.md 1.6). Atomic replace with mode perms. */
+apr_status_t md_pkey_fsave(md_pkey_t *pkey, apr_pool_t *p,
+                           const char *pass, apr_size_t pass_len,
+                           const char *fname, apr_fileperms_t perms);
+apr_status_t md_pkey_to_pem(const char **ppem, md_pkey_t *pkey, apr_pool_t *p,
+                            const char *pass, apr_size_t pass_len);
+
+/* Type facts about a key. */
+int md_pkey_is_rsa(const md_pkey_t *pkey);
+int md_pkey_is_ec(const md_pkey_t *pkey);
+unsigned int md_pkey_bits(const md_pkey_t *pkey);
+
+/* JWS: the public JWK ({"e","kty","n"} or {"crv","kty","x","y"}), its RFC 7638
+ * thumbprint (base64url SHA-256), the "alg" to use (RS256, ES256, ES384,
+ * ES512) and the signature over data in JWS form (raw R||S for ECDSA). */
+struct md_json_t *md_pkey_get_jwk(md_pkey_t *pkey, apr_pool_t *p);
+apr_status_t md_pkey_jwk_thumbprint(const char **pthumb64, md_pkey_t *pkey,
+                                    apr_pool_t *p);
+const char *md_pkey_jws_alg(const md_pkey_t *pkey);
+apr_status_t md_pkey_jws_sign(const char **psig64, md_pkey_t *pkey, apr_pool_t *p,
+                              const char *data, apr_size_t len);
+
+/* --- certificates --------------------------------------------------------------------- */
+/* Loads the first certificate of a PEM file. */
+apr_status_t md_cert_fload(md_cert_t **pcert, apr_pool_t *p, const char *fname);
+/* Loads all certificates of a PEM file into certs (md_cert_t*). A file of
+ * 1024 bytes or more without any certificate is APR_EINVAL; a smaller one
+ * gives an empty array (APR_SUCCESS). APR_ENOENT if missing. */
+apr_status_t md_chain_fload(apr_array_header_t **pcerts, apr_pool_t *p,
+                            const char *fname);
+apr_status_t md_chain_read_pem(apr_array_header_t *certs, apr_pool_t *p,
+                               const char *pem, apr_size_t len);
+/* Writes the chain in place (truncate + write) and chmods it to perms. */
+apr_status_t md_chain_fsave(apr_array_header_t *certs, apr_pool_t *p,
+                            const char *fname, apr_fileperms_t perms);
+apr_status_t md_chain_fappend(apr_array_header_t *certs, apr_pool_t *p, const char *fname);
+apr_status_t md_cert_to_pem(const char **ppem, const md_cert_t *cert, apr_pool_t *p);
+apr_status_t md_chain_to_pem(const char **ppem, apr_array_header_t *certs, apr_pool_t *p);
+/* DER bytes, and DER from base64url. */
+apr_status_t md_cert_to_der(struct md_data_t *der, const md_cert_t *cert, apr_pool_t *p);
+apr_status_t md_cert_read_der(md_cert_t **pcert, apr_pool_t *p,
+                              const char *der, apr_size_t len);
+
+apr_time_t md_cert_get_not_before(const md_cert_t *cert);
+apr_time_t md_cert_get_not_after(const md_cert_t *cert);
+int md_cert_has_expired(const md_cert_t *cert, apr_time_t now);
+/* Subject alternative DNS names (and IP addresses as text). */
+apr_status_t md_cert_get_alt_names(apr_array_header_t **pnames, const md_cert_t *cert,
+                                   apr_pool_t *p);
+/* 1 if the certificate's SANs cover the name (wildcard SANs match one label). */
+int md_cert_covers_domain(const md_cert_t *cert, const char *domain, apr_pool_t *p);
+/* 1 if it covers every domain of md. */
+int md_cert_covers_md(const md_cert_t *cert, const md_t *md, apr_pool_t *p);
+/* Serial as upper-case hex without leading zeros (BN_bn2hex). */
+const char *md_cert_get_serial_number(const md_cert_t *cert, apr_pool_t *p);
+/* Lower-case hex SHA-256 / SHA-1 of the DER certificate. */
+apr_status_t md_cert_to_sha256_fingerprint(const char **pfp, const md_cert_t *cert,
+                                           apr_pool_t *p);
+apr_status_t md_cert_to_sha1_hex(const char **phex, const md_cert_t *cert,
+                                 apr_pool_t *p);
+/* Issuer in OpenSSL one-line form ("/CN=..."). */
+const char *md_cert_get_issuer_name(const md_cert_t *cert, apr_pool_t *p);
+/* First AIA "CA Issuers" / "OCSP" URI, NULL when absent. */
+const char *md_cert_get_issuer_uri(const md_cert_t *cert, apr_pool_t *p);
+const char *md_cert_get_ocsp_url(const md_cert_t *cert, apr_pool_t *p);
+/* ARI certificate id: base64url(AKI keyid) "." base64url(serial bytes);
+ * APR_ENOENT without AKI. */
+apr_status_t md_cert_get_ari_cert_id(const char **pid, const md_cert_t *cert,
+                                     apr_pool_t *p);
+/* 1 if it carries the TLS feature (must-staple) extension. */
+int md_cert_must_staple(const md_cert_t *cert);
+/* 1 if cert's issuer name matches issuer's subject and issuer signed it. */
+int md_cert_is_issued_by(const md_cert_t *cert, const md_cert_t *issuer);
+/* APR_SUCCESS if the public key of the leaf (first) certificate belongs to
+ * pkey, APR_EINVAL otherwise. */
+apr_status_t md_cert_check_pkey(const md_cert_t *cert, md_pkey_t *pkey);
+
+/* --- generated certificates (interfaces.md 8.2) ----------------------------------------- */
+/* The self-signed fallback: CN "Apache Managed Domain Fallback", SAN = domains,
+ * valid from now for valid_for. */
+apr_status_t md_cert_make_fallback(md_cert_t **pcert, const char *cn,
+                                   apr_array_header_t *domains, md_pkey_t *pkey,
+                                   apr_interval_time_t valid_for, apr_pool_t *p);
+/* The RFC 8737 tls-alpn-01 certificate for domain; acme_id is the
+ * key authorization (hashed with SHA-256 into the acmeIdentifier). */
+apr_status_t md_cert_make_tls_alpn_01(md_cert_t **pcert, const char *domain,
+                                      const char *acme_id, md_pkey_t *pkey,
+                                      apr_interval_time_t valid_for, apr_pool_t *p);
+/* A CSR for the domains (CN = name if shorter than 64 characters), with
+ * must-staple if requested, base64url DER in *pcsr64. */
+apr_status_t md_cert_req_create(const char **pcsr64, const char *name,
+                                apr_array_header_t *domains, int must_staple,
+                                md_pkey_t *pkey, apr_pool_t *p);
+
+/* Logs the failing OpenSSL call with the drained error queue at ERR and
+ * returns APR_EGENERAL. */
+apr_status_t md_crypt_log_error(apr_pool_t *p, const char *call);
+
+#endif /* md_crypto_h */

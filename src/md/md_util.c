@@ -1,0 +1,617 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Helpers shared by the core: encodings, string arrays, DNS names, URIs,
+ * files written with the store's discipline, and running external commands.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_base64.h>
+#include <apr_fnmatch.h>
+#include <apr_thread_proc.h>
+#include <apr_uri.h>
+#include <apr_lib.h>
+
+#include "md_log.h"
+#include "md_util.h"
+
+md_data_t *md_data_make(apr_pool_t *p, const char *data, apr_size_t len)
+{
+    md_data_t *d = apr_palloc(p, sizeof(*d));
+
+    d->data = data;
+    d->len = len;
+    return d;
+}
+
+/* --- encodings ------------------------------------------------------------------- */
+
+const char *md_util_base64url_encode(const char *data, apr_size_t len, apr_pool_t *p)
+{
+    char *enc, *s;
+    int n;
+
+    enc = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)len) + 1);
+    n = apr_base64_encode_binary(enc, (const unsigned char *)data, (int)len);
+    enc[n > 0 ? n - 1 : 0] = '\0';   /* n counts the terminating NUL */
+    for (s = enc; *s; ++s) {
+        if ('+' == *s) *s = '-';
+        else if ('/' == *s) *s = '_';
+        else if ('=' == *s) {
+            *s = '\0';
+            break;
+        }
+    }
+    return enc;
+}
+
+static int is_b64url_char(char c)
+{
+    return apr_isalnum(c) || '-' == c || '_' == c;
+}
+
+int md_util_is_base64url(const char *s)
+{
+    const char *c = s;
+
+    if (!s || !*s) return 0;
+    while (*c && is_b64url_char(*c)) ++c;
+    while ('=' == *c) ++c;
+    return '\0' == *c && c != s;
+}
+
+apr_status_t md_util_base64url_decode(md_data_t *out, const char *s, apr_pool_t *p)
+{
+    apr_size_t slen, i, n;
+    char *std, *dec;
+    int dlen;
+
+    out->data = NULL;
+    out->len = 0;
+    slen = strlen(s);
+    while (slen > 0 && '=' == s[slen - 1]) --slen;
+    std = apr_palloc(p, slen + 4);
+    for (i = 0; i < slen; ++i) {
+        char c = s[i];
+        if ('-' == c || '+' == c) std[i] = '+';
+        else if ('_' == c || '/' == c) std[i] = '/';
+        else if (apr_isalnum(c)) std[i] = c;
+        else return APR_EINVAL;
+    }
+    if (1 == slen % 4) return APR_EINVAL;
+    n = slen;
+    while (n % 4) std[n++] = '=';
+    std[n] = '\0';
+    dec = apr_palloc(p, (apr_size_t)apr_base64_decode_len(std) + 1);
+    dlen = apr_base64_decode_binary((unsigned char *)dec, std);
+    if (dlen < 0) return APR_EINVAL;
+    dec[dlen] = '\0';
+    out->data = dec;
+    out->len = (apr_size_t)dlen;
+    return APR_SUCCESS;
+}
+
+const char *md_util_hex(const unsigned char *data, apr_size_t len, apr_pool_t *p)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *hex = apr_palloc(p, 2 * len + 1);
+    apr_size_t i;
+
+    for (i = 0; i < len; ++i) {
+        hex[2 * i] = digits[data[i] >> 4];
+        hex[2 * i + 1] = digits[data[i] & 0x0f];
+    }
+    hex[2 * len] = '\0';
+    return hex;
+}
+
+/* --- strings ------------------------------------------------------------------------ */
+
+char *md_util_str_tolower(char *s)
+{
+    char *c;
+
+    for (c = s; c && *c; ++c) *c = (char)apr_tolower(*c);
+    return s;
+}
+
+int md_array_str_index(const apr_array_header_t *a, const char *s,
+                       int start, int case_sensitive)
+{
+    int i;
+
+    for (i = start; a && i < a->nelts; ++i) {
+        const char *e = APR_ARRAY_IDX(a, i, const char *);
+        if (case_sensitive ? !strcmp(e, s) : !apr_strnatcasecmp(e, s)) return i;
+    }
+    return -1;
+}
+
+int md_array_str_eq(const apr_array_header_t *a1, const apr_array_header_t *a2,
+                    int case_sensitive)
+{
+    int i, n1 = a1 ? a1->nelts : 0, n2 = a2 ? a2->nelts : 0;
+
+    if (n1 != n2) return 0;
+    for (i = 0; i < n1; ++i) {
+        const char *s1 = APR_ARRAY_IDX(a1, i, const char *);
+        const char *s2 = APR_ARRAY_IDX(a2, i, const char *);
+        if (case_sensitive ? strcmp(s1, s2) : apr_strnatcasecmp(s1, s2)) return 0;
+    }
+    return 1;
+}
+
+apr_array_header_t *md_array_str_clone(apr_pool_t *p, const apr_array_header_t *a)
+{
+    apr_array_header_t *c = apr_array_make(p, a ? a->nelts : 0, sizeof(const char *));
+    int i;
+
+    for (i = 0; a && i < a->nelts; ++i) {
+        APR_ARRAY_PUSH(c, const char *) = apr_pstrdup(p, APR_ARRAY_IDX(a, i, const char *));
+    }
+    return c;
+}
+
+apr_array_header_t *md_array_str_compact(apr_pool_t *p, const apr_array_header_t *a,
+                                         int case_sensitive)
+{
+    apr_array_header_t *c = apr_array_make(p, a ? a->nelts : 0, sizeof(const char *));
+    int i;
+
+    for (i = 0; a && i < a->nelts; ++i) {
+        char *s = apr_pstrdup(p, APR_ARRAY_IDX(a, i, const char *));
+        if (!case_sensitive) md_util_str_tolower(s);
+        if (md_array_str_index(c, s, 0, case_sensitive) < 0) {
+            APR_ARRAY_PUSH(c, const char *) = s;
+        }
+    }
+    return c;
+}
+
+int md_array_str_add_missing(apr_array_header_t *dest, const char *s, int case_sensitive)
+{
+    if (md_array_str_index(dest, s, 0, case_sensitive) >= 0) return 0;
+    APR_ARRAY_PUSH(dest, const char *) = s;
+    return 1;
+}
+
+int md_array_str_remove(apr_array_header_t *a, const char *s, int case_sensitive)
+{
+    int i, j, removed = 0;
+
+    for (i = 0, j = 0; i < a->nelts; ++i) {
+        const char *e = APR_ARRAY_IDX(a, i, const char *);
+        if (case_sensitive ? !strcmp(e, s) : !apr_strnatcasecmp(e, s)) {
+            ++removed;
+            continue;
+        }
+        APR_ARRAY_IDX(a, j++, const char *) = e;
+    }
+    a->nelts = j;
+    return removed;
+}
+
+const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_pool_t *p)
+{
+    const char *s = "";
+    int i;
+
+    for (i = 0; a && i < a->nelts; ++i) {
+        s = i ? apr_pstrcat(p, s, sep, APR_ARRAY_IDX(a, i, const char *), NULL)
+              : APR_ARRAY_IDX(a, i, const char *);
+    }
+    return s;
+}
+
+/* --- DNS names ------------------------------------------------------------------------ */
+
+int md_dns_is_wildcard(const char *name)
+{
+    return name && '*' == name[0] && '.' == name[1];
+}
+
+int md_dns_is_name(const char *hostname, int need_fqdn, int allow_wildcard)
+{
+    const char *c = hostname;
+    apr_size_t label_len = 0, total;
+    int dots = 0;
+
+    if (!hostname || !*hostname) return 0;
+    if (allow_wildcard && md_dns_is_wildcard(hostname)) {
+        c += 2;
+        ++dots;
+    }
+    total = strlen(c);
+    if (total > 0 && '.' == c[total - 1]) --total;  /* trailing root dot */
+    if (total == 0 || total > 253) return 0;
+    for (; *c; ++c) {
+        if ('.' == *c) {
+            if (0 == label_len || '-' == c[-1]) return 0;
+            if (c[1]) ++dots;
+            label_len = 0;
+            continue;
+        }
+        if (!apr_isalnum(*c) && '-' != *c) return 0;
+        if ('-' == *c && 0 == label_len) return 0;
+        if (++label_len > 63) return 0;
+    }
+    if (label_len > 0 && '-' == c[-1]) return 0;
+    return !need_fqdn || dots > 0;
+}
+
+int md_dns_matches(const char *pattern, const char *domain)
+{
+    const char *dot;
+
+    if (!apr_strnatcasecmp(pattern, domain)) return 1;
+    if (!md_dns_is_wildcard(pattern)) return 0;
+    dot = strchr(domain, '.');
+    if (!dot || dot == domain) return 0;
+    return !apr_strnatcasecmp(pattern + 1, dot);
+}
+
+int md_dns_domains_match(const char *name1, const char *name2)
+{
+    return md_dns_matches(name1, name2) || md_dns_matches(name2, name1);
+}
+
+/* --- URIs ------------------------------------------------------------------------------- */
+
+static int is_valid_port(const char *port_str)
+{
+    const char *c;
+    long port;
+
+    if (!port_str || !*port_str) return 1;
+    for (c = port_str; *c; ++c) {
+        if (!apr_isdigit(*c)) return 0;
+    }
+    port = strtol(port_str, NULL, 10);
+    return port > 0 && port <= 65353;
+}
+
+apr_status_t md_util_abs_uri_check(apr_pool_t *p, const char *uri, const char **perr)
+{
+    apr_uri_t parsed;
+    const char *c;
+
+    *perr = NULL;
+    for (c = uri; *c; ++c) {
+        if (apr_isspace(*c)) {
+            *perr = "whitespace in uri";
+            return APR_EINVAL;
+        }
+    }
+    if (APR_SUCCESS != apr_uri_parse(p, uri, &parsed)) {
+        *perr = "not an uri";
+        return APR_EINVAL;
+    }
+    if (!parsed.scheme) {
+        *perr = "missing uri scheme";
+        return APR_EINVAL;
+    }
+    if (!apr_strnatcasecmp("http", parsed.scheme)
+        || !apr_strnatcasecmp("https", parsed.scheme)) {
+        if (!parsed.hostname || !*parsed.hostname) {
+            *perr = "missing hostname";
+            return APR_EINVAL;
+        }
+        if (!strchr(parsed.hostname, ':') && !md_dns_is_name(parsed.hostname, 0, 0)) {
+            *perr = "invalid hostname";
+            return APR_EINVAL;
+        }
+        if (!is_valid_port(parsed.port_str)) {
+            *perr = "invalid port";
+            return APR_EINVAL;
+        }
+        return APR_SUCCESS;
+    }
+    c = uri + strlen(parsed.scheme) + 1;
+    if (!*c) {
+        *perr = "missing uri identifier";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_util_abs_http_uri_check(apr_pool_t *p, const char *uri,
+                                        const char **perr)
+{
+    apr_uri_t parsed;
+    apr_status_t rv;
+
+    rv = md_util_abs_uri_check(p, uri, perr);
+    if (APR_SUCCESS != rv && (!*perr || strcmp("missing uri scheme", *perr))) return rv;
+    if (APR_SUCCESS != apr_uri_parse(p, uri, &parsed) || !parsed.scheme
+        || (apr_strnatcasecmp("http", parsed.scheme)
+            && apr_strnatcasecmp("https", parsed.scheme))) {
+        *perr = "uri scheme must be http or https";
+        return APR_EINVAL;
+    }
+    return rv;
+}
+
+const char *md_util_uri_host(apr_pool_t *p, const char *uri)
+{
+    apr_uri_t parsed;
+
+    if (!uri || APR_SUCCESS != apr_uri_parse(p, uri, &parsed)) return NULL;
+    return parsed.hostname;
+}
+
+const char *md_util_schemify(apr_pool_t *p, const char *s, const char *def_scheme)
+{
+    const char *c;
+
+    for (c = s; *c && apr_isalnum(*c); ++c);
+    if (':' == *c) return s;
+    return apr_pstrcat(p, def_scheme, ":", s, NULL);
+}
+
+/* --- files ----------------------------------------------------------------------------------- */
+
+int md_util_is_dir(const char *path, apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    return APR_SUCCESS == apr_stat(&info, path, APR_FINFO_TYPE, p) && APR_DIR == info.filetype;
+}
+
+int md_util_is_file(const char *path, apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    return APR_SUCCESS == apr_stat(&info, path, APR_FINFO_TYPE, p) && APR_REG == info.filetype;
+}
+
+const char *md_util_path_join(apr_pool_t *p, ...)
+{
+    const char *path = NULL, *seg;
+    va_list ap;
+
+    va_start(ap, p);
+    while ((seg = va_arg(ap, const char *))) {
+        path = path ? apr_pstrcat(p, path, "/", seg, NULL) : seg;
+    }
+    va_end(ap);
+    return path;
+}
+
+apr_status_t md_util_mkdir(const char *path, apr_fileperms_t perms, apr_pool_t *p)
+{
+    apr_status_t rv = apr_dir_make_recursive(path, perms, p);
+
+    if (APR_SUCCESS == rv || APR_STATUS_IS_EEXIST(rv)) {
+        rv = md_util_is_dir(path, p) ? apr_file_perms_set(path, perms) : APR_ENOTDIR;
+        if (APR_STATUS_IS_ENOTIMPL(rv)) rv = APR_SUCCESS;
+    }
+    return rv;
+}
+
+apr_status_t md_util_fread_all(const char **pdata, apr_size_t *plen,
+                               const char *path, apr_size_t max, apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_finfo_t info;
+    apr_status_t rv;
+    apr_size_t len = 0;
+    char *data = NULL;
+
+    *pdata = NULL;
+    *plen = 0;
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p);
+    if (APR_SUCCESS != rv) return rv;
+    rv = apr_file_info_get(&info, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+    if (APR_SUCCESS != rv) goto leave;
+    if (APR_REG != info.filetype) {
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    if ((apr_size_t)info.size > max) {
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    len = (apr_size_t)info.size;
+    data = apr_palloc(p, len + 1);
+    if (len > 0) rv = apr_file_read_full(f, data, len, &len);
+    if (APR_STATUS_IS_EOF(rv)) rv = APR_SUCCESS;
+    data[len] = '\0';
+leave:
+    apr_file_close(f);
+    if (APR_SUCCESS == rv) {
+        *pdata = data;
+        *plen = len;
+    }
+    return rv;
+}
+
+static apr_status_t write_open(apr_file_t **pf, const char *path,
+                               apr_fileperms_t perms, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = apr_file_open(pf, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL
+                       | APR_FOPEN_BINARY, perms, p);
+    if (APR_SUCCESS == rv) {
+        rv = apr_file_perms_set(path, perms);
+        if (APR_STATUS_IS_ENOTIMPL(rv)) rv = APR_SUCCESS;
+        if (APR_SUCCESS != rv) apr_file_close(*pf);
+    }
+    return rv;
+}
+
+static apr_status_t write_and_close(apr_file_t *f, apr_pool_t *p,
+                                    md_util_file_cb *write_cb, void *baton)
+{
+    apr_status_t rv = write_cb(baton, f, p), rv2;
+
+    rv2 = apr_file_close(f);
+    return (APR_SUCCESS == rv) ? rv2 : rv;
+}
+
+apr_status_t md_util_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
+                              md_util_file_cb *write_cb, void *baton)
+{
+    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
+    apr_file_t *f;
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; ; ++i) {
+        rv = write_open(&f, tmp, perms, p);
+        if (!APR_STATUS_IS_EEXIST(rv)) break;
+        if (i >= 20) {
+            /* a writer died and left its .tmp behind */
+            apr_file_remove(tmp, p);
+        }
+        else {
+            apr_sleep(apr_time_from_msec(25));
+        }
+        if (i > 21) break;
+    }
+    if (APR_SUCCESS != rv) return rv;
+    rv = write_and_close(f, p, write_cb, baton);
+    if (APR_SUCCESS == rv) rv = apr_file_rename(tmp, path, p);
+    if (APR_SUCCESS != rv) apr_file_remove(tmp, p);
+    return rv;
+}
+
+apr_status_t md_util_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,
+                              md_util_file_cb *write_cb, void *baton)
+{
+    apr_file_t *f;
+    apr_status_t rv;
+
+    rv = write_open(&f, path, perms, p);
+    if (APR_SUCCESS != rv) return rv;
+    rv = write_and_close(f, p, write_cb, baton);
+    if (APR_SUCCESS != rv) apr_file_remove(path, p);
+    return rv;
+}
+
+static apr_status_t write_text_cb(void *baton, apr_file_t *f, apr_pool_t *p)
+{
+    const char *text = baton;
+
+    (void)p;
+    return apr_file_write_full(f, text, strlen(text), NULL);
+}
+
+apr_status_t md_text_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
+                              const char *text)
+{
+    return md_util_freplace(path, perms, p, write_text_cb, (void *)text);
+}
+
+apr_status_t md_text_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,
+                              const char *text)
+{
+    return md_util_fcreatex(path, perms, p, write_text_cb, (void *)text);
+}
+
+static int rm_entry_cb(void *baton, apr_pool_t *p, const char *dir,
+                       const char *name, apr_filetype_e ftype)
+{
+    apr_status_t *prv = baton;
+    const char *path = md_util_path_join(p, dir, name, NULL);
+    apr_status_t rv;
+
+    rv = (APR_DIR == ftype) ? md_util_rm_recursive(path, p) : apr_file_remove(path, p);
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) *prv = rv;
+    return 1;
+}
+
+apr_status_t md_util_rm_recursive(const char *path, apr_pool_t *p)
+{
+    apr_finfo_t info;
+    apr_status_t rv, rv_entries = APR_SUCCESS;
+
+    rv = apr_stat(&info, path, APR_FINFO_TYPE | APR_FINFO_LINK, p);
+    if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
+    if (APR_SUCCESS != rv) return rv;
+    if (APR_DIR != info.filetype) return apr_file_remove(path, p);
+    rv = md_util_dir_do(rm_entry_cb, &rv_entries, p, path, NULL);
+    if (APR_SUCCESS != rv) return rv;
+    if (APR_SUCCESS != rv_entries) return rv_entries;
+    return apr_dir_remove(path, p);
+}
+
+apr_status_t md_util_dir_do(md_util_dir_cb *cb, void *baton, apr_pool_t *p,
+                            const char *dir, const char *pattern)
+{
+    apr_pool_t *ptemp;
+    apr_dir_t *d;
+    apr_finfo_t info;
+    apr_status_t rv;
+
+    rv = apr_pool_create(&ptemp, p);
+    if (APR_SUCCESS != rv) return rv;
+    rv = apr_dir_open(&d, dir, ptemp);
+    if (APR_SUCCESS != rv) goto leave;
+    while (APR_SUCCESS == apr_dir_read(&info, APR_FINFO_TYPE | APR_FINFO_NAME, d)) {
+        if (!strcmp(".", info.name) || !strcmp("..", info.name)) continue;
+        if (pattern && APR_SUCCESS != apr_fnmatch(pattern, info.name, 0)) continue;
+        if (!cb(baton, ptemp, dir, info.name, info.filetype)) break;
+    }
+    apr_dir_close(d);
+leave:
+    apr_pool_destroy(ptemp);
+    return rv;
+}
+
+/* --- commands ----------------------------------------------------------------------------- */
+
+apr_status_t md_util_cmd_argv(const char ***pargv, apr_pool_t *p, const char *cmdline, ...)
+{
+    char **tokens;
+    apr_array_header_t *args;
+    const char *arg;
+    apr_status_t rv;
+    va_list ap;
+    int i;
+
+    *pargv = NULL;
+    rv = apr_tokenize_to_argv(cmdline, &tokens, p);
+    if (APR_SUCCESS != rv) return rv;
+    args = apr_array_make(p, 8, sizeof(const char *));
+    for (i = 0; tokens[i]; ++i) APR_ARRAY_PUSH(args, const char *) = tokens[i];
+    if (0 == args->nelts) return APR_EINVAL;
+    va_start(ap, cmdline);
+    while ((arg = va_arg(ap, const char *))) APR_ARRAY_PUSH(args, const char *) = arg;
+    va_end(ap);
+    APR_ARRAY_PUSH(args, const char *) = NULL;
+    *pargv = (const char **)args->elts;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_util_exec(apr_pool_t *p, const char *cmd, const char *const *argv,
+                          int *pexit_code)
+{
+    apr_procattr_t *attr;
+    apr_proc_t proc;
+    apr_exit_why_e why;
+    char line[1024];
+    apr_status_t rv;
+    int exit_code = 0;
+
+    *pexit_code = -1;
+    if (APR_SUCCESS != (rv = apr_procattr_create(&attr, p))
+        || APR_SUCCESS != (rv = apr_procattr_io_set(attr, APR_NO_FILE, APR_NO_PIPE,
+                                                    APR_FULL_BLOCK))
+        || APR_SUCCESS != (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM))
+        || APR_SUCCESS != (rv = apr_procattr_error_check_set(attr, 1))) {
+        return rv;
+    }
+    rv = apr_proc_create(&proc, cmd, argv, NULL, attr, p);
+    if (APR_SUCCESS != rv) return rv;
+    while (APR_SUCCESS == apr_file_gets(line, sizeof(line), proc.err)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "cmd(%s) stderr: %s", cmd, line);
+    }
+    apr_file_close(proc.err);
+    rv = apr_proc_wait(&proc, &exit_code, &why, APR_WAIT);
+    if (APR_CHILD_DONE != rv) return (APR_SUCCESS == rv) ? APR_EGENERAL : rv;
+    *pexit_code = APR_PROC_CHECK_EXIT(why) ? exit_code : -1;
+    return APR_SUCCESS;
+}
