@@ -1,1 +1,30 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The unit test runner's suite list: one suite per core file.
+ */
+#ifndef md_unit_h
+#define md_unit_h
+
+#include <check.h>
+#include <apr_pools.h>
+
+Suite *md_test_util_suite(void);
+Suite *md_test_json_suite(void);
+Suite *md_test_time_suite(void);
+Suite *md_test_core_suite(void);
+Suite *md_test_crypto_suite(void);
+Suite *md_test_store_suite(void);
+Suite *md_test_reg_suite(void);
+Suite *md_test_status_suite(void);
+Suite *md_test_jws_suite(void);
+Suite *md_test_acme_suite(void);
+
+/* A pool for the running test, destroyed after it (set by the fixture
+ * md_test_setup/md_test_teardown, which every TCase adds). */
+extern apr_pool_t *md_test_pool;
+void md_test_setup(void);
+void md_test_teardown(void);
+/* A fresh empty directory below the build's temp dir for this test. */
+const char *md_test_mkdtemp(apr_pool_t *p);
+
+#endif /* md_unit_h */

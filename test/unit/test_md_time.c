@@ -1,1 +1,11 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Unit tests for md_time.c.
+ */
+#include "md_unit.h"
+
+Suite *md_test_time_suite(void)
+{
+    Suite *s = suite_create("md_time");
+    return s;
+}
