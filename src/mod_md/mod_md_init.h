@@ -1,1 +1,12 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Hooks of mod_md_init.c.
+ */
+#ifndef mod_md_init_h
+#define mod_md_init_h
+
+#include <apr_pools.h>
+
+void md_init_register_hooks(apr_pool_t *pool);
+
+#endif /* mod_md_init_h */
