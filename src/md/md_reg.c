@@ -1,1 +1,624 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The registry: configured MDs meet the store. Start-up sync (renames,
+ * carried-over data, md.json rewrite), state assessment, activation of
+ * staged sets, credential files for mod_ssl and renewal timing.
+ */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_thread_mutex.h>
+
+#include "md.h"
+#include "md_crypto.h"
+#include "md_json.h"
+#include "md_log.h"
+#include "md_reg.h"
+#include "md_store.h"
+#include "md_time.h"
+#include "md_util.h"
+
+#define MD_FALLBACK_CN        "Apache Managed Domain Fallback"
+#define MD_FALLBACK_VALID     apr_time_from_sec(14 * MD_SECS_PER_DAY)
+
+struct md_reg_t {
+    apr_pool_t *p;
+    md_store_t *store;
+    apr_thread_mutex_t *mutex;
+    apr_hash_t *pubcerts;       /* "<name>\n<slot>" -> md_pubcert_t* */
+    apr_hash_t *fallback_keys;  /* spec activity name -> md_pkey_t* */
+    apr_hash_t *stored;         /* name -> md_t* from domains/ (during sync) */
+};
+
+static const md_timeslice_t default_renew_window = { 100 * APR_USEC_PER_SEC * MD_SECS_PER_DAY,
+                                                     33 * APR_USEC_PER_SEC * MD_SECS_PER_DAY };
+static const md_timeslice_t default_warn_window = { 100 * APR_USEC_PER_SEC * MD_SECS_PER_DAY,
+                                                    10 * APR_USEC_PER_SEC * MD_SECS_PER_DAY };
+
+apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store)
+{
+    md_reg_t *reg = apr_pcalloc(p, sizeof(*reg));
+    apr_status_t rv;
+
+    reg->p = p;
+    reg->store = store;
+    reg->pubcerts = apr_hash_make(p);
+    reg->fallback_keys = apr_hash_make(p);
+    rv = apr_thread_mutex_create(&reg->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    *preg = (APR_SUCCESS == rv) ? reg : NULL;
+    return rv;
+}
+
+md_store_t *md_reg_store_get(md_reg_t *reg)
+{
+    return reg->store;
+}
+
+/* --- slots ------------------------------------------------------------------------- */
+
+static int has_static_files(const md_t *md)
+{
+    return md->cert_files && md->cert_files->nelts > 0;
+}
+
+int md_reg_slot_count(const md_t *md)
+{
+    return has_static_files(md) ? md->cert_files->nelts : md_pkeys_spec_count(md->pks);
+}
+
+const char *md_reg_slot_name(const md_t *md, int i, apr_pool_t *p)
+{
+    if (has_static_files(md)) return apr_itoa(p, i);
+    return md_pkey_spec_name(md_pkeys_spec_get(md->pks, i));
+}
+
+/* --- loading chains --------------------------------------------------------------- */
+
+static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
+                         apr_pool_t *p)
+{
+    md_pkey_t *pkey;
+    md_pkey_spec_t *spec;
+    apr_status_t rv;
+
+    if (has_static_files(md)) {
+        pc->cert_file = APR_ARRAY_IDX(md->cert_files, i, const char *);
+        pc->key_file = (md->pkey_files && i < md->pkey_files->nelts)
+            ? APR_ARRAY_IDX(md->pkey_files, i, const char *) : NULL;
+    }
+    else {
+        spec = md_pkeys_spec_get(md->pks, i);
+        md_store_get_fname(&pc->cert_file, reg->store, MD_SG_DOMAINS, md->name,
+                           md_chain_filename(spec, p), reg->p);
+        md_store_get_fname(&pc->key_file, reg->store, MD_SG_DOMAINS, md->name,
+                           md_pkey_filename(spec, p), reg->p);
+    }
+    rv = md_chain_fload(&pc->certs, reg->p, pc->cert_file);
+    if (APR_SUCCESS == rv && pc->certs->nelts == 0) rv = APR_ENOENT;
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        pc->certs = NULL;
+        pc->rv = APR_ENOENT;
+        return;
+    }
+    if (APR_SUCCESS != rv) {
+        pc->certs = NULL;
+        pc->rv = rv;
+        pc->error = apr_psprintf(reg->p, "certificate file %s cannot be read", pc->cert_file);
+        return;
+    }
+    if (!pc->key_file) {
+        pc->rv = APR_ENOENT;
+        pc->error = "no key file";
+        return;
+    }
+    rv = md_pkey_fload(&pkey, p, NULL, 0, pc->key_file);
+    if (APR_SUCCESS != rv) {
+        pc->rv = APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv;
+        pc->error = apr_psprintf(reg->p, "private key file %s cannot be read", pc->key_file);
+        return;
+    }
+    rv = md_cert_check_pkey(APR_ARRAY_IDX(pc->certs, 0, md_cert_t *), pkey);
+    if (APR_SUCCESS != rv) {
+        pc->rv = APR_EINVAL;
+        pc->error = apr_psprintf(reg->p, "private key %s does not match certificate %s",
+                                 pc->key_file, pc->cert_file);
+        return;
+    }
+    pc->rv = APR_SUCCESS;
+}
+
+apr_status_t md_reg_get_pubcert(const md_pubcert_t **ppubcert, md_reg_t *reg,
+                                const md_t *md, int i, apr_pool_t *p)
+{
+    const char *key = apr_psprintf(p, "%s\n%d", md->name, i);
+    md_pubcert_t *pc;
+    apr_pool_t *ptemp;
+
+    *ppubcert = NULL;
+    if (i < 0 || i >= md_reg_slot_count(md)) return APR_EINVAL;
+    apr_thread_mutex_lock(reg->mutex);
+    pc = apr_hash_get(reg->pubcerts, key, APR_HASH_KEY_STRING);
+    if (!pc) {
+        pc = apr_pcalloc(reg->p, sizeof(*pc));
+        apr_pool_create(&ptemp, p);
+        pubcert_load(pc, reg, md, i, ptemp);
+        apr_pool_destroy(ptemp);
+        apr_hash_set(reg->pubcerts, apr_pstrdup(reg->p, key), APR_HASH_KEY_STRING, pc);
+    }
+    apr_thread_mutex_unlock(reg->mutex);
+    *ppubcert = pc;
+    return pc->rv;
+}
+
+void md_reg_forget(md_reg_t *reg, const md_t *md)
+{
+    char key[512];
+    int i;
+
+    apr_thread_mutex_lock(reg->mutex);
+    for (i = 0; i < md_reg_slot_count(md); ++i) {
+        apr_snprintf(key, sizeof(key), "%s\n%d", md->name, i);
+        apr_hash_set(reg->pubcerts, key, APR_HASH_KEY_STRING, NULL);
+    }
+    apr_thread_mutex_unlock(reg->mutex);
+}
+
+apr_status_t md_reg_get_cred_files(const char **pkeyfile, const char **pcertfile,
+                                   md_reg_t *reg, const md_t *md, int i, apr_pool_t *p)
+{
+    const md_pubcert_t *pc;
+    apr_status_t rv;
+
+    *pkeyfile = *pcertfile = NULL;
+    rv = md_reg_get_pubcert(&pc, reg, md, i, p);
+    if (APR_SUCCESS == rv) {
+        *pkeyfile = pc->key_file;
+        *pcertfile = pc->cert_file;
+    }
+    return rv;
+}
+
+/* --- fallback certificates -------------------------------------------------------- */
+
+static apr_status_t fallback_key_get(md_pkey_t **ppkey, md_reg_t *reg,
+                                     const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    const char *kname = md_pkey_spec_activity_name(spec, p);
+    md_pkey_t *pkey;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_thread_mutex_lock(reg->mutex);
+    pkey = apr_hash_get(reg->fallback_keys, kname, APR_HASH_KEY_STRING);
+    if (!pkey) {
+        rv = md_pkey_gen(&pkey, reg->p, spec);
+        if (APR_SUCCESS == rv) {
+            apr_hash_set(reg->fallback_keys, apr_pstrdup(reg->p, kname),
+                         APR_HASH_KEY_STRING, pkey);
+        }
+    }
+    apr_thread_mutex_unlock(reg->mutex);
+    *ppkey = (APR_SUCCESS == rv) ? pkey : NULL;
+    return rv;
+}
+
+apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcertfile,
+                                       md_reg_t *reg, const md_t *md, int i,
+                                       apr_pool_t *p)
+{
+    md_pkey_spec_t *spec = md_pkeys_spec_get(md->pks, has_static_files(md) ? 0 : i);
+    const char *kfile, *cfile;
+    md_pkey_t *pkey;
+    md_cert_t *cert;
+    apr_array_header_t *chain;
+    apr_status_t rv;
+
+    *pkeyfile = *pcertfile = NULL;
+    if (!spec) return APR_EINVAL;
+    md_store_get_fname(&kfile, reg->store, MD_SG_DOMAINS, md->name,
+                       md_pkey_spec_filename(spec, MD_FN_FALLBACK_PKEY, p), p);
+    md_store_get_fname(&cfile, reg->store, MD_SG_DOMAINS, md->name,
+                       md_pkey_spec_filename(spec, MD_FN_FALLBACK_CERT, p), p);
+    if (md_util_is_file(kfile, p) && md_util_is_file(cfile, p)) goto leave_ok;
+
+    rv = md_store_make_dir(reg->store, MD_SG_DOMAINS, md->name, p);
+    if (APR_SUCCESS != rv) return rv;
+    rv = fallback_key_get(&pkey, reg, spec, p);
+    if (APR_SUCCESS != rv) return rv;
+    rv = md_cert_make_fallback(&cert, MD_FALLBACK_CN, md->domains, pkey,
+                               MD_FALLBACK_VALID, p);
+    if (APR_SUCCESS != rv) return rv;
+    rv = md_pkey_fsave(pkey, p, NULL, 0, kfile, 0600);
+    if (APR_SUCCESS != rv) return rv;
+    chain = apr_array_make(p, 1, sizeof(md_cert_t *));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    rv = md_chain_fsave(chain, p, cfile, 0600);
+    if (APR_SUCCESS != rv) return rv;
+leave_ok:
+    *pkeyfile = kfile;
+    *pcertfile = cfile;
+    return APR_SUCCESS;
+}
+
+/* --- state ------------------------------------------------------------------------------ */
+
+apr_status_t md_reg_assess(md_reg_t *reg, md_t *md, apr_pool_t *p)
+{
+    const md_pubcert_t *pc;
+    md_cert_t *cert;
+    const char *sname;
+    apr_status_t rv;
+    int i;
+
+    md->state = MD_S_COMPLETE;
+    md->state_descr = NULL;
+    for (i = 0; i < md_reg_slot_count(md); ++i) {
+        sname = md_reg_slot_name(md, i, p);
+        rv = md_reg_get_pubcert(&pc, reg, md, i, p);
+        if (APR_STATUS_IS_ENOENT(rv) && !pc->error) {
+            md->state = MD_S_INCOMPLETE;
+            md->state_descr = apr_psprintf(p, "certificate(%s) is missing", sname);
+            break;
+        }
+        if (APR_SUCCESS != rv) {
+            md->state = MD_S_INCOMPLETE;
+            md->state_descr = apr_psprintf(p, "certificate(%s) is not usable: %s",
+                                           sname, pc->error ? pc->error : "unknown");
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: %s", md->name,
+                          md->state_descr);
+            break;
+        }
+        cert = APR_ARRAY_IDX(pc->certs, 0, md_cert_t *);
+        if (has_static_files(md)) continue;
+        if (!md_cert_covers_md(cert, md, p)) {
+            md->state = MD_S_INCOMPLETE;
+            md->state_descr = apr_psprintf(p, "certificate(%s) does not cover all domains.",
+                                           sname);
+            break;
+        }
+        if ((md->must_staple > 0) != (md_cert_must_staple(cert) != 0)) {
+            md->state = MD_S_INCOMPLETE;
+            md->state_descr = (md->must_staple > 0)
+                ? apr_psprintf(p, "'must-staple' is requested, but certificate(%s) "
+                               "has it not enabled.", sname)
+                : apr_psprintf(p, "'must-staple' is not requested, but certificate(%s) "
+                               "has it enabled.", sname);
+            break;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* --- sync ----------------------------------------------------------------------------- */
+
+static int stored_md_cb(void *baton, const char *name, const char *aspect,
+                        md_store_vtype_t vtype, void *value, apr_pool_t *ptemp)
+{
+    md_reg_t *reg = baton;
+    md_t *md;
+
+    (void)aspect; (void)vtype; (void)ptemp;
+    md = md_from_json(value, reg->p);
+    if (md && md->name && !strcmp(md->name, name)) {
+        apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, md);
+    }
+    return 1;
+}
+
+/* The unclaimed stored MD that a renamed configured md most likely was. */
+static md_t *find_renamed(md_reg_t *reg, const md_t *md, apr_hash_t *claimed,
+                          apr_pool_t *p)
+{
+    apr_hash_index_t *hi;
+    md_t *best = NULL, *smd;
+    apr_size_t best_count = 0, count;
+
+    for (hi = apr_hash_first(p, reg->stored); hi; hi = apr_hash_next(hi)) {
+        smd = apr_hash_this_val(hi);
+        if (apr_hash_get(claimed, smd->name, APR_HASH_KEY_STRING)) continue;
+        count = md_common_name_count(md, smd);
+        if (count == (apr_size_t)md->domains->nelts) return smd;
+        if (count > best_count) {
+            best = smd;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
+apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_t *p)
+{
+    apr_hash_t *claimed = apr_hash_make(p);
+    md_t *md, *smd;
+    apr_status_t rv;
+    int i;
+
+    reg->stored = apr_hash_make(reg->p);
+    rv = md_store_iter(stored_md_cb, reg, reg->store, p, MD_SG_DOMAINS, "*",
+                       MD_FN_MD, MD_SV_JSON);
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) return rv;
+    for (i = 0; i < mds->nelts; ++i) {
+        md = APR_ARRAY_IDX(mds, i, md_t *);
+        apr_hash_set(claimed, md->name, APR_HASH_KEY_STRING, md);
+    }
+    for (i = 0; i < mds->nelts; ++i) {
+        md = APR_ARRAY_IDX(mds, i, md_t *);
+        smd = apr_hash_get(reg->stored, md->name, APR_HASH_KEY_STRING);
+        if (!smd && (smd = find_renamed(reg, md, claimed, p))) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                          "%s: renaming stored managed domain %s", md->name, smd->name);
+            rv = md_store_rename(reg->store, p, MD_SG_DOMAINS, smd->name, md->name);
+            if (APR_SUCCESS != rv) return rv;
+            md_store_rename(reg->store, p, MD_SG_STAGING, smd->name, md->name);
+            apr_hash_set(claimed, smd->name, APR_HASH_KEY_STRING, md);
+            apr_hash_set(reg->stored, smd->name, APR_HASH_KEY_STRING, NULL);
+            smd->name = md->name;
+            apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, smd);
+        }
+        if (!smd) continue;
+        if ((!md->contacts || md->contacts->nelts == 0) && smd->contacts) {
+            md->contacts = md_array_str_clone(p, smd->contacts);
+        }
+        if (!md->ca_effective && smd->ca_effective
+            && md_array_str_index(md->ca_urls, smd->ca_effective, 0, 1) >= 0) {
+            md->ca_effective = apr_pstrdup(p, smd->ca_effective);
+        }
+        if (!md->ca_account && smd->ca_account) {
+            md->ca_account = apr_pstrdup(p, smd->ca_account);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_reg_sync_finish(md_reg_t *reg, md_t *md, apr_pool_t *p)
+{
+    md_t *smd = reg->stored ? apr_hash_get(reg->stored, md->name, APR_HASH_KEY_STRING)
+                            : NULL;
+    apr_status_t rv;
+
+    rv = md_reg_assess(reg, md, p);
+    if (APR_SUCCESS != rv) return rv;
+    if (smd && !md_config_differs(md, smd)) return APR_SUCCESS;
+    rv = md_store_md_save(reg->store, p, MD_SG_DOMAINS, md, 0);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10172: md[%s]: error syncing to store",
+                      md->name);
+    }
+    return rv;
+}
+
+/* --- staging ------------------------------------------------------------------------ */
+
+int md_reg_purge_errored_staging(md_reg_t *reg, const md_t *md, apr_pool_t *p)
+{
+    md_json_t *job;
+    long errors;
+
+    if (APR_SUCCESS != md_store_load_json(reg->store, MD_SG_STAGING, md->name, MD_FN_JOB,
+                                          &job, p)) {
+        return 0;
+    }
+    errors = md_json_getl(job, "errors", NULL);
+    if (errors <= 0) return 0;
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "AH10064: md(%s): previous drive job "
+                  "showed %ld errors, purging STAGING area to reset.", md->name, errors);
+    md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
+    md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
+    return 1;
+}
+
+typedef struct {
+    apr_array_header_t *mds;
+    md_store_t *store;
+    apr_pool_t *p;
+} challenge_purge_ctx;
+
+static int challenge_dir_cb(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    challenge_purge_ctx *ctx = baton;
+    int i;
+
+    (void)ptemp;
+    for (i = 0; i < ctx->mds->nelts; ++i) {
+        if (md_contains(APR_ARRAY_IDX(ctx->mds, i, md_t *), name, 0)) return 1;
+    }
+    md_store_purge(ctx->store, ctx->p, MD_SG_CHALLENGES, name);
+    return 1;
+}
+
+apr_status_t md_reg_purge_stale_challenges(md_reg_t *reg, apr_array_header_t *mds,
+                                           apr_pool_t *p)
+{
+    challenge_purge_ctx ctx;
+    apr_status_t rv;
+
+    ctx.mds = mds;
+    ctx.store = reg->store;
+    ctx.p = p;
+    rv = md_store_iter_names(challenge_dir_cb, &ctx, reg->store, p, MD_SG_CHALLENGES, "*");
+    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+}
+
+typedef struct {
+    md_t *md;                       /* the staged md.json */
+    md_json_t *job;
+    apr_array_header_t *pkeys;      /* md_pkey_t* per slot */
+    apr_array_header_t *chains;     /* apr_array_header_t* per slot */
+} staged_set;
+
+static apr_status_t staged_load(staged_set *set, md_reg_t *reg, const md_t *md,
+                                apr_pool_t *p)
+{
+    md_pkey_spec_t *spec;
+    md_pkey_t *pkey;
+    apr_array_header_t *chain;
+    apr_status_t rv;
+    int i;
+
+    md_store_load_json(reg->store, MD_SG_STAGING, md->name, MD_FN_JOB, &set->job, p);
+    rv = md_store_md_load(reg->store, MD_SG_STAGING, md->name, &set->md, p);
+    if (APR_SUCCESS != rv) return rv;
+    if (!set->md->ca_effective) return APR_EINVAL;
+    set->pkeys = apr_array_make(p, 2, sizeof(md_pkey_t *));
+    set->chains = apr_array_make(p, 2, sizeof(apr_array_header_t *));
+    for (i = 0; i < md_pkeys_spec_count(set->md->pks); ++i) {
+        spec = md_pkeys_spec_get(set->md->pks, i);
+        rv = md_store_pkey_load(reg->store, MD_SG_STAGING, md->name, spec, &pkey, p);
+        if (APR_SUCCESS != rv) return rv;
+        rv = md_store_chain_load(reg->store, MD_SG_STAGING, md->name, spec, &chain, p);
+        if (APR_SUCCESS != rv) return rv;
+        if (chain->nelts <= 0) return APR_ENOENT;
+        rv = md_cert_check_pkey(APR_ARRAY_IDX(chain, 0, md_cert_t *), pkey);
+        if (APR_SUCCESS != rv) return rv;
+        APR_ARRAY_PUSH(set->pkeys, md_pkey_t *) = pkey;
+        APR_ARRAY_PUSH(set->chains, apr_array_header_t *) = chain;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t staged_to_tmp(staged_set *set, md_reg_t *reg, const md_t *md,
+                                  apr_pool_t *p)
+{
+    md_pkey_spec_t *spec;
+    apr_status_t rv;
+    int i;
+
+    rv = md_store_purge(reg->store, p, MD_SG_TMP, md->name);
+    if (APR_SUCCESS != rv) return rv;
+    rv = md_store_md_save(reg->store, p, MD_SG_TMP, set->md, 1);
+    if (APR_SUCCESS != rv) return rv;
+    for (i = 0; i < set->pkeys->nelts; ++i) {
+        spec = md_pkeys_spec_get(set->md->pks, i);
+        rv = md_store_pkey_save(reg->store, p, MD_SG_TMP, md->name, spec,
+                                APR_ARRAY_IDX(set->pkeys, i, md_pkey_t *), 1);
+        if (APR_SUCCESS != rv) return rv;
+        rv = md_store_chain_save(reg->store, p, MD_SG_TMP, md->name, spec,
+                                 APR_ARRAY_IDX(set->chains, i, apr_array_header_t *), 1);
+        if (APR_SUCCESS != rv) return rv;
+    }
+    if (set->job) {
+        rv = md_store_save_json(reg->store, p, MD_SG_TMP, md->name, MD_FN_JOB, set->job, 0);
+    }
+    return rv;
+}
+
+static int staged_is_ready(const staged_set *set, apr_time_t now)
+{
+    apr_time_t valid_from;
+
+    if (!set->job) return 1;
+    if (!md_json_getb(set->job, "finished", NULL)) return 0;
+    valid_from = md_json_get_time(set->job, "valid-from", NULL);
+    return !valid_from || valid_from <= now;
+}
+
+apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, md_json_t **pjob,
+                                     apr_pool_t *p)
+{
+    staged_set set;
+    apr_status_t rv;
+
+    *pjob = NULL;
+    memset(&set, 0, sizeof(set));
+    if (!md_store_exists(reg->store, MD_SG_STAGING, md->name, MD_FN_MD, p)) {
+        return APR_ENOENT;
+    }
+    rv = staged_load(&set, reg, md, p);
+    if (APR_SUCCESS == rv && !staged_is_ready(&set, apr_time_now())) return APR_ENOENT;
+    if (APR_STATUS_IS_ENOENT(rv)) return APR_ENOENT;  /* renewal still in progress */
+    if (APR_SUCCESS != rv) goto leave;
+    md_store_remove(reg->store, MD_SG_STAGING, md->name, MD_FN_ORDER, p, 1);
+    rv = staged_to_tmp(&set, reg, md, p);
+    if (APR_SUCCESS != rv) goto leave;
+    rv = md_store_move(reg->store, p, MD_SG_TMP, MD_SG_DOMAINS, md->name, 1);
+    if (APR_SUCCESS != rv) goto leave;
+    md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
+    md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
+    md_reg_forget(reg, md);
+    if (!md->ca_account && set.md->ca_account) {
+        md->ca_account = apr_pstrdup(p, set.md->ca_account);
+    }
+    if (set.md->ca_effective) md->ca_effective = apr_pstrdup(p, set.md->ca_effective);
+    if (reg->stored) apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, NULL);
+    *pjob = set.job;
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10068: %s: staged set activated",
+                  md->name);
+leave:
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      "AH10069: %s: error loading staged set, purging it", md->name);
+        md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
+        md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
+    }
+    return rv;
+}
+
+/* --- renewal timing --------------------------------------------------------------------- */
+
+apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+{
+    const md_timeslice_t *window = md->renew_window ? md->renew_window
+                                                    : &default_renew_window;
+    const md_pubcert_t *pc;
+    md_cert_t *cert;
+    apr_time_t renew_at = 0, start;
+    apr_status_t rv;
+    int i;
+
+    if (MD_S_INCOMPLETE == md->state) return now;
+    for (i = 0; i < md_reg_slot_count(md); ++i) {
+        rv = md_reg_get_pubcert(&pc, reg, md, i, p);
+        if (APR_STATUS_IS_ENOENT(rv) && !pc->error) return now;
+        if (APR_SUCCESS != rv) return now;
+        cert = APR_ARRAY_IDX(pc->certs, 0, md_cert_t *);
+        start = md_timeslice_start(window, md_cert_get_not_before(cert),
+                                   md_cert_get_not_after(cert));
+        if (!renew_at || start < renew_at) renew_at = start;
+    }
+    return renew_at;
+}
+
+int md_reg_should_renew(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+{
+    apr_time_t renew_at = md_reg_renew_at(reg, md, now, p);
+
+    return renew_at && renew_at <= now;
+}
+
+int md_reg_should_warn(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+{
+    const md_timeslice_t *window = md->warn_window ? md->warn_window
+                                                   : &default_warn_window;
+    const md_pubcert_t *pc;
+    md_cert_t *cert;
+    int i;
+
+    for (i = 0; i < md_reg_slot_count(md); ++i) {
+        if (APR_SUCCESS != md_reg_get_pubcert(&pc, reg, md, i, p)) continue;
+        cert = APR_ARRAY_IDX(pc->certs, 0, md_cert_t *);
+        if (md_timeslice_start(window, md_cert_get_not_before(cert),
+                               md_cert_get_not_after(cert)) <= now) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void md_reg_valid_period(apr_time_t *pfrom, apr_time_t *puntil, md_reg_t *reg,
+                         const md_t *md, apr_pool_t *p)
+{
+    const md_pubcert_t *pc;
+    md_cert_t *cert;
+    apr_time_t from = 0, until = 0, t;
+    int i;
+
+    for (i = 0; i < md_reg_slot_count(md); ++i) {
+        if (APR_SUCCESS != md_reg_get_pubcert(&pc, reg, md, i, p)) continue;
+        cert = APR_ARRAY_IDX(pc->certs, 0, md_cert_t *);
+        t = md_cert_get_not_before(cert);
+        if (!from || t > from) from = t;
+        t = md_cert_get_not_after(cert);
+        if (!until || t < until) until = t;
+    }
+    *pfrom = from;
+    *puntil = until;
+}

@@ -1,1 +1,101 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The registry: brings the configured managed domains and the store
+ * together. It syncs md.json at start-up (renamed MDs, carried-over account
+ * data), assesses each MD's state from its certificates, activates staged
+ * sets (staging -> tmp -> domains, old set to archive), hands out the
+ * credential files for mod_ssl (real or fallback) and answers renewal
+ * questions (renew-at, should renew, should warn).
+ */
+#ifndef md_reg_h
+#define md_reg_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "md.h"
+#include "md_store.h"
+
+struct md_result_t;
+struct md_cert_t;
+
+typedef struct md_reg_t md_reg_t;
+
+/* The certificate chain of one slot of an MD (a key spec, or a static
+ * MDCertificateFile), with its files and the outcome of loading it. */
+typedef struct md_pubcert_t {
+    apr_array_header_t *certs;  /* md_cert_t*, leaf first; NULL if not loaded */
+    const char *cert_file;
+    const char *key_file;
+    apr_status_t rv;            /* APR_SUCCESS, APR_ENOENT missing, else unusable */
+    const char *error;          /* why it is unusable (NULL when fine) */
+} md_pubcert_t;
+
+/* Creates a registry on the store. The registry lives as long as p and is
+ * thread-safe. */
+apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store);
+md_store_t *md_reg_store_get(md_reg_t *reg);
+
+/* Number of certificate slots of the MD: its static files, else its key
+ * specs (at least 1). */
+int md_reg_slot_count(const md_t *md);
+/* Name of a slot as status documents show it: the spec name ("rsa",
+ * "secp384r1") or, for static files, the index ("0", "1"). */
+const char *md_reg_slot_name(const md_t *md, int i, apr_pool_t *p);
+
+/* Start-up, step 1: for each configured MD (md_t* in mds) find its stored
+ * copy, following renames (interfaces.md 1.10), and carry over contacts,
+ * effective CA url and account id from it. Nothing is written yet. */
+apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_t *p);
+
+/* Start-up, step 2: activates a staged set of md if there is one
+ * (interfaces.md 1.9). APR_ENOENT when nothing is staged or it is not
+ * ready yet; on failure the staged set is purged (AH10069). The staged
+ * job (md_json_t, NULL if none) is returned for the `installed` event. */
+apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md,
+                                     struct md_json_t **pjob, apr_pool_t *p);
+
+/* Purges staging/NAME and challenges/NAME when the staged job had errors
+ * (NOTICE AH10064). Returns 1 when it purged. */
+int md_reg_purge_errored_staging(md_reg_t *reg, const md_t *md, apr_pool_t *p);
+
+/* Removes challenges/<x> directories that belong to no configured domain. */
+apr_status_t md_reg_purge_stale_challenges(md_reg_t *reg, apr_array_header_t *mds,
+                                           apr_pool_t *p);
+
+/* Start-up, step 3: assesses md's state from its certificates and writes
+ * domains/NAME/md.json when anything changed. */
+apr_status_t md_reg_sync_finish(md_reg_t *reg, md_t *md, apr_pool_t *p);
+
+/* Sets md->state and md->state_descr from its certificates (no writing). */
+apr_status_t md_reg_assess(md_reg_t *reg, md_t *md, apr_pool_t *p);
+
+/* The chain of slot i of md (loaded once and cached; thread-safe). The
+ * returned object is owned by the registry. */
+apr_status_t md_reg_get_pubcert(const md_pubcert_t **ppubcert, md_reg_t *reg,
+                                const md_t *md, int i, apr_pool_t *p);
+/* Drops cached chains of md (after activation or renewal). */
+void md_reg_forget(md_reg_t *reg, const md_t *md);
+
+/* Files to hand to mod_ssl for slot i: only when both exist, parse and
+ * match. Otherwise the status of the failure. */
+apr_status_t md_reg_get_cred_files(const char **pkeyfile, const char **pcertfile,
+                                   md_reg_t *reg, const md_t *md, int i, apr_pool_t *p);
+/* Fallback files for slot i, created when missing (self-signed, 14 days,
+ * one cached key per key type per registry so that many MDs are cheap). */
+apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcertfile,
+                                       md_reg_t *reg, const md_t *md, int i,
+                                       apr_pool_t *p);
+
+/* When renewal of md is due: now when a certificate is missing, else the
+ * earliest renew window start over its certificates; 0 if unknown. */
+apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p);
+int md_reg_should_renew(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p);
+/* 1 if a certificate is inside its warn window. */
+int md_reg_should_warn(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p);
+/* Intersection of the validity of the present certificates (0/0 if none). */
+void md_reg_valid_period(apr_time_t *pfrom, apr_time_t *puntil, md_reg_t *reg,
+                         const md_t *md, apr_pool_t *p);
+
+#endif /* md_reg_h */
