@@ -1,7 +1,241 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Answers ACME challenges and enforces MDRequireHttps: http-01 files under
+ * /.well-known/acme-challenge/, tls-alpn-01 certificates on connections
+ * that negotiated "acme-tls/1", redirects to https: and the HSTS header.
+ */
+#include <string.h>
+#include <apr_strings.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_connection.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
+#include <http_vhost.h>
+
+#include "md.h"
+#include "md_store.h"
+#include "md_util.h"
+#include "mod_md.h"
 #include "mod_md_challenge.h"
+#include "mod_md_init.h"
+
+APLOG_USE_MODULE(md);
+
+#define WELL_KNOWN_PREFIX   "/.well-known/"
+#define ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
+#define HSTS_HEADER         "Strict-Transport-Security"
+#define HSTS_VALUE          "max-age=15768000"
+
+/* --- http-01 ---------------------------------------------------------------------------- */
+
+static int challenge_allowed(const md_t *md, const char *type)
+{
+    if (!md || !md->ca_challenges || md->ca_challenges->nelts == 0) return 1;
+    return md_array_str_index(md->ca_challenges, type, 0, 0) >= 0;
+}
+
+static int may_decline_missing(const md_t *md)
+{
+    if (!md || MD_RENEW_MANUAL == md->renew_mode) return 1;
+    return md->cert_files && md->cert_files->nelts > 0 && MD_RENEW_AUTO == md->renew_mode;
+}
+
+static int http_challenge(request_rec *r)
+{
+    md_mod_rt_t *rt = md_mod_rt_get();
+    const char *token, *text;
+    apr_status_t rv;
+    md_t *md;
+
+    if (!rt || !rt->store || !r->parsed_uri.path
+        || strncmp(ACME_CHALLENGE_PREFIX, r->parsed_uri.path,
+                   sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+        return DECLINED;
+    }
+    md = r->hostname ? md_mod_md_for_host(r->hostname) : NULL;
+    if (!challenge_allowed(md, MD_AUTHZ_TYPE_HTTP01)) return DECLINED;
+    token = r->parsed_uri.path + sizeof(ACME_CHALLENGE_PREFIX) - 1;
+    if (!*token || strchr(token, '/') || !r->hostname
+        || !md_dns_is_name(r->hostname, 0, 0)) {
+        return DECLINED;
+    }
+    rv = md_store_load(rt->store, MD_SG_CHALLENGES, r->hostname, MD_FN_HTTP01,
+                       MD_SV_TEXT, (void **)&text, r->pool);
+    if (APR_SUCCESS == rv) {
+        if (M_GET != r->method_number) return HTTP_NOT_IMPLEMENTED;
+        ap_set_content_length(r, (apr_off_t)strlen(text));
+        r->status = HTTP_OK;
+        ap_rwrite(text, (int)strlen(text), r);
+        ap_finalize_request_protocol(r);
+        return DONE;
+    }
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return may_decline_missing(md) ? DECLINED : HTTP_NOT_FOUND;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(10081)
+                  "loading challenge %s from store", token);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* --- MDRequireHttps -------------------------------------------------------------------- */
+
+static int require_https(request_rec *r)
+{
+    apr_array_header_t *mds = md_mod_server_mds(r->server);
+    const char *host = r->hostname ? r->hostname : r->server->server_hostname;
+    md_t *md = NULL;
+    int i, is_ssl;
+
+    if (!mds || !host || (r->parsed_uri.path
+                          && !strncmp(WELL_KNOWN_PREFIX, r->parsed_uri.path,
+                                      sizeof(WELL_KNOWN_PREFIX) - 1))) {
+        return DECLINED;
+    }
+    for (i = 0; i < mds->nelts && !md; ++i) {
+        md_t *m = APR_ARRAY_IDX(mds, i, md_t *);
+        if (md_contains(m, host, 1)) md = m;
+    }
+    if (!md || md->require_https <= MD_REQUIRE_OFF) return DECLINED;
+    is_ssl = ap_ssl_conn_is_ssl(r->connection);
+    if (is_ssl) {
+        if (MD_REQUIRE_PERMANENT == md->require_https
+            && !apr_table_get(r->headers_out, HSTS_HEADER)) {
+            apr_table_set(r->headers_out, HSTS_HEADER, HSTS_VALUE);
+        }
+        return DECLINED;
+    }
+    apr_table_setn(r->headers_out, "Location",
+                   apr_pstrcat(r->pool, "https://", host, r->parsed_uri.path,
+                               r->parsed_uri.query ? "?" : "",
+                               r->parsed_uri.query ? r->parsed_uri.query : "", NULL));
+    if (MD_REQUIRE_PERMANENT == md->require_https) {
+        return (M_GET == r->method_number) ? HTTP_MOVED_PERMANENTLY
+                                           : HTTP_PERMANENT_REDIRECT;
+    }
+    return (M_GET == r->method_number) ? HTTP_MOVED_TEMPORARILY
+                                       : HTTP_TEMPORARY_REDIRECT;
+}
+
+/* --- tls-alpn-01 ------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *protocol;           /* "acme-tls/1" once switched */
+} md_conn_ctx;
+
+static md_conn_ctx *conn_ctx(const conn_rec *c, int create)
+{
+    md_conn_ctx *ctx = ap_get_module_config(c->conn_config, &md_module);
+
+    if (!ctx && create) {
+        ctx = apr_pcalloc(c->pool, sizeof(*ctx));
+        ap_set_module_config(((conn_rec *)c)->conn_config, &md_module, ctx);
+    }
+    return ctx;
+}
+
+static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
+                               const apr_array_header_t *offers,
+                               apr_array_header_t *proposals)
+{
+    (void)s;
+    if (!r && offers && ap_ssl_conn_is_ssl(c)
+        && ap_array_str_contains(offers, MD_TLSALPN01_PROTO)) {
+        APR_ARRAY_PUSH(proposals, const char *) = MD_TLSALPN01_PROTO;
+    }
+    return DECLINED;
+}
+
+static int md_protocol_switch(conn_rec *c, request_rec *r, server_rec *s,
+                              const char *protocol)
+{
+    (void)s;
+    if (!r && ap_ssl_conn_is_ssl(c) && !strcmp(MD_TLSALPN01_PROTO, protocol)) {
+        conn_ctx(c, 1)->protocol = MD_TLSALPN01_PROTO;
+        c->keepalive = AP_CONN_CLOSE;
+        return OK;
+    }
+    return DECLINED;
+}
+
+static const char *md_protocol_get(const conn_rec *c)
+{
+    md_conn_ctx *ctx = conn_ctx(c, 0);
+
+    return ctx ? ctx->protocol : NULL;
+}
+
+typedef struct {
+    apr_pool_t *p;
+    const char *dir;
+    const char *cert_pem;
+    const char *key_pem;
+} alpn_files_ctx;
+
+static int alpn_cert_cb(void *baton, apr_pool_t *p, const char *dir,
+                        const char *name, apr_filetype_e ftype)
+{
+    alpn_files_ctx *ctx = baton;
+    const char *suffix = name + sizeof("acme-tls-alpn-01-pubcert") - 1;
+    const char *cert, *key;
+    apr_size_t len;
+
+    (void)p;
+    if (APR_REG != ftype) return 1;
+    if (APR_SUCCESS != md_util_fread_all(&cert, &len, md_util_path_join(ctx->p, dir, name,
+                                                                        NULL),
+                                         64 * 1024, ctx->p)) {
+        return 1;
+    }
+    if (APR_SUCCESS != md_util_fread_all(&key, &len, md_util_path_join(
+                          ctx->p, dir, apr_pstrcat(ctx->p, "acme-tls-alpn-01-privkey",
+                                                   suffix, NULL), NULL),
+                                         64 * 1024, ctx->p)) {
+        return 1;
+    }
+    ctx->cert_pem = cert;
+    ctx->key_pem = key;
+    return 0;
+}
+
+static int md_answer_challenge(conn_rec *c, const char *servername,
+                               const char **pcert_pem, const char **pkey_pem)
+{
+    md_mod_rt_t *rt = md_mod_rt_get();
+    alpn_files_ctx ctx;
+
+    if (!rt || !rt->store || !servername || !md_protocol_get(c)
+        || !md_dns_is_name(servername, 0, 0)) {
+        return DECLINED;
+    }
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.p = c->pool;
+    ctx.dir = md_store_get_dir(rt->store, MD_SG_CHALLENGES, servername, c->pool);
+    if (ctx.dir) {
+        md_util_dir_do(alpn_cert_cb, &ctx, c->pool, ctx.dir, "acme-tls-alpn-01-pubcert*.pem");
+    }
+    if (!ctx.cert_pem) {
+        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, APLOGNO(10080)
+                      "%s: unknown tls-alpn-01 challenge host", servername);
+        return DECLINED;
+    }
+    *pcert_pem = ctx.cert_pem;
+    *pkey_pem = ctx.key_pem;
+    return OK;
+}
 
 void md_challenge_register_hooks(apr_pool_t *pool)
 {
+    static const char *const mod_ssl[] = { "mod_ssl.c", NULL };
+
     (void)pool;
+    ap_hook_post_read_request(http_challenge, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(require_https, mod_ssl, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_propose(md_protocol_propose, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_switch(md_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_get(md_protocol_get, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_answer_challenge(md_answer_challenge, NULL, NULL, APR_HOOK_MIDDLE);
 }

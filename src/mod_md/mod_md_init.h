@@ -1,12 +1,47 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Hooks of mod_md_init.c.
+ * post_config: store set-up, registry sync and activation, MDs assigned to
+ * virtual hosts. Also the run-time state the other module files read
+ * (store, registry, MDs per server, MD lookup by host name).
  */
 #ifndef mod_md_init_h
 #define mod_md_init_h
 
 #include <apr_pools.h>
+#include <apr_hash.h>
+#include <httpd.h>
+
+#include "md.h"
+
+struct md_reg_t;
+struct md_store_t;
+
+/* Run-time state of one configuration generation (lives in pconf). */
+typedef struct md_mod_rt_t {
+    apr_pool_t *p;
+    struct md_store_t *store;       /* NULL if the store could not be set up */
+    struct md_reg_t *reg;
+    apr_array_header_t *mds;        /* md_t*, completed, sorted by name */
+    apr_hash_t *by_name;            /* md name -> md_t* */
+    apr_hash_t *by_domain;          /* domain (and "*.x" wildcards) -> md_t* */
+    apr_hash_t *server_mds;         /* server_rec* -> apr_array_header_t* of md_t* */
+    apr_hash_t *ssl_servers;        /* server_rec* -> "" for servers with TLS */
+    server_rec *base_server;
+    int dry_run;                    /* first config pass / apache2 -t */
+} md_mod_rt_t;
 
 void md_init_register_hooks(apr_pool_t *pool);
+
+/* The state of the current generation; NULL before post_config ran. */
+md_mod_rt_t *md_mod_rt_get(void);
+
+/* MDs assigned to server s (NULL if none). */
+apr_array_header_t *md_mod_server_mds(server_rec *s);
+/* The one MD assigned to s, NULL when none or several. */
+md_t *md_mod_server_md(server_rec *s);
+/* The configured MD that contains host (wildcards match), NULL if none. */
+md_t *md_mod_md_for_host(const char *host);
+/* The configured MD of that name, NULL if none. */
+md_t *md_mod_md_by_name(const char *name);
 
 #endif /* mod_md_init_h */
