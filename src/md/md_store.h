@@ -42,89 +42,130 @@ typedef enum {
     MD_SV_CHAIN,        /* apr_array_header_t* of md_cert_t* */
 } md_store_vtype_t;
 
-/* Called when the store created a directory, so the host can chown it
- * (the module hands group dirs of challenges/staging/ocsp to User). */
+/* Called when the store creates a directory: a group directory or a
+ * <group>/<name> directory (by a save, md_store_make_dir or md_store_move),
+ * so the host can chown it (the module hands challenges/staging/ocsp to
+ * User). md_store_make_dir calls it even when the directory existed. A
+ * non-success return fails the store operation. */
 typedef apr_status_t md_store_dir_cb(void *baton, apr_pool_t *p,
                                      md_store_group_t group, const char *path);
 
 /* Opens the store at path, creating the directory (0755) and
- * md_store_json (0600, new 48-byte key) when missing, migrating older store
- * versions (1.8). A corrupt md_store.json is APR_EINVAL with the ERR log of
- * interfaces.md 1.6 and is never overwritten. */
+ * md_store.json (0600, new 48-byte key) when missing, migrating older store
+ * versions (interfaces.md 1.8). A corrupt md_store.json is APR_EINVAL with
+ * the ERR log of interfaces.md 1.6 and is never overwritten. The store lives
+ * in p. After opening, the store is safe to use from several threads as long
+ * as md_store_set_dir_cb and the global lock are handled by one thread. */
 apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *path);
 
 /* The directory the store lives in. */
 const char *md_store_base_dir(md_store_t *store);
+/* Installs the directory callback (call once, before concurrent use). */
 void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton);
 
-/* Basic operations. aspect is a file name. create=1 fails with APR_EEXIST
- * when the value exists. APR_ENOENT for missing values. */
+/* Names and aspects (file names) must be plain path segments: NULL, "",
+ * ".", ".." or anything containing '/' gives APR_EINVAL everywhere (for
+ * MD_SG_NONE, the top level, name must be NULL). */
+
+/* Loads <group>/<name>/<aspect> as vtype into *pvalue (pvalue may be NULL to
+ * just test loading), allocated from p. APR_ENOENT when missing. Keys are
+ * decrypted with the store key where encrypted. */
 apr_status_t md_store_load(md_store_t *store, md_store_group_t group, const char *name,
                            const char *aspect, md_store_vtype_t vtype, void **pvalue,
                            apr_pool_t *p);
+/* Saves value as <group>/<name>/<aspect>, creating directories with the
+ * group's modes. JSON, text and keys replace atomically (<file>.tmp +
+ * rename), chains are written in place. Keys are encrypted in groups where
+ * md_store_fs_group_encrypts() says so, plain keys get 0600. create=1 fails
+ * with APR_EEXIST when the file exists. */
 apr_status_t md_store_save(md_store_t *store, apr_pool_t *p, md_store_group_t group,
                            const char *name, const char *aspect,
                            md_store_vtype_t vtype, void *value, int create);
+/* Removes one file; a missing file is APR_ENOENT unless force is set. */
 apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const char *name,
                              const char *aspect, apr_pool_t *p, int force);
+/* 1 if <group>/<name>/<aspect> exists (aspect NULL: the directory). */
 int md_store_exists(md_store_t *store, md_store_group_t group, const char *name,
                     const char *aspect, apr_pool_t *p);
+/* Modification time of a value, 0 if it does not exist. */
 apr_time_t md_store_get_modified(md_store_t *store, md_store_group_t group,
                                  const char *name, const char *aspect, apr_pool_t *p);
-/* Absolute path of a value / of a name's directory (need not exist). */
+/* Absolute path of a value (aspect NULL: of the name's directory, name NULL
+ * too: of the group directory); need not exist. APR_EINVAL for bad names. */
 apr_status_t md_store_get_fname(const char **pfname, md_store_t *store,
                                 md_store_group_t group, const char *name,
                                 const char *aspect, apr_pool_t *p);
+/* As md_store_get_fname without aspect; NULL for bad names. */
 const char *md_store_get_dir(md_store_t *store, md_store_group_t group,
                              const char *name, apr_pool_t *p);
-/* Creates <group>/<name> with the group's modes (and dir_cb). */
+/* Creates <group> and <group>/<name> (name NULL: only the group dir) with
+ * the group's modes (chmod also when they exist) and calls the dir callback
+ * for the last one, even if it existed. */
 apr_status_t md_store_make_dir(md_store_t *store, md_store_group_t group,
                                const char *name, apr_pool_t *p);
 
-/* Removes <group>/<name> with all it holds. */
+/* Removes <group>/<name> with all it holds; success if it did not exist. */
 apr_status_t md_store_purge(md_store_t *store, apr_pool_t *p, md_store_group_t group,
                             const char *name);
-/* Removes aspect files in <group>/<name pattern> older than modified. */
+/* Removes the files matching aspect_pattern in the directories matching
+ * name_pattern of group (apr_fnmatch, NULL = all) whose modification time
+ * is before modified. */
 apr_status_t md_store_remove_not_modified_since(md_store_t *store, apr_pool_t *p,
                                                 apr_time_t modified,
                                                 md_store_group_t group,
                                                 const char *name_pattern,
                                                 const char *aspect_pattern);
 
-/* Moves <from>/<name> to <to>/<name>; with archive set, an existing
- * <to>/<name> first goes to archive/<name>.N (N lowest free 1..999). */
+/* Moves <from>/<name> to <to>/<name> (APR_ENOENT if the source is missing).
+ * With archive set, an existing <to>/<name> first goes to
+ * archive/<name>.N (N lowest free 1..999, APR_EGENERAL and an ERR log when
+ * none is free, nothing moved); without archive it is replaced. */
 apr_status_t md_store_move(md_store_t *store, apr_pool_t *p, md_store_group_t from,
                            md_store_group_t to, const char *name, int archive);
-/* Renames <group>/<from> to <group>/<to>. */
+/* Renames <group>/<from> to <group>/<to>: APR_ENOENT if from is missing,
+ * APR_EEXIST if to exists (nothing is overwritten). Contents (md.json's
+ * name) are not changed. */
 apr_status_t md_store_rename(md_store_t *store, apr_pool_t *p, md_store_group_t group,
                              const char *from, const char *to);
 
+/* Called with each loaded value; value and ptemp live only during the
+ * call. Return 0 to stop. */
 typedef int md_store_inspect_cb(void *baton, const char *name, const char *aspect,
                                 md_store_vtype_t vtype, void *value, apr_pool_t *ptemp);
-/* Loads every <group>/<name pattern>/<aspect> and calls cb until it returns 0. */
+/* For every directory <group>/<name> matching pattern and every file in it
+ * matching aspect (both apr_fnmatch patterns; NULL = all), loads the value
+ * and calls cb until it returns 0. Values that fail to load are skipped. A
+ * missing group directory iterates nothing. */
 apr_status_t md_store_iter(md_store_inspect_cb *cb, void *baton, md_store_t *store,
                            apr_pool_t *p, md_store_group_t group, const char *pattern,
                            const char *aspect, md_store_vtype_t vtype);
 typedef int md_store_names_cb(void *baton, const char *name, apr_pool_t *ptemp);
-/* Calls cb for each directory name in group matching pattern. */
+/* Calls cb for each directory name in group matching pattern (NULL = all)
+ * until it returns 0. */
 apr_status_t md_store_iter_names(md_store_names_cb *cb, void *baton, md_store_t *store,
                                  apr_pool_t *p, md_store_group_t group,
                                  const char *pattern);
 
-/* Global lock file store.lock (MDStoreLocks): flock, retrying every 100 ms
- * up to max_wait. */
+/* Global lock file store.lock (0640, MDStoreLocks): an exclusive
+ * non-blocking apr_file_lock (like the original: fcntl on Linux, so it is
+ * per process), retried every 100 ms up to max_wait. APR_EAGAIN (or the
+ * error) when it could not be had, APR_EEXIST if this store holds it
+ * already. The lock lives in p: destroying p releases it too. Not
+ * thread-safe: lock and unlock from one thread. */
 apr_status_t md_store_lock_global(md_store_t *store, apr_pool_t *p,
                                   apr_time_t max_wait);
 void md_store_unlock_global(md_store_t *store, apr_pool_t *p);
 
 /* --- typed conveniences (md_store.c) ----------------------------------------------- */
+/* md.json of <group>/<name> as md_t; saving writes <group>/<md->name>/md.json. */
 apr_status_t md_store_md_load(md_store_t *store, md_store_group_t group,
                               const char *name, md_t **pmd, apr_pool_t *p);
 apr_status_t md_store_md_save(md_store_t *store, apr_pool_t *p, md_store_group_t group,
                               const md_t *md, int create);
 apr_status_t md_store_md_remove(md_store_t *store, apr_pool_t *p, md_store_group_t group,
                                 const char *name, int force);
-/* Private key and certificate chain of a key spec (file names of 1.3). */
+/* Private key and certificate chain of a key spec (file names of 1.3:
+ * md_pkey_filename / md_chain_filename). */
 apr_status_t md_store_pkey_load(md_store_t *store, md_store_group_t group,
                                 const char *name, const md_pkey_spec_t *spec,
                                 struct md_pkey_t **ppkey, apr_pool_t *p);
@@ -137,6 +178,7 @@ apr_status_t md_store_chain_load(md_store_t *store, md_store_group_t group,
 apr_status_t md_store_chain_save(md_store_t *store, apr_pool_t *p, md_store_group_t group,
                                  const char *name, const md_pkey_spec_t *spec,
                                  apr_array_header_t *chain, int create);
+/* A JSON value (MD_SV_JSON shortcut). */
 apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect,
                                 struct md_json_t **pjson, apr_pool_t *p);
