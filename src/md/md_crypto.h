@@ -22,6 +22,10 @@ struct md_data_t;
 typedef struct md_pkey_t md_pkey_t;     /* opaque, freed with its pool */
 typedef struct md_cert_t md_cert_t;     /* opaque, freed with its pool */
 
+/* Subjects of the generated certificates (interfaces.md 8.2). */
+#define MD_FALLBACK_CN      "Apache Managed Domain Fallback"
+#define MD_TLS_ALPN_01_CN   "tls-alpn-01-challenge"
+
 /* Once per process. */
 apr_status_t md_crypt_init(apr_pool_t *pool);
 
@@ -39,12 +43,21 @@ apr_status_t md_crypt_hmac64(const char **pmac64, const struct md_data_t *key,
                              apr_pool_t *p, const char *data, apr_size_t len);
 
 /* --- private keys ------------------------------------------------------------------- */
-/* Generates a key for the spec (Default/RSA bits/EC curve). Unknown curves
- * give APR_ENOTIMPL. */
+/* 1 if OpenSSL can generate a key on the configured curve name: NIST names
+ * ("P-256", "P-384", "P-521"), "secp256r1", any OpenSSL EC short name
+ * ("secp384r1", "prime256v1", "brainpoolP256r1"), X25519, X448, Ed25519,
+ * Ed448 (case-insensitive for the names listed here). For config checks. */
+int md_crypt_curve_known(const char *curve);
+
+/* Generates a key for the spec (Default/RSA bits/EC curve; NULL = default).
+ * RSA bits 0 means 2048; fewer than 2048 is APR_EINVAL. Unknown curves give
+ * APR_ENOTIMPL (logged with the curve name). The key is freed with p. */
 apr_status_t md_pkey_gen(md_pkey_t **ppkey, apr_pool_t *p, const md_pkey_spec_t *spec);
 
 /* Loads a PEM key (PKCS#8 plain or encrypted, or traditional RSA/EC). pass
- * is the raw passphrase (may contain NUL), NULL/0 for plain keys. */
+ * is the raw passphrase (may contain NUL), NULL/0 for plain keys; OpenSSL
+ * never prompts. APR_ENOENT if the file is missing, APR_EINVAL if it is
+ * no key or the passphrase is wrong (logged at ERR). Freed with p. */
 apr_status_t md_pkey_fload(md_pkey_t **ppkey, apr_pool_t *p,
                            const char *pass, apr_size_t pass_len, const char *fname);
 apr_status_t md_pkey_read_pem(md_pkey_t **ppkey, apr_pool_t *p,
@@ -58,14 +71,27 @@ apr_status_t md_pkey_fsave(md_pkey_t *pkey, apr_pool_t *p,
 apr_status_t md_pkey_to_pem(const char **ppem, md_pkey_t *pkey, apr_pool_t *p,
                             const char *pass, apr_size_t pass_len);
 
-/* Type facts about a key. */
+/* Type facts about a key. md_pkey_is_ec is 1 only for EC (NIST etc.)
+ * curves, not for X25519/Ed25519. md_pkey_type_name: "RSA", the curve's
+ * OpenSSL short name ("prime256v1", "secp384r1"), or the OpenSSL key type
+ * ("X25519", "ED25519"). */
 int md_pkey_is_rsa(const md_pkey_t *pkey);
 int md_pkey_is_ec(const md_pkey_t *pkey);
 unsigned int md_pkey_bits(const md_pkey_t *pkey);
+const char *md_pkey_type_name(const md_pkey_t *pkey);
 
-/* JWS: the public JWK ({"e","kty","n"} or {"crv","kty","x","y"}), its RFC 7638
- * thumbprint (base64url SHA-256), the "alg" to use (RS256, ES256, ES384,
- * ES512) and the signature over data in JWS form (raw R||S for ECDSA). */
+/* For md_ocsp.c and tests only: wrap an EVP_PKEY* (taking ownership, freed
+ * with p) / get the EVP_PKEY* (owned by pkey). */
+md_pkey_t *md_pkey_make(apr_pool_t *p, void *evp_pkey);
+void *md_pkey_get_EVP_PKEY(const md_pkey_t *pkey);
+
+/* JWS: the public JWK ({"e","kty","n"} or {"crv","kty","x","y"}, members in
+ * RFC 7638 order; {"crv","kty","x"} OKP for Ed25519/Ed448; NULL for keys
+ * without a JWS form, e.g. X25519 or non-NIST curves), its RFC 7638
+ * thumbprint (base64url SHA-256; APR_ENOTIMPL without JWK), the "alg" to use
+ * (RS256, ES256, ES384, ES512, EdDSA; NULL if none) and the base64url
+ * signature over data in JWS form (PKCS#1 v1.5 for RSA, raw R||S with
+ * halves padded to the curve size for ECDSA). */
 struct md_json_t *md_pkey_get_jwk(md_pkey_t *pkey, apr_pool_t *p);
 apr_status_t md_pkey_jwk_thumbprint(const char **pthumb64, md_pkey_t *pkey,
                                     apr_pool_t *p);
@@ -74,7 +100,13 @@ apr_status_t md_pkey_jws_sign(const char **psig64, md_pkey_t *pkey, apr_pool_t *
                               const char *data, apr_size_t len);
 
 /* --- certificates --------------------------------------------------------------------- */
-/* Loads the first certificate of a PEM file. */
+/* For md_ocsp.c and tests only: wrap an X509* (taking ownership, freed with
+ * p) / get the X509* (owned by cert). */
+md_cert_t *md_cert_make(apr_pool_t *p, void *x509);
+void *md_cert_get_X509(const md_cert_t *cert);
+
+/* Loads the first certificate of a PEM file (rules of md_chain_fload;
+ * APR_ENOENT also when the file holds no certificate). */
 apr_status_t md_cert_fload(md_cert_t **pcert, apr_pool_t *p, const char *fname);
 /* Loads all certificates of a PEM file into certs (md_cert_t*). A file of
  * 1024 bytes or more without any certificate is APR_EINVAL; a smaller one
@@ -97,7 +129,8 @@ apr_status_t md_cert_read_der(md_cert_t **pcert, apr_pool_t *p,
 apr_time_t md_cert_get_not_before(const md_cert_t *cert);
 apr_time_t md_cert_get_not_after(const md_cert_t *cert);
 int md_cert_has_expired(const md_cert_t *cert, apr_time_t now);
-/* Subject alternative DNS names (and IP addresses as text). */
+/* Subject alternative DNS names (and IP addresses as text), in certificate
+ * order; empty array without SAN extension. */
 apr_status_t md_cert_get_alt_names(apr_array_header_t **pnames, const md_cert_t *cert,
                                    apr_pool_t *p);
 /* 1 if the certificate's SANs cover the name (wildcard SANs match one label). */
@@ -129,8 +162,9 @@ int md_cert_is_issued_by(const md_cert_t *cert, const md_cert_t *issuer);
 apr_status_t md_cert_check_pkey(const md_cert_t *cert, md_pkey_t *pkey);
 
 /* --- generated certificates (interfaces.md 8.2) ----------------------------------------- */
-/* The self-signed fallback: CN "Apache Managed Domain Fallback", SAN = domains,
- * valid from now for valid_for. */
+/* The self-signed fallback: CN cn (NULL = MD_FALLBACK_CN), SAN = domains,
+ * valid from now for valid_for. X25519/X448 keys give APR_ENOTIMPL (they
+ * cannot sign). Cheap: one signature with the given key. */
 apr_status_t md_cert_make_fallback(md_cert_t **pcert, const char *cn,
                                    apr_array_header_t *domains, md_pkey_t *pkey,
                                    apr_interval_time_t valid_for, apr_pool_t *p);
