@@ -635,7 +635,7 @@ apr_status_t md_json_readf(md_json_t **pjson, apr_pool_t *p, const char *path)
     if (APR_SUCCESS != rv) return rv;
     j = json_loadb(data, len, JSON_DECODE_ANY, &error);
     if (!j) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, 0, p,
                       "failed to load JSON file %s: %s (line %d:%d)",
                       path, error.text, error.line, error.column);
         return APR_EINVAL;
