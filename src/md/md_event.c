@@ -1,1 +1,274 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The event runner: per-reason rate limits and failure handling, the
+ * MDNotifyCmd / MDMessageCmd executions with their argv, result texts and
+ * job log entries (interfaces.md 4.2 - 4.4), and the subscriber list.
+ */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "md.h"
+#include "md_event.h"
+#include "md_job.h"
+#include "md_log.h"
+#include "md_result.h"
+#include "md_util.h"
+
+#define HOUR    apr_time_from_sec(60 * 60)
+#define DAY     apr_time_from_sec(24 * 60 * 60)
+
+typedef struct {
+    md_event_cb *cb;
+    void *baton;
+} subscriber_t;
+
+struct md_event_t {
+    apr_pool_t *p;
+    const char *message_cmd;
+    const char *notify_cmd;
+    apr_array_header_t *subscribers;    /* subscriber_t */
+};
+
+/* Set once at start-up by the host. */
+static const md_event_t *default_events;
+
+typedef struct {
+    const char *reason;
+    int is_prefix;                      /* reason is a prefix of the event */
+    apr_interval_time_t limit;
+    md_event_kind_t kind;
+} reason_info_t;
+
+static const reason_info_t reason_infos[] = {
+    { "renewing",           0, HOUR, MD_EVENT_VETO },
+    { "renewed",            0, DAY,  MD_EVENT_CHECKED },
+    { "installed",          0, DAY,  MD_EVENT_FIRE_AND_FORGET },
+    { "expiring",           0, DAY,  MD_EVENT_CHECKED },
+    { "errored",            0, HOUR, MD_EVENT_FIRE_AND_FORGET },
+    { "ocsp-renewed",       0, DAY,  MD_EVENT_FIRE_AND_FORGET },
+    { "ocsp-errored",       0, HOUR, MD_EVENT_FIRE_AND_FORGET },
+    { "challenge-setup:",   1, 0,    MD_EVENT_CHECKED },
+};
+
+static const reason_info_t *reason_info_get(const char *reason)
+{
+    const reason_info_t *info;
+    apr_size_t i;
+
+    if (!reason) return NULL;
+    for (i = 0; i < sizeof(reason_infos) / sizeof(reason_infos[0]); ++i) {
+        info = &reason_infos[i];
+        if (info->is_prefix ? !strncmp(info->reason, reason, strlen(info->reason))
+                            : !strcmp(info->reason, reason)) {
+            return info;
+        }
+    }
+    return NULL;
+}
+
+/* --- configuration ------------------------------------------------------------------ */
+
+md_event_t *md_event_make(apr_pool_t *p, const char *message_cmd, const char *notify_cmd)
+{
+    md_event_t *events = apr_pcalloc(p, sizeof(*events));
+
+    events->p = p;
+    events->message_cmd = (message_cmd && *message_cmd) ? apr_pstrdup(p, message_cmd)
+                                                        : NULL;
+    events->notify_cmd = (notify_cmd && *notify_cmd) ? apr_pstrdup(p, notify_cmd) : NULL;
+    events->subscribers = apr_array_make(p, 4, sizeof(subscriber_t));
+    return events;
+}
+
+void md_event_subscribe(md_event_t *events, md_event_cb *cb, void *baton)
+{
+    subscriber_t *sub = apr_array_push(events->subscribers);
+
+    sub->cb = cb;
+    sub->baton = baton;
+}
+
+void md_event_set_default(const md_event_t *events)
+{
+    default_events = events;
+}
+
+const md_event_t *md_event_get_default(void)
+{
+    return default_events;
+}
+
+md_event_kind_t md_event_kind(const char *reason)
+{
+    const reason_info_t *info = reason_info_get(reason);
+
+    return info ? info->kind : MD_EVENT_FIRE_AND_FORGET;
+}
+
+apr_interval_time_t md_event_rate_limit(const char *reason)
+{
+    const reason_info_t *info = reason_info_get(reason);
+
+    return info ? info->limit : 0;
+}
+
+int md_event_is_rate_limited(const md_job_t *job, const char *reason, apr_time_t now)
+{
+    apr_interval_time_t limit = md_event_rate_limit(reason);
+    apr_time_t last;
+    char type[256];
+
+    if (!job || limit <= 0) return 0;
+    apr_snprintf(type, sizeof(type), "message-%s", reason);
+    last = md_job_log_get_time_of_latest(job, type);
+    return last > 0 && last + limit > now;
+}
+
+/* --- commands ------------------------------------------------------------------------ */
+
+apr_status_t md_event_message_argv(const char ***pargv, const char *cmdline,
+                                   const char *reason, const char *mdomain,
+                                   apr_pool_t *p)
+{
+    *pargv = NULL;
+    if (!cmdline || !*cmdline) return APR_EINVAL;
+    return md_util_cmd_argv(pargv, p, cmdline, reason, mdomain, NULL);
+}
+
+apr_status_t md_event_notify_argv(const char ***pargv, const char *cmdline,
+                                  const char *mdomain, apr_pool_t *p)
+{
+    *pargv = NULL;
+    if (!cmdline || !*cmdline) return APR_EINVAL;
+    return md_util_cmd_argv(pargv, p, cmdline, mdomain, NULL);
+}
+
+/* Runs argv; *pexit_code is the exit code, -1 when it could not be started
+ * or was killed. Non-zero exits are APR_EGENERAL. */
+static apr_status_t run_argv(int *pexit_code, const char **argv, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    *pexit_code = -1;
+    rv = md_util_exec(p, argv[0], argv, pexit_code);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "unable to run %s", argv[0]);
+        *pexit_code = -1;
+        return rv;
+    }
+    return (0 == *pexit_code) ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static apr_status_t run_notify_cmd(const md_event_t *events, const char *mdomain,
+                                   md_job_t *job, md_result_t *result, apr_pool_t *p)
+{
+    const char **argv;
+    int exit_code = -1;
+    apr_status_t rv;
+
+    rv = md_event_notify_argv(&argv, events->notify_cmd, mdomain, p);
+    if (APR_SUCCESS == rv) rv = run_argv(&exit_code, argv, p);
+    if (APR_SUCCESS != rv) {
+        md_result_problem_printf(result, rv, MD_EVENT_PROBLEM_NOTIFY,
+                                 "MDNotifyCmd %s failed with exit code %d.",
+                                 events->notify_cmd, exit_code);
+        md_result_log(result, MD_LOG_ERR);
+        if (job) {
+            md_job_log_append(job, MD_JOB_LOG_NOTIFY_ERR, result->problem, result->detail);
+        }
+    }
+    return rv;
+}
+
+static apr_status_t run_message_cmd(const md_event_t *events, const char *reason,
+                                    const char *mdomain, md_job_t *job,
+                                    md_result_t *result, int *pexit_code, apr_pool_t *p)
+{
+    const char **argv;
+    apr_status_t rv;
+
+    *pexit_code = -1;
+    rv = md_event_message_argv(&argv, events->message_cmd, reason, mdomain, p);
+    if (APR_SUCCESS == rv) rv = run_argv(pexit_code, argv, p);
+    if (APR_SUCCESS != rv) {
+        md_result_problem_printf(result, rv, MD_EVENT_PROBLEM_MESSAGE,
+                                 "MDMessageCmd %s failed with exit code %d.",
+                                 events->message_cmd, *pexit_code);
+        md_result_log(result, MD_LOG_ERR);
+        if (job) md_job_log_append(job, MD_JOB_LOG_MESSAGE_ERR, reason, result->detail);
+    }
+    return rv;
+}
+
+/* --- raising ------------------------------------------------------------------------- */
+
+static apr_status_t apply_kind(const char *reason, const char *mdomain, apr_status_t rv,
+                               int exit_code, apr_pool_t *p)
+{
+    if (APR_SUCCESS == rv) return rv;
+    switch (md_event_kind(reason)) {
+        case MD_EVENT_FIRE_AND_FORGET:
+            return APR_SUCCESS;
+        case MD_EVENT_VETO:
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                          "AH10060: %s: event-handler for '%s' returned %d, "
+                          "preventing renewal to proceed.", mdomain, reason, rv);
+            /* a command that ran and said no is a veto; one that could not
+             * run at all is an error of its own */
+            return (exit_code > 0) ? APR_EAGAIN : rv;
+        default:
+            return rv;
+    }
+}
+
+static void call_subscribers(const md_event_t *events, const char *reason,
+                             const char *mdomain, apr_status_t rv, int rate_limited,
+                             apr_pool_t *p)
+{
+    const subscriber_t *sub;
+    int i;
+
+    for (i = 0; events && i < events->subscribers->nelts; ++i) {
+        sub = &APR_ARRAY_IDX(events->subscribers, i, subscriber_t);
+        sub->cb(reason, mdomain, rv, rate_limited, sub->baton, p);
+    }
+}
+
+apr_status_t md_event_raise(const md_event_t *events, const char *reason,
+                            const char *mdomain, md_job_t *job,
+                            md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int exit_code = 0, rate_limited = 0;
+
+    if (!mdomain) mdomain = job ? job->mdomain : "";
+    if (!result) result = md_result_md_make(p, mdomain);
+    if (!result->md_name) result->md_name = apr_pstrdup(result->p, mdomain);
+
+    if (job && md_event_is_rate_limited(job, reason, md_job_now(job))) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                      "AH10267: %s: rate limiting notification about '%s'",
+                      mdomain, reason);
+        rate_limited = 1;
+        goto leave;
+    }
+    if (!strcmp("renewed", reason)) {
+        if (events && events->notify_cmd) {
+            rv = run_notify_cmd(events, mdomain, job, result, p);
+            if (APR_SUCCESS != rv) goto leave;
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
+                      "AH10059: The Managed Domain %s has been setup and changes "
+                      "will be activated on next (graceful) server restart.", mdomain);
+    }
+    if (events && events->message_cmd) {
+        rv = run_message_cmd(events, reason, mdomain, job, result, &exit_code, p);
+        if (APR_SUCCESS != rv) goto leave;
+    }
+    if (job) md_job_log_append(job, apr_pstrcat(p, "message-", reason, NULL), NULL, NULL);
+leave:
+    rv = apply_kind(reason, mdomain, rv, exit_code, p);
+    call_subscribers(events, reason, mdomain, rv, rate_limited, p);
+    return rv;
+}
