@@ -15,6 +15,7 @@
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_store.h"
+#include "md_store_fs.h"
 #include "md_time.h"
 #include "md_util.h"
 
@@ -227,11 +228,11 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
     rv = md_cert_make_fallback(&cert, MD_FALLBACK_CN, md->domains, pkey,
                                MD_FALLBACK_VALID, p);
     if (APR_SUCCESS != rv) return rv;
-    rv = md_pkey_fsave(pkey, p, NULL, 0, kfile, 0600);
+    rv = md_pkey_fsave(pkey, p, NULL, 0, kfile, MD_FPROT_F_UONLY);
     if (APR_SUCCESS != rv) return rv;
     chain = apr_array_make(p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-    rv = md_chain_fsave(chain, p, cfile, 0600);
+    rv = md_chain_fsave(chain, p, cfile, MD_FPROT_F_UONLY);
     if (APR_SUCCESS != rv) return rv;
 leave_ok:
     *pkeyfile = kfile;
