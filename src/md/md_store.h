@@ -98,9 +98,12 @@ apr_status_t md_store_get_fname(const char **pfname, md_store_t *store,
 /* As md_store_get_fname without aspect; NULL for bad names. */
 const char *md_store_get_dir(md_store_t *store, md_store_group_t group,
                              const char *name, apr_pool_t *p);
-/* Creates <group> and <group>/<name> (name NULL: only the group dir) with
- * the group's modes (chmod also when they exist) and calls the dir callback
- * for the last one, even if it existed. */
+/* Creates <group> and <group>/<name> with the group's modes (chmod also
+ * when they exist) and calls the dir callback for <group>/<name>, even if it
+ * existed. With name NULL, the start-up check of a group directory: it is
+ * created with 0750 when missing (an existing one keeps its mode until a
+ * save chmods it to the group mode, as in the original) and the dir
+ * callback is called for it. */
 apr_status_t md_store_make_dir(md_store_t *store, md_store_group_t group,
                                const char *name, apr_pool_t *p);
 

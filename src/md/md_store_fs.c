@@ -209,9 +209,36 @@ static apr_status_t ensure_dirs(md_store_t *store, md_store_group_t group,
     return mk_dir(store, group, ndir, force_cb, p);
 }
 
+/* The start-up check of a group directory: created 0750 when missing, an
+ * existing one keeps its mode until something is saved in it (the original
+ * shows accounts/ and ocsp/ as 0750 until first used). */
+static apr_status_t check_group_dir(md_store_t *store, md_store_group_t group,
+                                    apr_pool_t *p)
+{
+    const char *gdir;
+    apr_status_t rv;
+
+    rv = get_dir(&gdir, store, group, NULL, p);
+    if (APR_SUCCESS != rv) return rv;
+    if (!md_util_is_dir(gdir, p)) {
+        rv = apr_dir_make(gdir, MD_FPROT_D_UALL_GREAD, p);
+        if (APR_STATUS_IS_EEXIST(rv) && md_util_is_dir(gdir, p)) rv = APR_SUCCESS;
+        if (APR_SUCCESS == rv) rv = apr_file_perms_set(gdir, MD_FPROT_D_UALL_GREAD);
+        if (APR_STATUS_IS_ENOTIMPL(rv)) rv = APR_SUCCESS;
+        if (APR_SUCCESS != rv) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                          "store: unable to create directory %s", gdir);
+            return rv;
+        }
+    }
+    return store->dir_cb ? store->dir_cb(store->dir_cb_baton, p, group, gdir)
+                         : APR_SUCCESS;
+}
+
 apr_status_t md_store_make_dir(md_store_t *store, md_store_group_t group,
                                const char *name, apr_pool_t *p)
 {
+    if (!name && MD_SG_NONE != group) return check_group_dir(store, group, p);
     return ensure_dirs(store, group, name, 1, p);
 }
 

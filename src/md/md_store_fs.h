@@ -27,6 +27,8 @@
                                  | APR_FPROT_WREAD)                              /* 0644 */
 #define MD_FPROT_F_UALL_GREAD   (MD_FPROT_F_UONLY | APR_FPROT_GREAD)            /* 0640 */
 #define MD_FPROT_D_UONLY        (MD_FPROT_F_UONLY | APR_FPROT_UEXECUTE)         /* 0700 */
+#define MD_FPROT_D_UALL_GREAD   (MD_FPROT_D_UONLY | APR_FPROT_GREAD \
+                                 | APR_FPROT_GEXECUTE)                           /* 0750 */
 #define MD_FPROT_D_UALL_WREAD   (MD_FPROT_D_UONLY | APR_FPROT_GREAD \
                                  | APR_FPROT_GEXECUTE | APR_FPROT_WREAD \
                                  | APR_FPROT_WEXECUTE)                           /* 0755 */

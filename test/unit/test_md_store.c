@@ -604,6 +604,18 @@ START_TEST(test_dir_cb)
     ck_assert_str_eq("staging:staging;staging:a.org;staging:staging;"
                      "ocsp:ocsp;ocsp:other;", log.paths);
     ck_assert_uint_eq(0755, mode_of(path_of(dir, "ocsp/other")));
+    ck_assert_uint_eq(0755, mode_of(path_of(dir, "staging")));
+    /* start-up group check: 0750 when created, mode kept until used */
+    ck_assert_int_eq(APR_SUCCESS, md_store_make_dir(store, MD_SG_ACCOUNTS, NULL,
+                                                    md_test_pool));
+    ck_assert_uint_eq(0750, mode_of(path_of(dir, "accounts")));
+    ck_assert_int_eq(APR_SUCCESS, md_store_make_dir(store, MD_SG_ACCOUNTS, NULL,
+                                                    md_test_pool));
+    ck_assert_uint_eq(0750, mode_of(path_of(dir, "accounts")));
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, md_test_pool, MD_SG_ACCOUNTS,
+                                                "ACME-a-0000", "x.txt", MD_SV_TEXT, "x", 0));
+    ck_assert_uint_eq(0755, mode_of(path_of(dir, "accounts")));
+    ck_assert_int_eq(8, log.count);
 }
 END_TEST
 
