@@ -1,1 +1,82 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * a2md, the command-line tool on the core library (interfaces.md 6): the
+ * shared context, the command table shape and output helpers used by the
+ * store, registry and ACME command files.
+ */
+#ifndef a2md_h
+#define a2md_h
+
+#include <apr_pools.h>
+#include <apr_getopt.h>
+#include <apr_tables.h>
+
+#include "md.h"
+#include "md_store.h"
+
+struct md_json_t;
+struct md_acme_t;
+
+typedef struct a2md_ctx_t a2md_ctx_t;
+typedef struct a2md_cmd_t a2md_cmd_t;
+
+/* Command flags */
+#define A2MD_NEED_STORE     0x01    /* -d is required */
+#define A2MD_NEED_ACME      0x02    /* -a is required, session is set up */
+
+/* Handles one option of the command (from its opts table). */
+typedef apr_status_t a2md_opt_cb(a2md_ctx_t *ctx, int option, const char *arg);
+/* Runs the command with the remaining arguments in ctx->argc/argv. */
+typedef apr_status_t a2md_do_cb(a2md_ctx_t *ctx, const a2md_cmd_t *cmd);
+
+struct a2md_cmd_t {
+    const char *name;
+    int flags;
+    a2md_opt_cb *opt_fn;
+    a2md_do_cb *do_fn;
+    const apr_getopt_option_t *opts;    /* terminated by a NULL name */
+    const a2md_cmd_t *const *sub_cmds;  /* NULL terminated, or NULL */
+    const char *synopsis;
+    const char *description;
+};
+
+struct a2md_ctx_t {
+    apr_pool_t *p;
+    const char *base_dir;           /* -d */
+    const char *ca_url;             /* -a */
+    const char *ca_file;            /* -C */
+    const char *proxy_url;          /* -p */
+    const char *tos;                /* -t */
+    const char *dns01_cmd;          /* --dns01-cmd (hidden) */
+    int dns01_version;              /* --dns01-version (hidden) */
+    int json_out;                   /* -j */
+    md_store_t *store;
+    struct md_acme_t *acme;
+    struct md_json_t *output;       /* array of printed objects (-j) */
+    int argc;                       /* arguments after the command (options removed) */
+    const char *const *argv;
+    /* drive options */
+    const char *challenge;
+    int force;
+    int reset;
+};
+
+/* The commands of the three command files. */
+extern const a2md_cmd_t a2md_store_cmd;
+extern const a2md_cmd_t a2md_acme_cmd;
+extern const a2md_cmd_t a2md_add_cmd;
+extern const a2md_cmd_t a2md_update_cmd;
+extern const a2md_cmd_t a2md_drive_cmd;
+extern const a2md_cmd_t a2md_list_cmd;
+
+/* Prints the usage of cmd (with msg first, if not NULL) on stderr. */
+void a2md_usage(const a2md_cmd_t *cmd, const char *msg);
+
+/* Output an MD: "md: <name> [<d1>, <d2>]" or its md.json into the -j
+ * output (with "renew" when with_renew). */
+void a2md_print_md(a2md_ctx_t *ctx, const md_t *md, int with_renew, int renew);
+
+/* Opens the ACME session for -a (setup of the directory included). */
+apr_status_t a2md_acme_open(a2md_ctx_t *ctx);
+
+#endif /* a2md_h */

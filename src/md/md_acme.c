@@ -1,1 +1,507 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The ACME session: directory, Replay-Nonce handling with one retry on
+ * badNonce, JWS-signed POST/POST-as-GET, problem documents turned into APR
+ * statuses and result problems, certificate chain download and polling.
+ */
+#include <string.h>
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_json.h"
+#include "md_jws.h"
+#include "md_log.h"
+#include "md_util.h"
+#include "md_acme.h"
+#include "md_acme_acct.h"
+
+#define CT_JOSE_JSON    "application/jose+json"
+#define CT_PEM_CHAIN    "application/pem-certificate-chain"
+#define HDR_NONCE       "Replay-Nonce"
+
+static const char *user_agent;
+
+apr_status_t md_acme_init(apr_pool_t *p, const char *base_product)
+{
+    user_agent = apr_psprintf(p, "%s mod_md/%s",
+                              base_product ? base_product : "mod_md", MOD_MD_VERSION);
+    return md_http_use_implementation(NULL);
+}
+
+const char *md_acme_user_agent(void)
+{
+    return user_agent ? user_agent : "mod_md/" MOD_MD_VERSION;
+}
+
+/* --- problems ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;           /* after "acme:error:" */
+    apr_status_t status;
+    int input_related;          /* retrying will not help (interfaces.md 9) */
+} problem_info_t;
+
+static const problem_info_t problems[] = {
+    { "accountDoesNotExist",     APR_ENOENT,   0 },
+    { "agreementRequired",       APR_EINVAL,   1 },
+    { "alreadyRevoked",          APR_EINVAL,   0 },
+    { "badCSR",                  APR_EINVAL,   1 },
+    { "badNonce",                APR_EAGAIN,   0 },
+    { "badPublicKey",            APR_EINVAL,   0 },
+    { "badRevocationReason",     APR_EINVAL,   1 },
+    { "badSignatureAlgorithm",   APR_EINVAL,   1 },
+    { "caa",                     APR_EGENERAL, 0 },
+    { "compound",                APR_EGENERAL, 0 },
+    { "connection",              APR_EGENERAL, 0 },
+    { "dns",                     APR_EGENERAL, 0 },
+    { "externalAccountRequired", APR_EINVAL,   1 },
+    { "incorrectResponse",       APR_EGENERAL, 0 },
+    { "invalidContact",          APR_BADARG,   1 },
+    { "malformed",               APR_EINVAL,   1 },
+    { "orderNotReady",           APR_EAGAIN,   0 },
+    { "rateLimited",             APR_EAGAIN,   0 },
+    { "rejectedIdentifier",      APR_BADARG,   1 },
+    { "serverInternal",          APR_EGENERAL, 0 },
+    { "tls",                     APR_EGENERAL, 0 },
+    { "unauthorized",            APR_EACCES,   0 },
+    { "unsupportedContact",      APR_BADARG,   1 },
+    { "unsupportedIdentifier",   APR_BADARG,   1 },
+    { "userActionRequired",      APR_EAGAIN,   1 },
+};
+
+/* The name after the known prefixes, or the type itself. */
+static const char *problem_name(const char *type)
+{
+    static const char *prefixes[] = {
+        "urn:ietf:params:acme:error:", "urn:acme:error:", "acme:error:", NULL
+    };
+    apr_size_t len;
+    int i;
+
+    if (!type) return "";
+    for (i = 0; prefixes[i]; ++i) {
+        len = strlen(prefixes[i]);
+        if (!strncasecmp(prefixes[i], type, len)) return type + len;
+    }
+    return type;
+}
+
+static const problem_info_t *problem_find(const char *type)
+{
+    const char *name = problem_name(type);
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(problems) / sizeof(problems[0]); ++i) {
+        if (!strcasecmp(problems[i].name, name)) return &problems[i];
+    }
+    return NULL;
+}
+
+apr_status_t md_acme_problem_status(const char *type)
+{
+    const problem_info_t *info = problem_find(type);
+    return info ? info->status : APR_EGENERAL;
+}
+
+int md_acme_problem_is_input_related(const char *type)
+{
+    const problem_info_t *info = problem_find(type);
+    return info ? info->input_related : 0;
+}
+
+int md_acme_problem_is(const char *type, const char *name)
+{
+    return type && type != problem_name(type) && !strcasecmp(problem_name(type), name);
+}
+
+/* --- session ----------------------------------------------------------------- */
+
+apr_status_t md_acme_create(md_acme_t **pacme, apr_pool_t *p, const char *url,
+                            const char *proxy_url, const char *ca_file)
+{
+    md_acme_t *acme = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = url ? md_util_abs_http_uri_check(p, url, &err) : APR_EINVAL;
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "invalid ACME url %s: %s",
+                      url ? url : "(null)", err ? err : "missing");
+        goto leave;
+    }
+    acme = apr_pcalloc(p, sizeof(*acme));
+    acme->p = p;
+    acme->url = apr_pstrdup(p, url);
+    acme->sname = md_acme_acct_sname(url, p);
+    acme->user_agent = md_acme_user_agent();
+    acme->proxy_url = proxy_url ? apr_pstrdup(p, proxy_url) : NULL;
+    acme->ca_file = ca_file ? apr_pstrdup(p, ca_file) : NULL;
+    acme->max_nonce_retries = 1;
+    rv = md_http_create(&acme->http, p, acme->user_agent, acme->proxy_url);
+    if (APR_SUCCESS != rv) goto leave;
+    md_http_set_response_limit(acme->http, MD_HTTP_MAX_RESPONSE);
+    if (acme->ca_file) md_http_set_ca_file(acme->http, acme->ca_file);
+leave:
+    *pacme = (APR_SUCCESS == rv) ? acme : NULL;
+    return rv;
+}
+
+void md_acme_set_proxy_ca_file(md_acme_t *acme, const char *proxy_ca_file)
+{
+    acme->proxy_ca_file = proxy_ca_file ? apr_pstrdup(acme->p, proxy_ca_file) : NULL;
+    md_http_set_proxy_ca_file(acme->http, acme->proxy_ca_file);
+}
+
+void md_acme_set_acct(md_acme_t *acme, md_acme_acct_t *acct, md_pkey_t *key)
+{
+    acme->acct = acct;
+    acme->acct_key = key;
+}
+
+static void update_nonce(md_acme_t *acme, const md_http_response_t *resp)
+{
+    const char *nonce = md_http_resp_header(resp, HDR_NONCE);
+
+    if (nonce && *nonce) acme->nonce = apr_pstrdup(acme->p, nonce);
+}
+
+static int ctype_is(const md_http_response_t *resp, const char *type)
+{
+    const char *ct = md_http_resp_header(resp, "Content-Type");
+    apr_size_t len = strlen(type);
+
+    return ct && !strncasecmp(ct, type, len)
+           && (ct[len] == '\0' || ct[len] == ';' || ct[len] == ' ');
+}
+
+static int ctype_is_json(const md_http_response_t *resp)
+{
+    const char *ct = md_http_resp_header(resp, "Content-Type");
+    const char *semi;
+
+    if (!ct) return 0;
+    if (ctype_is(resp, "application/json")) return 1;
+    semi = strchr(ct, ';');
+    if (!semi) semi = ct + strlen(ct);
+    return (semi - ct) >= 5 && !strncasecmp(semi - 5, "+json", 5);
+}
+
+static apr_status_t http_status_to_apr(int status)
+{
+    switch (status) {
+        case 400: return APR_EINVAL;
+        case 401:
+        case 403: return APR_EACCES;
+        case 404: return APR_ENOENT;
+        case 429:
+        case 503: return APR_EAGAIN;
+        default:  return APR_EGENERAL;
+    }
+}
+
+/* Inspects an answer: JSON body of successes, problems of failures. With
+ * pbad_nonce, a badNonce problem only sets the flag (the caller retries). */
+static apr_status_t inspect_response(md_json_t **pjson, int *pbad_nonce,
+                                     md_acme_t *acme, const md_http_response_t *resp,
+                                     md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *json = NULL;
+    const char *type, *detail;
+    apr_status_t rv = APR_SUCCESS;
+
+    update_nonce(acme, resp);
+    if (resp->status >= 200 && resp->status < 300) {
+        if (resp->body.len > 0 && ctype_is_json(resp)) {
+            rv = md_json_readd(&json, p, resp->body.data, resp->body.len);
+            if (APR_SUCCESS != rv) {
+                md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                              "unable to parse JSON from %s", resp->req->url);
+                if (result) {
+                    md_result_printf(result, rv, "Unable to understand the response "
+                                     "from the ACME server at <%s>.", resp->req->url);
+                }
+            }
+        }
+        goto leave;
+    }
+
+    if (resp->body.len > 0 && ctype_is_json(resp)
+        && APR_SUCCESS == md_json_readd(&json, p, resp->body.data, resp->body.len)
+        && (type = md_json_gets(json, "type", NULL))) {
+        detail = md_json_gets(json, "detail", NULL);
+        rv = md_acme_problem_status(type);
+        if (md_acme_problem_is(type, "badNonce")) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "acme reports %s: %s",
+                          type, detail ? detail : "");
+            if (pbad_nonce) {
+                *pbad_nonce = 1;
+                json = NULL;
+                goto leave;
+            }
+        }
+        else {
+            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "acme problem %s: %s",
+                          type, detail ? detail : "");
+        }
+        if (result) {
+            md_result_problem_set(result, rv, type, detail,
+                                  md_json_getj(json, "subproblems", NULL));
+        }
+        json = NULL;
+        goto leave;
+    }
+    json = NULL;
+    rv = http_status_to_apr(resp->status);
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
+                  "acme problem unknown: http status %d", resp->status);
+    if (result) {
+        md_result_printf(result, rv, "The ACME server at <%s> answered with http "
+                         "status %d.", resp->req->url, resp->status);
+    }
+leave:
+    *pjson = json;
+    return rv;
+}
+
+static void set_contact_error(md_result_t *result, apr_status_t rv, const char *url)
+{
+    if (!result) return;
+    md_result_printf(result, rv,
+        "Unsuccessful in contacting ACME server at <%s>. If this problem persists, "
+        "please check your network connectivity from your Apache server to the "
+        "ACME server. Also, older servers might have trouble verifying the "
+        "certificates of the ACME server. You can check if you are able to contact "
+        "it manually via the curl command. Sometimes, the ACME server might be down "
+        "for maintenance, so failing to contact it is not an immediate problem. "
+        "Apache will continue retrying this.", url);
+}
+
+apr_status_t md_acme_get(md_http_response_t **presp, md_json_t **pjson,
+                         md_acme_t *acme, const char *url,
+                         md_result_t *result, apr_pool_t *p)
+{
+    md_http_response_t *resp = NULL;
+    md_json_t *json = NULL;
+    apr_status_t rv;
+
+    rv = md_http_GET(&resp, acme->http, url, NULL, p);
+    if (APR_SUCCESS != rv) {
+        set_contact_error(result, rv, url);
+        goto leave;
+    }
+    rv = inspect_response(&json, NULL, acme, resp, result, p);
+leave:
+    if (presp) *presp = resp;
+    if (pjson) *pjson = json;
+    return rv;
+}
+
+static const char *json_url(md_acme_t *acme, md_json_t *json, const char *key)
+{
+    return md_json_dups(acme->p, json, key, NULL);
+}
+
+apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
+{
+    md_http_response_t *resp = NULL;
+    md_json_t *json = NULL;
+    apr_status_t rv;
+
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, acme->p, "get directory from %s",
+                  acme->url);
+    rv = md_http_GET(&resp, acme->http, acme->url, NULL, acme->p);
+    if (APR_SUCCESS != rv) {
+        set_contact_error(result, rv, acme->url);
+        goto leave;
+    }
+    if (503 == resp->status) {
+        rv = APR_EAGAIN;
+        md_result_printf(result, rv, "The ACME server at <%s> reports that Service is "
+                         "Unavailable (503). This may happen during maintenance for "
+                         "short periods of time.", acme->url);
+        goto leave;
+    }
+    rv = inspect_response(&json, NULL, acme, resp, result, acme->p);
+    if (APR_SUCCESS != rv) goto leave;
+    if (!json) {
+        rv = APR_EINVAL;
+        md_result_printf(result, rv, "Unable to understand the response from the ACME "
+                         "server at <%s>: the directory is not JSON.", acme->url);
+        goto leave;
+    }
+    acme->directory = json;
+    acme->api.new_nonce = json_url(acme, json, "newNonce");
+    acme->api.new_account = json_url(acme, json, "newAccount");
+    acme->api.new_order = json_url(acme, json, "newOrder");
+    acme->api.revoke_cert = json_url(acme, json, "revokeCert");
+    acme->api.key_change = json_url(acme, json, "keyChange");
+    acme->api.renewal_info = json_url(acme, json, "renewalInfo");
+    acme->tos = md_json_dups(acme->p, json, "meta", "termsOfService", NULL);
+    acme->website = md_json_dups(acme->p, json, "meta", "website", NULL);
+    acme->eab_required = md_json_getb(json, "meta", "externalAccountRequired", NULL);
+    acme->profiles = md_json_getj(json, "meta", "profiles", NULL);
+    if (!acme->api.new_nonce || !acme->api.new_account || !acme->api.new_order) {
+        rv = APR_EINVAL;
+        md_result_printf(result, rv, "Unable to understand the response from the ACME "
+                         "server at <%s>: the directory does not describe an ACMEv2 "
+                         "(RFC 8555) server.", acme->url);
+    }
+leave:
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, acme->p,
+                      "setup of ACME session for %s failed", acme->url);
+    }
+    return rv;
+}
+
+static apr_status_t new_nonce(md_acme_t *acme, md_result_t *result, apr_pool_t *p)
+{
+    md_http_response_t *resp;
+    apr_status_t rv;
+
+    if (!acme->api.new_nonce) {
+        rv = md_acme_setup(acme, result);
+        if (APR_SUCCESS != rv) return rv;
+    }
+    rv = md_http_HEAD(&resp, acme->http, acme->api.new_nonce, NULL, p);
+    if (APR_SUCCESS != rv) {
+        set_contact_error(result, rv, acme->url);
+        return rv;
+    }
+    update_nonce(acme, resp);
+    if (!acme->nonce) {
+        rv = APR_EGENERAL;
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "no %s from %s (http status %d)",
+                      HDR_NONCE, acme->api.new_nonce, resp->status);
+        if (result) md_result_printf(result, rv, "The ACME server at <%s> did not "
+                                     "provide a nonce.", acme->url);
+    }
+    return rv;
+}
+
+/* One signed POST, using up the current nonce. */
+static apr_status_t post_once(md_http_response_t **presp, md_acme_t *acme,
+                              const char *url, const char *payload, int use_jwk,
+                              apr_table_t *headers, md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *jws;
+    const char *body, *nonce;
+    apr_status_t rv;
+
+    *presp = NULL;
+    if (!acme->nonce) {
+        rv = new_nonce(acme, result, p);
+        if (APR_SUCCESS != rv) return rv;
+    }
+    nonce = acme->nonce;
+    acme->nonce = NULL;
+    rv = md_jws_sign(&jws, p, payload, strlen(payload), nonce, url, acme->acct_key,
+                     use_jwk ? NULL : acme->acct->url);
+    if (APR_SUCCESS != rv) {
+        if (result) md_result_set(result, rv, "unable to sign the ACME request");
+        return rv;
+    }
+    body = md_json_writep(jws, p, MD_JSON_FMT_COMPACT);
+    rv = md_http_POST(presp, acme->http, url, headers, CT_JOSE_JSON,
+                      body, strlen(body), p);
+    if (APR_SUCCESS != rv) set_contact_error(result, rv, acme->url);
+    return rv;
+}
+
+static apr_status_t post_with_headers(md_http_response_t **presp, md_json_t **pjson,
+                                      md_acme_t *acme, const char *url,
+                                      const md_json_t *payload, int use_jwk,
+                                      apr_table_t *headers, md_result_t *result,
+                                      apr_pool_t *p)
+{
+    md_http_response_t *resp = NULL;
+    md_json_t *json = NULL;
+    const char *data;
+    apr_status_t rv;
+    int attempt, bad_nonce;
+
+    if (!acme->acct_key || (!use_jwk && (!acme->acct || !acme->acct->url))) {
+        rv = APR_EINVAL;
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      "ACME request to %s needs an account", url);
+        goto leave;
+    }
+    data = payload ? md_json_writep(payload, p, MD_JSON_FMT_COMPACT) : "";
+    for (attempt = 0; ; ++attempt) {
+        rv = post_once(&resp, acme, url, data, use_jwk, headers, result, p);
+        if (APR_SUCCESS != rv) goto leave;
+        bad_nonce = 0;
+        rv = inspect_response(&json, (attempt < acme->max_nonce_retries) ? &bad_nonce
+                              : NULL, acme, resp, result, p);
+        if (!bad_nonce) break;
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "retrying %s with a new nonce",
+                      url);
+    }
+leave:
+    if (presp) *presp = resp;
+    if (pjson) *pjson = json;
+    return rv;
+}
+
+apr_status_t md_acme_post(md_http_response_t **presp, md_json_t **pjson,
+                          md_acme_t *acme, const char *url,
+                          const md_json_t *payload, int use_jwk,
+                          md_result_t *result, apr_pool_t *p)
+{
+    return post_with_headers(presp, pjson, acme, url, payload, use_jwk, NULL,
+                             result, p);
+}
+
+apr_status_t md_acme_get_chain(apr_array_header_t *chain, md_acme_t *acme,
+                               const char *url, md_result_t *result, apr_pool_t *p)
+{
+    md_http_response_t *resp;
+    apr_table_t *headers = apr_table_make(p, 1);
+    apr_status_t rv;
+
+    apr_table_setn(headers, "Accept", CT_PEM_CHAIN);
+    rv = post_with_headers(&resp, NULL, acme, url, NULL, 0, headers, result, p);
+    if (APR_SUCCESS != rv) goto leave;
+    rv = md_chain_read_pem(chain, p, resp->body.data, resp->body.len);
+    if (APR_SUCCESS == rv && chain->nelts <= 0) rv = APR_ENOENT;
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      "no certificate chain in the answer from %s", url);
+        if (result) {
+            md_result_printf(result, rv, "The ACME server at <%s> did not deliver a "
+                             "certificate chain.", acme->url);
+        }
+    }
+leave:
+    return rv;
+}
+
+/* --- polling --------------------------------------------------------------------- */
+
+apr_status_t md_acme_poll(md_acme_poll_cb *cb, void *baton,
+                          apr_interval_time_t timeout)
+{
+    apr_time_t end = apr_time_now() + timeout, now;
+    apr_interval_time_t backoff = apr_time_from_msec(250), delay;
+    apr_status_t rv;
+    int attempt;
+
+    for (attempt = 0; ; ++attempt) {
+        delay = 0;
+        rv = cb(baton, attempt, &delay);
+        if (!APR_STATUS_IS_EAGAIN(rv)) break;
+        now = apr_time_now();
+        if (now >= end) {
+            rv = APR_TIMEUP;
+            break;
+        }
+        if (delay <= 0) {
+            delay = backoff;
+            backoff = (backoff * 2 > apr_time_from_sec(5)) ? apr_time_from_sec(5)
+                                                           : backoff * 2;
+        }
+        if (delay > end - now) delay = end - now;
+        apr_sleep(delay);
+    }
+    return rv;
+}
