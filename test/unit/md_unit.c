@@ -37,7 +37,7 @@ const char *md_test_mkdtemp(apr_pool_t *p)
     if (!base) base = "/tmp";
     dir = apr_psprintf(p, "%s/md-unit-%d-%u", base, (int)getpid(), ++tmp_counter);
     md_util_rm_recursive(dir, p);
-    md_util_mkdir(dir, 0755, p);
+    md_util_mkdir(dir, 0x0755, p);  /* apr_fileperms_t bits are hex */
     return dir;
 }
 
