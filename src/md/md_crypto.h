@@ -2,9 +2,10 @@
  *
  * Keys, certificates and certificate requests: generation, PEM files (with
  * the store's PKCS#8 encryption), the certificate facts that status and
- * renewal need, JWS signatures and digests. The only files that include
- * OpenSSL headers are md_crypto.c (and md_ocsp.c later); no OpenSSL type
- * appears here.
+ * renewal need, JWS signatures and digests. Implemented in md_crypto.c
+ * (keys, JWS, digests) and md_crypto_cert.c (certificates, CSRs); only
+ * they, md_ocsp.c and md_crypto_int.h (their private OpenSSL-typed part)
+ * include OpenSSL headers; no OpenSSL type appears here.
  */
 #ifndef md_crypto_h
 #define md_crypto_h
@@ -80,11 +81,6 @@ int md_pkey_is_ec(const md_pkey_t *pkey);
 unsigned int md_pkey_bits(const md_pkey_t *pkey);
 const char *md_pkey_type_name(const md_pkey_t *pkey);
 
-/* For md_ocsp.c and tests only: wrap an EVP_PKEY* (taking ownership, freed
- * with p) / get the EVP_PKEY* (owned by pkey). */
-md_pkey_t *md_pkey_make(apr_pool_t *p, void *evp_pkey);
-void *md_pkey_get_EVP_PKEY(const md_pkey_t *pkey);
-
 /* JWS: the public JWK ({"e","kty","n"} or {"crv","kty","x","y"}, members in
  * RFC 7638 order; {"crv","kty","x"} OKP for Ed25519/Ed448; NULL for keys
  * without a JWS form, e.g. X25519 or non-NIST curves), its RFC 7638
@@ -100,11 +96,6 @@ apr_status_t md_pkey_jws_sign(const char **psig64, md_pkey_t *pkey, apr_pool_t *
                               const char *data, apr_size_t len);
 
 /* --- certificates --------------------------------------------------------------------- */
-/* For md_ocsp.c and tests only: wrap an X509* (taking ownership, freed with
- * p) / get the X509* (owned by cert). */
-md_cert_t *md_cert_make(apr_pool_t *p, void *x509);
-void *md_cert_get_X509(const md_cert_t *cert);
-
 /* Loads the first certificate of a PEM file (rules of md_chain_fload;
  * APR_ENOENT also when the file holds no certificate). */
 apr_status_t md_cert_fload(md_cert_t **pcert, apr_pool_t *p, const char *fname);

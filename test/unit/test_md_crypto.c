@@ -20,6 +20,7 @@
 
 #include "md.h"
 #include "md_crypto.h"
+#include "md_crypto_int.h"
 #include "md_json.h"
 #include "md_util.h"
 #include "md_unit.h"
@@ -57,7 +58,7 @@ static md_cert_t *load_cert(const char *fname)
 
 static int same_key(md_pkey_t *a, md_pkey_t *b)
 {
-    return 1 == EVP_PKEY_eq(md_pkey_get_EVP_PKEY(a), md_pkey_get_EVP_PKEY(b));
+    return 1 == EVP_PKEY_eq(md_pkey_get_evp(a), md_pkey_get_evp(b));
 }
 
 static apr_array_header_t *str_array(const char *s1, const char *s2, const char *s3)
@@ -445,16 +446,15 @@ START_TEST(test_cert_fallback)
     ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, NULL, domains, pkey,
                                                         apr_time_from_sec(14 * 86400),
                                                         md_test_pool));
-    /* cheap given a key: 100 more well below a second for EC */
-    if (MD_PKEY_TYPE_EC == gen_cases[_i].type) {
+    /* cheap given a key (about a millisecond each; the bound leaves room
+     * for valgrind and busy machines) */
+    for (i = 0; i < 20; ++i) {
         md_cert_t *c2;
-        for (i = 0; i < 100; ++i) {
-            md_cert_make_fallback(&c2, NULL, domains, pkey, apr_time_from_sec(60),
-                                  md_test_pool);
-        }
-        ck_assert(apr_time_now() - start < apr_time_from_sec(1));
+        ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(
+            &c2, NULL, domains, pkey, apr_time_from_sec(60), md_test_pool));
     }
-    x = md_cert_get_X509(cert);
+    ck_assert(apr_time_now() - start < apr_time_from_sec(5));
+    x = md_cert_get_x509(cert);
     ck_assert_int_eq(X509_VERSION_3, X509_get_version(x));
     ck_assert_str_eq("/CN=Apache Managed Domain Fallback",
                      md_cert_get_issuer_name(cert, md_test_pool));
@@ -525,7 +525,7 @@ START_TEST(test_cert_tls_alpn_01)
     ck_assert_int_eq(APR_SUCCESS, md_cert_make_tls_alpn_01(
         &cert, "a.example.org", keyauth, pkey, apr_time_from_sec(7 * 86400),
         md_test_pool));
-    x = md_cert_get_X509(cert);
+    x = md_cert_get_x509(cert);
     ck_assert_str_eq("/CN=tls-alpn-01-challenge", md_cert_get_issuer_name(cert, md_test_pool));
     ck_assert_int_eq(1, md_cert_covers_domain(cert, "a.example.org", md_test_pool));
     ck_assert_int_eq(0, md_cert_covers_domain(cert, "b.example.org", md_test_pool));
@@ -609,7 +609,7 @@ START_TEST(test_csr)
     ck_assert_ptr_null(strchr(csr64, '='));
     req = csr_parse(csr64);
     ck_assert_int_eq(1, X509_REQ_verify(req, X509_REQ_get0_pubkey(req)));
-    ck_assert_int_eq(1, EVP_PKEY_eq(X509_REQ_get0_pubkey(req), md_pkey_get_EVP_PKEY(pkey)));
+    ck_assert_int_eq(1, EVP_PKEY_eq(X509_REQ_get0_pubkey(req), md_pkey_get_evp(pkey)));
     ck_assert_int_eq(_i ? NID_ecdsa_with_SHA256 : NID_sha256WithRSAEncryption,
                      X509_REQ_get_signature_nid(req));
     subject = X509_NAME_oneline(X509_REQ_get_subject_name(req), NULL, 0);
@@ -671,7 +671,7 @@ static md_pkey_t *rsa_public_key(const char *n64, const char *e64)
     EVP_PKEY_CTX_free(ctx);
     BN_free(n);
     BN_free(e);
-    return md_pkey_make(md_test_pool, key);
+    return md_pkey_wrap(md_test_pool, key);
 }
 
 START_TEST(test_jwk_thumbprint)
@@ -722,7 +722,7 @@ static int jws_verify(md_pkey_t *pkey, const char *alg, const char *data,
         ECDSA_SIG_free(es);
         s = der;
     }
-    rc = EVP_DigestVerifyInit(ctx, NULL, md, NULL, md_pkey_get_EVP_PKEY(pkey))
+    rc = EVP_DigestVerifyInit(ctx, NULL, md, NULL, md_pkey_get_evp(pkey))
          && 1 == EVP_DigestVerify(ctx, s, der_len, (const unsigned char *)data, strlen(data));
     OPENSSL_free(der);
     EVP_MD_CTX_free(ctx);
