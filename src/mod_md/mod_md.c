@@ -17,6 +17,7 @@
 
 static void md_register_hooks(apr_pool_t *pool)
 {
+    md_config_register_hooks(pool);
     md_init_register_hooks(pool);
     md_certs_register_hooks(pool);
     md_challenge_register_hooks(pool);
