@@ -1,0 +1,210 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The renewal scheduler: per MD it loads the staging job, decides what is
+ * due (renewal, "renewed" notification, "expiring" warning), runs due
+ * renewals on a bounded number of threads, each in its own pool, and
+ * computes the next run.
+ */
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <apr_thread_mutex.h>
+
+#include "md.h"
+#include "md_event.h"
+#include "md_job.h"
+#include "md_log.h"
+#include "md_reg.h"
+#include "md_renew.h"
+#include "md_result.h"
+#include "md_time.h"
+
+typedef struct {
+    const md_renew_opts_t *opts;
+    md_t *md;
+    apr_time_t now;
+    apr_time_t next_run;        /* 0: nothing special, use the interval */
+} renew_task;
+
+typedef struct {
+    apr_array_header_t *tasks;  /* renew_task */
+    apr_thread_mutex_t *mutex;
+    int next;
+} task_queue;
+
+int md_renew_is_watched(const md_t *md, int used)
+{
+    if (MD_S_ERROR == md->state) return 0;
+    if (MD_RENEW_AUTO == md->renew_mode && !used) return 0;
+    return 1;
+}
+
+apr_interval_time_t md_renew_jittered(apr_interval_time_t interval, unsigned int jitter)
+{
+    return interval + (interval * ((apr_interval_time_t)jitter - 128)) / 256;
+}
+
+static unsigned int random_byte(void)
+{
+    unsigned char b = 128;
+
+    apr_generate_random_bytes(&b, 1);
+    return b;
+}
+
+/* Only these MDs get new certificates; others are watched for warnings. */
+static int may_renew(const md_t *md)
+{
+    if (MD_RENEW_ALWAYS == md->renew_mode) return 1;
+    if (MD_RENEW_AUTO != md->renew_mode) return 0;
+    return !md->cert_files || md->cert_files->nelts == 0;
+}
+
+/* A renewal finished earlier: tell "renewed" once the activation delay
+ * has passed. */
+static void notify_staged(renew_task *t, md_job_t *job, md_result_t *result,
+                          apr_pool_t *p)
+{
+    if (job->notified_renewed) return;
+    if (job->valid_from > t->now) {
+        t->next_run = job->valid_from;
+        return;
+    }
+    if (APR_SUCCESS != md_job_notify(job, "renewed", result)) {
+        t->next_run = job->next_run;
+    }
+    md_job_save(job, p);
+}
+
+static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_pool_t *p)
+{
+    const md_renew_opts_t *opts = t->opts;
+    apr_status_t rv;
+
+    rv = md_job_notify(job, "renewing", result);
+    if (APR_SUCCESS != rv) {
+        t->next_run = job->next_run;
+        md_job_save(job, p);
+        return;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10052: md(%s): state=%d, driving",
+                  t->md->name, t->md->state);
+    md_result_reset(result);
+    md_job_start_run(job, result);
+    rv = opts->drive(opts, t->md, job, result, p);
+    if (APR_SUCCESS == rv && opts->activation_delay > 0 && !result->ready_at) {
+        md_result_delay_set(result, t->now + opts->activation_delay);
+    }
+    md_job_end_run(job, result);
+    if (APR_SUCCESS == rv) {
+        md_reg_forget(opts->reg, t->md);
+        notify_staged(t, job, result, p);
+    }
+    else {
+        md_result_log(result, MD_LOG_ERR);
+        md_job_notify(job, "errored", result);
+        t->next_run = job->next_run;
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                      "AH10057: %s: encountered error for the %d. time, next run in %s",
+                      t->md->name, job->error_runs,
+                      md_duration_print(p, job->next_run - t->now));
+    }
+    md_job_save(job, p);
+}
+
+static void process(renew_task *t, apr_pool_t *p)
+{
+    const md_renew_opts_t *opts = t->opts;
+    md_result_t *result = md_result_md_make(p, t->md->name);
+    md_job_t *job;
+
+    job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
+    job->events = opts->events;
+    md_job_load(job);
+    if (job->next_run > t->now) {
+        t->next_run = job->next_run;
+        return;
+    }
+    if (may_renew(t->md) && md_reg_should_renew(opts->reg, t->md, t->now, p)) {
+        if (job->finished) {
+            notify_staged(t, job, result, p);
+        }
+        else {
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10512: md(%s): need to "
+                          "renew now", t->md->name);
+            run_renewal(t, job, result, p);
+        }
+    }
+    else if (md_reg_should_warn(opts->reg, t->md, t->now, p) && !job->finished) {
+        md_job_notify(job, "expiring", result);
+        md_job_save(job, p);
+    }
+}
+
+static void *APR_THREAD_FUNC worker(apr_thread_t *thread, void *data)
+{
+    task_queue *q = data;
+    renew_task *t;
+    apr_pool_t *p;
+
+    for (;;) {
+        apr_thread_mutex_lock(q->mutex);
+        t = (q->next < q->tasks->nelts) ? &APR_ARRAY_IDX(q->tasks, q->next++, renew_task)
+                                        : NULL;
+        apr_thread_mutex_unlock(q->mutex);
+        if (!t) break;
+        /* a pool of its own: nothing here shares an allocator across threads */
+        if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) break;
+        process(t, p);
+        apr_pool_destroy(p);
+    }
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
+                          apr_time_t *pnext_run, apr_pool_t *p)
+{
+    apr_time_t now = apr_time_now();
+    apr_time_t next_run = now + md_renew_jittered(opts->check_interval, random_byte());
+    apr_thread_t **threads;
+    task_queue q;
+    apr_status_t rv, trv;
+    renew_task *t;
+    int i, nthreads;
+
+    q.tasks = apr_array_make(p, mds->nelts, sizeof(renew_task));
+    q.next = 0;
+    for (i = 0; i < mds->nelts; ++i) {
+        t = apr_array_push(q.tasks);
+        t->opts = opts;
+        t->md = APR_ARRAY_IDX(mds, i, md_t *);
+        t->now = now;
+        t->next_run = 0;
+    }
+    rv = apr_thread_mutex_create(&q.mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if (APR_SUCCESS != rv) goto leave;
+    nthreads = opts->max_parallel > 0 ? opts->max_parallel : 1;
+    if (nthreads > q.tasks->nelts) nthreads = q.tasks->nelts;
+    threads = apr_pcalloc(p, sizeof(*threads) * (apr_size_t)(nthreads + 1));
+    for (i = 0; i < nthreads; ++i) {
+        rv = apr_thread_create(&threads[i], NULL, worker, &q, p);
+        if (APR_SUCCESS != rv) break;
+    }
+    while (i-- > 0) apr_thread_join(&trv, threads[i]);
+    /* what no thread took (none could be created) runs here */
+    while (q.next < q.tasks->nelts) {
+        apr_pool_t *tp;
+
+        apr_pool_create(&tp, p);
+        process(&APR_ARRAY_IDX(q.tasks, q.next++, renew_task), tp);
+        apr_pool_destroy(tp);
+    }
+    rv = APR_SUCCESS;
+    for (i = 0; i < q.tasks->nelts; ++i) {
+        t = &APR_ARRAY_IDX(q.tasks, i, renew_task);
+        if (t->next_run > 0 && t->next_run < next_run) next_run = t->next_run;
+    }
+leave:
+    *pnext_run = next_run;
+    return rv;
+}

@@ -1,0 +1,59 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The renewal scheduler: decides for each watched MD whether a renewal,
+ * a "renewed" notification or an expiry warning is due, runs the due
+ * renewals concurrently (a bounded number at a time) and tells when it
+ * wants to run next. The module's watchdog, a2md and the unit tests all
+ * drive renewals through md_renew_run().
+ */
+#ifndef md_renew_h
+#define md_renew_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "md.h"
+
+struct md_reg_t;
+struct md_store_t;
+struct md_job_t;
+struct md_result_t;
+struct md_event_t;
+
+typedef struct md_renew_opts_t md_renew_opts_t;
+
+/* One renewal of md into staging (the ACME drive). It reports progress
+ * and the outcome in result; job is the MD's staging job (for events). */
+typedef apr_status_t md_renew_drive_fn(const md_renew_opts_t *opts, md_t *md,
+                                       struct md_job_t *job,
+                                       struct md_result_t *result, apr_pool_t *p);
+
+struct md_renew_opts_t {
+    struct md_reg_t *reg;
+    struct md_store_t *store;
+    const struct md_event_t *events;    /* MDMessageCmd/MDNotifyCmd, may be NULL */
+    md_renew_drive_fn *drive;           /* the renewal itself */
+    void *drive_baton;                  /* for the drive (e.g. ACME settings) */
+    apr_interval_time_t retry_delay;    /* MDRetryDelay */
+    apr_interval_time_t activation_delay; /* MDActivationDelay */
+    apr_interval_time_t check_interval; /* MDCheckInterval (jittered +-50%) */
+    int max_parallel;                   /* concurrent renewals, >= 1 */
+};
+
+/* 1 if the scheduler looks after md at all: not in error state, and
+ * renew mode auto only when used by a vhost (used = 1). */
+int md_renew_is_watched(const md_t *md, int used);
+
+/* Runs what is due for each MD of mds (md_t*, watched ones) at now:
+ * renewals (in parallel), pending "renewed" notifications, "expiring"
+ * warnings. Sets *pnext_run to when it should run again (never later than
+ * now + check_interval with jitter). Thread-safe for different mds lists;
+ * blocks until the renewals of this run are done. */
+apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
+                          apr_time_t *pnext_run, apr_pool_t *p);
+
+/* The check interval jittered by +-50% (jitter 0..255, 128 = none). */
+apr_interval_time_t md_renew_jittered(apr_interval_time_t interval, unsigned int jitter);
+
+#endif /* md_renew_h */
