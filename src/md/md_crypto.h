@@ -27,7 +27,8 @@ typedef struct md_cert_t md_cert_t;     /* opaque, freed with its pool */
 #define MD_FALLBACK_CN      "Apache Managed Domain Fallback"
 #define MD_TLS_ALPN_01_CN   "tls-alpn-01-challenge"
 
-/* Once per process. */
+/* Once per process, before any other call. All other functions are
+ * thread-safe as long as an object is not used by two threads at once. */
 apr_status_t md_crypt_init(apr_pool_t *pool);
 
 apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len, apr_pool_t *p);
@@ -64,8 +65,10 @@ apr_status_t md_pkey_fload(md_pkey_t **ppkey, apr_pool_t *p,
 apr_status_t md_pkey_read_pem(md_pkey_t **ppkey, apr_pool_t *p,
                               const char *pass, apr_size_t pass_len,
                               const char *pem, apr_size_t len);
-/* Saves as PKCS#8 PEM; with pass: encrypted with PBES2/PBKDF2 and
- * AES-256-CBC (interfaces.md 1.6). Atomic replace with mode perms. */
+/* Saves as PKCS#8 PEM; with pass: encrypted with PBES2/PBKDF2-HMAC-SHA256
+ * (2048 iterations) and AES-256-CBC (interfaces.md 1.6). Atomic replace
+ * (md_util_freplace) with perms = APR permission bits (APR_FPROT_*, i.e.
+ * 0x0600, not octal 0600). */
 apr_status_t md_pkey_fsave(md_pkey_t *pkey, apr_pool_t *p,
                            const char *pass, apr_size_t pass_len,
                            const char *fname, apr_fileperms_t perms);
@@ -106,7 +109,8 @@ apr_status_t md_chain_fload(apr_array_header_t **pcerts, apr_pool_t *p,
                             const char *fname);
 apr_status_t md_chain_read_pem(apr_array_header_t *certs, apr_pool_t *p,
                                const char *pem, apr_size_t len);
-/* Writes the chain in place (truncate + write) and chmods it to perms. */
+/* Writes the chain in place (truncate + write) and chmods it to perms
+ * (APR permission bits). fappend appends to (or creates) the file. */
 apr_status_t md_chain_fsave(apr_array_header_t *certs, apr_pool_t *p,
                             const char *fname, apr_fileperms_t perms);
 apr_status_t md_chain_fappend(apr_array_header_t *certs, apr_pool_t *p, const char *fname);
