@@ -1,7 +1,180 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The renewal watchdog: a mod_watchdog task ("_md_renew_") in one child
+ * process that calls the core scheduler (md_renew_run) for the watched MDs
+ * and sleeps until the time it returns. Renewals never run during start-up.
+ */
+#include <apr_strings.h>
+#include <apr_optional.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <mod_watchdog.h>
+
+#include "md.h"
+#include "md_event.h"
+#include "md_log.h"
+#include "md_reg.h"
+#include "md_renew.h"
+#include "md_result.h"
+#include "md_time.h"
+#include "mod_md.h"
+#include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_init.h"
+
+APLOG_USE_MODULE(md);
+
+#define MD_RENEW_WATCHDOG_NAME  "_md_renew_"
+#define MD_MAX_PARALLEL_RENEWALS 4
+
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
+
+typedef struct {
+    apr_pool_t *p;
+    server_rec *s;
+    ap_watchdog_t *watchdog;
+    md_renew_opts_t opts;
+    apr_array_header_t *mds;        /* watched md_t* */
+    apr_interval_time_t initial_delay;
+    apr_time_t next_run;
+    int started;
+} md_drive_ctx;
+
+static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
+{
+    md_drive_ctx *dctx = baton;
+    apr_interval_time_t wait;
+    apr_status_t rv;
+
+    switch (state) {
+        case AP_WATCHDOG_STATE_STARTING:
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10054)
+                         "md watchdog start, auto drive %d mds", dctx->mds->nelts);
+            break;
+        case AP_WATCHDOG_STATE_RUNNING:
+            if (!dctx->started && dctx->initial_delay > 0) {
+                dctx->started = 1;
+                wait = dctx->initial_delay;
+                goto set_interval;
+            }
+            dctx->started = 1;
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10055)
+                         "md watchdog run, auto drive %d mds", dctx->mds->nelts);
+            rv = md_renew_run(&dctx->opts, dctx->mds, &dctx->next_run, ptemp);
+            if (APR_SUCCESS != rv) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10056)
+                             "processing %s: %s", "all", "renewal run failed");
+            }
+            wait = dctx->next_run - apr_time_now();
+            if (wait < apr_time_from_sec(1)) wait = apr_time_from_sec(1);
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10107)
+                         "next run in %s", md_duration_print(ptemp, wait));
+        set_interval:
+            wd_set_interval(dctx->watchdog, wait, dctx, renew_watchdog);
+            break;
+        case AP_WATCHDOG_STATE_STOPPING:
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10058)
+                         "md watchdog stopping");
+            break;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t drive_not_available(const md_renew_opts_t *opts, md_t *md,
+                                        struct md_job_t *job, md_result_t *result,
+                                        apr_pool_t *p)
+{
+    (void)opts; (void)job; (void)p;
+    md_result_printf(result, APR_ENOTIMPL, "%s: no ACME driver available", md->name);
+    return APR_ENOTIMPL;
+}
+
+/* The MDs the watchdog looks after (AH10074/AH10075). */
+static apr_array_header_t *watched_mds(md_mod_rt_t *rt, apr_pool_t *p)
+{
+    apr_array_header_t *mds = apr_array_make(p, rt->mds->nelts, sizeof(md_t *));
+    apr_hash_t *used = apr_hash_make(p);
+    apr_hash_index_t *hi;
+    apr_array_header_t *smds;
+    md_t *md;
+    int i;
+
+    for (hi = apr_hash_first(p, rt->server_mds); hi; hi = apr_hash_next(hi)) {
+        smds = apr_hash_this_val(hi);
+        for (i = 0; i < smds->nelts; ++i) {
+            md = APR_ARRAY_IDX(smds, i, md_t *);
+            apr_hash_set(used, md->name, APR_HASH_KEY_STRING, md);
+        }
+    }
+    for (i = 0; i < rt->mds->nelts; ++i) {
+        md = APR_ARRAY_IDX(rt->mds, i, md_t *);
+        md->watched = md_renew_is_watched(md, apr_hash_get(used, md->name,
+                                                           APR_HASH_KEY_STRING) != NULL);
+        if (md->watched) APR_ARRAY_PUSH(mds, md_t *) = md;
+    }
+    return mds;
+}
+
+static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
+                                    apr_pool_t *ptemp, server_rec *s)
+{
+    md_mod_rt_t *rt = md_mod_rt_get();
+    md_srv_conf_t *sc = md_config_get(s);
+    md_mod_conf_t *mc = sc->mc;
+    ap_watchdog_t *wd;
+    md_drive_ctx *dctx;
+    apr_status_t rv;
+
+    (void)plog; (void)ptemp;
+    if (!rt || !rt->reg || rt->dry_run) return OK;
+    dctx = apr_pcalloc(pconf, sizeof(*dctx));
+    dctx->p = pconf;
+    dctx->s = s;
+    dctx->mds = watched_mds(rt, pconf);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10074)
+                 "%d out of %d mds need watching", dctx->mds->nelts, rt->mds->nelts);
+    if (dctx->mds->nelts == 0) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10075) "no mds to supervise");
+        return OK;
+    }
+    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_set_callback_interval);
+    if (!wd_get_instance || !wd_register_callback || !wd_set_interval) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10061) "mod_watchdog is required");
+        return !OK;
+    }
+    dctx->opts.reg = rt->reg;
+    dctx->opts.store = rt->store;
+    dctx->opts.events = md_event_make(pconf, mc->message_cmd, mc->notify_cmd);
+    md_event_set_default(dctx->opts.events);
+    dctx->opts.drive = drive_not_available;
+    dctx->opts.retry_delay = mc->retry_delay;
+    dctx->opts.activation_delay = mc->activation_delay;
+    dctx->opts.check_interval = mc->check_interval;
+    dctx->opts.max_parallel = MD_MAX_PARALLEL_RENEWALS;
+    dctx->initial_delay = mc->initial_delay;
+    rv = wd_get_instance(&wd, MD_RENEW_WATCHDOG_NAME, 0, 1, pconf);
+    if (APR_SUCCESS != rv) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(10066)
+                     "create md renew watchdog(%s)", MD_RENEW_WATCHDOG_NAME);
+        return !OK;
+    }
+    dctx->watchdog = wd;
+    rv = wd_register_callback(wd, 0, dctx, renew_watchdog);
+    ap_log_error(APLOG_MARK, rv ? APLOG_CRIT : APLOG_DEBUG, rv, s, APLOGNO(10067)
+                 "register md renew watchdog(%s)", MD_RENEW_WATCHDOG_NAME);
+    return (APR_SUCCESS == rv) ? OK : !OK;
+}
 
 void md_drive_register_hooks(apr_pool_t *pool)
 {
+    static const char *const mod_ssl[] = { "mod_ssl.c", NULL };
+    static const char *const mod_wd[] = { "mod_watchdog.c", NULL };
+
     (void)pool;
+    ap_hook_post_config(md_post_config_after_ssl, mod_ssl, mod_wd, APR_HOOK_MIDDLE);
 }
