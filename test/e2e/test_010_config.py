@@ -1,0 +1,643 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# Configuration directives checked with `apache2 -t`: a good and a bad value
+# for every directive, location classes and contexts, the stricter checks
+# that the original only found at start or at the CA, crash resistance, and
+# a differential comparison of error texts with the reference module.
+
+import json
+import re
+import time
+
+import pytest
+
+from md_env import HttpdEnv
+
+SYNTAX_OK = "Syntax OK"
+
+
+def check(env, extra, listen_https=False):
+    env.write_config(extra, listen_https=listen_https)
+    return env.apache2("-t")
+
+
+def error_text(out):
+    """The module's message of an `apache2 -t` failure: the line after
+    'Syntax error on line N of FILE:' or the logged check_config error."""
+    lines = [l for l in out.splitlines() if l.strip()]
+    for i, line in enumerate(lines):
+        if "Syntax error on line" in line and i + 1 < len(lines):
+            return lines[i + 1].strip()
+    return "\n".join(lines)
+
+
+# --- good values: every directive --------------------------------------------------
+
+GOOD = [
+    "MDomain example.org www.example.org",
+    "MDomain example.org auto",
+    "MDomain example.org MANUAL www.example.org",
+    "<MDomainSet example.org>\n</MDomainSet>",
+    "<MDomain example.org www.example.org manual>\nMDMember a.example.org\n"
+    "MDMembers b.example.org c.example.org auto\n</MDomain>",
+    "MDMember auto",
+    "MDMembers manual",
+    "MDCertificateAuthority",
+    "MDCertificateAuthority letsencrypt",
+    "MDCertificateAuthority LetsEncrypt-Test buypass Buypass-Test",
+    "MDCertificateAuthority https://acme.example.org/directory http://127.0.0.1:14000/dir",
+    "MDCertificateAgreement accepted",
+    "MDCertificateAgreement https://example.org/tos.pdf",
+    "MDCertificateProtocol ACME",
+    "MDCAChallenges",
+    "MDCAChallenges http-01 tls-alpn-01 dns-01",
+    "MDContactEmail admin@example.org",
+    "MDContactEmail mailto:admin@example.org",
+    "MDRenewMode auto",
+    "MDRenewMode Automatic",
+    "MDRenewMode always",
+    "MDRenewMode manual",
+    "MDRenewMode stick",
+    "MDDriveMode always",
+    "MDRenewWindow 33%",
+    "MDRenewWindow 0%",
+    "MDRenewWindow 99%",
+    "MDRenewWindow 30",
+    "MDRenewWindow 21d",
+    "MDRenewWindow 30s",
+    "MDRenewWindow 12h",
+    "MDRenewWindow 90mi",
+    "MDRenewWindow 10days",
+    "MDWarnWindow 10%",
+    "MDWarnWindow 7d",
+    "MDPrivateKeys Default",
+    "MDPrivateKeys RSA",
+    "MDPrivateKeys rsa 3072",
+    "MDPrivateKeys RSA4096",
+    "MDPrivateKeys secp384r1 rsa3072",
+    "MDPrivateKeys P-256 P-384 P-521 X25519 rsa 2048",
+    "MDPrivateKeys prime256v1 brainpoolP256r1",
+    "MDMustStaple on",
+    "MDMustStaple OFF",
+    "MDRequireHttps off",
+    "MDRequireHttps temporary",
+    "MDRequireHttps Permanent",
+    "MDStapling on",
+    "MDStapleOthers off",
+    "MDRenewViaARI off",
+    "MDProfile shortlived",
+    "MDProfileMandatory on",
+    "MDExternalAccountBinding none",
+    "MDExternalAccountBinding kid-1 zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W",
+    "MDHttpProxy http://proxy.example.org:3128",
+    "MDHttpProxy https://127.0.0.1:8443/",
+    "MDCACertificateFile none",
+    "MDCACertificateFile /etc/ssl/certs/ca-certificates.crt",
+    "MDHttpProxyCACertificateFile none",
+    "MDHttpProxyCACertificateFile /etc/ssl/certs/ca-certificates.crt",
+    "MDChallengeDns01 /bin/true",
+    "MDChallengeDns01 /bin/echo some args",
+    "MDChallengeDns01",
+    "MDChallengeDns01Version 1",
+    "MDChallengeDns01Version 2",
+    "MDStoreDir md-other",
+    "MDStoreDir /tmp",
+    "MDPortMap 80:8080 443:8443",
+    "MDPortMap http:- https:443",
+    "MDPortMap https:8443",
+    "MDBaseServer on",
+    "MDNotifyCmd /bin/true",
+    "MDNotifyCmd",
+    "MDMessageCmd /bin/echo fred",
+    "MDActivationDelay 0",
+    "MDActivationDelay 2h",
+    "MDActivationDelay -1d",
+    "MDServerStatus off",
+    "MDCertificateStatus off",
+    "MDCertificateCheck crt.sh https://crt.sh?q=",
+    "MDCertificateMonitor censys https://search.censys.io/certificates/",
+    "MDStaplingKeepResponse 7d",
+    "MDStaplingKeepResponse 100%",
+    "MDStaplingRenewWindow 33%",
+    "MDStaplingRenewWindow 2d",
+    "MDRetryDelay 30",
+    "MDRetryDelay 500ms",
+    "MDRetryFailover 13",
+    "MDStoreLocks on",
+    "MDStoreLocks off",
+    "MDStoreLocks 10",
+    "MDStoreLocks 0",
+    "MDMatchNames all",
+    "MDMatchNames ServerNames",
+    "MDInitialDelay 0",
+    "MDInitialDelay 5mi",
+    "MDCheckInterval 1s",
+    "MDCheckInterval 12h",
+    # names
+    "MDomain münchen.example",
+    "MDomain xn--mnchen-3ya.example",
+    "MDomain 127.0.0.1",
+    "MDomain localhost",
+    "MDomain *.example.org\nMDChallengeDns01 /bin/true",
+    "<MDomain *.example.org example.org>\nMDChallengeDns01 /bin/true\n</MDomain>",
+    "<MDomain *.example.org>\nMDCAChallenges dns-01\nMDChallengeDns01 /bin/true\n</MDomain>",
+    "<MDomain *.example.org>\nMDRenewMode manual\n</MDomain>",
+    "MDomain a.org\nMDomain b.org\nMDomain www.a.org.example",
+    "MDMatchNames servernames\nMDomain a.org *.a.org\nMDomain sub.a.org\n"
+    "MDChallengeDns01 /bin/true",
+    # contexts: <If> is transparent
+    '<If "true">\nMDRequireHttps temporary\n</If>',
+]
+
+
+@pytest.mark.parametrize("extra", GOOD)
+def test_010_good_value(env, extra):
+    rc, out = check(env, extra)
+    assert rc == 0, out
+    assert SYNTAX_OK in out
+
+
+# --- ALL-class directives: global, vhost and inside an MD section ------------------
+
+ALL_CLASS = [
+    "MDCertificateAuthority letsencrypt",
+    "MDCertificateAgreement accepted",
+    "MDCertificateProtocol ACME",
+    "MDCAChallenges http-01",
+    "MDContactEmail a@example.org",
+    "MDRenewMode always",
+    "MDDriveMode manual",
+    "MDRenewWindow 40%",
+    "MDWarnWindow 10d",
+    "MDPrivateKeys secp384r1",
+    "MDMustStaple on",
+    "MDRequireHttps permanent",
+    "MDStapling on",
+    "MDStapleOthers off",
+    "MDRenewViaARI on",
+    "MDProfile classic",
+    "MDProfileMandatory off",
+    "MDExternalAccountBinding kid aGVsbG8",
+    "MDHttpProxy http://proxy.example.org:3128",
+    "MDCACertificateFile none",
+    "MDHttpProxyCACertificateFile none",
+    "MDChallengeDns01 /bin/true",
+    "MDServerStatus on",
+    "MDCertificateStatus on",
+    "MDCertificateCheck crt.sh https://crt.sh?q=",
+    "MDStaplingKeepResponse 2d",
+    "MDStaplingRenewWindow 50%",
+]
+
+
+@pytest.mark.parametrize("line", ALL_CLASS)
+@pytest.mark.parametrize("where", ["global", "vhost", "section"])
+def test_010_all_class_contexts(env, line, where):
+    if where == "global":
+        extra = line
+    elif where == "vhost":
+        extra = "<VirtualHost 127.0.0.1:%d>\nServerName a.org\n%s\n</VirtualHost>" % (
+            env.http_port, line)
+    else:
+        extra = "<MDomain a.org>\n%s\n</MDomain>" % line
+    rc, out = check(env, extra)
+    assert rc == 0, out
+
+
+NOT_MD_CLASS = [
+    "MDomain b.org",
+    "MDStoreDir md",
+    "MDPortMap 80:80",
+    "MDBaseServer off",
+    "MDNotifyCmd /bin/true",
+    "MDMessageCmd /bin/true",
+    "MDChallengeDns01Version 2",
+    "MDActivationDelay 1d",
+    "MDRetryDelay 5s",
+    "MDRetryFailover 3",
+    "MDStoreLocks on",
+    "MDMatchNames all",
+    "MDInitialDelay 1s",
+    "MDCheckInterval 1h",
+]
+
+
+@pytest.mark.parametrize("line", NOT_MD_CLASS)
+def test_010_not_md_class(env, line):
+    name = line.split()[0]
+    rc, out = check(env, line)
+    assert rc == 0, out
+    rc, out = check(env, "<VirtualHost 127.0.0.1:%d>\n%s\n</VirtualHost>" % (
+        env.http_port, line))
+    assert rc == 0, out
+    rc, out = check(env, "<MDomain a.org>\n%s\n</MDomain>" % line)
+    assert rc != 0
+    assert error_text(out) == "%s is not allowed inside an '<MDomainSet' context" % name
+
+
+@pytest.mark.parametrize("line", [
+    "MDCertificateFile /etc/passwd", "MDCertificateKeyFile /etc/passwd",
+    "MDMembers a.org b.org", "MDMember",
+])
+def test_010_md_class_outside(env, line):
+    name = line.split()[0]
+    for extra in [line, "<VirtualHost 127.0.0.1:%d>\n%s\n</VirtualHost>" % (
+            env.http_port, line)]:
+        rc, out = check(env, extra)
+        assert rc != 0
+        assert error_text(out) == \
+            "%s is only valid inside a '<MDomainSet' context, not here" % name
+
+
+def test_010_static_files_in_section(env):
+    cert = env.write_file("ssl/cert.pem", "x")
+    key = env.write_file("ssl/key.pem", "x")
+    rc, out = check(env, "<MDomain a.org>\nMDCertificateFile ssl/cert.pem\n"
+                         "MDCertificateKeyFile %s\n</MDomain>" % key)
+    assert rc == 0, out
+    assert cert
+
+
+# --- bad values: the captured texts of interfaces.md 5.1 ------------------------------
+
+BAD_51 = [
+    ("MDPrivateKeys", "needs to specify the private key type"),
+    ("MDPrivateKeys Default RSA 1024", "'Default' allows no other parameter"),
+    ("MDPrivateKeys RSA 1024", "must be 2048 or higher in order to be considered safe."),
+    ("MDPrivateKeys RSA1024", "must be 2048 or higher in order to be considered safe."),
+    ("MDPrivateKeys rsa 2048 rsa 4096", "two keys of type 'RSA' are not possible."),
+    ("MDPrivateKeys p-256 secp384r1 P-256", "two keys of type 'P-256' are not possible."),
+    ("MDPrivateKeys rsa 2147483647", "is too large for an RSA key length."),
+    ("MDRenewWindow dec-31", "MDRenewWindow has unrecognized format"),
+    ("MDRenewWindow 1y", "MDRenewWindow has unrecognized format"),
+    ("MDRenewWindow 10 d", "MDRenewWindow takes one argument, Time length for renewal "
+                           "before certificate expires (defaults to days)."),
+    ("MDRenewWindow 102%", "MDRenewWindow a length of 100% or more is not allowed."),
+    ("MDRenewWindow 100%", "MDRenewWindow a length of 100% or more is not allowed."),
+    ("MDRenewWindow -5%", "MDRenewWindow percent must be less than 100"),
+    ("MDWarnWindow 100%", "MDWarnWindow a length of 100% or more is not allowed."),
+    ("MDWarnWindow -5%", "MDWarnWindow percent must be less than 100"),
+    ("MDWarnWindow 2y", "MDWarnWindow has unrecognized format"),
+    ("MDStaplingRenewWindow 100%",
+     "MDStaplingRenewWindow with a length of 100% or more is not allowed."),
+    ("MDStaplingRenewWindow -5%", "MDStaplingRenewWindow percent must be less than 100"),
+    ("MDStaplingKeepResponse 2y", "MDStaplingKeepResponse has unrecognized format"),
+    ("MDStaplingKeepResponse -5%", "MDStaplingKeepResponse percent must be less than 100"),
+    ("MDHttpProxy localhost:8080", "uri scheme must be http or https"),
+    ("MDHttpProxy ftp://p", "uri scheme must be http or https"),
+    ("MDHttpProxy https://127.0.0.1:-443", "invalid port"),
+    ("MDRequireHttps yes",
+     "unknown 'yes', supported parameter values are 'temporary' and 'permanent'"),
+    ("MDMustStaple yes", "unknown 'yes', supported parameter values are 'on' and 'off'"),
+    ("MDBaseServer yes", "unknown 'yes', supported parameter values are 'on' and 'off'"),
+    ("MDStapling 1", "unknown '1', supported parameter values are 'on' and 'off'"),
+    ("MDStapleOthers true",
+     "unknown 'true', supported parameter values are 'on' and 'off'"),
+    ("MDServerStatus x", "unknown 'x', supported parameter values are 'on' and 'off'"),
+    ("MDCertificateStatus x", "unknown 'x', supported parameter values are 'on' and 'off'"),
+    ("MDRenewViaARI x", "unknown 'x', supported parameter values are 'on' and 'off'"),
+    ("MDProfileMandatory x", "unknown 'x', supported parameter values are 'on' and 'off'"),
+    ("MDCertificateAuthority yes",
+     "The CA name 'yes' is not known and it is not a URL either (missing uri scheme). "
+     "Known CA names are: LetsEncrypt LetsEncrypt-Test Buypass Buypass-Test."),
+    ('MDCertificateAuthority letsencrypt "https://a b.org"',
+     "The CA name 'https://a b.org' is not known and it is not a URL either "
+     "(whitespace in uri)."),
+    ("MDRenewMode sometimes", "unknown MDDriveMode sometimes"),
+    ("MDDriveMode sometimes", "unknown MDDriveMode sometimes"),
+    ("MDPortMap 80", "no ':' after first port number"),
+    ("MDPortMap abc:80", "no ':' after first port number"),
+    ("MDPortMap 81:8080", "mapped port number must be 80 or 443"),
+    ("MDPortMap :80", "mapped port number must be 80 or 443"),
+    ("MDPortMap 80:0", "invalid number for port map, must be in ]0,65535]"),
+    ("MDPortMap 80:70000", "invalid number for port map, must be in ]0,65535]"),
+    ("MDPortMap https:abc", "invalid number for port map, must be in ]0,65535]"),
+    ("MDPortMap 99999999999999999999:80", "unable to parse first port number"),
+    ("MDPortMap 80:99999999999999999999", "unable to parse second port number"),
+    ("MDChallengeDns01Version 3", "Only versions `1` and `2` are supported"),
+    ("MDRetryFailover 0", "invalid argument, must be a number > 0"),
+    ("MDRetryFailover -1", "invalid argument, must be a number > 0"),
+    ("MDRetryDelay 0", "minimum delay must be greater than 0"),
+    ("MDRetryDelay xyz", "unrecognized duration format"),
+    ("MDActivationDelay 3x", "unrecognized duration format"),
+    ("MDCheckInterval x", "unrecognized duration format"),
+    ("MDInitialDelay x", "unrecognized duration format"),
+    ("MDCheckInterval 0", "check interval cannot be less than one second"),
+    ("MDCheckInterval 500ms", "check interval cannot be less than one second"),
+    ("MDInitialDelay -5", "initial delay must not be negative"),
+    ("MDStoreLocks maybe", "neither 'on', 'off' or a duration specified"),
+    ("MDMatchNames some", "invalid argument, must be a 'all' or 'servernames'"),
+    ("MDMember foo", 'unknown value, use "auto|manual"'),
+    ("MDMembers a.org b.org",
+     "MDMembers is only valid inside a '<MDomainSet' context, not here"),
+    ("MDCertificateFile x",
+     "MDCertificateFile is only valid inside a '<MDomainSet' context, not here"),
+    ("MDCertificateKeyFile x",
+     "MDCertificateKeyFile is only valid inside a '<MDomainSet' context, not here"),
+    ("MDExternalAccountBinding /nonexist.json",
+     "MDExternalAccountBinding: file not found: /nonexist.json"),
+    ("MDExternalAccountBinding /etc/passwd",
+     "MDExternalAccountBinding: error reading JSON file /etc/passwd"),
+    ("MDomain", "needs at least one domain name"),
+    ("MDomain auto", "needs at least one domain name"),
+    ("<MDomainSet a.org\n</MDomainSet>", "<MDomainSet> directive missing closing '>'"),
+    ("<MDomain >\n</MDomain>", "<MDomainSet > section must specify a unique domain name"),
+    ("<MDomain a.org>\nMDStoreDir x\n</MDomain>",
+     "MDStoreDir is not allowed inside an '<MDomainSet' context"),
+    ("<MDomain a.org>\nMDomain b.org\n</MDomain>",
+     "MDomain is not allowed inside an '<MDomainSet' context"),
+    ("<MDomain a.org>\n<MDomain b.org>\n</MDomain>\n</MDomain>",
+     "<MDomain is not allowed inside an '<MDomainSet' context"),
+    ("<MDomainSet a.org>\n<MDomainSet b.org>\n</MDomainSet>\n</MDomainSet>",
+     "<MDomainSet is not allowed inside an '<MDomainSet' context"),
+    ("<Directory />\nMDRequireHttps temporary\n</Directory>",
+     "MDRequireHttps cannot occur within <Directory> section"),
+    ("<Location />\nMDRequireHttps temporary\n</Location>",
+     "MDRequireHttps cannot occur within <Location> section"),
+    ("<Directory />\nMDStapling on\n</Directory>",
+     "MDStapling not allowed in <Directory> context"),
+    ("<Location />\nMDomain a.org\n</Location>", "MDomain not allowed in <Location> context"),
+    ("MDContactEmail",
+     "MDContactEmail takes one argument, Email address used for account registration"),
+    ("MDCertificateCheck crt", "MDCertificateCheck takes two arguments, Set name and URL "
+                               "pattern for a certificate monitoring site."),
+    ("MDExternalAccountBinding a b c",
+     "MDExternalAccountBinding takes 1-2 arguments, Set the external account binding "
+     "keyid and hmac values to use at CA"),
+    ("MDPortMap 443:80 443:90 80:1", "MDPortMap takes 1-2 arguments, Declare the mapped "
+                                     "ports 80 and 443 on the local server."),
+]
+
+
+@pytest.mark.parametrize("extra,text", BAD_51)
+def test_010_bad_value(env, extra, text):
+    rc, out = check(env, extra)
+    assert rc != 0, out
+    assert "Syntax error on line" in out
+    assert error_text(out).startswith(text), out
+
+
+def test_010_eab_file_errors(env):
+    nokid = env.write_file("eab/nokid.json", json.dumps({"hmac": "aGVsbG8"}))
+    nohmac = env.write_file("eab/nohmac.json", json.dumps({"kid": "k"}))
+    good = env.write_file("eab/good.json", json.dumps({"kid": "k", "hmac": "aGVsbG8"}))
+    badhmac = env.write_file("eab/bad.json", json.dumps({"kid": "k", "hmac": "a b"}))
+    rc, out = check(env, "MDExternalAccountBinding eab/good.json")
+    assert rc == 0, out
+    rc, out = check(env, "MDExternalAccountBinding %s" % nokid)
+    assert error_text(out) == ("MDExternalAccountBinding: JSON does not contain 'kid' "
+                               "element in file %s" % nokid)
+    rc, out = check(env, "MDExternalAccountBinding %s" % nohmac)
+    assert error_text(out) == ("MDExternalAccountBinding: JSON does not contain 'hmac' "
+                               "element in file %s" % nohmac)
+    rc, out = check(env, "MDExternalAccountBinding eab/missing.json")
+    assert error_text(out) == ("MDExternalAccountBinding: file not found: %s/eab/missing.json"
+                               % env.root)
+    rc, out = check(env, "MDExternalAccountBinding %s" % badhmac)
+    assert rc != 0
+    assert "not base64url" in error_text(out)
+    assert "a b" not in error_text(out)     # never print the hmac
+
+
+def test_010_eab_not_read_in_dump_mode(env):
+    env.write_config("MDExternalAccountBinding /nonexist.json")
+    rc, out = env.apache2("-t", "-D", "DUMP_CONFIG")
+    assert rc == 0, out
+
+
+# --- differential: same texts as the reference module ------------------------------------
+
+DIFF_CASES = [extra for extra, _ in BAD_51 if "/nonexist" not in extra] + [
+    "MDomain a.org",
+    "MDCertificateAuthority",
+    "MDCAChallenges",
+    "MDNotifyCmd",
+    "MDMembers auto",
+    "MDChallengeDns01",
+    "<MDomain a.org>\nMDMember b.org auto c.org\nMDRequireHttps permanent\n</MDomain>",
+    "<VirtualHost *:80>\nMDStoreDir md2\nMDPortMap 80:81\n"
+    "MDCertificateAuthority letsencrypt\nMDomain x.org\n</VirtualHost>",
+    "MDRenewWindow 0%",
+    "MDPortMap 80:- https:8443",
+]
+
+
+@pytest.mark.parametrize("extra", DIFF_CASES)
+def test_010_same_as_reference(env, ref_env, extra):
+    rc, out = check(env, extra)
+    ref_rc, ref_out = check(ref_env, extra)
+    assert (rc == 0) == (ref_rc == 0), "ours: %s\nref: %s" % (out, ref_out)
+    assert error_text(out) == error_text(ref_out)
+
+
+def test_010_help_texts_as_reference(env, ref_env):
+    """`apache2 -L` lists every directive with the original help text."""
+    def directives(e):
+        e.write_config("")
+        rc, out = e.apache2("-L")
+        assert rc == 0, out
+        result, name = {}, None
+        for line in out.splitlines():
+            if not line.startswith("\t") and "(mod_md.c)" in line:
+                name = line.split()[0]
+            elif name and line.startswith("\t") and name not in result:
+                result[name] = line.strip()
+        return result
+    ours, ref = directives(env), directives(ref_env)
+    for name, text in ref.items():
+        assert ours.get(name) == text, name
+    assert set(ours) - set(ref) == {"MDCertificateMonitor"}
+
+
+# --- stricter than the original ---------------------------------------------------------------
+
+STRICTER = [
+    ("MDomain bad_name.org", "MDomain: 'bad_name.org' is not a valid domain name"),
+    ("MDomain a..org", "is not a valid domain name"),
+    ("MDomain -a.org", "is not a valid domain name"),
+    ("MDomain a-.org", "is not a valid domain name"),
+    ("MDomain %s.org" % ("a" * 64), "is not a valid domain name"),
+    ("MDomain %s" % ".".join(["abcdefghi"] * 26), "is not a valid domain name"),
+    ("MDomain a.*.org", "is not a valid domain name"),
+    ("<MDomain a.org>\nMDMember b_c.org\n</MDomain>",
+     "MDMember: 'b_c.org' is not a valid domain name"),
+    ("<MDomain auto>\n</MDomain>", "<MDomainSet > section must specify a unique domain name"),
+    ("MDPrivateKeys DSA", "MDPrivateKeys: unknown key type 'DSA'"),
+    ("MDPrivateKeys rsa 4096 3072", "MDPrivateKeys: unknown key type '3072'"),
+    ("MDPrivateKeys rsa abc", "MDPrivateKeys: unknown key type 'abc'"),
+    ("MDPrivateKeys secp999r1", "MDPrivateKeys: unknown key type 'secp999r1'"),
+    ("MDPrivateKeys rsa4096x", "MDPrivateKeys: '4096x' is not a valid RSA key length"),
+    ("MDPrivateKeys rsa 99999", "is too large for an RSA key length."),
+    ("MDPrivateKeys rsa 4294967296", "is too large for an RSA key length."),
+    ("MDRenewWindow -5", "MDRenewWindow a negative length is not allowed."),
+    ("MDWarnWindow -1d", "MDWarnWindow a negative length is not allowed."),
+    ("MDStoreDir /etc/passwd", "MDStoreDir: '/etc/passwd' exists but is not a directory"),
+    ("MDCertificateAuthority ftp://x.org/dir",
+     "The CA name 'ftp://x.org/dir' is not known and it is not a URL either "
+     "(uri scheme must be http or https)."),
+    ("MDCertificateAuthority http://x.org:99999/dir", "(invalid port)"),
+    ("MDExternalAccountBinding kid1 hmac$$",
+     "MDExternalAccountBinding: the hmac value is not base64url encoded"),
+    ("MDCAChallenges http-01 foo-01", "MDCAChallenges: unknown challenge type 'foo-01'"),
+    ("MDCertificateProtocol FOO", "MDCertificateProtocol: unknown CA protocol 'FOO'"),
+    ("MDRetryFailover 1x", "invalid argument, must be a number > 0"),
+    ("MDRetryFailover 99999999999", "invalid argument, must be a number > 0"),
+    ("MDStoreLocks -5", "MDStoreLocks: a negative lock wait time is not allowed"),
+    ("MDCACertificateFile /nonexist", "MDCACertificateFile: file '/nonexist' does not exist"),
+    ("MDHttpProxyCACertificateFile /nonexist",
+     "MDHttpProxyCACertificateFile: file '/nonexist' does not exist"),
+    ("<MDomain a.org>\nMDCertificateFile /nonexist\n</MDomain>",
+     "MDCertificateFile: file '/nonexist' does not exist"),
+    ("MDCertificateCheck crt.sh notaurl", "MDCertificateCheck: invalid url 'notaurl'"),
+    ("<Files x>\nMDRequireHttps temporary\n</Files>",
+     "MDRequireHttps cannot occur within <Files> section"),
+    ("MDomain \udcff\udcfe.org", "MDomain: invalid internationalized domain name"),
+]
+
+
+@pytest.mark.parametrize("extra,text", STRICTER)
+def test_010_stricter(env, extra, text):
+    rc, out = check(env, extra)
+    assert rc != 0, out
+    assert text in error_text(out), out
+
+
+def test_010_overlap_names_both_definitions(env):
+    extra = "MDomain a.org www.a.org\n# filler\nMDomain b.org WWW.A.org\n"
+    env.write_config(extra)
+    rc, out = env.apache2("-t")
+    assert rc != 0
+    l1, l2 = env.config_line("MDomain a.org"), env.config_line("MDomain b.org")
+    assert ("AH10038: two Managed Domains have an overlap in domain 'www.a.org', first "
+            "definition in %s(line %d), second in %s(line %d)" % (
+                env.conf_path, l1, env.conf_path, l2)) in out
+    assert "unknown(line 0)" not in out
+
+
+def test_010_overlap_wildcard(env):
+    extra = ("MDChallengeDns01 /bin/true\n<MDomain *.a.org>\n</MDomain>\n"
+             "MDomain x.a.org\n")
+    rc, out = check(env, extra)
+    assert rc != 0
+    assert "AH10038" in out and "'x.a.org'" in out
+    # a wildcard does not cover the parent or deeper names
+    rc, out = check(env, "MDChallengeDns01 /bin/true\nMDomain *.a.org\n"
+                         "MDomain a.org\nMDomain x.y.a.org")
+    assert rc == 0, out
+
+
+def test_010_overlap_in_include(env):
+    inc = env.write_file("conf/other.conf", "\n\nMDomain b.org a.org\n")
+    rc, out = check(env, "MDomain a.org\nInclude %s\n" % inc)
+    assert rc != 0
+    assert "second in %s(line 3)" % inc in out
+
+
+def test_010_overlap_allowed_with_servernames(env):
+    rc, out = check(env, "MDMatchNames servernames\nMDomain a.org www.a.org\n"
+                         "MDomain www.a.org\n")
+    assert rc == 0, out
+    rc, out = check(env, "MDMatchNames servernames\nMDomain a.org\nMDomain A.ORG b.org\n")
+    assert rc != 0
+    assert "AH10600: two Managed Domains have the same name 'a.org'" in out
+
+
+def test_010_wildcard_needs_dns01(env):
+    rc, out = check(env, "MDomain *.a.org")
+    assert rc != 0
+    assert "AH10602" in out and "no MDChallengeDns01 command is configured" in out
+    rc, out = check(env, "MDChallengeDns01 /bin/true\n<MDomain *.a.org>\n"
+                         "MDCAChallenges http-01 tls-alpn-01\n</MDomain>")
+    assert rc != 0
+    assert "AH10601" in out and "MDCAChallenges does not include it" in out
+    rc, out = check(env, "MDCAChallenges http-01 dns-01\n<MDomain *.a.org>\n"
+                         "MDChallengeDns01 /bin/true\n</MDomain>")
+    assert rc == 0, out
+
+
+def test_010_static_files_pairs(env):
+    cert = env.write_file("ssl/cert.pem", "x")
+    rc, out = check(env, "<MDomain a.org>\nMDCertificateFile %s\n</MDomain>" % cert)
+    assert rc != 0
+    assert ("AH10170: The Managed Domain 'a.org' needs one MDCertificateKeyFile for "
+            "each MDCertificateFile.") in out
+    rc, out = check(env, "<MDomain a.org>\nMDCertificateKeyFile %s\n</MDomain>" % cert)
+    assert rc != 0
+    assert ("AH10171: The Managed Domain 'a.org' has MDCertificateKeyFile(s) but no "
+            "MDCertificateFile.") in out
+
+
+# --- crash resistance ------------------------------------------------------------------------------
+
+def test_010_many_names_in_one_md(env):
+    names = " ".join("n%d.example.org" % i for i in range(10000))
+    start = time.time()
+    rc, out = check(env, "MDomain example.org %s" % names)
+    assert rc == 0, out[-500:]
+    assert time.time() - start < 10
+    rc, out = check(env, "<MDomain example.org>\nMDMembers %s\n</MDomain>" % names)
+    assert rc == 0, out[-500:]
+
+
+def test_010_many_mds(env):
+    extra = "\n".join("MDomain d%d.example.org www.d%d.example.org" % (i, i)
+                      for i in range(2000))
+    rc, out = check(env, extra)
+    assert rc == 0, out[-500:]
+    extra += "\nMDomain www.d1999.example.org"
+    rc, out = check(env, extra)
+    assert rc != 0
+    assert "AH10038" in out
+
+
+@pytest.mark.parametrize("extra", [
+    'MDomain ""',
+    'MDomain "" a.org',
+    'MDMember ""',
+    'MDPrivateKeys ""',
+    'MDPrivateKeys rsa ""',
+    'MDRenewWindow ""',
+    'MDRetryDelay ""',
+    'MDPortMap ""',
+    'MDPortMap ":"',
+    'MDStoreDir ""',
+    'MDCertificateAuthority ""',
+    'MDCAChallenges ""',
+    'MDExternalAccountBinding "" ""',
+    'MDRequireHttps ""',
+    'MDMustStaple ""',
+    'MDRenewWindow %',
+    'MDRenewWindow 99999999999999999999%',
+    'MDRenewWindow 9223372036854775807d',
+    'MDRetryDelay -9223372036854775808',
+    'MDPortMap 80:-1',
+    'MDPrivateKeys %s' % ("x" * 100000),
+    'MDomain %s' % ("a" * 100000),
+    'MDomain é',
+    'MDomain ☃.net',
+    'MDomain xn--.org',
+    'MDomain *.*.org',
+    'MDomain *',
+    'MDomain .',
+    'MDCertificateAuthority %s' % ("https://a.org/" + "x" * 100000),
+    'MDContactEmail %s' % ("x" * 100000),
+    'MDMessageCmd %s' % ("x" * 100000),
+    '<MDomain a.org "">\n</MDomain>',
+    '<MDomain "">\n</MDomain>',
+    '<MDomain a.org>>\n</MDomain>',
+])
+def test_010_no_crash(env, extra):
+    rc, out = check(env, extra)
+    assert rc in (0, 1), out[-1000:]
+    assert "Segmentation" not in out
+    if rc != 0:
+        assert "Syntax error" in out or "AH00014" in out, out[-1000:]
+
+
+def test_010_idn_names(env):
+    rc, out = check(env, "MDomain münchen.example xn--mnchen-3ya.example")
+    assert rc == 0, out
+    # both spell the same name: the second is a duplicate, not an overlap
+    rc, out = check(env, "MDomain münchen.example\nMDomain xn--mnchen-3ya.example")
+    assert rc != 0
+    assert "'xn--mnchen-3ya.example'" in out
