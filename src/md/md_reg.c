@@ -10,6 +10,8 @@
 #include <apr_thread_mutex.h>
 
 #include "md.h"
+#include "md_acme_drive.h"
+#include "md_acme_order.h"
 #include "md_crypto.h"
 #include "md_json.h"
 #include "md_log.h"
@@ -29,6 +31,8 @@ struct md_reg_t {
     apr_hash_t *pubcerts;       /* "<name>\n<slot>" -> md_pubcert_t* */
     apr_hash_t *fallback_keys;  /* spec activity name -> md_pkey_t* */
     apr_hash_t *stored;         /* name -> md_t* from domains/ (during sync) */
+    const char *dns01_cmd;
+    int dns01_version;
 };
 
 static const md_timeslice_t default_renew_window = { 100 * APR_USEC_PER_SEC * MD_SECS_PER_DAY,
@@ -53,6 +57,12 @@ apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store)
 md_store_t *md_reg_store_get(md_reg_t *reg)
 {
     return reg->store;
+}
+
+void md_reg_set_dns01(md_reg_t *reg, const char *dns01_cmd, int dns01_version)
+{
+    reg->dns01_cmd = dns01_cmd;
+    reg->dns01_version = dns01_version;
 }
 
 /* --- slots ------------------------------------------------------------------------- */
@@ -527,7 +537,13 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, md_json_t **pjob,
     if (APR_SUCCESS == rv && !staged_is_ready(&set, apr_time_now())) return APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv)) return APR_ENOENT;  /* renewal still in progress */
     if (APR_SUCCESS != rv) goto leave;
-    md_store_remove(reg->store, MD_SG_STAGING, md->name, MD_FN_ORDER, p, 1);
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: saving staged account", md->name);
+    rv = md_acme_drive_activate_account(reg->store, set.md, p);
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) goto leave;
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: purging order information",
+                  md->name);
+    md_acme_order_purge(reg->store, p, MD_SG_STAGING, set.md, reg->dns01_cmd,
+                        reg->dns01_version);
     rv = staged_to_tmp(&set, reg, md, p);
     if (APR_SUCCESS != rv) goto leave;
     rv = md_store_move(reg->store, p, MD_SG_TMP, MD_SG_DOMAINS, md->name, 1);

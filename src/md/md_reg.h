@@ -37,6 +37,10 @@ typedef struct md_pubcert_t {
 apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store);
 md_store_t *md_reg_store_get(md_reg_t *reg);
 
+/* The global MDChallengeDns01 command and version, for tearing down the
+ * challenges of an activated order. */
+void md_reg_set_dns01(md_reg_t *reg, const char *dns01_cmd, int dns01_version);
+
 /* Number of certificate slots of the MD: its static files, else its key
  * specs (at least 1). */
 int md_reg_slot_count(const md_t *md);

@@ -12,7 +12,9 @@
 #include <mod_watchdog.h>
 
 #include "md.h"
+#include "md_acme_drive.h"
 #include "md_event.h"
+#include "md_job.h"
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_renew.h"
@@ -83,13 +85,104 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
     return APR_SUCCESS;
 }
 
-static apr_status_t drive_not_available(const md_renew_opts_t *opts, md_t *md,
-                                        struct md_job_t *job, md_result_t *result,
-                                        apr_pool_t *p)
+/* What the ACME drive gets from the configuration: global settings and
+ * the usable challenge types per MD. */
+typedef struct {
+    md_acme_drive_opts_t acme;
+    apr_hash_t *challenge_types;    /* md name -> apr_array_header_t* */
+} md_drive_settings;
+
+/* "challenge-setup:<type>:<domain>" before the CA validates. */
+static int on_challenge_setup(void *baton, const char *md_name, const char *type,
+                              const char *domain, apr_pool_t *p)
 {
-    (void)opts; (void)job; (void)p;
-    md_result_printf(result, APR_ENOTIMPL, "%s: no ACME driver available", md->name);
-    return APR_ENOTIMPL;
+    md_job_t *job = baton;
+    const char *reason = apr_psprintf(p, "challenge-setup:%s:%s", type, domain);
+
+    if (APR_SUCCESS != md_job_notify(job, reason, NULL)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: event '%s' failed. aborting "
+                      "challenge setup", domain, reason);
+        return 1;
+    }
+    (void)md_name;
+    return 0;
+}
+
+static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *job,
+                               md_result_t *result, apr_pool_t *p)
+{
+    const md_drive_settings *ds = opts->drive_baton;
+    md_acme_drive_opts_t aopts = ds->acme;
+
+    aopts.challenge_types = apr_hash_get(ds->challenge_types, md->name,
+                                         APR_HASH_KEY_STRING);
+    aopts.on_challenge_setup = on_challenge_setup;
+    aopts.on_challenge_setup_baton = job;
+    return md_acme_drive_renew(opts->store, md, &aopts, result, p);
+}
+
+/* Challenge types md can use when it configures none, in the order
+ * tls-alpn-01, http-01, dns-01 (interfaces.md 7.1, user guide). */
+static apr_array_header_t *usable_challenges(md_mod_rt_t *rt, const md_t *md,
+                                             const char *dns01_cmd, apr_pool_t *p)
+{
+    apr_array_header_t *types = apr_array_make(p, 3, sizeof(const char *));
+
+    if (rt->https_reachable && md->acme_tls_1_domains->nelts > 0) {
+        APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_TLSALPN01;
+    }
+    if (rt->http_reachable) APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_HTTP01;
+    if (md->dns01_cmd || dns01_cmd) {
+        APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_DNS01;
+    }
+    return types;
+}
+
+/* Explains to the admin why md cannot use any challenge (AH10173). */
+static void log_no_challenges(server_rec *s, md_mod_rt_t *rt, const md_t *md,
+                              const char *dns01_cmd)
+{
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10173)
+                 "md[%s]: None of the ACME challenge methods configured for this domain "
+                 "are suitable.%s%s%s", md->name,
+                 rt->http_reachable ? "" : " The http: challenge 'http-01' is disabled "
+                 "because the server seems not reachable on public port 80.",
+                 !rt->https_reachable ? " The https: challenge 'tls-alpn-01' is disabled "
+                 "because the server seems not reachable on public port 443."
+                 : (md->acme_tls_1_domains->nelts == 0 ? " The https: challenge "
+                    "'tls-alpn-01' is disabled because the Protocols configuration does "
+                    "not include the 'acme-tls/1' protocol." : ""),
+                 (md->dns01_cmd || dns01_cmd) ? "" : " The DNS challenge 'dns-01' is "
+                 "disabled because the directive 'MDChallengeDns01' is not configured.");
+}
+
+static md_drive_settings *drive_settings(md_mod_rt_t *rt, md_mod_conf_t *mc,
+                                         apr_array_header_t *mds, server_rec *s,
+                                         apr_pool_t *p)
+{
+    md_drive_settings *ds = apr_pcalloc(p, sizeof(*ds));
+    apr_array_header_t *types;
+    md_t *md;
+    int i;
+
+    md_acme_drive_opts_init(&ds->acme);
+    ds->acme.dns01_cmd = mc->dns01_cmd;
+    ds->acme.dns01_version = mc->dns01_version;
+    ds->acme.ca_file = mc->ca_certs;
+    ds->acme.proxy_url = mc->proxy_url;
+    ds->acme.proxy_ca_file = mc->proxy_ca_certs;
+    ds->acme.activation_delay = mc->activation_delay;
+    ds->challenge_types = apr_hash_make(p);
+    for (i = 0; i < mds->nelts; ++i) {
+        md = APR_ARRAY_IDX(mds, i, md_t *);
+        if (md->ca_challenges && md->ca_challenges->nelts > 0) continue;
+        types = usable_challenges(rt, md, mc->dns01_cmd, p);
+        if (types->nelts == 0 && (!md->cert_files || md->cert_files->nelts == 0)) {
+            log_no_challenges(s, rt, md, mc->dns01_cmd);
+        }
+        apr_hash_set(ds->challenge_types, md->name, APR_HASH_KEY_STRING, types);
+    }
+    return ds;
 }
 
 /* The MDs the watchdog looks after (AH10074/AH10075). */
@@ -151,7 +244,8 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     dctx->opts.store = rt->store;
     dctx->opts.events = md_event_make(pconf, mc->message_cmd, mc->notify_cmd);
     md_event_set_default(dctx->opts.events);
-    dctx->opts.drive = drive_not_available;
+    dctx->opts.drive = drive_acme;
+    dctx->opts.drive_baton = drive_settings(rt, mc, dctx->mds, s, pconf);
     dctx->opts.retry_delay = mc->retry_delay;
     dctx->opts.activation_delay = mc->activation_delay;
     dctx->opts.check_interval = mc->check_interval;

@@ -17,10 +17,13 @@
 #include <util_cfgtree.h>
 
 #include "md.h"
+#include "md_event.h"
+#include "md_job.h"
 #include "md_json.h"
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_store.h"
+#include "md_time.h"
 #include "md_util.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
@@ -71,10 +74,18 @@ static apr_status_t settings_load(init_settings *set, server_rec *s, apr_pool_t 
     return APR_SUCCESS;
 }
 
-/* Staged certificates became active: tell MDMessageCmd ("installed"). */
-static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *job, apr_pool_t *p)
+/* Staged certificates became active: tell MDMessageCmd ("installed", run
+ * as the parent's user). The job with its log entry lands in tmp/NAME. */
+static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *json, apr_pool_t *p)
 {
-    (void)rt; (void)md; (void)job; (void)p;
+    md_mod_conf_t *mc = md_config_get_mod(rt->base_server);
+    md_job_t *job;
+
+    job = md_job_make(p, rt->store, MD_SG_TMP, md->name, mc->retry_delay);
+    if (json) md_job_from_json(job, json, p);
+    job->events = md_event_make(p, mc->message_cmd, mc->notify_cmd);
+    md_job_notify(job, "installed", NULL);
+    md_job_save(job, p);
 }
 
 md_mod_rt_t *md_mod_rt_get(void)
@@ -538,6 +549,8 @@ static void update_reachability(md_mod_rt_t *rt, const init_settings *set, serve
     md_json_t *json;
     apr_status_t rv;
 
+    rt->http_reachable = http;
+    rt->https_reachable = https;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10037)
                  "server seems%s reachable via http: and%s reachable via https:",
                  http ? "" : " not", https ? "" : " not");
@@ -663,6 +676,13 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     for (i = 0; i < rt->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(rt->mds, i, md_t *);
         check_protocols(rt, md, s, apr_hash_get(md_ssl, md->name, APR_HASH_KEY_STRING));
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10039)
+                     "Completed MD[%s, CA=%s, Proto=%s, Agreement=%s, renew-mode=%d "
+                     "renew_window=%s, warn_window=%s", md->name,
+                     md->ca_effective ? md->ca_effective : "(null)", md->ca_proto,
+                     md->ca_agreement ? md->ca_agreement : "(null)", md->renew_mode,
+                     md->renew_window ? md_timeslice_format(md->renew_window, ptemp) : "",
+                     md->warn_window ? md_timeslice_format(md->warn_window, ptemp) : "");
     }
     current_rt = rt;
     apr_pool_cleanup_register(pconf, rt, rt_cleanup, apr_pool_cleanup_null);
@@ -675,6 +695,8 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10072) "setup md registry");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    md_reg_set_dns01(rt->reg, md_config_get_mod(s)->dns01_cmd,
+                     md_config_get_mod(s)->dns01_version);
     rv = sync_store(rt, &set, s, ptemp);
     return (APR_SUCCESS == rv) ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }

@@ -28,6 +28,8 @@ typedef struct md_mod_rt_t {
     apr_hash_t *ssl_servers;        /* server_rec* -> "" for servers with TLS */
     server_rec *base_server;
     int dry_run;                    /* first config pass / apache2 -t */
+    int http_reachable;             /* a listener on the local port for 80 */
+    int https_reachable;            /* a listener on the local port for 443 */
 } md_mod_rt_t;
 
 void md_init_register_hooks(apr_pool_t *pool);
