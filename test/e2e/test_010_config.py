@@ -641,3 +641,76 @@ def test_010_idn_names(env):
     rc, out = check(env, "MDomain münchen.example\nMDomain xn--mnchen-3ya.example")
     assert rc != 0
     assert "'xn--mnchen-3ya.example'" in out
+
+
+# --- values reach the MDs: section, else global, else default (md.json) -----------------------
+
+def test_010_md_properties_in_store(env):
+    env.allow_log(r"AH10045", r"AH10105")
+    env.write_config("""
+MDRenewMode manual
+MDMembers manual
+MDContactEmail admin@a.org
+MDCertificateAuthority https://127.0.0.1:1/dir
+MDPrivateKeys P-256
+<MDomain a.org www.a.org auto>
+  MDRenewWindow 40%%
+  MDWarnWindow 10d
+  MDPrivateKeys secp384r1 rsa3072
+  MDRequireHttps permanent
+  MDCAChallenges http-01 http-01
+  MDContactEmail mailto:other@a.org
+  MDCertificateAuthority letsencrypt-test
+  MDRenewViaARI off
+  MDStapling on
+  MDExternalAccountBinding kid-1 aGVsbG8
+  MDProfile shortlived
+  MDChallengeDns01 /bin/true
+</MDomain>
+MDomain B.org
+<VirtualHost 127.0.0.1:%d>
+  ServerName a.org
+  MDRenewWindow 20%%
+  MDMustStaple on
+</VirtualHost>
+""" % env.http_port)
+    rc, out = env.start()
+    assert rc == 0, out
+
+    def md_json(name):
+        with open("%s/domains/%s/md.json" % (env.store_dir, name)) as f:
+            return json.load(f)
+    a, b = md_json("a.org"), md_json("b.org")
+    assert a["domains"] == ["a.org", "www.a.org"]
+    assert a["transitive"] == 1
+    assert a["contacts"] == ["mailto:other@a.org"]
+    assert a["ca"]["urls"] == ["https://acme-staging-v02.api.letsencrypt.org/directory"]
+    assert a["ca"]["challenges"] == ["http-01"]
+    assert a["privkey"] == [{"type": "EC", "curve": "secp384r1"},
+                            {"type": "RSA", "bits": 3072}]
+    assert a["renew-mode"] == 0
+    assert a["renew-window"] == "40%"
+    assert a["warn-window"] == "10d"
+    assert a["require-https"] == "permanent"
+    assert a["must-staple"] is False        # vhost values do not change MDs
+    assert a["stapling"] is True
+    assert a["ari-renewals"] is False
+    assert a["eab"] == {"kid": "kid-1", "hmac": "aGVsbG8"}
+    assert a["profile"] == "shortlived"
+    assert a["cmd-dns-01"] == "/bin/true"
+    # b.org: global values, then defaults
+    assert b["domains"] == ["b.org"]
+    assert b["transitive"] == 0
+    assert b["contacts"] == ["mailto:admin@a.org"]
+    assert b["ca"]["urls"] == ["https://127.0.0.1:1/dir"]
+    assert "challenges" not in b["ca"]
+    assert b["privkey"] == {"type": "EC", "curve": "P-256"}
+    assert b["renew-window"] == "33%"
+    assert b["warn-window"] == "10%"
+    assert "require-https" not in b
+    assert b["stapling"] is False
+    assert b["ari-renewals"] is True
+    assert "eab" not in b and "cmd-dns-01" not in b
+    # the harness: graceful restart and stop
+    assert env.graceful()
+    env.stop()
