@@ -1,24 +1,454 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * a2md registry commands: add, list, update and drive.
+ * a2md registry commands (interfaces.md 6.3): add (with validation and
+ * overlap check), list (state re-evaluated), update of single aspects, and
+ * drive: a full ACME renewal into staging followed by activation.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "md.h"
+#include "md_acme.h"
+#include "md_acme_drive.h"
+#include "md_acme_order.h"
+#include "md_json.h"
+#include "md_log.h"
+#include "md_reg.h"
+#include "md_result.h"
+#include "md_store.h"
+#include "md_util.h"
 #include "a2md.h"
 
-static apr_status_t todo_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
+/* --- loading MDs ----------------------------------------------------------------- */
+
+static int collect_cb(void *baton, const char *name, const char *aspect,
+                      md_store_vtype_t vtype, void *value, apr_pool_t *ptemp)
 {
-    (void)ctx; (void)cmd;
-    return APR_ENOTIMPL;
+    apr_array_header_t *mds = baton;
+    md_t *md = md_from_json(value, mds->pool);
+
+    (void)name;
+    (void)aspect;
+    (void)vtype;
+    (void)ptemp;
+    if (md && md->name) APR_ARRAY_PUSH(mds, md_t *) = md;
+    return 1;
 }
 
-const a2md_cmd_t a2md_add_cmd = { "add", A2MD_NEED_STORE, NULL, todo_do, NULL, NULL,
+static int md_name_cmp(const void *a, const void *b)
+{
+    const md_t *m1 = *(const md_t *const *)a, *m2 = *(const md_t *const *)b;
+    return strcmp(m1->name, m2->name);
+}
+
+/* All MDs in domains/, sorted by name. */
+static apr_array_header_t *load_all(a2md_ctx_t *ctx)
+{
+    apr_array_header_t *mds = apr_array_make(ctx->p, 10, sizeof(md_t *));
+
+    md_store_iter(collect_cb, mds, ctx->store, ctx->p, MD_SG_DOMAINS, "*", MD_FN_MD,
+                  MD_SV_JSON);
+    qsort(mds->elts, (size_t)mds->nelts, sizeof(md_t *), md_name_cmp);
+    return mds;
+}
+
+/* The MD by name, else the first containing the domain. */
+static md_t *find_md(apr_array_header_t *mds, const char *name_or_domain)
+{
+    md_t *md;
+    int i;
+
+    for (i = 0; i < mds->nelts; ++i) {
+        md = APR_ARRAY_IDX(mds, i, md_t *);
+        if (!strcmp(md->name, name_or_domain)) return md;
+    }
+    for (i = 0; i < mds->nelts; ++i) {
+        md = APR_ARRAY_IDX(mds, i, md_t *);
+        if (md_contains(md, name_or_domain, 0)) return md;
+    }
+    return NULL;
+}
+
+static apr_status_t open_reg(md_reg_t **preg, a2md_ctx_t *ctx)
+{
+    apr_status_t rv = md_reg_create(preg, ctx->p, ctx->store);
+
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "setup md registry");
+    }
+    return rv;
+}
+
+static void print_assessed(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md)
+{
+    md_reg_assess(reg, md, ctx->p);
+    a2md_print_md(ctx, md, 1, md_reg_should_renew(reg, md, apr_time_now(), ctx->p));
+}
+
+/* --- add ----------------------------------------------------------------------- */
+
+static apr_status_t check_new_md(a2md_ctx_t *ctx, const md_t *md)
+{
+    apr_array_header_t *mds = load_all(ctx);
+    const char *domain, *common, *err;
+    md_t *other;
+    int i;
+
+    for (i = 0; i < md->domains->nelts; ++i) {
+        domain = APR_ARRAY_IDX(md->domains, i, const char *);
+        if (!md_dns_is_name(domain, 1, 1)) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p,
+                          "md %s with invalid domain name: %s", md->name, domain);
+            return APR_EINVAL;
+        }
+    }
+    for (i = 0; i < mds->nelts; ++i) {
+        other = APR_ARRAY_IDX(mds, i, md_t *);
+        if (strcmp(other->name, md->name) && (common = md_common_name(md, other))) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p,
+                          "md %s shares domain '%s' with md %s", md->name, common,
+                          other->name);
+            return APR_EINVAL;
+        }
+    }
+    if (ctx->ca_url && APR_SUCCESS != md_util_abs_uri_check(ctx->p, ctx->ca_url, &err)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p,
+                      "CA url %s is not an absolute uri: %s", ctx->ca_url, err);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
+{
+    apr_array_header_t *domains = apr_array_make(ctx->p, 5, sizeof(const char *));
+    md_reg_t *reg;
+    md_t *md;
+    apr_status_t rv;
+    int i;
+
+    if (ctx->argc <= 0) {
+        a2md_usage(cmd, "add needs at least one domain name as argument");
+        return APR_EINVAL;
+    }
+    for (i = 0; i < ctx->argc; ++i) APR_ARRAY_PUSH(domains, const char *) = ctx->argv[i];
+    md = md_create(ctx->p, domains);
+    md->transitive = 0;
+    if (ctx->ca_url) {
+        md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(md->ca_urls, const char *) = ctx->ca_url;
+    }
+    rv = check_new_md(ctx, md);
+    if (APR_SUCCESS != rv) return rv;
+    rv = open_reg(&reg, ctx);
+    if (APR_SUCCESS != rv) return rv;
+    md_reg_assess(reg, md, ctx->p);
+    rv = md_store_md_save(ctx->store, ctx->p, MD_SG_DOMAINS, md, 1);
+    if (APR_SUCCESS != rv) return rv;
+    print_assessed(ctx, reg, md);
+    return APR_SUCCESS;
+}
+
+/* --- list ------------------------------------------------------------------------ */
+
+static apr_status_t list_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
+{
+    apr_array_header_t *mds = load_all(ctx);
+    md_reg_t *reg;
+    md_t *md;
+    apr_status_t rv;
+    int i;
+
+    (void)cmd;
+    rv = open_reg(&reg, ctx);
+    if (APR_SUCCESS != rv) return rv;
+    if (ctx->argc <= 0) {
+        for (i = 0; i < mds->nelts; ++i) print_assessed(ctx, reg, APR_ARRAY_IDX(mds, i, md_t *));
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < ctx->argc; ++i) {
+        md = find_md(mds, ctx->argv[i]);
+        if (!md) {
+            fprintf(stderr, "managed domain not found: %s\n", ctx->argv[i]);
+            return APR_ENOENT;
+        }
+        print_assessed(ctx, reg, md);
+    }
+    return APR_SUCCESS;
+}
+
+/* --- update ---------------------------------------------------------------------- */
+
+static apr_array_header_t *args_from(a2md_ctx_t *ctx, int start, int schemify)
+{
+    apr_array_header_t *a = apr_array_make(ctx->p, 5, sizeof(const char *));
+    int i;
+
+    for (i = start; i < ctx->argc; ++i) {
+        APR_ARRAY_PUSH(a, const char *) = schemify
+            ? md_util_schemify(ctx->p, ctx->argv[i], "mailto") : ctx->argv[i];
+    }
+    return a;
+}
+
+static void set_ca_url(a2md_ctx_t *ctx, md_t *md, const char *url)
+{
+    md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = url;
+    md->ca_effective = NULL;
+}
+
+/* Applies "<aspect> <args...>" (ctx->argv[1..]) to md. */
+static apr_status_t update_aspect(a2md_ctx_t *ctx, const a2md_cmd_t *cmd, md_t *md)
+{
+    const char *aspect = ctx->argv[1];
+    int nargs = ctx->argc - 2;
+
+    if (!strcmp("domains", aspect)) {
+        if (nargs < 1) {
+            a2md_usage(cmd, "update domains needs at least 1 domain name as parameter");
+            return APR_EINVAL;
+        }
+        md->domains = md_array_str_compact(ctx->p, args_from(ctx, 2, 0), 0);
+    }
+    else if (!strcmp("ca", aspect)) {
+        if (nargs < 1) {
+            a2md_usage(cmd, "update ca needs at least 1 url as parameter");
+            return APR_EINVAL;
+        }
+        set_ca_url(ctx, md, ctx->argv[2]);
+        if (nargs > 1) md->ca_proto = ctx->argv[3];
+    }
+    else if (!strcmp("account", aspect)) {
+        if (nargs < 1) {
+            a2md_usage(cmd, "update account needs 1 account id as parameter");
+            return APR_EINVAL;
+        }
+        md->ca_account = ctx->argv[2];
+    }
+    else if (!strcmp("contacts", aspect)) {
+        if (nargs < 1) {
+            a2md_usage(cmd, "update contacts needs at least 1 contact email");
+            return APR_EINVAL;
+        }
+        md->contacts = args_from(ctx, 2, 1);
+    }
+    else if (!strcmp("agreement", aspect)) {
+        if (nargs < 1) {
+            a2md_usage(cmd, "update agreement needs 1 url or 'accepted' as parameter");
+            return APR_EINVAL;
+        }
+        md->ca_agreement = ctx->argv[2];
+    }
+    else {
+        fprintf(stderr, "unknown update aspect: %s\n", aspect);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t update_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
+{
+    md_reg_t *reg;
+    md_t *md, *updated;
+    apr_status_t rv;
+
+    if (ctx->argc <= 0) {
+        a2md_usage(cmd, "needs md name");
+        return APR_EINVAL;
+    }
+    rv = md_store_md_load(ctx->store, MD_SG_DOMAINS, ctx->argv[0], &md, ctx->p);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "%s: not found", ctx->argv[0]);
+        return APR_ENOENT;
+    }
+    updated = md_copy(ctx->p, md);
+    if (ctx->ca_url) set_ca_url(ctx, updated, ctx->ca_url);
+    if (ctx->argc > 1) {
+        rv = update_aspect(ctx, cmd, updated);
+        if (APR_SUCCESS != rv) return rv;
+    }
+    rv = open_reg(&reg, ctx);
+    if (APR_SUCCESS != rv) return rv;
+    if (!md_config_differs(md, updated) && md_equal_domains(md, updated, 1)
+        && !((md->ca_account == NULL) != (updated->ca_account == NULL)
+             || (md->ca_account && strcmp(md->ca_account, updated->ca_account)))) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "no changes necessary");
+    }
+    else {
+        md_reg_assess(reg, updated, ctx->p);
+        rv = md_store_md_save(ctx->store, ctx->p, MD_SG_DOMAINS, updated, 0);
+        if (APR_SUCCESS != rv) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "updating md %s",
+                          updated->name);
+            return rv;
+        }
+    }
+    print_assessed(ctx, reg, updated);
+    return APR_SUCCESS;
+}
+
+/* --- drive ------------------------------------------------------------------------- */
+
+static apr_status_t drive_opt(a2md_ctx_t *ctx, int option, const char *arg)
+{
+    switch (option) {
+        case 'c': ctx->challenge = arg; break;
+        case 'f': ctx->force = 1; break;
+        case 'r': ctx->reset = 1; break;
+        default: return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Staging -> domains, as the module does at (re)start (interfaces.md 1.9). */
+static apr_status_t drive_activate(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md,
+                                   md_result_t *result)
+{
+    md_json_t *job;
+    apr_status_t rv;
+
+    md_reg_set_dns01(reg, ctx->dns01_cmd, ctx->dns01_version);
+    md_result_activity_setn(result, "moving tmp to become new domains");
+    rv = md_reg_activate_staging(reg, md, &job, ctx->p);
+    if (APR_SUCCESS == rv) {
+        md_result_set(result, APR_SUCCESS, "new certificate successfully saved in domains");
+        md_result_log(result, MD_LOG_INFO);
+    }
+    return rv;
+}
+
+static md_acme_drive_opts_t *drive_opts(a2md_ctx_t *ctx)
+{
+    md_acme_drive_opts_t *opts = apr_pcalloc(ctx->p, sizeof(*opts));
+
+    md_acme_drive_opts_init(opts);
+    if (ctx->challenge) {
+        opts->challenge_types = apr_array_make(ctx->p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(opts->challenge_types, const char *) = ctx->challenge;
+    }
+    opts->dns01_cmd = ctx->dns01_cmd;
+    opts->dns01_version = ctx->dns01_version;
+    opts->ca_file = ctx->ca_file;
+    opts->proxy_url = ctx->proxy_url;
+    opts->reset = ctx->reset;
+    return opts;
+}
+
+static apr_status_t drive_md(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md)
+{
+    md_result_t *result = md_result_md_make(ctx->p, md->name);
+    md_acme_drive_opts_t *opts;
+    apr_status_t rv;
+    int renew;
+
+    md_reg_assess(reg, md, ctx->p);
+    if (MD_S_ERROR == md->state) {
+        md_result_set(result, APR_EGENERAL, "in error state, unable to drive forward. "
+                      "This indicates an incomplete or inconsistent configuration.");
+        md_result_log(result, MD_LOG_ERR);
+        return APR_EGENERAL;
+    }
+    renew = md_reg_should_renew(reg, md, apr_time_now(), ctx->p);
+    if (!renew && !ctx->force) {
+        md_result_set(result, APR_SUCCESS, "complete.");
+        md_result_log(result, MD_LOG_INFO);
+        return APR_SUCCESS;
+    }
+    if (MD_S_INCOMPLETE == md->state || MD_S_UNKNOWN == md->state) {
+        md_result_set(result, APR_SUCCESS, "needs new certificate (is incomplete).");
+    }
+    else {
+        md_result_set(result, APR_SUCCESS, ctx->force && !renew ? "should renew (forced)."
+                      : "should renew.");
+    }
+    md_result_log(result, MD_LOG_INFO);
+    if ((!md->ca_urls || md->ca_urls->nelts <= 0) && ctx->ca_url) {
+        md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(md->ca_urls, const char *) = ctx->ca_url;
+    }
+    opts = drive_opts(ctx);
+    md_result_reset(result);
+    rv = md_acme_drive_renew(ctx->store, md, opts, result, ctx->p);
+    if (APR_SUCCESS != rv) {
+        md_result_log(result, MD_LOG_ERR);
+        return rv;
+    }
+    md_result_log(result, MD_LOG_DEBUG);
+    rv = drive_activate(ctx, reg, md, result);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "%s: activating the staged "
+                      "set", md->name);
+    }
+    return rv;
+}
+
+static apr_status_t drive_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
+{
+    apr_array_header_t *mds = load_all(ctx), *todo;
+    md_reg_t *reg;
+    md_t *md;
+    apr_status_t rv;
+    int i;
+
+    (void)cmd;
+    rv = open_reg(&reg, ctx);
+    if (APR_SUCCESS != rv) return rv;
+    if (ctx->argc <= 0) {
+        todo = mds;
+    }
+    else {
+        todo = apr_array_make(ctx->p, ctx->argc, sizeof(md_t *));
+        for (i = 0; i < ctx->argc; ++i) {
+            md = find_md(mds, ctx->argv[i]);
+            if (!md || strcmp(md->name, ctx->argv[i])) {
+                md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "%s: not found",
+                              ctx->argv[i]);
+                return APR_ENOENT;
+            }
+            APR_ARRAY_PUSH(todo, md_t *) = md;
+        }
+    }
+    for (i = 0; i < todo->nelts; ++i) {
+        rv = drive_md(ctx, reg, APR_ARRAY_IDX(todo, i, md_t *));
+        if (APR_SUCCESS != rv) return rv;
+    }
+    return APR_SUCCESS;
+}
+
+/* --- the commands ---------------------------------------------------------------------- */
+
+static const apr_getopt_option_t drive_opts_table[] = {
+    { "challenge", 'c', 1, "which challenge type to use" },
+    { "force", 'f', 0, "force driving the managed domain, even when it seems valid" },
+    { "reset", 'r', 0, "reset any staging data for the managed domain" },
+    { NULL, 0, 0, NULL },
+};
+
+const a2md_cmd_t a2md_add_cmd = {
+    "add", A2MD_NEED_STORE, NULL, add_do, NULL, NULL,
     "add [opts] domain [domain...]",
-    "Adds a new managed domain. Must not overlap with existing domains." };
-const a2md_cmd_t a2md_update_cmd = { "update", A2MD_NEED_STORE, NULL, todo_do, NULL, NULL,
+    "Adds a new managed domain. Must not overlap with existing domains.",
+};
+
+const a2md_cmd_t a2md_update_cmd = {
+    "update", A2MD_NEED_STORE, NULL, update_do, NULL, NULL,
     "update name [ 'aspect' args ]",
-    "update a managed domain's properties, where 'aspect' is one of: 'domains', 'ca', 'account', 'contacts' or 'agreement'" };
-const a2md_cmd_t a2md_drive_cmd = { "drive", A2MD_NEED_STORE, NULL, todo_do, NULL, NULL,
+    "update a managed domain's properties, where 'aspect' is one of: 'domains', 'ca', "
+    "'account', 'contacts' or 'agreement'",
+};
+
+const a2md_cmd_t a2md_drive_cmd = {
+    "drive", A2MD_NEED_STORE, drive_opt, drive_do, drive_opts_table, NULL,
     "drive [md...]",
-    "drive all or the mentioned managed domains toward completeness" };
-const a2md_cmd_t a2md_list_cmd = { "list", A2MD_NEED_STORE, NULL, todo_do, NULL, NULL,
+    "drive all or the mentioned managed domains toward completeness",
+};
+
+const a2md_cmd_t a2md_list_cmd = {
+    "list", A2MD_NEED_STORE, NULL, list_do, NULL, NULL,
     "list",
-    "list all managed domains" };
+    "list all managed domains",
+};

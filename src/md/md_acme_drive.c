@@ -1,1 +1,613 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The renewal driver: a readable list of steps (session, account, one
+ * order per key spec, staged results) over md_acme, md_acme_acct,
+ * md_acme_order and md_acme_authz. Each call owns its session and scratch
+ * pool; nothing global, so several MDs can renew in parallel threads.
+ */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_date.h>
+
+#include "md.h"
+#include "md_crypto.h"
+#include "md_json.h"
+#include "md_log.h"
+#include "md_util.h"
+#include "md_acme.h"
+#include "md_acme_acct.h"
+#include "md_acme_authz.h"
+#include "md_acme_order.h"
+#include "md_acme_drive.h"
+
+#define DEF_TIMEOUT     apr_time_from_sec(180)
+
+typedef struct {
+    apr_pool_t *p;                  /* scratch pool of this renewal */
+    md_store_t *store;
+    md_t *md;                       /* our copy */
+    const md_acme_drive_opts_t *opts;
+    md_result_t *result;
+    md_acme_t *acme;
+    const char *ca_url;
+    const char *dns01_cmd;
+    md_acme_authz_env_t env;
+    apr_array_header_t *domains;    /* identifiers to order */
+    apr_array_header_t *setups;     /* challenge set-ups of all orders */
+    apr_array_header_t *chains;     /* per spec: the new chain */
+    int acct_staged;                /* the account lives in staging */
+} drive_ctx;
+
+void md_acme_drive_opts_init(md_acme_drive_opts_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->dns01_version = 1;
+    opts->authz_timeout = DEF_TIMEOUT;
+    opts->order_timeout = DEF_TIMEOUT;
+}
+
+/* --- set-up ------------------------------------------------------------------------ */
+
+static const char *choose_ca_url(const md_t *md)
+{
+    if (md->ca_effective && (!md->ca_urls || md->ca_urls->nelts <= 0
+        || md_array_str_index(md->ca_urls, md->ca_effective, 0, 1) >= 0)) {
+        return md->ca_effective;
+    }
+    if (md->ca_urls && md->ca_urls->nelts > 0) {
+        return APR_ARRAY_IDX(md->ca_urls, 0, const char *);
+    }
+    return NULL;
+}
+
+/* The challenge types to try, in preference order. */
+static apr_array_header_t *challenge_types(drive_ctx *ctx)
+{
+    const md_t *md = ctx->md;
+    apr_array_header_t *types;
+
+    if (md->ca_challenges && md->ca_challenges->nelts > 0) {
+        return md_array_str_compact(ctx->p, md->ca_challenges, 1);
+    }
+    if (ctx->opts->challenge_types && ctx->opts->challenge_types->nelts > 0) {
+        return ctx->opts->challenge_types;
+    }
+    types = apr_array_make(ctx->p, 3, sizeof(const char *));
+    APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_HTTP01;
+    APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_TLSALPN01;
+    if (ctx->dns01_cmd) APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_DNS01;
+    return types;
+}
+
+static apr_status_t drive_setup(drive_ctx *ctx)
+{
+    const md_t *md = ctx->md;
+    const md_acme_drive_opts_t *opts = ctx->opts;
+    apr_status_t rv;
+
+    ctx->ca_url = choose_ca_url(md);
+    if (!ctx->ca_url) {
+        rv = APR_EINVAL;
+        md_result_printf(ctx->result, rv, "No CA url is configured for %s.", md->name);
+        return rv;
+    }
+    md_result_activity_printf(ctx->result, "Contacting ACME server for %s at %s",
+                              md->name, ctx->ca_url);
+    rv = md_acme_create(&ctx->acme, ctx->p, ctx->ca_url,
+                        md->proxy_url ? md->proxy_url : opts->proxy_url,
+                        md->ca_certs ? md->ca_certs : opts->ca_file);
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "The CA url %s is not usable.", ctx->ca_url);
+        return rv;
+    }
+    md_acme_set_proxy_ca_file(ctx->acme, md->proxy_ca_certs ? md->proxy_ca_certs
+                                                            : opts->proxy_ca_file);
+    rv = md_acme_setup(ctx->acme, ctx->result);
+    if (APR_SUCCESS != rv) return rv;
+
+    ctx->dns01_cmd = md->dns01_cmd ? md->dns01_cmd : opts->dns01_cmd;
+    ctx->env.store = ctx->store;
+    ctx->env.md = md;
+    ctx->env.types = challenge_types(ctx);
+    ctx->env.dns01_cmd = ctx->dns01_cmd;
+    ctx->env.on_setup = opts->on_challenge_setup;
+    ctx->env.on_setup_baton = opts->on_challenge_setup_baton;
+    ctx->domains = md_acme_order_domains(md, ctx->p);
+    ctx->setups = apr_array_make(ctx->p, 5, sizeof(const char *));
+    ctx->chains = apr_array_make(ctx->p, 2, sizeof(apr_array_header_t *));
+    return APR_SUCCESS;
+}
+
+/* --- the account ------------------------------------------------------------------- */
+
+static int use_if_valid(drive_ctx *ctx, md_acme_acct_t *acct, md_pkey_t *pkey)
+{
+    const md_t *md = ctx->md;
+
+    if (!md_acme_acct_matches(acct, ctx->ca_url, md->eab_kid, md->eab_hmac)) return 0;
+    md_acme_set_acct(ctx->acme, acct, pkey);
+    if (APR_SUCCESS == md_acme_acct_validate(ctx->acme, ctx->store, NULL, ctx->p)) {
+        return 1;
+    }
+    md_acme_set_acct(ctx->acme, NULL, NULL);
+    return 0;
+}
+
+static apr_status_t drive_account(drive_ctx *ctx)
+{
+    md_t *md = ctx->md;
+    md_acme_acct_t *acct;
+    md_pkey_t *pkey;
+    apr_status_t rv;
+
+    md_result_activity_printf(ctx->result, "Selecting account to use for %s", md->name);
+    if (APR_SUCCESS == md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_STAGING,
+                                         md->name, ctx->p)) {
+        if (use_if_valid(ctx, acct, pkey)) {
+            ctx->acct_staged = 1;
+            return APR_SUCCESS;
+        }
+        md_store_remove(ctx->store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, ctx->p, 1);
+        md_store_remove(ctx->store, MD_SG_STAGING, md->name, MD_FN_ACCT_KEY, ctx->p, 1);
+    }
+    if (md->ca_account
+        && APR_SUCCESS == md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_ACCOUNTS,
+                                            md->ca_account, ctx->p)
+        && use_if_valid(ctx, acct, pkey)) {
+        return APR_SUCCESS;
+    }
+    if (APR_SUCCESS == md_acme_acct_find_and_use(ctx->acme, ctx->store, md->eab_kid,
+                                                 md->eab_hmac, ctx->p)) {
+        return APR_SUCCESS;
+    }
+
+    md_result_activity_printf(ctx->result, "Creating new ACME account for %s", md->name);
+    rv = md_acme_acct_register(ctx->acme, md, ctx->result, ctx->p);
+    if (APR_SUCCESS != rv) return rv;
+    rv = md_acme_acct_save_in(ctx->store, ctx->p, MD_SG_STAGING, md->name,
+                              ctx->acme->acct, ctx->acme->acct_key);
+    if (APR_SUCCESS != rv) {
+        md_result_set(ctx->result, rv, "Saving the new account in staging failed.");
+        return rv;
+    }
+    ctx->acct_staged = 1;
+    return APR_SUCCESS;
+}
+
+/* --- one key spec ------------------------------------------------------------------ */
+
+/* The staged key and chain of spec, if both exist, match and cover md. */
+static int staged_complete(drive_ctx *ctx, const md_pkey_spec_t *spec,
+                           apr_array_header_t **pchain)
+{
+    apr_array_header_t *chain;
+    md_pkey_t *pkey;
+    md_cert_t *leaf;
+
+    if (APR_SUCCESS != md_store_pkey_load(ctx->store, MD_SG_STAGING, ctx->md->name,
+                                          spec, &pkey, ctx->p)
+        || APR_SUCCESS != md_store_chain_load(ctx->store, MD_SG_STAGING, ctx->md->name,
+                                              spec, &chain, ctx->p)
+        || chain->nelts <= 0) {
+        return 0;
+    }
+    leaf = APR_ARRAY_IDX(chain, 0, md_cert_t *);
+    if (APR_SUCCESS != md_cert_check_pkey(leaf, pkey)
+        || !md_cert_covers_md(leaf, ctx->md, ctx->p)
+        || md_cert_has_expired(leaf, apr_time_now())) {
+        return 0;
+    }
+    *pchain = chain;
+    return 1;
+}
+
+/* The ARI id of the current certificate for spec, when ARI applies. */
+static const char *replaces_id(drive_ctx *ctx, const md_pkey_spec_t *spec)
+{
+    apr_array_header_t *chain;
+    const char *id;
+
+    if (!ctx->md->ari_renewals || !ctx->acme->api.renewal_info) return NULL; /* -1: default on */
+    if (APR_SUCCESS != md_store_chain_load(ctx->store, MD_SG_DOMAINS, ctx->md->name,
+                                           spec, &chain, ctx->p)
+        || chain->nelts <= 0
+        || APR_SUCCESS != md_cert_get_ari_cert_id(&id, APR_ARRAY_IDX(chain, 0,
+                                                  md_cert_t *), ctx->p)) {
+        return NULL;
+    }
+    return id;
+}
+
+static apr_status_t choose_profile(const char **pprofile, drive_ctx *ctx)
+{
+    const md_t *md = ctx->md;
+    apr_status_t rv = APR_SUCCESS;
+
+    *pprofile = NULL;
+    if (!md->profile) return APR_SUCCESS;
+    if (ctx->acme->profiles && md_json_has_key(ctx->acme->profiles, md->profile, NULL)) {
+        *pprofile = md->profile;
+    }
+    else if (md->profile_mandatory) {
+        rv = APR_EINVAL;
+        md_result_printf(ctx->result, rv, "The CA at <%s> does not offer the profile "
+                         "'%s' that is configured as mandatory for %s.", ctx->ca_url,
+                         md->profile, md->name);
+    }
+    else {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ctx->p, "%s: the CA does not offer "
+                      "profile '%s', ordering without", md->name, md->profile);
+    }
+    return rv;
+}
+
+static apr_status_t order_new(md_acme_order_t **porder, drive_ctx *ctx,
+                              const md_pkey_spec_t *spec)
+{
+    const char *profile, *replaces;
+    md_acme_order_t *order = NULL;
+    apr_status_t rv;
+    int i;
+
+    rv = choose_profile(&profile, ctx);
+    if (APR_SUCCESS != rv) goto leave;
+    replaces = replaces_id(ctx, spec);
+    md_result_activity_printf(ctx->result, "Creating new order, key-spec=%s, profile=%s, "
+                              "replacing-cert=%s",
+                              md_pkey_spec_activity_name(spec, ctx->p),
+                              profile ? profile : "none", replaces ? replaces : "none");
+    rv = md_acme_order_register(&order, ctx->acme, ctx->domains, profile, replaces,
+                                ctx->result, ctx->p);
+    if (APR_SUCCESS != rv && replaces && ctx->result->problem) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "%s: new order replacing "
+                      "%s failed, trying without", ctx->md->name, replaces);
+        rv = md_acme_order_register(&order, ctx->acme, ctx->domains, profile, NULL,
+                                    ctx->result, ctx->p);
+    }
+    if (APR_SUCCESS != rv) goto leave;
+    for (i = 0; i < ctx->setups->nelts; ++i) {
+        md_array_str_add_missing(order->challenge_setups,
+                                 APR_ARRAY_IDX(ctx->setups, i, const char *), 1);
+    }
+    rv = md_acme_order_save(ctx->store, ctx->p, MD_SG_STAGING, ctx->md->name, order);
+leave:
+    *porder = (APR_SUCCESS == rv) ? order : NULL;
+    return rv;
+}
+
+/* The order in staging, if it can be continued for spec. */
+static md_acme_order_t *order_resume(drive_ctx *ctx, const md_pkey_spec_t *spec)
+{
+    md_acme_order_t *order;
+    md_result_t *scratch = md_result_make(ctx->p, APR_SUCCESS);
+    int i;
+
+    if (APR_SUCCESS != md_acme_order_load(&order, ctx->store, MD_SG_STAGING,
+                                          ctx->md->name, ctx->p)) {
+        return NULL;
+    }
+    for (i = 0; i < order->challenge_setups->nelts; ++i) {
+        md_array_str_add_missing(ctx->setups, APR_ARRAY_IDX(order->challenge_setups, i,
+                                                            const char *), 1);
+    }
+    if (!order->url
+        || APR_SUCCESS != md_acme_order_update(order, ctx->acme, scratch, ctx->p)
+        || MD_ACME_ORDER_ST_INVALID == order->status
+        || !md_acme_order_covers(order, ctx->domains)) {
+        return NULL;
+    }
+    if (order->status >= MD_ACME_ORDER_ST_PROCESSING
+        && !md_store_exists(ctx->store, MD_SG_STAGING, ctx->md->name,
+                            md_pkey_filename(spec, ctx->p), ctx->p)) {
+        return NULL;    /* finalized with a key we do not have */
+    }
+    md_result_activity_setn(ctx->result, "Loaded order from staging");
+    return order;
+}
+
+static apr_status_t spec_key(md_pkey_t **ppkey, drive_ctx *ctx, const md_pkey_spec_t *spec)
+{
+    apr_status_t rv;
+
+    rv = md_store_pkey_load(ctx->store, MD_SG_STAGING, ctx->md->name, spec, ppkey, ctx->p);
+    if (APR_SUCCESS == rv) return rv;
+    rv = md_pkey_gen(ppkey, ctx->p, spec);
+    if (APR_SUCCESS == rv) {
+        rv = md_store_pkey_save(ctx->store, ctx->p, MD_SG_STAGING, ctx->md->name, spec,
+                                *ppkey, 0);
+    }
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "Unable to create the %s key for %s.",
+                         md_pkey_spec_name(spec), ctx->md->name);
+    }
+    return rv;
+}
+
+static apr_status_t order_finalize(drive_ctx *ctx, md_acme_order_t *order,
+                                   const md_pkey_spec_t *spec, md_pkey_t *pkey)
+{
+    const char *csr64;
+    apr_status_t rv;
+
+    md_result_activity_printf(ctx->result, "Finalizing order for %s", ctx->md->name);
+    md_result_activity_printf(ctx->result, "Creating %s CSR", md_pkey_spec_name(spec));
+    rv = md_cert_req_create(&csr64, ctx->md->name, ctx->domains, ctx->md->must_staple > 0,
+                            pkey, ctx->p);
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "Unable to create the %s CSR for %s.",
+                         md_pkey_spec_name(spec), ctx->md->name);
+        return rv;
+    }
+    md_result_activity_printf(ctx->result, "Submitting %s CSR to CA",
+                              md_pkey_spec_name(spec));
+    return md_acme_order_finalize(order, ctx->acme, csr64, ctx->result, ctx->p);
+}
+
+/* Runs order to a valid state and fetches the chain for pkey. */
+static apr_status_t order_complete(apr_array_header_t **pchain, drive_ctx *ctx,
+                                   md_acme_order_t *order, const md_pkey_spec_t *spec,
+                                   md_pkey_t *pkey)
+{
+    const md_acme_drive_opts_t *opts = ctx->opts;
+    apr_array_header_t *chain = apr_array_make(ctx->p, 3, sizeof(md_cert_t *));
+    const char *name = ctx->md->name;
+    apr_status_t rv = APR_SUCCESS;
+
+    *pchain = NULL;
+    if (MD_ACME_ORDER_ST_PENDING == order->status) {
+        rv = md_acme_order_start_challenges(order, ctx->acme, &ctx->env, MD_SG_STAGING,
+                                            name, ctx->result, ctx->p);
+        if (APR_SUCCESS != rv) goto leave;
+        md_result_activity_printf(ctx->result, "Monitoring challenge status for %s", name);
+        rv = md_acme_order_monitor_authzs(order, ctx->acme, opts->authz_timeout,
+                                          ctx->result, ctx->p);
+        if (APR_SUCCESS != rv) goto leave;
+        md_result_activity_setn(ctx->result, "Waiting for order to become ready");
+        rv = md_acme_order_await_ready(order, ctx->acme, opts->order_timeout,
+                                       ctx->result, ctx->p);
+        if (APR_SUCCESS != rv) goto leave;
+    }
+    if (MD_ACME_ORDER_ST_READY == order->status) {
+        rv = order_finalize(ctx, order, spec, pkey);
+        if (APR_SUCCESS != rv) goto leave;
+    }
+    md_result_activity_setn(ctx->result, "Waiting for finalized order to become valid");
+    rv = md_acme_order_await_valid(order, ctx->acme, opts->order_timeout,
+                                   ctx->result, ctx->p);
+    if (APR_SUCCESS != rv) goto leave;
+    md_acme_order_save(ctx->store, ctx->p, MD_SG_STAGING, name, order);
+
+    md_result_activity_printf(ctx->result, "Retrieving %s certificate chain for %s",
+                              md_pkey_spec_name(spec), name);
+    rv = md_acme_get_chain(chain, ctx->acme, order->certificate, ctx->result, ctx->p);
+    if (APR_SUCCESS != rv) goto leave;
+    rv = md_cert_check_pkey(APR_ARRAY_IDX(chain, 0, md_cert_t *), pkey);
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "The certificate of order %s does not match "
+                         "the %s key of %s.", order->url, md_pkey_spec_name(spec), name);
+        goto leave;
+    }
+    *pchain = chain;
+leave:
+    return rv;
+}
+
+static apr_status_t drive_spec(drive_ctx *ctx, const md_pkey_spec_t *spec)
+{
+    apr_array_header_t *chain = NULL;
+    md_acme_order_t *order;
+    md_pkey_t *pkey;
+    apr_status_t rv;
+    int resumed;
+
+    md_result_activity_printf(ctx->result, "Driving ACME to renew %s certificate for %s",
+                              md_pkey_spec_name(spec), ctx->md->name);
+    rv = spec_key(&pkey, ctx, spec);
+    if (APR_SUCCESS != rv) goto leave;
+    order = order_resume(ctx, spec);
+    resumed = (order != NULL);
+    while (1) {
+        if (!order) {
+            rv = order_new(&order, ctx, spec);
+            if (APR_SUCCESS != rv) goto leave;
+        }
+        rv = order_complete(&chain, ctx, order, spec, pkey);
+        if (APR_SUCCESS == rv || !resumed) break;
+        /* the order from staging did not work out, once more with a new one */
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "%s: continuing the "
+                      "staged order failed, creating a new one", ctx->md->name);
+        order = NULL;
+        resumed = 0;
+    }
+    if (APR_SUCCESS != rv) goto leave;
+    rv = md_store_chain_save(ctx->store, ctx->p, MD_SG_STAGING, ctx->md->name, spec,
+                             chain, 0);
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "Saving the %s certificate chain of %s in "
+                         "staging failed.", md_pkey_spec_name(spec), ctx->md->name);
+        goto leave;
+    }
+    APR_ARRAY_PUSH(ctx->chains, apr_array_header_t *) = chain;
+leave:
+    return rv;
+}
+
+/* --- the staged result ----------------------------------------------------------------- */
+
+/* When the staged certificates may be activated (interfaces.md 9). */
+static apr_time_t staged_valid_from(drive_ctx *ctx)
+{
+    const md_t *md = ctx->md;
+    apr_interval_time_t delay = ctx->opts->activation_delay;
+    apr_time_t now = apr_time_now(), from = 0, until = 0, t;
+    apr_array_header_t *chain;
+    md_cert_t *cert;
+    int i, current = 1;
+
+    for (i = 0; i < ctx->chains->nelts; ++i) {
+        chain = APR_ARRAY_IDX(ctx->chains, i, apr_array_header_t *);
+        t = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *));
+        if (t > from) from = t;
+    }
+    if (delay < 0) return now + apr_time_from_sec(1);
+    if (delay == 0) return from;
+    for (i = 0; current && i < md_pkeys_spec_count(md->pks); ++i) {
+        if (APR_SUCCESS != md_store_chain_load(ctx->store, MD_SG_DOMAINS, md->name,
+                                               md_pkeys_spec_get(md->pks, i), &chain,
+                                               ctx->p)
+            || chain->nelts <= 0) {
+            current = 0;
+            break;
+        }
+        cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
+        if (md_cert_has_expired(cert, now)) current = 0;
+        t = md_cert_get_not_after(cert);
+        if (!until || t < until) until = t;
+    }
+    if (!current) return from;
+    t = from + delay;
+    return (t > until) ? until : t;
+}
+
+static apr_status_t drive_finish(drive_ctx *ctx)
+{
+    char date[APR_RFC822_DATE_LEN];
+    apr_time_t valid_from;
+    md_t *staged = md_copy(ctx->p, ctx->md);
+    apr_status_t rv;
+
+    staged->ca_effective = ctx->ca_url;
+    staged->ca_account = ctx->acct_staged ? NULL : ctx->acme->acct->id;
+    rv = md_store_md_save(ctx->store, ctx->p, MD_SG_STAGING, staged, 0);
+    if (APR_SUCCESS != rv) {
+        md_result_set(ctx->result, rv, "Saving md.json in staging failed.");
+        return rv;
+    }
+    valid_from = staged_valid_from(ctx);
+    apr_rfc822_date(date, valid_from);
+    md_result_delay_set(ctx->result, valid_from);
+    if (valid_from > apr_time_now()) {
+        md_result_printf(ctx->result, APR_SUCCESS, "The certificate for the managed "
+                         "domain has been renewed successfully and can be used from "
+                         "%s on.", date);
+    }
+    else {
+        md_result_printf(ctx->result, APR_SUCCESS, "The certificate for the managed "
+                         "domain has been renewed successfully and can be used (valid "
+                         "since %s). A graceful server restart now is recommended.", date);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_drive_renew(md_store_t *store, const md_t *md,
+                                 const md_acme_drive_opts_t *opts,
+                                 md_result_t *result, apr_pool_t *p)
+{
+    md_acme_drive_opts_t defaults;
+    apr_array_header_t *chain;
+    md_pkey_spec_t *spec;
+    drive_ctx ctx;
+    apr_pool_t *ptemp;
+    apr_status_t rv;
+    int i;
+
+    if (!opts) {
+        md_acme_drive_opts_init(&defaults);
+        opts = &defaults;
+    }
+    rv = apr_pool_create(&ptemp, p);
+    if (APR_SUCCESS != rv) return rv;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.p = ptemp;
+    ctx.store = store;
+    ctx.md = md_copy(ptemp, md);
+    ctx.opts = opts;
+    ctx.result = result;
+
+    if (opts->reset) {
+        md_result_activity_printf(result, "Resetting staging for %s", md->name);
+        md_acme_order_purge(store, ptemp, MD_SG_STAGING, md,
+                            md->dns01_cmd ? md->dns01_cmd : opts->dns01_cmd,
+                            opts->dns01_version);
+        md_store_purge(store, ptemp, MD_SG_STAGING, md->name);
+    }
+    rv = drive_setup(&ctx);
+    if (APR_SUCCESS != rv) goto leave;
+    rv = drive_account(&ctx);
+    if (APR_SUCCESS != rv) goto leave;
+    for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+        spec = md_pkeys_spec_get(md->pks, i);
+        if (staged_complete(&ctx, spec, &chain)) {
+            APR_ARRAY_PUSH(ctx.chains, apr_array_header_t *) = chain;
+            continue;
+        }
+        rv = drive_spec(&ctx, spec);
+        if (APR_SUCCESS != rv) goto leave;
+    }
+    rv = drive_finish(&ctx);
+leave:
+    if (APR_SUCCESS != rv && APR_SUCCESS == result->status) {
+        md_result_set(result, rv, NULL);
+    }
+    if (APR_SUCCESS != rv) md_result_log(result, MD_LOG_DEBUG);
+    apr_pool_destroy(ptemp);
+    return rv;
+}
+
+/* --- activation of a staged account ----------------------------------------------- */
+
+typedef struct {
+    md_acme_acct_t *staged;
+    const char *id;
+} same_acct_ctx;
+
+static int same_acct_cb(void *baton, const char *name, const char *aspect,
+                        md_store_vtype_t vtype, void *value, apr_pool_t *ptemp)
+{
+    same_acct_ctx *ctx = baton;
+    md_json_t *json = value;
+
+    (void)aspect;
+    (void)vtype;
+    if (!strcmp(ctx->staged->url, md_json_gets(json, MD_KEY_URL, NULL) ?
+                md_json_gets(json, MD_KEY_URL, NULL) : "")
+        && !strcmp(ctx->staged->ca_url, md_json_gets(json, "ca-url", NULL) ?
+                   md_json_gets(json, "ca-url", NULL) : "")) {
+        ctx->id = apr_pstrdup(ptemp, name);
+        return 0;
+    }
+    return 1;
+}
+
+apr_status_t md_acme_drive_activate_account(md_store_t *store, md_t *md, apr_pool_t *p)
+{
+    md_acme_acct_t *acct, *other;
+    md_pkey_t *pkey, *okey;
+    same_acct_ctx ctx;
+    apr_status_t rv;
+
+    rv = md_acme_acct_load(&acct, &pkey, store, MD_SG_STAGING, md->name, p);
+    if (APR_SUCCESS != rv) return rv;
+    acct->registration = NULL;
+    if (md->ca_account
+        && APR_SUCCESS == md_acme_acct_load(&other, &okey, store, MD_SG_ACCOUNTS,
+                                            md->ca_account, p)
+        && !strcmp(other->url, acct->url)) {
+        acct->id = md->ca_account;
+    }
+    else {
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.staged = acct;
+        md_store_iter(same_acct_cb, &ctx, store, p, MD_SG_ACCOUNTS,
+                      apr_psprintf(p, "%s%s-*", MD_ACME_ACCT_PREFIX,
+                                   md_acme_acct_sname(acct->ca_url, p)),
+                      MD_FN_ACCOUNT, MD_SV_JSON);
+        acct->id = ctx.id ? apr_pstrdup(p, ctx.id) : NULL;
+    }
+    rv = md_acme_acct_save(store, p, acct, pkey);
+    if (APR_SUCCESS != rv) return rv;
+    md->ca_account = acct->id;
+    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, p, 1);
+    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_ACCT_KEY, p, 1);
+    return APR_SUCCESS;
+}
