@@ -1337,7 +1337,9 @@ static void complete_ca(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
         md->ca_urls = apr_array_make(p, 1, sizeof(const char *));
         APR_ARRAY_PUSH(md->ca_urls, const char *) = md_defaults.ca_url;
     }
-    md->ca_proto = proto? proto : md_defaults.ca_proto;
+    /* the only protocol, accepted in any case, written as "ACME" */
+    md->ca_proto = md_defaults.ca_proto;
+    if (proto && ap_cstr_casecmp(proto, MD_PROTO_ACME)) md->ca_proto = proto;
     md->ca_agreement = PICK_PTR(ca_agreement);
     md->ca_challenges = (challenges && challenges->nelts > 0)?
         md_array_str_compact(p, challenges, 0) : NULL;
