@@ -10,11 +10,15 @@
 #include <apr_file_io.h>
 
 #include "md.h"
+#include "md_crypto.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
+#include "md_reg.h"
 #include "md_result.h"
+#include "md_status.h"
 #include "md_store.h"
+#include "md_time.h"
 #include "md_util.h"
 #include "md_unit.h"
 
@@ -625,6 +629,607 @@ START_TEST(event_no_commands)
 }
 END_TEST
 
+/* --- status documents ---------------------------------------------------------------- */
+
+/* Mon, 30 Nov 2026 11:58:03 GMT: the time of the captured server-status */
+#define T_STATUS    apr_time_from_sec(1796039883)
+
+#define FP_RSA      "1aea3e34aea60163b43c47beb829c2691a40667ceabf22e8ca0180f08127bb2b"
+
+static const md_cert_facts_t *load_facts(const char *file)
+{
+    apr_pool_t *p = md_test_pool;
+    md_cert_facts_t *facts;
+    md_cert_t *cert;
+
+    ck_assert_int_eq(APR_SUCCESS, md_cert_fload(&cert, p,
+                     apr_pstrcat(p, MD_TEST_DATA, "/status/", file, NULL)));
+    ck_assert_int_eq(APR_SUCCESS, md_cert_facts_get(&facts, cert, p));
+    return facts;
+}
+
+static apr_array_header_t *slots_make(void)
+{
+    return apr_array_make(md_test_pool, 2, sizeof(md_status_slot_t *));
+}
+
+static md_status_slot_t *slot_add(apr_array_header_t *slots, const char *name,
+                                  const char *file)
+{
+    md_status_slot_t *slot = apr_pcalloc(md_test_pool, sizeof(*slot));
+
+    slot->name = name;
+    slot->cert = file ? load_facts(file) : NULL;
+    slot->rv = file ? APR_SUCCESS : APR_ENOENT;
+    APR_ARRAY_PUSH(slots, md_status_slot_t *) = slot;
+    return slot;
+}
+
+/* An MD configured like the captured examples. */
+static md_t *test_md(const char *name, const char *alias, const char *url, md_state_t state,
+                     int renew_mode)
+{
+    apr_pool_t *p = md_test_pool;
+    apr_array_header_t *domains = apr_array_make(p, 2, sizeof(const char *));
+    md_t *md;
+
+    APR_ARRAY_PUSH(domains, const char *) = name;
+    if (alias) APR_ARRAY_PUSH(domains, const char *) = alias;
+    md = md_create(p, domains);
+    APR_ARRAY_PUSH(md->contacts, const char *) = "mailto:admin@mdspec.org";
+    md->transitive = 1;
+    md->ca_account = "ACME-localhost-0000";
+    md->ca_effective = url;
+    md->ca_urls = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = url;
+    md->ca_agreement = "accepted";
+    md->ca_challenges = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
+    md->state = state;
+    if (MD_S_INCOMPLETE == state) md->state_descr = "certificate(rsa) is missing";
+    md->renew_mode = renew_mode;
+    md->renew_window = md_timeslice_make(p, MD_TIME_LIFE_NORM,
+                                         apr_time_from_sec(33 * MD_SECS_PER_DAY));
+    md->warn_window = md_timeslice_make(p, MD_TIME_LIFE_NORM,
+                                        apr_time_from_sec(10 * MD_SECS_PER_DAY));
+    md->must_staple = 0;
+    md->acme_tls_1_domains = apr_array_copy(p, md->domains);
+    md->stapling = 0;
+    md->profile_mandatory = 0;
+    md->ari_renewals = 1;
+    md->watched = 1;
+    return md;
+}
+
+static md_status_input_t *test_input(md_t *md)
+{
+    md_status_input_t *in = apr_pcalloc(md_test_pool, sizeof(*in));
+
+    in->md = md;
+    in->slots = slots_make();
+    in->staged = slots_make();
+    in->watched = md->watched;
+    return in;
+}
+
+static md_job_t *job_from(const char *name, const char *text)
+{
+    apr_pool_t *p = md_test_pool;
+    md_job_t *job = md_job_make(p, NULL, MD_SG_STAGING, name, 0);
+    md_json_t *json;
+
+    ck_assert_int_eq(APR_SUCCESS, md_json_readd(&json, p, text, strlen(text)));
+    md_job_from_json(job, json, p);
+    return job;
+}
+
+#define JOB_STAGED \
+    "{\"finished\": true, \"notified\": true, \"notified-renewed\": true," \
+    " \"last-run\": \"Mon, 30 Nov 2026 12:00:48 GMT\"," \
+    " \"valid-from\": \"Mon, 30 Nov 2026 12:00:49 GMT\", \"errors\": 0," \
+    " \"last\": {\"status\": 0, \"valid-from\": \"Mon, 30 Nov 2026 12:00:49 GMT\"}," \
+    " \"log\": {\"entries\": [{\"when\": \"Mon, 30 Nov 2026 12:00:49 GMT\"," \
+    " \"type\": \"finished\"}]}}"
+
+static md_status_input_t *input_test1(void)
+{
+    md_status_input_t *in = test_input(test_md("test1.mdspec.org", "www.test1.mdspec.org",
+                                              "https://localhost:44000/dir",
+                                              MD_S_COMPLETE, MD_RENEW_AUTO));
+    slot_add(in->slots, "rsa", "status-rsa.pem");
+    return in;
+}
+
+static md_status_input_t *input_test6(void)
+{
+    md_status_input_t *in = test_input(test_md("test6.mdspec.org", NULL,
+                                              "https://localhost:44000/dir",
+                                              MD_S_INCOMPLETE, MD_RENEW_AUTO));
+    slot_add(in->slots, "rsa", NULL);
+    in->job = job_from("test6.mdspec.org", JOB_STAGED);
+    slot_add(in->staged, "rsa", "status-rsa2.pem");
+    in->renewal_due = 1;
+    return in;
+}
+
+START_TEST(status_cert_facts)
+{
+    apr_pool_t *p = md_test_pool;
+    const md_cert_facts_t *facts = load_facts("status-rsa.pem");
+
+    ck_assert_str_eq("{\"issuer-name\":\"/CN=MD Status Test CA\","
+                     "\"issuer-uri\":\"http://ca.mdspec.org/ca.cer\","
+                     "\"valid\":{\"from\":\"Mon, 30 Nov 2026 11:54:24 GMT\","
+                     "\"until\":\"Sun, 30 Nov 2031 11:54:23 GMT\"},"
+                     "\"serial\":\"249CC7FFC64154B5\",\"sha256-fingerprint\":\"" FP_RSA "\","
+                     "\"ari-cert-id\":\"-QCtYZmFQr3m7dx9g1S45Q4A7uQ.JJzH_8ZBVLU\"}",
+                     md_json_writep(md_cert_facts_to_json(facts, 1, p), p,
+                                    MD_JSON_FMT_COMPACT));
+    ck_assert_str_eq("{\"valid\":{\"from\":\"Mon, 30 Nov 2026 11:54:24 GMT\","
+                     "\"until\":\"Sun, 30 Nov 2031 11:54:23 GMT\"},"
+                     "\"serial\":\"249CC7FFC64154B5\",\"sha256-fingerprint\":\"" FP_RSA "\"}",
+                     md_json_writep(md_cert_facts_to_json(facts, 0, p), p,
+                                    MD_JSON_FMT_COMPACT));
+}
+END_TEST
+
+START_TEST(status_renew_at)
+{
+    md_status_input_t *in = input_test1();
+    int is_now;
+
+    /* 33% of the lifetime before notAfter (captured: Sat, 06 Apr 2030 21:59:12) */
+    ck_assert_str_eq("Sat, 06 Apr 2030 21:59:12 GMT",
+                     md_time_rfc822(md_test_pool, md_status_renew_at(in, T_STATUS, &is_now)));
+    ck_assert_int_eq(0, is_now);
+    in->md = test_md("test1.mdspec.org", NULL, "https://x/", MD_S_INCOMPLETE, 1);
+    ck_assert(md_status_renew_at(in, T_STATUS, &is_now) == T_STATUS);
+    ck_assert_int_eq(1, is_now);
+    in = input_test1();
+    slot_add(in->slots, "secp384r1", NULL);
+    ck_assert(md_status_renew_at(in, T_STATUS, &is_now) == T_STATUS);
+    in = input_test1();
+    slot_add(in->slots, "secp384r1", NULL)->rv = APR_EINVAL;     /* unreadable */
+    ck_assert(md_status_renew_at(in, T_STATUS, &is_now) == 0);
+    ck_assert_int_eq(0, is_now);
+    in = input_test1();
+    slot_add(in->slots, "secp384r1", "status-rsa2.pem");
+    ck_assert_str_eq("Sat, 06 Apr 2030 21:59:12 GMT",
+                     md_time_rfc822(md_test_pool, md_status_renew_at(in, T_STATUS, &is_now)));
+}
+END_TEST
+
+START_TEST(status_md_json)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_input_t *in = input_test1();
+    md_status_entry_t *entry;
+
+    ck_assert_str_eq(read_text(DATA("expected-md-test1.json"), p),
+                     md_json_writep(md_status_md_json(in, 1, T_STATUS, p), p,
+                                    MD_JSON_FMT_INDENT));
+    ck_assert_int_eq(APR_SUCCESS, md_status_entry_make(&entry, in, T_STATUS, p));
+    ck_assert_str_eq("test1.mdspec.org", md_status_entry_name(entry));
+    ck_assert_str_eq(read_text(DATA("expected-md-test1.json"), p),
+                     md_status_entry_md_text(entry, T_STATUS + apr_time_from_sec(99), p));
+    /* the entry turns stale when renewal becomes due */
+    ck_assert_str_eq("Sat, 06 Apr 2030 21:59:12 GMT",
+                     md_time_rfc822(p, md_status_entry_expires(entry)));
+}
+END_TEST
+
+START_TEST(status_md_json_eab_error)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_input_t *in = input_test1();
+    md_json_t *json;
+    md_t *md = (md_t *)in->md;
+
+    md->eab_kid = "kid-1";
+    md->eab_hmac = "secret";
+    md->stapling = 1;
+    in->error = APR_EINVAL;
+    in->renewal_due = 1;
+    json = md_status_md_json(in, 0, T_STATUS, p);
+    ck_assert_str_eq("kid-1", md_json_gets(json, "eab", "kid", NULL));
+    ck_assert_str_eq("***", md_json_gets(json, "eab", "hmac", NULL));
+    ck_assert_int_eq(1, md_json_getb(json, "stapling", NULL));
+    ck_assert_int_eq(1, md_json_getb(json, "renew", NULL));
+    ck_assert_int_eq(0, md_json_has_key(json, "renewal", NULL));
+    ck_assert_int_eq(APR_EINVAL, md_json_getl(json, "error", NULL));
+    ck_assert_ptr_null(strstr(md_json_writep(json, p, MD_JSON_FMT_COMPACT), "secret"));
+}
+END_TEST
+
+START_TEST(status_mds_text)
+{
+    apr_pool_t *p = md_test_pool;
+    apr_time_t now = apr_time_from_sec(1796040146);  /* Mon, 30 Nov 2026 12:02:26 GMT */
+    apr_array_header_t *entries = apr_array_make(p, 2, sizeof(md_status_entry_t *));
+    apr_array_header_t *mds = apr_array_make(p, 2, sizeof(md_json_t *));
+    md_status_entry_t *e6, *e1;
+    const char *expected = read_text(DATA("expected-mds.json"), p);
+    const char *text;
+
+    /* built earlier, served later: renew-at of the incomplete MD follows now */
+    ck_assert_int_eq(APR_SUCCESS, md_status_entry_make(&e6, input_test6(), T_STATUS, p));
+    ck_assert_int_eq(APR_SUCCESS, md_status_entry_make(&e1, input_test1(), T_STATUS, p));
+    ck_assert(md_status_entry_expires(e6) == 0);
+    APR_ARRAY_PUSH(entries, md_status_entry_t *) = e6;
+    APR_ARRAY_PUSH(entries, md_status_entry_t *) = e1;
+    text = md_status_mds_text(entries, "2.7.0", now, p);
+    ck_assert_str_eq(expected, text);
+
+    /* the same as serialising the full document */
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_status_md_json(input_test6(), 0, now, p);
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_status_md_json(input_test1(), 0, now, p);
+    ck_assert_str_eq(expected, md_json_writep(md_status_mds_json(mds, "2.7.0", p), p,
+                                              MD_JSON_FMT_INDENT));
+
+    /* the single form carries the job log */
+    text = md_status_entry_md_text(e6, now, p);
+    ck_assert_ptr_nonnull(strstr(text, "\n  \"renew-at\": \"Mon, 30 Nov 2026 12:02:26 GMT\""));
+    ck_assert_ptr_nonnull(strstr(text, "\n    \"log\": {\n      \"entries\": [\n"));
+    ck_assert_str_eq(md_json_writep(md_status_md_json(input_test6(), 1, now, p), p,
+                                    MD_JSON_FMT_INDENT), text);
+
+    /* no MDs */
+    apr_array_clear(entries);
+    ck_assert_str_eq("{\n  \"version\": \"2.7.0\",\n  \"managed-domains\": []\n}",
+                     md_status_mds_text(entries, "2.7.0", now, p));
+    apr_array_clear(mds);
+    ck_assert_str_eq("{\n  \"version\": \"2.7.0\",\n  \"managed-domains\": []\n}",
+                     md_json_writep(md_status_mds_json(mds, "2.7.0", p), p,
+                                    MD_JSON_FMT_INDENT));
+}
+END_TEST
+
+START_TEST(status_cert_status)
+{
+    apr_pool_t *p = md_test_pool;
+    md_t *md = test_md("test2.mdspec.org", NULL, "https://localhost:44000/dir",
+                       MD_S_COMPLETE, MD_RENEW_AUTO);
+    md_status_input_t *in;
+    md_status_entry_t *entry;
+
+    md->pks = md_pkeys_spec_make(p);
+    md_pkeys_spec_add_ec(md->pks, "secp384r1");
+    md_pkeys_spec_add_rsa(md->pks, 3072);
+    in = test_input(md);
+    slot_add(in->slots, "secp384r1", "status-ec.pem");
+    slot_add(in->slots, "rsa", "status-rsa2.pem");
+    ck_assert_str_eq(read_text(DATA("expected-cert-status.json"), p),
+                     md_json_writep(md_status_cert_status_json(in, p), p,
+                                    MD_JSON_FMT_INDENT));
+    ck_assert_int_eq(APR_SUCCESS, md_status_entry_make(&entry, in, T_STATUS, p));
+    ck_assert_str_eq(read_text(DATA("expected-cert-status.json"), p),
+                     md_status_entry_cert_status_text(entry));
+
+    /* new MD right after start, then with a staged certificate */
+    in = input_test6();
+    in->job = NULL;
+    ck_assert_str_eq("{\n  \"rsa\": {}\n}",
+                     md_json_writep(md_status_cert_status_json(in, p), p,
+                                    MD_JSON_FMT_INDENT));
+    ck_assert_str_eq(read_text(DATA("expected-cert-status-staged.json"), p),
+                     md_json_writep(md_status_cert_status_json(input_test6(), p), p,
+                                    MD_JSON_FMT_INDENT));
+}
+END_TEST
+
+static md_status_input_t *input_static(void)
+{
+    apr_pool_t *p = md_test_pool;
+    md_t *md = test_md("static.mdspec.org", NULL, "https://localhost:44000/dir",
+                       MD_S_COMPLETE, MD_RENEW_MANUAL);
+    md_status_input_t *in;
+
+    md->cert_files = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->cert_files, const char *) = "/etc/ssl/static/chain.pem";
+    md->pkey_files = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->pkey_files, const char *) = "/etc/ssl/static/key.pem";
+    md->stapling = 1;
+    in = test_input(md);
+    slot_add(in->slots, "0", "status-static.pem");
+    /* the job of the expiry warning */
+    in->job = job_from("static.mdspec.org",
+                       "{\"finished\": true, \"errors\": 0, \"last\": {\"status\": 0}}");
+    slot_add(in->staged, "rsa", NULL);
+    return in;
+}
+
+START_TEST(status_cert_status_static)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_input_t *in = input_static();
+    md_json_t *json;
+
+    ck_assert_str_eq(read_text(DATA("expected-cert-status-static.json"), p),
+                     md_json_writep(md_status_cert_status_json(in, p), p,
+                                    MD_JSON_FMT_INDENT));
+    /* md-status names static slots by index */
+    json = md_status_md_json(in, 0, T_STATUS, p);
+    ck_assert_str_eq("1000", md_json_gets(json, "cert", "0", "serial", NULL));
+    ck_assert_str_eq("http://127.0.0.1:44091/ca.der",
+                     md_json_gets(json, "cert", "0", "issuer-uri", NULL));
+    ck_assert_str_eq("{}", md_json_writep(md_json_getcj(p, json, "renewal", "cert", NULL),
+                                          p, MD_JSON_FMT_COMPACT));
+}
+END_TEST
+
+START_TEST(status_ocsp_member)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_input_t *in = input_static();
+    md_status_slot_t *slot = APR_ARRAY_IDX(in->slots, 0, md_status_slot_t *);
+    const char *text = read_text(DATA("job-ocsp.json"), p);
+    md_json_t *json;
+
+    slot->ocsp_status = "good";
+    slot->ocsp_valid_from = apr_time_from_sec(1796039852);
+    slot->ocsp_valid_until = apr_time_from_sec(1796047052);
+    slot->ocsp_job = job_from("static.mdspec.org", text);
+    json = md_status_md_json(in, 0, T_STATUS, p);
+    ck_assert_str_eq("{\"status\":\"good\",\"valid\":{\"from\":\"Mon, 30 Nov 2026 11:57:32 GMT\","
+                     "\"until\":\"Mon, 30 Nov 2026 13:57:32 GMT\"},\"renewal\":{"
+                     "\"name\":\"static.mdspec.org\",\"finished\":true,\"notified\":false,"
+                     "\"notified-renewed\":false,\"last-run\":\"Mon, 30 Nov 2026 11:57:32 GMT\","
+                     "\"errors\":0,\"last\":{\"status\":0,\"detail\":\"certificate status is "
+                     "GOOD, status valid Mon, 30 Nov 2026 11:57:32 GMT - Mon, 30 Nov 2026 "
+                     "13:57:32 GMT\",\"activity\":\"status of certid "
+                     "aed68c4b72b076024882ebf7fba72468700161d6, reading response\"}}}",
+                     md_json_writep(md_json_getcj(p, json, "cert", "0", "ocsp", NULL), p,
+                                    MD_JSON_FMT_COMPACT));
+    json = md_status_md_json(in, 1, T_STATUS, p);
+    ck_assert_int_eq(6, (int)md_json_array_size(json, "cert", "0", "ocsp", "renewal", "log",
+                                                "entries", NULL));
+}
+END_TEST
+
+/* The MDs of the captured server-status example (without test2/test4). */
+static apr_array_header_t *server_status_mds(void)
+{
+    apr_pool_t *p = md_test_pool;
+    apr_array_header_t *mds = apr_array_make(p, 5, sizeof(md_json_t *));
+    md_status_input_t *in;
+
+    in = input_test1();
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_status_md_json(in, 0, T_STATUS, p);
+    in = test_input(test_md("fail.mdspec.org", NULL, "https://localhost:44999/dir",
+                            MD_S_INCOMPLETE, MD_RENEW_AUTO));
+    slot_add(in->slots, "rsa", NULL);
+    in->job = job_from("fail.mdspec.org", read_text(DATA("job-failed.json"), p));
+    slot_add(in->staged, "rsa", NULL);
+    in->renewal_due = 1;
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_status_md_json(in, 0, T_STATUS, p);
+    in = input_static();
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_status_md_json(in, 0, T_STATUS, p);
+    in = test_input(test_md("manual.mdspec.org", NULL, "https://localhost:44000/dir",
+                            MD_S_INCOMPLETE, MD_RENEW_MANUAL));
+    slot_add(in->slots, "rsa", NULL);
+    in->renewal_due = 1;
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_status_md_json(in, 0, T_STATUS, p);
+    in = test_input(test_md("test3.mdspec.org", NULL, "https://localhost:44000/dir",
+                            MD_S_INCOMPLETE, MD_RENEW_AUTO));
+    slot_add(in->slots, "rsa", NULL);
+    in->job = job_from("test3.mdspec.org", JOB_STAGED);
+    slot_add(in->staged, "rsa", "status-rsa2.pem");
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_status_md_json(in, 0, T_STATUS, p);
+    return mds;
+}
+
+static md_json_t *test_stapling(void)
+{
+    md_json_t *json;
+    const char *text =
+        "{\"domain\": \"static.mdspec.org\","
+        " \"id\": \"aed68c4b72b076024882ebf7fba72468700161d6\", \"status\": \"good\","
+        " \"cert\": {\"sha256-fingerprint\": \"0507e0bb\"},"
+        " \"url\": \"http://127.0.0.1:44090\","
+        " \"valid\": {\"from\": \"Mon, 30 Nov 2026 11:57:32 GMT\","
+        " \"until\": \"Mon, 30 Nov 2026 13:57:32 GMT\"},"
+        " \"renew-at\": \"Mon, 30 Nov 2026 13:17:56 GMT\","
+        " \"renewal\": {\"name\": \"static.mdspec.org\", \"finished\": true, \"errors\": 0,"
+        " \"last\": {\"status\": 0}}}";
+
+    ck_assert_int_eq(APR_SUCCESS, md_json_readd(&json, md_test_pool, text, strlen(text)));
+    return json;
+}
+
+START_TEST(status_server_auto)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_text_opts_t opts = { T_STATUS, 0, "crt.sh", "https://crt.sh?q=" };
+    apr_array_header_t *staplings = apr_array_make(p, 1, sizeof(md_json_t *));
+
+    ck_assert_str_eq(read_text(DATA("expected-server-status-auto.txt"), p),
+                     md_status_mds_server_text(server_status_mds(), &opts, p));
+    APR_ARRAY_PUSH(staplings, md_json_t *) = test_stapling();
+    ck_assert_str_eq(read_text(DATA("expected-ocsp-status-auto.txt"), p),
+                     md_status_ocsp_server_text(staplings, &opts, p));
+    apr_array_clear(staplings);
+    ck_assert_str_eq("ManagedStaplingsTotal: 0\nManagedStaplingsOK: 0\n"
+                     "ManagedStaplingsRenew: 0\nManagedStaplingsErrored: 0\n",
+                     md_status_ocsp_server_text(staplings, &opts, p));
+}
+END_TEST
+
+START_TEST(status_server_html)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_text_opts_t opts = { T_STATUS, 1, "crt.sh", "https://crt.sh?q=" };
+    apr_array_header_t *staplings = apr_array_make(p, 1, sizeof(md_json_t *));
+
+    ck_assert_str_eq(read_text(DATA("expected-server-status.html"), p),
+                     md_status_mds_server_text(server_status_mds(), &opts, p));
+    ck_assert_str_eq("", md_status_mds_server_text(staplings, &opts, p));
+    ck_assert_str_eq("", md_status_ocsp_server_text(staplings, &opts, p));
+    APR_ARRAY_PUSH(staplings, md_json_t *) = test_stapling();
+    ck_assert_str_eq(read_text(DATA("expected-ocsp-status.html"), p),
+                     md_status_ocsp_server_text(staplings, &opts, p));
+}
+END_TEST
+
+START_TEST(status_stapling_job_lines)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_text_opts_t opts = { T_STATUS + apr_time_from_sec(5000), 0, NULL, NULL };
+    apr_array_header_t *staplings = apr_array_make(p, 1, sizeof(md_json_t *));
+    const char *text;
+
+    /* refresh time passed: the job summary follows, with "Activity: Ongoing" */
+    APR_ARRAY_PUSH(staplings, md_json_t *) = test_stapling();
+    text = md_status_ocsp_server_text(staplings, &opts, p);
+    ck_assert_ptr_nonnull(strstr(text, "ManagedStapling[0]ActivityRefresh: -207\n"
+                                 "ManagedStapling[0]ActivityFinished: yes\n"
+                                 "ManagedStapling[0]ActivityNewStaged: 0\n"
+                                 "ManagedStapling[0]Activity: Ongoing\n"));
+    opts.html = 1;
+    text = md_status_ocsp_server_text(staplings, &opts, p);
+    ck_assert_ptr_nonnull(strstr(text, "<td>Refresh <span title='Mon, 30 Nov 2026 13:17:56 "
+                                 "GMT'>~3 minutes ago</span>:   finished successfully.\n"
+                                 "Ongoing...</td>"));
+}
+END_TEST
+
+static const struct {
+    int state;
+    const char *descr;
+    long until_offset;          /* seconds from now, 0: no cert */
+    const char *expected;
+} state_cases[] = {
+    { 0, NULL, 0, "unknown" },
+    { 1, NULL, 0, "incomplete" },
+    { 1, "certificate(rsa) is missing", 0, "incomplete: certificate(rsa) is missing" },
+    { 2, NULL, 0, "good" },
+    { 2, NULL, 100, "good" },
+    { 2, NULL, -100, "expired" },
+    { 3, NULL, 100, "good" },
+    { 4, NULL, 0, "error" },
+    { 5, NULL, 0, "missing information" },
+    { 9, NULL, 0, "unknown" },
+};
+
+START_TEST(status_state_text)
+{
+    apr_pool_t *p = md_test_pool;
+    md_json_t *json = md_json_create(p);
+
+    md_json_setl(state_cases[_i].state, json, "state", NULL);
+    if (state_cases[_i].descr) md_json_sets(state_cases[_i].descr, json, "state-descr", NULL);
+    if (state_cases[_i].until_offset) {
+        md_json_set_time(T_STATUS + apr_time_from_sec(state_cases[_i].until_offset), json,
+                         "cert", "valid", "until", NULL);
+    }
+    ck_assert_str_eq(state_cases[_i].expected, md_status_state_text(json, T_STATUS, p));
+}
+END_TEST
+
+START_TEST(status_ca_names)
+{
+    apr_pool_t *p = md_test_pool;
+    md_json_t *json = md_json_create(p);
+    md_status_text_opts_t opts = { T_STATUS, 0, NULL, NULL };
+    apr_array_header_t *mds = apr_array_make(p, 1, sizeof(md_json_t *));
+
+    ck_assert_str_eq("LetsEncrypt",
+                     md_status_ca_name("https://ACME-v02.api.letsencrypt.org/directory", p));
+    ck_assert_str_eq("Buypass-Test",
+                     md_status_ca_name("https://api.test4.buypass.no/acme/directory", p));
+    ck_assert_str_eq("ca.example.org", md_status_ca_name("https://ca.example.org:8443/d", p));
+
+    /* configured CAs without an effective one: indexed lines, manual renew */
+    md_json_sets("a.org", json, "name", NULL);
+    md_json_setl(0, json, "renew-mode", NULL);
+    md_json_adds("https://acme-staging-v02.api.letsencrypt.org/directory", json, "ca", "urls",
+                 NULL);
+    md_json_adds("https://ca2.example.org/dir", json, "ca", "urls", NULL);
+    APR_ARRAY_PUSH(mds, md_json_t *) = json;
+    ck_assert_str_eq("ManagedCertificatesTotal: 1\nManagedCertificatesOK: 0\n"
+                     "ManagedCertificatesRenew: 0\nManagedCertificatesErrored: 1\n"
+                     "ManagedCertificatesReady: 0\n"
+                     "ManagedDomain[0]Domain: a.org\n"
+                     "ManagedDomain[0]Status: unknown\n"
+                     "ManagedDomain[0]CAName: LetsEncrypt-Test\n"
+                     "ManagedDomain[0]CAURL: https://acme-staging-v02.api.letsencrypt.org/"
+                     "directory\n"
+                     "ManagedDomain[0]CAName1: ca2.example.org\n"
+                     "ManagedDomain[0]CAURL1: https://ca2.example.org/dir\n"
+                     "ManagedDomain[0]Activity: Manual renew\n",
+                     md_status_mds_server_text(mds, &opts, p));
+    opts.html = 1;
+    ck_assert_ptr_nonnull(strstr(md_status_mds_server_text(mds, &opts, p),
+                          "<td><a href='https://acme-staging-v02.api.letsencrypt.org/"
+                          "directory'>LetsEncrypt-Test</a> <a href='https://ca2.example.org/"
+                          "dir'>ca2.example.org</a></td><td></td><td></td>"
+                          "<td>Manual renew</td></tr>"));
+}
+END_TEST
+
+START_TEST(status_valid_from_future)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_text_opts_t opts = { apr_time_from_sec(1796039000), 1, NULL, NULL };
+    apr_array_header_t *mds = apr_array_make(p, 1, sizeof(md_json_t *));
+    const char *text;
+
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_status_md_json(input_test1(), 0, opts.now, p);
+    text = md_status_mds_server_text(mds, &opts, p);
+    ck_assert_ptr_nonnull(strstr(text, "<td>from <span title='Mon, 30 Nov 2026 11:54:24 GMT' "
+                                 "style='white-space: nowrap;'>2026-11-30</span> until <span "
+                                 "title='Mon, 30 Nov 2026 11:54:24 GMT - Sun, 30 Nov 2031 "
+                                 "11:54:23 GMT' style='white-space: nowrap;'>2031-11-30</span>"
+                                 "</td>"));
+    opts.html = 0;
+    text = md_status_mds_server_text(mds, &opts, p);
+    ck_assert_ptr_nonnull(strstr(text, "ManagedDomain[0]ValidFrom: 2026-11-30\n"
+                                 "ManagedDomain[0]ValidUntil: 2031-11-30\n"));
+}
+END_TEST
+
+START_TEST(status_input_load)
+{
+    apr_pool_t *p = md_test_pool;
+    md_t *md = test_md("test6.mdspec.org", NULL, "https://localhost:44000/dir",
+                       MD_S_INCOMPLETE, MD_RENEW_AUTO);
+    apr_array_header_t *chain;
+    md_status_input_t *in;
+    md_status_entry_t *entry;
+    md_store_t *store;
+    md_reg_t *reg;
+    md_job_t *job;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, p, md_test_mkdtemp(p)));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_create(&reg, p, store));
+
+    /* nothing there yet */
+    ck_assert_int_eq(APR_SUCCESS, md_status_input_load(&in, reg, md, T_STATUS, p));
+    ck_assert_int_eq(1, in->slots->nelts);
+    ck_assert_str_eq("rsa", APR_ARRAY_IDX(in->slots, 0, md_status_slot_t *)->name);
+    ck_assert_ptr_null(APR_ARRAY_IDX(in->slots, 0, md_status_slot_t *)->cert);
+    ck_assert_ptr_null(in->job);
+    ck_assert_int_eq(1, in->renewal_due);
+    ck_assert_int_eq(APR_SUCCESS, in->error);
+
+    /* a finished staging job with a staged certificate */
+    job = job_from("test6.mdspec.org", JOB_STAGED);
+    job->store = store;
+    ck_assert_int_eq(APR_SUCCESS, md_job_save(job, p));
+    ck_assert_int_eq(APR_SUCCESS, md_chain_fload(&chain, p, DATA("status-rsa2.pem")));
+    ck_assert_int_eq(APR_SUCCESS, md_store_chain_save(store, p, MD_SG_STAGING, md->name,
+                                                      md_pkeys_spec_get(md->pks, 0),
+                                                      chain, 0));
+    ck_assert_int_eq(APR_SUCCESS, md_status_input_load(&in, reg, md, T_STATUS, p));
+    ck_assert_ptr_nonnull(in->job);
+    ck_assert_int_eq(1, in->staged->nelts);
+    ck_assert_str_eq("68E2BD85572DDD16",
+                     APR_ARRAY_IDX(in->staged, 0, md_status_slot_t *)->cert->serial);
+    ck_assert_int_eq(APR_SUCCESS, md_status_entry_make(&entry, in, T_STATUS, p));
+    ck_assert_str_eq(read_text(DATA("expected-cert-status-staged.json"), p),
+                     md_status_entry_cert_status_text(entry));
+}
+END_TEST
+
 Suite *md_test_status_suite(void)
 {
     Suite *s = suite_create("md_status");
@@ -658,6 +1263,26 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, event_cannot_run);
     tcase_add_test(tc, event_notify_cmd);
     tcase_add_test(tc, event_no_commands);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("status");
+    tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
+    tcase_add_test(tc, status_cert_facts);
+    tcase_add_test(tc, status_renew_at);
+    tcase_add_test(tc, status_md_json);
+    tcase_add_test(tc, status_md_json_eab_error);
+    tcase_add_test(tc, status_mds_text);
+    tcase_add_test(tc, status_cert_status);
+    tcase_add_test(tc, status_cert_status_static);
+    tcase_add_test(tc, status_ocsp_member);
+    tcase_add_test(tc, status_server_auto);
+    tcase_add_test(tc, status_server_html);
+    tcase_add_test(tc, status_stapling_job_lines);
+    tcase_add_loop_test(tc, status_state_text, 0,
+                        (int)(sizeof(state_cases) / sizeof(state_cases[0])));
+    tcase_add_test(tc, status_ca_names);
+    tcase_add_test(tc, status_valid_from_future);
+    tcase_add_test(tc, status_input_load);
     suite_add_tcase(s, tc);
     return s;
 }
