@@ -96,7 +96,6 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
     }
     md_job_end_run(job, result);
     if (APR_SUCCESS == rv) {
-        md_reg_forget(opts->reg, t->md);
         notify_staged(t, job, result, p);
     }
     else {

@@ -1,7 +1,254 @@
-/* placeholder */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Status interfaces: the md-status handler, /.httpd/certificate-status and
+ * the server-status section. Each MD's documents are built once and kept
+ * in a per-process cache; an entry is rebuilt when its staging job changed
+ * on disk or its renew time passed, so requests copy text instead of
+ * re-reading the store.
+ */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_thread_mutex.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <apr_optional_hooks.h>
+#include <mod_status.h>
+
+#include "md.h"
+#include "md_json.h"
+#include "md_reg.h"
+#include "md_status.h"
+#include "md_store.h"
+#include "mod_md.h"
+#include "mod_md_config.h"
+#include "mod_md_init.h"
 #include "mod_md_status.h"
+
+APLOG_USE_MODULE(md);
+
+#define MD_STATUS_HANDLER       "md-status"
+#define MD_CERT_STATUS_PATH     "/.httpd/certificate-status"
+
+/* --- the cache ---------------------------------------------------------------------- */
+
+typedef struct {
+    apr_pool_t *p;                  /* own pool, replaced with the entry */
+    md_status_entry_t *entry;
+    apr_time_t job_mtime;           /* of staging/NAME/job.json when built */
+} cache_slot;
+
+typedef struct {
+    md_mod_rt_t *rt;                /* the generation the cache belongs to */
+    apr_thread_mutex_t *mutex;
+    apr_hash_t *slots;              /* md name -> cache_slot* */
+} status_cache;
+
+static status_cache *cache;
+
+static apr_status_t cache_cleanup(void *data)
+{
+    status_cache *c = data;
+    apr_hash_index_t *hi;
+    cache_slot *slot;
+
+    for (hi = apr_hash_first(NULL, c->slots); hi; hi = apr_hash_next(hi)) {
+        slot = apr_hash_this_val(hi);
+        if (slot->p) apr_pool_destroy(slot->p);
+    }
+    if (cache == c) cache = NULL;
+    return APR_SUCCESS;
+}
+
+/* The cache of the current generation, created on first use. */
+static status_cache *cache_get(md_mod_rt_t *rt)
+{
+    status_cache *c = cache;
+
+    if (c && c->rt == rt) return c;
+    c = apr_pcalloc(rt->p, sizeof(*c));
+    c->rt = rt;
+    c->slots = apr_hash_make(rt->p);
+    if (APR_SUCCESS != apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, rt->p)) {
+        return NULL;
+    }
+    apr_pool_cleanup_register(rt->p, c, cache_cleanup, apr_pool_cleanup_null);
+    cache = c;
+    return c;
+}
+
+/* The current entry of md; call with the cache mutex held. */
+static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_t now,
+                                      apr_pool_t *ptemp)
+{
+    cache_slot *slot = apr_hash_get(c->slots, md->name, APR_HASH_KEY_STRING);
+    md_status_input_t *in;
+    apr_time_t job_mtime, expires;
+    apr_pool_t *p;
+
+    job_mtime = c->rt->store ? md_store_get_modified(c->rt->store, MD_SG_STAGING, md->name,
+                                                     MD_FN_JOB, ptemp) : 0;
+    if (slot && slot->entry && slot->job_mtime == job_mtime) {
+        expires = md_status_entry_expires(slot->entry);
+        if (!expires || expires > now) return slot->entry;
+    }
+    if (!slot) {
+        slot = apr_pcalloc(c->rt->p, sizeof(*slot));
+        apr_hash_set(c->slots, md->name, APR_HASH_KEY_STRING, slot);
+    }
+    if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) return slot->entry;
+    if (APR_SUCCESS != md_status_input_load(&in, c->rt->reg, md, now, p)
+        || APR_SUCCESS != md_status_entry_make(&slot->entry, in, now, p)) {
+        apr_pool_destroy(p);
+        return slot->entry;
+    }
+    if (slot->p) apr_pool_destroy(slot->p);
+    slot->p = p;
+    slot->job_mtime = job_mtime;
+    return slot->entry;
+}
+
+/* --- md-status ---------------------------------------------------------------------- */
+
+static int send_json_text(request_rec *r, const char *text)
+{
+    apr_size_t len = strlen(text);
+
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) ap_rwrite(text, (int)len, r);
+    return OK;
+}
+
+/* The MD the last path segment names (MD name, then a domain in an MD). */
+static md_t *md_from_path(const char *uri)
+{
+    const char *name = uri ? strrchr(uri, '/') : NULL;
+    md_t *md;
+
+    if (!name || !*++name) return NULL;
+    md = md_mod_md_by_name(name);
+    return md ? md : md_mod_md_for_host(name);
+}
+
+static int md_status_handler(request_rec *r)
+{
+    md_mod_rt_t *rt = md_mod_rt_get();
+    apr_array_header_t *entries;
+    md_status_entry_t *entry;
+    status_cache *c;
+    const char *text;
+    apr_time_t now = apr_time_now();
+    md_t *md;
+    int i;
+
+    if (!r->handler || strcmp(MD_STATUS_HANDLER, r->handler)) return DECLINED;
+    if (M_GET != r->method_number) return HTTP_NOT_IMPLEMENTED;
+    if (!rt || !rt->reg || !(c = cache_get(rt))) return HTTP_SERVICE_UNAVAILABLE;
+
+    md = md_from_path(r->uri);
+    apr_thread_mutex_lock(c->mutex);
+    if (md) {
+        entry = cache_entry(c, md, now, r->pool);
+        text = entry ? md_status_entry_md_text(entry, now, r->pool) : NULL;
+    }
+    else {
+        entries = apr_array_make(r->pool, rt->mds->nelts, sizeof(md_status_entry_t *));
+        for (i = 0; i < rt->mds->nelts; ++i) {
+            entry = cache_entry(c, APR_ARRAY_IDX(rt->mds, i, md_t *), now, r->pool);
+            if (entry) APR_ARRAY_PUSH(entries, md_status_entry_t *) = entry;
+        }
+        text = md_status_mds_text(entries, MOD_MD_VERSION, now, r->pool);
+    }
+    apr_thread_mutex_unlock(c->mutex);
+    if (!text) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10204) "loading md status for %s",
+                      md ? md->name : "all");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return send_json_text(r, text);
+}
+
+/* --- /.httpd/certificate-status -------------------------------------------------------- */
+
+static int md_cert_status(request_rec *r)
+{
+    md_mod_rt_t *rt = md_mod_rt_get();
+    md_status_entry_t *entry;
+    status_cache *c;
+    const char *text = NULL;
+    md_t *md;
+
+    if (!rt || !rt->reg || !r->parsed_uri.path
+        || strcmp(MD_CERT_STATUS_PATH, r->parsed_uri.path)
+        || !md_config_geti(md_config_get(r->server), MD_CONFIG_CERT_STATUS)
+        || !r->hostname || !(md = md_mod_md_for_host(r->hostname))) {
+        return DECLINED;
+    }
+    if (M_GET != r->method_number) return HTTP_NOT_IMPLEMENTED;
+    if (!(c = cache_get(rt))) return HTTP_INTERNAL_SERVER_ERROR;
+    apr_thread_mutex_lock(c->mutex);
+    entry = cache_entry(c, md, apr_time_now(), r->pool);
+    if (entry) text = apr_pstrdup(r->pool, md_status_entry_cert_status_text(entry));
+    apr_thread_mutex_unlock(c->mutex);
+    if (!text) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10204) "loading md status for %s",
+                      md->name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->status = HTTP_OK;
+    send_json_text(r, text);
+    ap_finalize_request_protocol(r);
+    return DONE;
+}
+
+/* --- server-status ------------------------------------------------------------------ */
+
+static int md_server_status(request_rec *r, int flags)
+{
+    md_mod_rt_t *rt = md_mod_rt_get();
+    md_status_text_opts_t opts;
+    apr_array_header_t *mdjs;
+    md_status_entry_t *entry;
+    status_cache *c;
+    md_srv_conf_t *sc = md_config_get(r->server);
+    const char *text;
+    int i;
+
+    if (!rt || !rt->reg || rt->mds->nelts == 0
+        || !md_config_geti(sc, MD_CONFIG_SERVER_STATUS) || !(c = cache_get(rt))) {
+        return DECLINED;
+    }
+    memset(&opts, 0, sizeof(opts));
+    opts.now = apr_time_now();
+    opts.html = !(flags & AP_STATUS_SHORT);
+    opts.cert_check_name = md_config_gets(sc, MD_CONFIG_CERT_CHECK_NAME);
+    opts.cert_check_url = md_config_gets(sc, MD_CONFIG_CERT_CHECK_URL);
+    mdjs = apr_array_make(r->pool, rt->mds->nelts, sizeof(md_json_t *));
+    apr_thread_mutex_lock(c->mutex);
+    for (i = 0; i < rt->mds->nelts; ++i) {
+        entry = cache_entry(c, APR_ARRAY_IDX(rt->mds, i, md_t *), opts.now, r->pool);
+        if (entry) {
+            APR_ARRAY_PUSH(mdjs, md_json_t *) =
+                md_json_clone(r->pool, md_status_entry_json(entry));
+        }
+    }
+    apr_thread_mutex_unlock(c->mutex);
+    text = md_status_mds_server_text(mdjs, &opts, r->pool);
+    if (text && *text) ap_rputs(text, r);
+    return OK;
+}
 
 void md_status_register_hooks(apr_pool_t *pool)
 {
+    static const char *const mod_ssl[] = { "mod_ssl.c", NULL };
+
     (void)pool;
+    ap_hook_handler(md_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(md_cert_status, NULL, mod_ssl, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, md_server_status, NULL, NULL, APR_HOOK_MIDDLE);
 }
