@@ -967,6 +967,24 @@ const char *md_status_mds_server_text(const apr_array_header_t *mds,
 
 /* --- staplings -------------------------------------------------------------------------- */
 
+md_json_t *md_status_stapling_json(const md_status_stapling_t *st, int with_log,
+                                   apr_pool_t *p)
+{
+    md_json_t *json = md_json_create(p);
+
+    if (st->domain) md_json_sets(st->domain, json, MD_KEY_DOMAIN, NULL);
+    if (st->id) md_json_sets(st->id, json, MD_KEY_ID, NULL);
+    md_json_sets(st->status ? st->status : "unknown", json, MD_KEY_STATUS, NULL);
+    if (st->cert_fingerprint) {
+        md_json_sets(st->cert_fingerprint, json, MD_KEY_CERT, MD_KEY_SHA256_FINGERPRINT, NULL);
+    }
+    if (st->url) md_json_sets(st->url, json, MD_KEY_URL, NULL);
+    set_period(json, MD_KEY_VALID, st->valid_from, st->valid_until);
+    if (st->renew_at > 0) md_json_set_time(st->renew_at, json, MD_KEY_RENEW_AT, NULL);
+    if (st->job) md_json_setj(md_job_to_json(st->job, with_log, p), json, MD_KEY_RENEWAL, NULL);
+    return json;
+}
+
 static int stapling_cmp(const void *a, const void *b)
 {
     const md_json_t *j1 = *(md_json_t *const *)a, *j2 = *(md_json_t *const *)b;

@@ -214,6 +214,27 @@ typedef struct md_status_text_opts_t {
 const char *md_status_mds_server_text(const apr_array_header_t *mds,
                                       const md_status_text_opts_t *opts, apr_pool_t *p);
 
+/* One stapled certificate as the stapling code knows it. */
+typedef struct md_status_stapling_t {
+    const char *domain;             /* MD name, or "other" */
+    const char *id;                 /* lower-case hex SHA-1 of the certificate */
+    const char *status;             /* "good", "revoked", "unknown" */
+    const char *cert_fingerprint;   /* lower-case hex SHA-256, NULL unknown */
+    const char *url;                /* OCSP responder, NULL unknown */
+    apr_time_t valid_from;          /* response validity, 0 unknown */
+    apr_time_t valid_until;
+    apr_time_t renew_at;            /* when the response is refreshed, 0 unknown */
+    const struct md_job_t *job;     /* the OCSP job, NULL none */
+} md_status_stapling_t;
+
+/**
+ * The stapling object md_status_ocsp_server_text reads: domain, id, status,
+ * cert.sha256-fingerprint, url, valid, renew-at, renewal (the OCSP job,
+ * with or without its log).
+ */
+struct md_json_t *md_status_stapling_json(const md_status_stapling_t *st, int with_log,
+                                          apr_pool_t *p);
+
 /**
  * The "Managed Staplings" part from stapling objects (md_json_t* with
  * domain, id, status, cert.sha256-fingerprint, url, valid, renew-at,

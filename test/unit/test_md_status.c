@@ -1036,6 +1036,31 @@ static md_json_t *test_stapling(void)
     return json;
 }
 
+START_TEST(status_stapling_json)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_stapling_t st;
+    md_json_t *expected = test_stapling();
+
+    memset(&st, 0, sizeof(st));
+    st.domain = "static.mdspec.org";
+    st.id = "aed68c4b72b076024882ebf7fba72468700161d6";
+    st.status = "good";
+    st.cert_fingerprint = "0507e0bb";
+    st.url = "http://127.0.0.1:44090";
+    st.valid_from = apr_time_from_sec(1796039852);
+    st.valid_until = apr_time_from_sec(1796047052);
+    st.renew_at = T_STATUS + apr_time_from_sec(4793);
+    st.job = job_from("static.mdspec.org", "{\"finished\": true, \"errors\": 0,"
+                      " \"last\": {\"status\": 0}}");
+    md_json_del(expected, "renewal", NULL);
+    md_json_setj(md_job_to_json(st.job, 0, p), expected, "renewal", NULL);
+    ck_assert_str_eq(md_json_writep(expected, p, MD_JSON_FMT_INDENT),
+                     md_json_writep(md_status_stapling_json(&st, 0, p), p,
+                                    MD_JSON_FMT_INDENT));
+}
+END_TEST
+
 START_TEST(status_server_auto)
 {
     apr_pool_t *p = md_test_pool;
@@ -1275,6 +1300,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, status_cert_status);
     tcase_add_test(tc, status_cert_status_static);
     tcase_add_test(tc, status_ocsp_member);
+    tcase_add_test(tc, status_stapling_json);
     tcase_add_test(tc, status_server_auto);
     tcase_add_test(tc, status_server_html);
     tcase_add_test(tc, status_stapling_job_lines);
