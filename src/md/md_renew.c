@@ -133,8 +133,13 @@ static void process(renew_task *t, apr_pool_t *p)
             run_renewal(t, job, result, p);
         }
     }
-    else if (md_reg_should_warn(opts->reg, t->md, t->now, p) && !job->finished) {
+    else if (md_reg_should_warn(opts->reg, t->md, t->now, p)
+             && (!may_renew(t->md) || !job->finished)) {
+        /* a run of its own, so status shows it finished (as the original) */
+        md_job_start_run(job, result);
         md_job_notify(job, "expiring", result);
+        md_result_set(result, APR_SUCCESS, NULL);
+        md_job_end_run(job, result);
         md_job_save(job, p);
     }
 }
