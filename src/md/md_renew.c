@@ -137,8 +137,9 @@ static void process(renew_task *t, apr_pool_t *p)
              && (!may_renew(t->md) || !job->finished)) {
         /* a run of its own, so status shows it finished (as the original) */
         md_job_start_run(job, result);
-        md_job_notify(job, "expiring", result);
-        md_result_set(result, APR_SUCCESS, NULL);
+        if (APR_SUCCESS == md_job_notify(job, "expiring", result)) {
+            md_result_set(result, APR_SUCCESS, NULL);
+        }
         md_job_end_run(job, result);
         md_job_save(job, p);
     }
