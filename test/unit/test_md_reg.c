@@ -1,11 +1,359 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Unit tests for md_reg.c.
+ * Unit tests for md_reg.c: fallback files, state assessment, renewal
+ * timing, activation of staged sets and renamed MDs at sync.
  */
+#include <string.h>
+#include <sys/stat.h>
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_crypto.h"
+#include "md_json.h"
+#include "md_job.h"
+#include "md_reg.h"
+#include "md_renew.h"
+#include "md_result.h"
+#include "md_store.h"
+#include "md_store_fs.h"
+#include "md_time.h"
+#include "md_util.h"
 #include "md_unit.h"
+
+#define DAY apr_time_from_sec(MD_SECS_PER_DAY)
+
+static md_store_t *store;
+static md_reg_t *reg;
+
+static void reg_setup(void)
+{
+    md_test_setup();
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, md_test_pool,
+                                                   md_test_mkdtemp(md_test_pool)));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_create(&reg, md_test_pool, store));
+}
+
+static md_t *make_md(const char *d1, const char *d2)
+{
+    apr_array_header_t *domains = apr_array_make(md_test_pool, 2, sizeof(const char *));
+
+    APR_ARRAY_PUSH(domains, const char *) = d1;
+    if (d2) APR_ARRAY_PUSH(domains, const char *) = d2;
+    return md_create(md_test_pool, domains);
+}
+
+/* Writes a self-signed certificate for md's domains (valid_for from now)
+ * with a fresh key into domains/NAME; with_domains NULL = md's. */
+static void put_cert(md_t *md, apr_array_header_t *with_domains,
+                     apr_interval_time_t valid_for, int mismatch)
+{
+    md_pkey_spec_t *spec = md_pkeys_spec_get(NULL, 0);
+    md_pkey_t *pkey, *other;
+    md_cert_t *cert;
+    apr_array_header_t *chain = apr_array_make(md_test_pool, 1, sizeof(md_cert_t *));
+
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, md_test_pool, spec));
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "test",
+                                                        with_domains ? with_domains
+                                                                     : md->domains,
+                                                        pkey, valid_for, md_test_pool));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    if (mismatch) {
+        ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&other, md_test_pool, spec));
+        pkey = other;
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_save(store, md_test_pool, MD_SG_DOMAINS,
+                                                     md->name, spec, pkey, 0));
+    ck_assert_int_eq(APR_SUCCESS, md_store_chain_save(store, md_test_pool, MD_SG_DOMAINS,
+                                                      md->name, spec, chain, 0));
+    md_reg_forget(reg, md);
+}
+
+START_TEST(test_fallback_files)
+{
+    md_t *md1 = make_md("a.example.org", "www.a.example.org");
+    md_t *md2 = make_md("b.example.org", NULL);
+    const char *k1, *c1, *k2, *c2, *pem1, *pem2, *again;
+    apr_size_t len;
+    struct stat st;
+
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_fallback_files(&k1, &c1, reg, md1, 0,
+                                                            md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_fallback_files(&k2, &c2, reg, md2, 0,
+                                                            md_test_pool));
+    ck_assert(strstr(k1, "/domains/a.example.org/fallback-privkey.pem") != NULL);
+    ck_assert_int_eq(0, stat(k1, &st));
+    ck_assert_uint_eq(0600, st.st_mode & 0777);
+    /* one key per key type and registry: cheap for many MDs */
+    md_util_fread_all(&pem1, &len, k1, 64 * 1024, md_test_pool);
+    md_util_fread_all(&pem2, &len, k2, 64 * 1024, md_test_pool);
+    ck_assert_str_eq(pem1, pem2);
+    /* existing files are reused */
+    md_util_fread_all(&pem1, &len, c1, 64 * 1024, md_test_pool);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_fallback_files(&k1, &c1, reg, md1, 0,
+                                                            md_test_pool));
+    md_util_fread_all(&again, &len, c1, 64 * 1024, md_test_pool);
+    ck_assert_str_eq(pem1, again);
+}
+END_TEST
+
+START_TEST(test_assess_states)
+{
+    md_t *md = make_md("c.example.org", "www.c.example.org");
+    apr_array_header_t *partial = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    const char *kf, *cf;
+
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_INCOMPLETE, md->state);
+    ck_assert_str_eq("certificate(rsa) is missing", md->state_descr);
+    ck_assert_int_ne(APR_SUCCESS, md_reg_get_cred_files(&kf, &cf, reg, md, 0, md_test_pool));
+
+    put_cert(md, NULL, 90 * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_cred_files(&kf, &cf, reg, md, 0, md_test_pool));
+
+    APR_ARRAY_PUSH(partial, const char *) = "c.example.org";
+    put_cert(md, partial, 90 * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_INCOMPLETE, md->state);
+    ck_assert_str_eq("certificate(rsa) does not cover all domains.", md->state_descr);
+
+    /* a key that does not match is never handed out */
+    put_cert(md, NULL, 90 * DAY, 1);
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_INCOMPLETE, md->state);
+    ck_assert(strstr(md->state_descr, "does not match") != NULL);
+    ck_assert_int_ne(APR_SUCCESS, md_reg_get_cred_files(&kf, &cf, reg, md, 0, md_test_pool));
+}
+END_TEST
+
+START_TEST(test_renew_timing)
+{
+    md_t *md = make_md("d.example.org", NULL);
+    apr_time_t now = apr_time_now(), renew_at, from, until;
+
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert(md_reg_renew_at(reg, md, now, md_test_pool) == now);
+    ck_assert(md_reg_should_renew(reg, md, now, md_test_pool));
+
+    put_cert(md, NULL, 100 * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    md_reg_valid_period(&from, &until, reg, md, md_test_pool);
+    renew_at = md_reg_renew_at(reg, md, now, md_test_pool);
+    /* default window 33% of the actual lifetime before the end */
+    ck_assert(renew_at == until - apr_time_from_sec(apr_time_sec(until - from) * 33 / 100));
+    ck_assert(!md_reg_should_renew(reg, md, now, md_test_pool));
+    ck_assert(md_reg_should_renew(reg, md, renew_at, md_test_pool));
+    ck_assert(!md_reg_should_warn(reg, md, now, md_test_pool));
+    ck_assert(md_reg_should_warn(reg, md, until - DAY, md_test_pool));
+}
+END_TEST
+
+/* Stages a complete set for md in staging/ (key encrypted by the store). */
+static void stage_set(md_t *md, int finished)
+{
+    md_pkey_spec_t *spec = md_pkeys_spec_get(NULL, 0);
+    apr_array_header_t *chain = apr_array_make(md_test_pool, 1, sizeof(md_cert_t *));
+    md_pkey_t *pkey;
+    md_cert_t *cert;
+    md_json_t *job = md_json_create(md_test_pool);
+    md_t *staged = md_copy(md_test_pool, md);
+
+    staged->ca_effective = "https://ca.example.org/dir";
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, md_test_pool, spec));
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "staged", md->domains, pkey,
+                                                        90 * DAY, md_test_pool));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_save(store, md_test_pool, MD_SG_STAGING,
+                                                   staged, 0));
+    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_save(store, md_test_pool, MD_SG_STAGING,
+                                                     md->name, spec, pkey, 0));
+    ck_assert_int_eq(APR_SUCCESS, md_store_chain_save(store, md_test_pool, MD_SG_STAGING,
+                                                      md->name, spec, chain, 0));
+    md_json_sets(md->name, job, "name", NULL);
+    md_json_setb(finished, job, "finished", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_STAGING,
+                                                     md->name, MD_FN_JOB, job, 0));
+}
+
+START_TEST(test_activate_staging)
+{
+    md_t *md = make_md("e.example.org", NULL);
+    md_json_t *job;
+
+    ck_assert_int_eq(APR_ENOENT, md_reg_activate_staging(reg, md, &job, md_test_pool));
+    stage_set(md, 0);
+    /* a renewal still in progress is left alone */
+    ck_assert_int_eq(APR_ENOENT, md_reg_activate_staging(reg, md, &job, md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, md_test_pool));
+
+    put_cert(md, NULL, 10 * DAY, 0);
+    stage_set(md, 1);
+    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_JOB, md_test_pool, 1);
+    stage_set(md, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_activate_staging(reg, md, &job, md_test_pool));
+    ck_assert_ptr_nonnull(job);
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_DOMAINS, md->name, MD_FN_PRIVKEY, md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_ARCHIVE, "e.example.org.1", MD_FN_PUBCERT,
+                              md_test_pool));
+    ck_assert_str_eq("https://ca.example.org/dir", md->ca_effective);
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+}
+END_TEST
+
+START_TEST(test_activate_broken_staging)
+{
+    md_t *md = make_md("f.example.org", NULL);
+    md_json_t *job;
+    const char *fname;
+
+    put_cert(md, NULL, 10 * DAY, 0);
+    stage_set(md, 1);
+    md_store_get_fname(&fname, store, MD_SG_STAGING, md->name, MD_FN_PUBCERT, md_test_pool);
+    md_text_freplace(fname, 0x0644, md_test_pool, "not a certificate");
+    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_PRIVKEY, md_test_pool, 1);
+    ck_assert_int_ne(APR_SUCCESS, md_reg_activate_staging(reg, md, &job, md_test_pool));
+    /* the live set is untouched */
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+}
+END_TEST
+
+START_TEST(test_sync_renamed)
+{
+    md_t *old = make_md("old.example.org", "www.example.org");
+    md_t *cfg = make_md("www.example.org", NULL);
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+
+    old->ca_account = "ACME-ca-0000";
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_save(store, md_test_pool, MD_SG_DOMAINS,
+                                                   old, 0));
+    APR_ARRAY_PUSH(mds, md_t *) = cfg;
+    ck_assert_int_eq(APR_SUCCESS, md_reg_sync_start(reg, mds, md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_DOMAINS, "www.example.org", MD_FN_MD,
+                              md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_DOMAINS, "old.example.org", MD_FN_MD,
+                               md_test_pool));
+    ck_assert_str_eq("ACME-ca-0000", cfg->ca_account);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_sync_finish(reg, cfg, md_test_pool));
+}
+END_TEST
+
+/* --- the scheduler (md_renew.c) with a fake drive --------------------------------- */
+
+static volatile int drive_calls;
+
+static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *job,
+                               md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv = *(apr_status_t *)opts->drive_baton;
+
+    (void)job; (void)p;
+    __sync_fetch_and_add(&drive_calls, 1);
+    md_result_activity_printf(result, "Driving %s", md->name);
+    if (APR_SUCCESS == rv) md_result_set(result, rv, "renewed");
+    else md_result_problem_set(result, rv, "urn:ietf:params:acme:error:rateLimited",
+                               "too many", NULL);
+    return rv;
+}
+
+static void renew_opts(md_renew_opts_t *opts, apr_status_t *outcome)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->reg = reg;
+    opts->store = store;
+    opts->drive = fake_drive;
+    opts->drive_baton = outcome;
+    opts->retry_delay = apr_time_from_sec(30);
+    opts->check_interval = apr_time_from_sec(12 * 3600);
+    opts->max_parallel = 3;
+}
+
+START_TEST(test_renew_parallel_success)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 10, sizeof(md_t *));
+    apr_status_t outcome = APR_SUCCESS;
+    md_renew_opts_t opts;
+    apr_time_t next_run;
+    md_job_t *job;
+    int i;
+
+    for (i = 0; i < 10; ++i) {
+        md_t *md = make_md(apr_psprintf(md_test_pool, "r%d.example.org", i), NULL);
+        md->renew_mode = MD_RENEW_AUTO;
+        md_reg_assess(reg, md, md_test_pool);
+        APR_ARRAY_PUSH(mds, md_t *) = md;
+    }
+    renew_opts(&opts, &outcome);
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(10, drive_calls);
+    job = md_job_make(md_test_pool, store, MD_SG_STAGING, "r3.example.org", 0);
+    ck_assert_int_eq(APR_SUCCESS, md_job_load(job));
+    ck_assert(job->finished);
+    ck_assert(job->notified_renewed);
+    /* a finished renewal is not driven again before activation */
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(10, drive_calls);
+}
+END_TEST
+
+START_TEST(test_renew_backoff_and_manual)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 2, sizeof(md_t *));
+    apr_status_t outcome = APR_EGENERAL;
+    md_renew_opts_t opts;
+    apr_time_t next_run, now = apr_time_now();
+    md_t *failing = make_md("fail.example.org", NULL), *manual = make_md("m.example.org", NULL);
+    md_job_t *job;
+
+    failing->renew_mode = MD_RENEW_AUTO;
+    manual->renew_mode = MD_RENEW_MANUAL;
+    md_reg_assess(reg, failing, md_test_pool);
+    md_reg_assess(reg, manual, md_test_pool);
+    APR_ARRAY_PUSH(mds, md_t *) = failing;
+    APR_ARRAY_PUSH(mds, md_t *) = manual;
+    renew_opts(&opts, &outcome);
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    /* rateLimited is not a bad-input problem: retry after ~MDRetryDelay +-50% */
+    ck_assert(next_run >= now + apr_time_from_sec(14));
+    ck_assert(next_run <= now + apr_time_from_sec(46));
+    job = md_job_make(md_test_pool, store, MD_SG_STAGING, failing->name, 0);
+    ck_assert_int_eq(APR_SUCCESS, md_job_load(job));
+    ck_assert_int_eq(1, job->error_runs);
+    ck_assert(!job->finished);
+    /* not due again before next-run */
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    ck_assert(!md_renew_is_watched(failing, 0));
+    ck_assert(md_renew_is_watched(manual, 0));
+}
+END_TEST
 
 Suite *md_test_reg_suite(void)
 {
     Suite *s = suite_create("md_reg");
+    TCase *tc = tcase_create("reg");
+
+    tcase_add_checked_fixture(tc, reg_setup, md_test_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_fallback_files);
+    tcase_add_test(tc, test_assess_states);
+    tcase_add_test(tc, test_renew_timing);
+    tcase_add_test(tc, test_activate_staging);
+    tcase_add_test(tc, test_activate_broken_staging);
+    tcase_add_test(tc, test_sync_renamed);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("renew");
+    tcase_add_checked_fixture(tc, reg_setup, md_test_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_renew_parallel_success);
+    tcase_add_test(tc, test_renew_backoff_and_manual);
+    suite_add_tcase(s, tc);
     return s;
 }
