@@ -5,6 +5,7 @@
  * renewals on a bounded number of threads, each in its own pool, and
  * computes the next run.
  */
+#include <string.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <apr_thread_mutex.h>
@@ -16,7 +17,9 @@
 #include "md_reg.h"
 #include "md_renew.h"
 #include "md_result.h"
+#include "md_store.h"
 #include "md_time.h"
+#include "md_util.h"
 
 typedef struct {
     const md_renew_opts_t *opts;
@@ -49,6 +52,39 @@ static unsigned int random_byte(void)
 
     apr_generate_random_bytes(&b, 1);
     return b;
+}
+
+const char *md_renew_ca_url(const md_t *md, int error_runs, int retry_failover)
+{
+    int n = md->ca_urls ? md->ca_urls->nelts : 0, base;
+
+    if (n <= 0) return md->ca_effective;
+    base = md->ca_effective ? md_array_str_index(md->ca_urls, md->ca_effective, 0, 1) : 0;
+    if (base < 0) base = 0;
+    if (retry_failover <= 0) retry_failover = 1;
+    return APR_ARRAY_IDX(md->ca_urls, (base + error_runs / retry_failover) % n,
+                         const char *);
+}
+
+/* md as this attempt drives it: with failover, the CA after the errors so
+ * far; a staging area made for another CA is reset first. */
+static md_t *md_for_attempt(renew_task *t, md_job_t *job, apr_pool_t *p)
+{
+    const char *url = md_renew_ca_url(t->md, job->error_runs, t->opts->retry_failover);
+    md_t *md = t->md, *staged;
+
+    if (!url) return md;
+    if (!md->ca_effective || strcmp(url, md->ca_effective)) {
+        md = md_copy(p, t->md);
+        md->ca_effective = url;
+    }
+    if (APR_SUCCESS == md_store_md_load(t->opts->store, MD_SG_STAGING, md->name, &staged, p)
+        && staged->ca_effective && strcmp(staged->ca_effective, url)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "%s: using CA %s after %d errors, "
+                      "resetting staging", md->name, url, job->error_runs);
+        md_store_purge(t->opts->store, p, MD_SG_STAGING, md->name);
+    }
+    return md;
 }
 
 /* Only these MDs get new certificates; others are watched for warnings. */
@@ -90,7 +126,7 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
                   t->md->name, t->md->state);
     md_result_reset(result);
     md_job_start_run(job, result);
-    rv = opts->drive(opts, t->md, job, result, p);
+    rv = opts->drive(opts, md_for_attempt(t, job, p), job, result, p);
     if (APR_SUCCESS == rv && opts->activation_delay > 0 && !result->ready_at) {
         md_result_delay_set(result, t->now + opts->activation_delay);
     }

@@ -36,6 +36,7 @@ struct md_renew_opts_t {
     md_renew_drive_fn *drive;           /* the renewal itself */
     void *drive_baton;                  /* for the drive (e.g. ACME settings) */
     apr_interval_time_t retry_delay;    /* MDRetryDelay */
+    int retry_failover;                 /* MDRetryFailover: errors before the next CA */
     apr_interval_time_t activation_delay; /* MDActivationDelay */
     apr_interval_time_t check_interval; /* MDCheckInterval (jittered +-50%) */
     int max_parallel;                   /* concurrent renewals, >= 1 */
@@ -52,6 +53,11 @@ int md_renew_is_watched(const md_t *md, int used);
  * blocks until the renewals of this run are done. */
 apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
                           apr_time_t *pnext_run, apr_pool_t *p);
+
+/* The CA url to use for an attempt after error_runs consecutive errors:
+ * starting with md's effective CA (else its first), the next configured
+ * one after every retry_failover errors, round-robin. NULL without urls. */
+const char *md_renew_ca_url(const md_t *md, int error_runs, int retry_failover);
 
 /* The check interval jittered by +-50% (jitter 0..255, 128 = none). */
 apr_interval_time_t md_renew_jittered(apr_interval_time_t interval, unsigned int jitter);

@@ -247,6 +247,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     dctx->opts.drive = drive_acme;
     dctx->opts.drive_baton = drive_settings(rt, mc, dctx->mds, s, pconf);
     dctx->opts.retry_delay = mc->retry_delay;
+    dctx->opts.retry_failover = mc->retry_failover;
     dctx->opts.activation_delay = mc->activation_delay;
     dctx->opts.check_interval = mc->check_interval;
     dctx->opts.max_parallel = MD_MAX_PARALLEL_RENEWALS;

@@ -335,6 +335,31 @@ START_TEST(test_renew_backoff_and_manual)
 }
 END_TEST
 
+static const struct {
+    const char *effective;
+    int errors;
+    const char *expected;
+} failover_cases[] = {
+    { NULL, 0, "https://a/dir" }, { NULL, 1, "https://a/dir" },
+    { NULL, 2, "https://b/dir" }, { NULL, 5, "https://c/dir" },
+    { NULL, 6, "https://a/dir" }, { "https://b/dir", 0, "https://b/dir" },
+    { "https://b/dir", 2, "https://c/dir" }, { "https://x/dir", 2, "https://b/dir" },
+};
+
+START_TEST(test_failover_url)
+{
+    md_t *md = make_md("g.example.org", NULL);
+
+    md->ca_urls = apr_array_make(md_test_pool, 3, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = "https://a/dir";
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = "https://b/dir";
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = "https://c/dir";
+    md->ca_effective = failover_cases[_i].effective;
+    ck_assert_str_eq(failover_cases[_i].expected,
+                     md_renew_ca_url(md, failover_cases[_i].errors, 2));
+}
+END_TEST
+
 Suite *md_test_reg_suite(void)
 {
     Suite *s = suite_create("md_reg");
@@ -354,6 +379,8 @@ Suite *md_test_reg_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_renew_parallel_success);
     tcase_add_test(tc, test_renew_backoff_and_manual);
+    tcase_add_loop_test(tc, test_failover_url, 0,
+                        sizeof(failover_cases) / sizeof(failover_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }
