@@ -15,6 +15,7 @@
 #include "md_job.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_ocsp.h"
 #include "md_renew.h"
 #include "md_result.h"
 #include "md_store.h"
@@ -159,7 +160,8 @@ static void process(renew_task *t, apr_pool_t *p)
         t->next_run = job->next_run;
         return;
     }
-    if (may_renew(t->md) && md_reg_should_renew(opts->reg, t->md, t->now, p)) {
+    if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
+                             || md_ocsp_is_revoked(opts->ocsp, t->md->name, p))) {
         if (job->finished) {
             notify_staged(t, job, result, p);
         }

@@ -14,6 +14,7 @@
 #include "mod_md_challenge.h"
 #include "mod_md_status.h"
 #include "mod_md_drive.h"
+#include "mod_md_ocsp.h"
 
 static void md_register_hooks(apr_pool_t *pool)
 {
@@ -23,6 +24,7 @@ static void md_register_hooks(apr_pool_t *pool)
     md_challenge_register_hooks(pool);
     md_status_register_hooks(pool);
     md_drive_register_hooks(pool);
+    md_ocsp_register_hooks(pool);
 }
 
 AP_DECLARE_MODULE(md) = {

@@ -28,6 +28,7 @@
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_init.h"
+#include "mod_md_ocsp.h"
 #include "mod_md_os.h"
 
 APLOG_USE_MODULE(md);
@@ -686,7 +687,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     current_rt = rt;
     apr_pool_cleanup_register(pconf, rt, rt_cleanup, apr_pool_cleanup_null);
-    if (rt->mds->nelts == 0) return OK;
+    if (rt->mds->nelts == 0 && !md_ocsp_wanted(s)) return OK;
 
     if (APR_SUCCESS != setup_store(rt, &set, s, ptemp)) return HTTP_INTERNAL_SERVER_ERROR;
     update_reachability(rt, &set, s, ptemp);
