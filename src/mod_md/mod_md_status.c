@@ -21,6 +21,7 @@
 
 #include "md.h"
 #include "md_json.h"
+#include "md_ocsp.h"
 #include "md_reg.h"
 #include "md_status.h"
 #include "md_store.h"
@@ -92,6 +93,10 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
 
     job_mtime = c->rt->store ? md_store_get_modified(c->rt->store, MD_SG_STAGING, md->name,
                                                      MD_FN_JOB, ptemp) : 0;
+    /* a refreshed OCSP response changes the MD's "ocsp" members (stapling) */
+    if (md->stapling > 0 && c->rt->store) {
+        job_mtime += md_store_get_modified(c->rt->store, MD_SG_OCSP, md->name, MD_FN_JOB, ptemp);
+    }
     if (slot && slot->entry && slot->job_mtime == job_mtime) {
         expires = md_status_entry_expires(slot->entry);
         if (!expires || expires > now) return slot->entry;
@@ -101,8 +106,13 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
         apr_hash_set(c->slots, md->name, APR_HASH_KEY_STRING, slot);
     }
     if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) return slot->entry;
-    if (APR_SUCCESS != md_status_input_load(&in, c->rt->reg, md, now, p)
-        || APR_SUCCESS != md_status_entry_make(&slot->entry, in, now, p)) {
+    if (APR_SUCCESS == md_status_input_load(&in, c->rt->reg, md, now, p)) {
+        md_ocsp_status_fill(md_config_get_mod(c->rt->base_server)->ocsp, in, p); /* stapling */
+    }
+    else {
+        in = NULL;
+    }
+    if (!in || APR_SUCCESS != md_status_entry_make(&slot->entry, in, now, p)) {
         apr_pool_destroy(p);
         return slot->entry;
     }
