@@ -476,6 +476,78 @@ leave:
     return rv;
 }
 
+/* --- ACME Renewal Information ----------------------------------------------------- */
+
+apr_time_t md_acme_parse_rfc3339(const char *s)
+{
+    apr_time_exp_t tm;
+    apr_time_t t;
+    int year, mon, day, hour, min, sec, n = 0, oh = 0, om = 0;
+    const char *p;
+
+    if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &year, &mon, &day, &hour,
+                     &min, &sec, &n) != 6 || n <= 0) {
+        return 0;
+    }
+    p = s + n;
+    if (*p == '.') {
+        for (++p; *p >= '0' && *p <= '9'; ++p) ;
+    }
+    if (*p == '+' || *p == '-') {
+        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2) return 0;
+        if (*p == '-') {
+            oh = -oh;
+            om = -om;
+        }
+    }
+    else if (*p != 'Z' && *p != 'z') {
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
+    if (APR_SUCCESS != apr_time_exp_gmt_get(&t, &tm)) return 0;
+    return t - apr_time_from_sec((apr_time_t)oh * 3600 + (apr_time_t)om * 60);
+}
+
+apr_status_t md_acme_ari_parse(md_acme_ari_t *ari, const md_json_t *json, apr_pool_t *p)
+{
+    memset(ari, 0, sizeof(*ari));
+    ari->start = md_acme_parse_rfc3339(md_json_gets(json, "suggestedWindow", "start",
+                                                    NULL));
+    ari->end = md_acme_parse_rfc3339(md_json_gets(json, "suggestedWindow", "end", NULL));
+    ari->explanation_url = md_json_dups(p, json, "explanationURL", NULL);
+    return (ari->start > 0 && ari->end > ari->start) ? APR_SUCCESS : APR_EINVAL;
+}
+
+apr_status_t md_acme_ari_get(md_acme_ari_t **pari, md_acme_t *acme, const char *cert_id,
+                             md_result_t *result, apr_pool_t *p)
+{
+    md_acme_ari_t *ari = apr_pcalloc(p, sizeof(*ari));
+    md_http_response_t *resp;
+    md_json_t *json;
+    const char *base = acme->api.renewal_info;
+    apr_status_t rv;
+
+    if (!base) {
+        rv = APR_ENOTIMPL;
+        goto leave;
+    }
+    rv = md_acme_get(&resp, &json, acme, apr_pstrcat(p, base,
+                     (base[strlen(base) - 1] == '/') ? "" : "/", cert_id, NULL),
+                     result, p);
+    if (APR_SUCCESS != rv) goto leave;
+    rv = json ? md_acme_ari_parse(ari, json, p) : APR_EINVAL;
+    ari->retry_after = md_http_resp_retry_after(resp, 0);
+leave:
+    *pari = (APR_SUCCESS == rv) ? ari : NULL;
+    return rv;
+}
+
 /* --- polling --------------------------------------------------------------------- */
 
 apr_status_t md_acme_poll(md_acme_poll_cb *cb, void *baton,

@@ -121,6 +121,29 @@ int md_acme_problem_is_input_related(const char *type);
  * prefix, e.g. md_acme_problem_is(t, "badNonce"). */
 int md_acme_problem_is(const char *type, const char *name);
 
+/* --- ACME Renewal Information (RFC 9773) ---------------------------------------------- */
+
+typedef struct md_acme_ari_t {
+    apr_time_t start;               /* suggestedWindow.start */
+    apr_time_t end;                 /* suggestedWindow.end */
+    const char *explanation_url;    /* explanationURL, or NULL */
+    apr_interval_time_t retry_after; /* when to ask again (Retry-After), 0 unknown */
+} md_acme_ari_t;
+
+/* An RFC 3339 timestamp ("2026-11-30T11:54:24Z", fractions and offsets
+ * allowed); 0 when not parseable. */
+apr_time_t md_acme_parse_rfc3339(const char *s);
+
+/* The renewalInfo object (pure): APR_EINVAL without a valid window
+ * (start before end). */
+apr_status_t md_acme_ari_parse(md_acme_ari_t *ari, const struct md_json_t *json,
+                               apr_pool_t *p);
+
+/* GET <renewalInfo>/<cert_id> (md_cert_get_ari_cert_id). APR_ENOTIMPL when
+ * the CA's directory has no renewalInfo (call md_acme_setup first). */
+apr_status_t md_acme_ari_get(md_acme_ari_t **pari, md_acme_t *acme, const char *cert_id,
+                             md_result_t *result, apr_pool_t *p);
+
 /* --- polling --------------------------------------------------------------------- */
 
 /* One poll step: APR_SUCCESS when done, APR_EAGAIN to poll again (after

@@ -428,6 +428,9 @@ static apr_status_t drive_spec(drive_ctx *ctx, const md_pkey_spec_t *spec)
         goto leave;
     }
     APR_ARRAY_PUSH(ctx->chains, apr_array_header_t *) = chain;
+    /* done with this order: challenge data goes at once, as in the original */
+    md_acme_order_purge(ctx->store, ctx->p, MD_SG_STAGING, ctx->md, ctx->dns01_cmd,
+                        ctx->opts->dns01_version);
 leave:
     return rv;
 }
@@ -485,6 +488,8 @@ static apr_status_t drive_finish(drive_ctx *ctx)
     }
     valid_from = staged_valid_from(ctx);
     apr_rfc822_date(date, valid_from);
+    /* the outcome stands alone, without the last activity (as the original) */
+    md_result_activity_setn(ctx->result, NULL);
     md_result_delay_set(ctx->result, valid_from);
     if (valid_from > apr_time_now()) {
         md_result_printf(ctx->result, APR_SUCCESS, "The certificate for the managed "

@@ -47,9 +47,10 @@ void md_acme_drive_opts_init(md_acme_drive_opts_t *opts);
  *   staging/NAME/md.json (ca.url = the CA used, ca.account when the account
  *   is stored in accounts/), account.json + account.pem (only when a new
  *   account was registered), privkey[.<spec>].pem (encrypted) and
- *   pubcert[.<spec>].pem per key spec, order.json while the order is
- *   active (it stays with its challenge set-ups until activation purges it,
- *   see md_acme_order_purge).
+ *   pubcert[.<spec>].pem per key spec, order.json while an order is
+ *   active (after the chain of a key spec was retrieved, the order is
+ *   purged and its challenges torn down, see md_acme_order_purge; an order
+ *   of a failed run stays for the next run and for activation).
  * Resumes an order found in staging/NAME/order.json and skips key specs
  * whose staged key and chain are complete. Sets result->ready_at (the
  * "valid-from" of the staged set) and the success detail

@@ -468,6 +468,75 @@ START_TEST(test_order_json)
 }
 END_TEST
 
+/* --- ARI ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *s;
+    apr_int64_t secs;       /* since the epoch, -1: not parseable */
+} rfc3339_case;
+
+static const rfc3339_case rfc3339_cases[] = {
+    { "1970-01-01T00:00:00Z", 0 },
+    { "2026-11-30T11:54:24Z", 1796039664 },
+    { "2026-11-30t11:54:24.123456z", 1796039664 },
+    { "2026-11-30T12:54:24+01:00", 1796039664 },
+    { "2026-11-30T10:24:24-01:30", 1796039664 },
+    { "2026-11-30 11:54:24Z", 1796039664 },
+    { "2026-11-30T11:54:24", -1 },
+    { "Mon, 30 Nov 2026 11:54:24 GMT", -1 },
+    { "", -1 },
+};
+
+START_TEST(test_rfc3339)
+{
+    const rfc3339_case *c = &rfc3339_cases[_i];
+    apr_time_t t = md_acme_parse_rfc3339(c->s);
+
+    if (c->secs < 0) {
+        ck_assert_int_eq(0, t);
+    }
+    else if (c->secs > 0) {
+        ck_assert_int_eq(c->secs, apr_time_sec(t));
+    }
+}
+END_TEST
+
+START_TEST(test_ari_get)
+{
+    static const fake_answer script[] = {
+        { "GET", "/dir", 0, 200, J, NULL, "{\"newNonce\": \"" CA "/nonce\", "
+          "\"newAccount\": \"" CA "/new-acct\", \"newOrder\": \"" CA "/new-order\", "
+          "\"renewalInfo\": \"" CA "/ari/\"}", NULL, NULL },
+        { "GET", "/ari/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", 0, 200, J, NULL,
+          "{\"suggestedWindow\": {\"start\": \"2026-11-30T11:54:24Z\", "
+          "\"end\": \"2026-12-01T11:54:24Z\"}, \"explanationURL\": "
+          "\"https://ca.test/why\"}", NULL, "21600" },
+        { "GET", "/ari/bad.id", 0, 200, J, NULL,
+          "{\"suggestedWindow\": {\"start\": \"2026-12-01T11:54:24Z\", "
+          "\"end\": \"2026-11-30T11:54:24Z\"}}", NULL, NULL },
+    };
+    md_result_t *result = md_result_make(md_test_pool, APR_SUCCESS);
+    md_acme_ari_t *ari;
+    md_acme_t *acme;
+
+    fake_start(script, N(script));
+    acme = acme_setup(result);
+    ck_assert_int_eq(APR_SUCCESS, md_acme_ari_get(&ari, acme,
+                                                  "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+                                                  result, md_test_pool));
+    ck_assert_int_eq(1796039664, apr_time_sec(ari->start));
+    ck_assert_int_eq(1796039664 + 86400, apr_time_sec(ari->end));
+    ck_assert_str_eq("https://ca.test/why", ari->explanation_url);
+    ck_assert_int_eq(21600, apr_time_sec(ari->retry_after));
+    ck_assert_int_eq(APR_EINVAL, md_acme_ari_get(&ari, acme, "bad.id", result,
+                                                 md_test_pool));
+    ck_assert_ptr_null(ari);
+    acme->api.renewal_info = NULL;
+    ck_assert_int_eq(APR_ENOTIMPL, md_acme_ari_get(&ari, acme, "x.y", result,
+                                                   md_test_pool));
+}
+END_TEST
+
 /* --- a full renewal against the fake CA ---------------------------------------------- */
 
 #define ORDER_PENDING "{\"status\": \"pending\", \"identifiers\": [{\"type\": \"dns\", " \
@@ -550,6 +619,7 @@ static const char *expected_activities[] = {
 typedef struct {
     apr_array_header_t *activities;
     apr_array_header_t *events;
+    const char *http01;         /* the http-01 file at set-up time */
     int veto;
 } renew_watch;
 
@@ -573,6 +643,10 @@ static int on_setup(void *baton, const char *md_name, const char *type,
 
     APR_ARRAY_PUSH(w->events, const char *) =
         apr_psprintf(md_test_pool, "%s challenge-setup:%s:%s", md_name, type, domain);
+    if (!strcmp("http-01", type)) {
+        md_store_load(fake.store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01, MD_SV_TEXT,
+                      (void **)&w->http01, md_test_pool);
+    }
     (void)p;
     return w->veto;
 }
@@ -608,10 +682,10 @@ START_TEST(test_renew)
     md_result_t *result = md_result_md_make(md_test_pool, "example.org");
     md_acme_drive_opts_t opts;
     md_store_t *store;
-    md_json_t *json, *payload;
+    md_json_t *payload;
     md_t *md = renew_md(), *staged;
     apr_array_header_t *chain;
-    const char *text, *thumb, *setup;
+    const char *thumb;
     md_pkey_t *acct_key;
     md_acme_acct_t *acct;
     renew_watch w;
@@ -667,25 +741,14 @@ START_TEST(test_renew)
     ck_assert_str_eq(CA "/acct/1", acct->url);
     ck_assert_int_eq(MD_ACME_ACCT_ST_VALID, acct->status);
     ck_assert_int_eq(APR_SUCCESS, md_pkey_jwk_thumbprint(&thumb, acct_key, md_test_pool));
-    ck_assert_int_eq(APR_SUCCESS, md_store_load(store, MD_SG_CHALLENGES, "example.org",
-                                                MD_FN_HTTP01, MD_SV_TEXT, (void **)&text,
-                                                md_test_pool));
-    ck_assert_str_eq(apr_pstrcat(md_test_pool, "tok_http-01.", thumb, NULL), text);
+    ck_assert_ptr_nonnull(w.http01);
+    ck_assert_str_eq(apr_pstrcat(md_test_pool, "tok_http-01.", thumb, NULL), w.http01);
 
-    /* order.json keeps the set-up for teardown at activation */
-    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_STAGING, "example.org",
-                                                     MD_FN_ORDER, &json, md_test_pool));
-    ck_assert_str_eq("valid", md_json_gets(json, "status", NULL));
-    ck_assert_str_eq(CA "/order/1", md_json_gets(json, "url", NULL));
-    ck_assert_str_eq(CA "/cert/1", md_json_gets(json, "certificate", NULL));
-    ck_assert_int_eq(1, md_json_array_size(json, "challenge-setups", NULL));
-    setup = NULL;
-    {
-        apr_array_header_t *a = apr_array_make(md_test_pool, 1, sizeof(const char *));
-        md_json_getsa(a, json, "challenge-setups", NULL);
-        setup = APR_ARRAY_IDX(a, 0, const char *);
-    }
-    ck_assert_str_eq("http-01:example.org", setup);
+    /* the finished order was purged, its challenge data torn down */
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_ORDER,
+                               md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_CHALLENGES, "example.org", MD_FN_HTTP01,
+                               md_test_pool));
 
     /* md.json and the chain in staging */
     ck_assert_int_eq(APR_SUCCESS, md_store_md_load(store, MD_SG_STAGING, "example.org",
@@ -697,13 +760,7 @@ START_TEST(test_renew)
                                                       md_test_pool));
     ck_assert_int_eq(1, chain->nelts);
 
-    /* activation helpers: teardown + staged account into accounts/ */
-    ck_assert_int_eq(APR_SUCCESS, md_acme_order_purge(store, md_test_pool, MD_SG_STAGING,
-                                                      md, NULL, 1));
-    ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_ORDER,
-                               md_test_pool));
-    ck_assert(!md_store_exists(store, MD_SG_CHALLENGES, "example.org", MD_FN_HTTP01,
-                               md_test_pool));
+    /* activation helper: staged account into accounts/ */
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_activate_account(store, staged,
                                                                  md_test_pool));
     ck_assert_str_eq("ACME-ca.test-0000", staged->ca_account);
@@ -711,6 +768,36 @@ START_TEST(test_renew)
                               md_test_pool));
     ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_ACCOUNT,
                                md_test_pool));
+}
+END_TEST
+
+START_TEST(test_order_purge)
+{
+    md_store_t *store = renew_store();
+    md_acme_order_t *order = md_acme_order_create(md_test_pool);
+    md_t *md = renew_md();
+
+    APR_ARRAY_PUSH(order->challenge_setups, const char *) = "http-01:example.org";
+    APR_ARRAY_PUSH(order->challenge_setups, const char *) = "tls-alpn-01:www.example.org";
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, md_test_pool, MD_SG_CHALLENGES,
+                                                "example.org", MD_FN_HTTP01, MD_SV_TEXT,
+                                                (void *)"a.b", 0));
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, md_test_pool, MD_SG_CHALLENGES,
+                                                "www.example.org", MD_FN_HTTP01,
+                                                MD_SV_TEXT, (void *)"c.d", 0));
+    ck_assert_int_eq(APR_SUCCESS, md_acme_order_save(store, md_test_pool, MD_SG_STAGING,
+                                                     "example.org", order));
+    ck_assert_int_eq(APR_SUCCESS, md_acme_order_purge(store, md_test_pool, MD_SG_STAGING,
+                                                      md, NULL, 1));
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_ORDER,
+                               md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_CHALLENGES, "example.org", MD_FN_HTTP01,
+                               md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_CHALLENGES, "www.example.org", MD_FN_HTTP01,
+                               md_test_pool));
+    /* nothing to purge is fine */
+    ck_assert_int_eq(APR_SUCCESS, md_acme_order_purge(store, md_test_pool, MD_SG_STAGING,
+                                                      md, NULL, 1));
 }
 END_TEST
 
@@ -735,8 +822,20 @@ START_TEST(test_renew_resume)
     store = renew_store();
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, NULL, result,
                                                       md_test_pool));
-    /* forget the chain, keep key, account and order */
+    /* forget the chain, keep key and account, and leave an order as a
+     * renewal interrupted after finalizing would */
     md_store_remove(store, MD_SG_STAGING, "example.org", MD_FN_PUBCERT, md_test_pool, 0);
+    {
+        md_acme_order_t *order = md_acme_order_create(md_test_pool);
+
+        order->url = CA "/order/1";
+        order->status = MD_ACME_ORDER_ST_PROCESSING;
+        APR_ARRAY_PUSH(order->authz_urls, const char *) = CA "/authz/1";
+        order->finalize = CA "/finalize/1";
+        ck_assert_int_eq(APR_SUCCESS, md_acme_order_save(store, md_test_pool,
+                                                         MD_SG_STAGING, "example.org",
+                                                         order));
+    }
 
     fake_start(script, N(script));
     fake.store = store;
@@ -894,6 +993,8 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_acct_json);
     tcase_add_test(tc, test_order_domains);
     tcase_add_test(tc, test_order_json);
+    tcase_add_loop_test(tc, test_rfc3339, 0, N(rfc3339_cases));
+    tcase_add_test(tc, test_ari_get);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("renew");
@@ -901,6 +1002,7 @@ Suite *md_test_acme_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_renew);
     tcase_add_test(tc, test_renew_resume);
+    tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);
     tcase_add_test(tc, test_renew_authz_invalid);
