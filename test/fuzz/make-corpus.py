@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# (Re)writes the seed corpora test/fuzz/corpus/<target>/seed-* from the unit
+# test fixtures and the examples of the interface spec. Files found by
+# fuzzing (crash-*, regression-*) are kept. Run from anywhere.
+
+import glob
+import json
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(TOP, "test", "unit", "data")
+CA = "https://ca.fuzz"
+
+
+def seeds(target, items):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    for f in glob.glob(os.path.join(d, "seed-*")):
+        os.unlink(f)
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            item = item.encode()
+        with open(os.path.join(d, "seed-%03d" % i), "wb") as f:
+            f.write(item)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def files(*patterns):
+    out = []
+    for pat in patterns:
+        out += [read(p) for p in sorted(glob.glob(os.path.join(DATA, pat)))]
+    return out
+
+
+# directive values: first byte = flags
+values = ["30d", "10%", "33%", "1d", "12h", "500ms", "2w", "5s", "0", "-1", "99%",
+          "100%", "30", "1h 2m", "https://acme.example.org/dir", "http://127.0.0.1:9/dir",
+          "https://[::1]:443/x", "mailto:admin@example.org", "acme.example.org",
+          "*.example.org", "example.org", "xn--bcher-kva.example", "a..b", "-a.example",
+          "https:/x", "http://host:99999/", "LetsEncrypt", "urn:ietf:params:acme"]
+seeds("fuzz_directives", [bytes([f]) + v.encode() for f in (0, 7) for v in values])
+
+md_json = {
+    "name": "example.org", "domains": ["example.org", "www.example.org"],
+    "contacts": ["mailto:admin@example.org"], "transitive": 1,
+    "ca": {"account": "ACME-localhost-0000", "proto": "ACME",
+           "urls": ["https://localhost:14000/dir"], "agreement": "accepted"},
+    "state": 2, "renew-mode": 1, "renew-window": "33%", "warn-window": "10%",
+    "privkey": [{"type": "RSA", "bits": 2048}, {"type": "EC", "curve": "P-256"}],
+    "must-staple": False, "proto": {"acme-tls/1": []}, "stapling": False,
+    "cert": {"expires": "Wed, 21 Oct 2026 07:28:00 GMT"},
+}
+job_json = {
+    "name": "example.org", "finished": True, "notified": True, "notified-renewed": True,
+    "errors": 2, "last": {"status": 0, "detail": "done", "activity": "x",
+                          "problem": "urn:ietf:params:acme:error:badNonce",
+                          "valid-from": "Wed, 21 Oct 2026 07:28:00 GMT"},
+    "log": {"entries": [{"when": "Wed, 21 Oct 2026 07:28:00 GMT", "type": "progress",
+                         "detail": "Waiting"}]},
+    "next-run": "Wed, 21 Oct 2026 07:28:00 GMT",
+}
+acct_json = {"status": "valid", "url": CA + "/acct/1", "ca-url": CA + "/dir",
+             "contact": ["mailto:a@example.org"], "registration": {"status": "valid"},
+             "agreement": CA + "/tos"}
+order_json = {"url": CA + "/order/1", "status": "pending",
+              "authorizations": [CA + "/authz/1"], "challenge-setups": ["x"],
+              "finalize": CA + "/finalize/1", "certificate": CA + "/cert/1"}
+ocsp_json = {"response": "MIIB", "status": "good",
+             "valid": {"from": "Wed, 21 Oct 2026 07:28:00 GMT",
+                       "until": "Thu, 22 Oct 2026 07:28:00 GMT"}}
+store = [json.dumps(x, indent=2) for x in (md_json, job_json, acct_json, order_json,
+                                          ocsp_json, {"type": "RSA", "bits": 4096},
+                                          [{"type": "EC", "curve": "secp384r1"}])]
+store += files("status/job-*.json", "store_v1/md_store.json", "store_v1/*/*/*.json")
+seeds("fuzz_store_json", store)
+
+seeds("fuzz_pem", files("*.pem", "*.key", "store_v1/*/*/*.pem", "ocsp/*.pem",
+                        "status/*.pem"))
+seeds("fuzz_ocsp", files("ocsp/resp-*.der"))
+
+directory = json.dumps({"newNonce": CA + "/nonce", "newAccount": CA + "/new-acct",
+                        "newOrder": CA + "/new-order", "revokeCert": CA + "/revoke",
+                        "keyChange": CA + "/key-change", "renewalInfo": CA + "/ari",
+                        "meta": {"termsOfService": CA + "/tos",
+                                 "externalAccountRequired": True,
+                                 "profiles": {"classic": "x", "tlsserver": "y"}}})
+order = json.dumps({"status": "ready", "expires": "2026-10-21T07:28:00Z",
+                    "identifiers": [{"type": "dns", "value": "example.org"}],
+                    "authorizations": [CA + "/authz/1", CA + "/authz/2"],
+                    "finalize": CA + "/finalize/1", "certificate": CA + "/cert/1"})
+authz = json.dumps({"status": "pending", "identifier": {"type": "dns",
+                                                        "value": "example.org"},
+                    "wildcard": False,
+                    "challenges": [{"type": "http-01", "url": CA + "/chall/1",
+                                    "token": "tok-1_abc", "status": "pending"},
+                                   {"type": "tls-alpn-01", "url": CA + "/chall/2",
+                                    "token": "tok-2", "status": "pending"},
+                                   {"type": "dns-01", "url": CA + "/chall/3",
+                                    "token": "tok-3", "status": "invalid",
+                                    "error": {"type": "urn:ietf:params:acme:error:dns",
+                                              "detail": "x"}}]})
+problem = json.dumps({"type": "urn:ietf:params:acme:error:rateLimited",
+                      "detail": "too many", "subproblems": [
+                          {"type": "urn:ietf:params:acme:error:rejectedIdentifier",
+                           "identifier": {"type": "dns", "value": "x"}}]})
+account = json.dumps({"status": "valid", "contact": ["mailto:a@example.org"],
+                      "orders": CA + "/orders/1"})
+chain = files("crypto-chain.pem")[0] if files("crypto-chain.pem") else b""
+# byte 0: 0 directory, 1 order, 2 authz, 3 chain, 4 account; byte 1: status
+# index (0 = 200, 3 = 400, 8 = 500); byte 2: content type (0 json, 1 problem,
+# 2 pem chain, 3 none) and header bits 0x10.. 0x80
+acme = [bytes([0, 0, 0]) + directory.encode(), bytes([0, 9, 0x21]) + problem.encode(),
+        bytes([1, 0, 0x10]) + order.encode(), bytes([1, 3, 1]) + problem.encode(),
+        bytes([2, 0, 0x20]) + authz.encode(), bytes([2, 7, 0xa1]) + problem.encode(),
+        bytes([3, 0, 0x42]) + chain, bytes([3, 0, 0x03]) + chain,
+        bytes([4, 0, 0]) + account.encode(), bytes([4, 5, 1]) + problem.encode()]
+seeds("fuzz_acme", acme)
+print("corpus: seeds written to", os.path.join(HERE, "corpus"))
