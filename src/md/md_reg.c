@@ -468,20 +468,26 @@ static apr_status_t staged_load(staged_set *set, md_reg_t *reg, const md_t *md,
     md_store_load_json(reg->store, MD_SG_STAGING, md->name, MD_FN_JOB, &set->job, p);
     rv = md_store_md_load(reg->store, MD_SG_STAGING, md->name, &set->md, p);
     if (APR_SUCCESS != rv) return rv;
-    if (!set->md->ca_effective) return APR_EINVAL;
     set->pkeys = apr_array_make(p, 2, sizeof(md_pkey_t *));
     set->chains = apr_array_make(p, 2, sizeof(apr_array_header_t *));
+    /* without a chain for every spec the renewal is still in progress (a key
+     * may already be there): ENOENT, nothing to activate, nothing to purge */
     for (i = 0; i < md_pkeys_spec_count(set->md->pks); ++i) {
         spec = md_pkeys_spec_get(set->md->pks, i);
-        rv = md_store_pkey_load(reg->store, MD_SG_STAGING, md->name, spec, &pkey, p);
-        if (APR_SUCCESS != rv) return rv;
         rv = md_store_chain_load(reg->store, MD_SG_STAGING, md->name, spec, &chain, p);
         if (APR_SUCCESS != rv) return rv;
         if (chain->nelts <= 0) return APR_ENOENT;
+        APR_ARRAY_PUSH(set->chains, apr_array_header_t *) = chain;
+    }
+    if (!set->md->ca_effective) return APR_EINVAL;
+    for (i = 0; i < md_pkeys_spec_count(set->md->pks); ++i) {
+        spec = md_pkeys_spec_get(set->md->pks, i);
+        chain = APR_ARRAY_IDX(set->chains, i, apr_array_header_t *);
+        rv = md_store_pkey_load(reg->store, MD_SG_STAGING, md->name, spec, &pkey, p);
+        if (APR_SUCCESS != rv) return rv;
         rv = md_cert_check_pkey(APR_ARRAY_IDX(chain, 0, md_cert_t *), pkey);
         if (APR_SUCCESS != rv) return rv;
         APR_ARRAY_PUSH(set->pkeys, md_pkey_t *) = pkey;
-        APR_ARRAY_PUSH(set->chains, apr_array_header_t *) = chain;
     }
     return APR_SUCCESS;
 }

@@ -310,13 +310,13 @@ static void add_transitive_names(md_mod_rt_t *rt, server_rec *s, md_t *md, apr_p
                 apr_hash_set(rt->by_domain, name, APR_HASH_KEY_STRING, md);
             }
         }
-        else {
+        else if (!rt->dry_run) {
+            /* as the original: the vhost's ServerName and port, once per start */
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10040)
                          "Virtual Host %s:%d matches Managed Domain '%s', but the "
                          "name/alias %s itself is not managed. A requested MD "
                          "certificate will not match ServerName.",
-                         s->defn_name ? s->defn_name : "unknown", s->defn_line_number,
-                         md->name, name);
+                         s->server_hostname, s->port, md->name, name);
         }
     }
 }
@@ -417,7 +417,7 @@ static apr_status_t assign_mds(md_mod_rt_t *rt, const init_settings *mset,
     }
     for (i = 0; i < rt->mds->nelts; ++i) {
         md = APR_ARRAY_IDX(rt->mds, i, md_t *);
-        if (!apr_hash_get(used, md->name, APR_HASH_KEY_STRING)) {
+        if (!rt->dry_run && !apr_hash_get(used, md->name, APR_HASH_KEY_STRING)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, APLOGNO(10045)
                          "No VirtualHost matches Managed Domain %s", md->name);
         }
@@ -472,12 +472,12 @@ static void check_protocols(md_mod_rt_t *rt, md_t *md, server_rec *base,
         }
         APR_ARRAY_PUSH(md->acme_tls_1_domains, const char *) = domain;
     }
-    if ((!ssl_servers || ssl_servers->nelts == 0) && md->require_https > MD_REQUIRE_OFF) {
+    if (!rt->dry_run && (!ssl_servers || ssl_servers->nelts == 0)
+        && md->require_https > MD_REQUIRE_OFF) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, APLOGNO(10105)
                      "MD %s does not match any VirtualHost with 'SSLEngine on', but is "
                      "configured to require https. This cannot work.", md->name);
     }
-    (void)rt;
 }
 
 /* --- the store ---------------------------------------------------------------------- */

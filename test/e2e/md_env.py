@@ -193,7 +193,7 @@ class HttpdEnv:
 
     def start(self, wait=True, timeout=10):
         self._log_offset = self._log_size()
-        rc, out = self.apache2("-k", "start")
+        rc, out = self.apache2("-k", "start", timeout=max(30, timeout))
         if rc != 0:
             return rc, out
         if wait:
