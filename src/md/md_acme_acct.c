@@ -227,6 +227,7 @@ typedef struct {
     md_acme_t *acme;            /* validate candidates when set */
     md_acme_acct_t *acct;
     md_pkey_t *pkey;
+    apr_status_t error;         /* validation failed other than "unknown" */
 } find_ctx_t;
 
 static int find_acct_cb(void *baton, const char *name, apr_pool_t *ptemp)
@@ -234,6 +235,7 @@ static int find_acct_cb(void *baton, const char *name, apr_pool_t *ptemp)
     find_ctx_t *ctx = baton;
     md_acme_acct_t *acct;
     md_pkey_t *pkey;
+    apr_status_t rv;
 
     if (APR_SUCCESS != md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_ACCOUNTS,
                                          name, ctx->p)) {
@@ -242,9 +244,12 @@ static int find_acct_cb(void *baton, const char *name, apr_pool_t *ptemp)
     if (!md_acme_acct_matches(acct, ctx->ca_url, ctx->eab_kid, ctx->eab_hmac)) return 1;
     if (ctx->acme) {
         md_acme_set_acct(ctx->acme, acct, pkey);
-        if (APR_SUCCESS != md_acme_acct_validate(ctx->acme, ctx->store, NULL, ctx->p)) {
+        rv = md_acme_acct_validate(ctx->acme, ctx->store, NULL, ctx->p);
+        if (APR_SUCCESS != rv) {
             md_acme_set_acct(ctx->acme, NULL, NULL);
-            return 1;
+            if (APR_STATUS_IS_ENOENT(rv)) return 1;
+            ctx->error = rv;    /* e.g. the CA is unreachable: stop looking */
+            return 0;
         }
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, "found account %s for %s",
@@ -263,6 +268,7 @@ static apr_status_t find_acct(find_ctx_t *ctx)
                            md_acme_acct_sname(ctx->ca_url, ctx->p));
     rv = md_store_iter_names(find_acct_cb, ctx, ctx->store, ctx->p, MD_SG_ACCOUNTS,
                              pattern);
+    if (ctx->error) return ctx->error;
     if (APR_SUCCESS == rv && !ctx->acct) rv = APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv) && ctx->acct) rv = APR_SUCCESS;
     return rv;

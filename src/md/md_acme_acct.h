@@ -88,7 +88,9 @@ apr_status_t md_acme_acct_find(md_acme_acct_t **pacct, md_pkey_t **ppkey,
                                apr_pool_t *p);
 
 /* Like md_acme_acct_find, and each candidate is validated at the CA; the
- * first valid one becomes the session's account. APR_ENOENT if none. */
+ * first valid one becomes the session's account. APR_ENOENT if none; a
+ * validation failing for other reasons (CA unreachable) stops the search
+ * with its status. */
 apr_status_t md_acme_acct_find_and_use(struct md_acme_t *acme, md_store_t *store,
                                        const char *eab_kid, const char *eab_hmac,
                                        apr_pool_t *p);

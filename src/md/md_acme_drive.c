@@ -120,17 +120,20 @@ static apr_status_t drive_setup(drive_ctx *ctx)
 
 /* --- the account ------------------------------------------------------------------- */
 
-static int use_if_valid(drive_ctx *ctx, md_acme_acct_t *acct, md_pkey_t *pkey)
+/* Makes acct the session's account if it suits md and the CA knows it.
+ * APR_ENOENT when it is not usable, other errors when asking failed. */
+static apr_status_t try_acct(drive_ctx *ctx, md_acme_acct_t *acct, md_pkey_t *pkey)
 {
     const md_t *md = ctx->md;
+    apr_status_t rv;
 
-    if (!md_acme_acct_matches(acct, ctx->ca_url, md->eab_kid, md->eab_hmac)) return 0;
-    md_acme_set_acct(ctx->acme, acct, pkey);
-    if (APR_SUCCESS == md_acme_acct_validate(ctx->acme, ctx->store, NULL, ctx->p)) {
-        return 1;
+    if (!md_acme_acct_matches(acct, ctx->ca_url, md->eab_kid, md->eab_hmac)) {
+        return APR_ENOENT;
     }
-    md_acme_set_acct(ctx->acme, NULL, NULL);
-    return 0;
+    md_acme_set_acct(ctx->acme, acct, pkey);
+    rv = md_acme_acct_validate(ctx->acme, ctx->store, ctx->result, ctx->p);
+    if (APR_SUCCESS != rv) md_acme_set_acct(ctx->acme, NULL, NULL);
+    return rv;
 }
 
 static apr_status_t drive_account(drive_ctx *ctx)
@@ -143,22 +146,29 @@ static apr_status_t drive_account(drive_ctx *ctx)
     md_result_activity_printf(ctx->result, "Selecting account to use for %s", md->name);
     if (APR_SUCCESS == md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_STAGING,
                                          md->name, ctx->p)) {
-        if (use_if_valid(ctx, acct, pkey)) {
+        rv = try_acct(ctx, acct, pkey);
+        if (APR_SUCCESS == rv) {
             ctx->acct_staged = 1;
-            return APR_SUCCESS;
+            return rv;
         }
+        if (!APR_STATUS_IS_ENOENT(rv)) return rv;
         md_store_remove(ctx->store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, ctx->p, 1);
         md_store_remove(ctx->store, MD_SG_STAGING, md->name, MD_FN_ACCT_KEY, ctx->p, 1);
     }
     if (md->ca_account
         && APR_SUCCESS == md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_ACCOUNTS,
-                                            md->ca_account, ctx->p)
-        && use_if_valid(ctx, acct, pkey)) {
-        return APR_SUCCESS;
+                                            md->ca_account, ctx->p)) {
+        rv = try_acct(ctx, acct, pkey);
+        if (!APR_STATUS_IS_ENOENT(rv)) return rv;
     }
-    if (APR_SUCCESS == md_acme_acct_find_and_use(ctx->acme, ctx->store, md->eab_kid,
-                                                 md->eab_hmac, ctx->p)) {
-        return APR_SUCCESS;
+    rv = md_acme_acct_find_and_use(ctx->acme, ctx->store, md->eab_kid, md->eab_hmac,
+                                   ctx->p);
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        if (APR_SUCCESS != rv) {
+            md_result_printf(ctx->result, rv, "Unable to validate the accounts for %s "
+                             "at <%s>.", md->name, ctx->ca_url);
+        }
+        return rv;
     }
 
     md_result_activity_printf(ctx->result, "Creating new ACME account for %s", md->name);

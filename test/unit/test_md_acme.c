@@ -771,6 +771,35 @@ START_TEST(test_renew)
 }
 END_TEST
 
+START_TEST(test_renew_acct_unreachable)
+{
+    /* a stored account that cannot be checked is no reason to register anew */
+    static const fake_answer script[] = {
+        A_DIR, A_NONCE,
+        { "POST", "/acct/1", APR_ECONNREFUSED, 0, NULL, NULL, NULL, NULL, NULL },
+    };
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_acct_t *acct = apr_pcalloc(md_test_pool, sizeof(*acct));
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    md_store_t *store;
+    md_pkey_t *pkey;
+    md_t *md = renew_md();
+
+    fake_start(script, N(script));
+    store = renew_store();
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, md_test_pool, &spec));
+    acct->url = CA "/acct/1";
+    acct->ca_url = DIR_URL;
+    acct->status = MD_ACME_ACCT_ST_VALID;
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_save(store, md_test_pool, acct, pkey));
+    ck_assert_str_eq("ACME-ca.test-0000", acct->id);
+    ck_assert_int_eq(APR_ECONNREFUSED, md_acme_drive_renew(store, md, NULL, result,
+                                                           md_test_pool));
+    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_int_eq(APR_ECONNREFUSED, result->status);
+}
+END_TEST
+
 START_TEST(test_order_purge)
 {
     md_store_t *store = renew_store();
@@ -1002,6 +1031,7 @@ Suite *md_test_acme_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_renew);
     tcase_add_test(tc, test_renew_resume);
+    tcase_add_test(tc, test_renew_acct_unreachable);
     tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);
