@@ -591,7 +591,7 @@ static apr_status_t cert_start(X509 **px, const char *cn, apr_array_header_t *do
 
     if (!(x = X509_new())) return md_crypt_log_error(p, "X509_new");
     if (APR_SUCCESS != (rv = md_rand_bytes(sbytes, sizeof(sbytes), p))) goto leave;
-    sbytes[0] &= 0x7f;
+    sbytes[0] = (unsigned char)((sbytes[0] & 0x7f) | 0x40); /* positive, full 160 bits */
     sbytes[sizeof(sbytes) - 1] |= 0x01;
     if (!X509_set_version(x, X509_VERSION_3)) call = "X509_set_version";
     else if (!(bn = BN_bin2bn(sbytes, sizeof(sbytes), NULL))) call = "BN_bin2bn";
