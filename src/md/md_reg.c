@@ -29,7 +29,7 @@ struct md_reg_t {
     md_store_t *store;
     apr_thread_mutex_t *mutex;
     apr_hash_t *pubcerts;       /* "<name>\n<slot>" -> md_pubcert_t* */
-    apr_hash_t *fallback_keys;  /* spec activity name -> md_pkey_t* */
+    apr_hash_t *fallback_keys;  /* spec activity name -> fallback_key_t* */
     apr_hash_t *stored;         /* name -> md_t* from domains/ (during sync) */
     const char *dns01_cmd;
     int dns01_version;
@@ -191,24 +191,37 @@ apr_status_t md_reg_get_cred_files(const char **pkeyfile, const char **pcertfile
 
 /* --- fallback certificates -------------------------------------------------------- */
 
-static apr_status_t fallback_key_get(md_pkey_t **ppkey, md_reg_t *reg,
+/* One fallback key per key spec and generation, with its PEM text: with
+ * thousands of MDs neither key generation nor PEM encoding is repeated. */
+typedef struct {
+    md_pkey_t *pkey;
+    const char *pem;
+} fallback_key_t;
+
+static apr_status_t fallback_key_get(const fallback_key_t **pfk, md_reg_t *reg,
                                      const md_pkey_spec_t *spec, apr_pool_t *p)
 {
     const char *kname = md_pkey_spec_activity_name(spec, p);
+    fallback_key_t *fk;
     md_pkey_t *pkey;
+    const char *pem;
     apr_status_t rv = APR_SUCCESS;
 
     apr_thread_mutex_lock(reg->mutex);
-    pkey = apr_hash_get(reg->fallback_keys, kname, APR_HASH_KEY_STRING);
-    if (!pkey) {
+    fk = apr_hash_get(reg->fallback_keys, kname, APR_HASH_KEY_STRING);
+    if (!fk) {
         rv = md_pkey_gen(&pkey, reg->p, spec);
+        if (APR_SUCCESS == rv) rv = md_pkey_to_pem(&pem, pkey, reg->p, NULL, 0);
         if (APR_SUCCESS == rv) {
+            fk = apr_pcalloc(reg->p, sizeof(*fk));
+            fk->pkey = pkey;
+            fk->pem = pem;
             apr_hash_set(reg->fallback_keys, apr_pstrdup(reg->p, kname),
-                         APR_HASH_KEY_STRING, pkey);
+                         APR_HASH_KEY_STRING, fk);
         }
     }
     apr_thread_mutex_unlock(reg->mutex);
-    *ppkey = (APR_SUCCESS == rv) ? pkey : NULL;
+    *pfk = (APR_SUCCESS == rv) ? fk : NULL;
     return rv;
 }
 
@@ -218,7 +231,7 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
 {
     md_pkey_spec_t *spec = md_pkeys_spec_get(md->pks, has_static_files(md) ? 0 : i);
     const char *kfile, *cfile;
-    md_pkey_t *pkey;
+    const fallback_key_t *fk;
     md_cert_t *cert;
     apr_array_header_t *chain;
     apr_status_t rv;
@@ -233,12 +246,12 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
 
     rv = md_store_make_dir(reg->store, MD_SG_DOMAINS, md->name, p);
     if (APR_SUCCESS != rv) return rv;
-    rv = fallback_key_get(&pkey, reg, spec, p);
+    rv = fallback_key_get(&fk, reg, spec, p);
     if (APR_SUCCESS != rv) return rv;
-    rv = md_cert_make_fallback(&cert, MD_FALLBACK_CN, md->domains, pkey,
+    rv = md_cert_make_fallback(&cert, MD_FALLBACK_CN, md->domains, fk->pkey,
                                MD_FALLBACK_VALID, p);
     if (APR_SUCCESS != rv) return rv;
-    rv = md_pkey_fsave(pkey, p, NULL, 0, kfile, MD_FPROT_F_UONLY);
+    rv = md_text_freplace(kfile, MD_FPROT_F_UONLY, p, fk->pem);
     if (APR_SUCCESS != rv) return rv;
     chain = apr_array_make(p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
