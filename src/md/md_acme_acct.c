@@ -268,6 +268,13 @@ static apr_status_t find_acct(find_ctx_t *ctx)
                            md_acme_acct_sname(ctx->ca_url, ctx->p));
     rv = md_store_iter_names(find_acct_cb, ctx, ctx->store, ctx->p, MD_SG_ACCOUNTS,
                              pattern);
+    if (APR_STATUS_IS_EACCES(rv)) {
+        /* accounts/ stays 0750 root until the first account is saved: the
+         * child renewing as User sees none there and registers a new one */
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "accounts not readable, "
+                      "looking for %s", pattern);
+        rv = APR_ENOENT;
+    }
     if (ctx->error) return ctx->error;
     if (APR_SUCCESS == rv && !ctx->acct) rv = APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv) && ctx->acct) rv = APR_SUCCESS;

@@ -368,8 +368,21 @@ apr_status_t md_job_notify(md_job_t *job, const char *reason, md_result_t *resul
 
     rv = apr_pool_create(&ptemp, job->p);
     if (APR_SUCCESS != rv) return rv;
-    if (!result) result = md_result_md_make(ptemp, job->mdomain);
-    rv = md_event_raise(events, reason, job->mdomain, job, result, ptemp);
+    if (result) {
+        /* as the original: a checked notification's outcome replaces the
+         * job's last result ("renewed" leaves {status, valid-from}), and a
+         * failing command leaves its problem there */
+        if (MD_EVENT_CHECKED == kind) md_result_set(result, APR_SUCCESS, NULL);
+        rv = md_event_raise(events, reason, job->mdomain, job, result, ptemp);
+        if (MD_EVENT_CHECKED == kind || APR_SUCCESS != rv) {
+            if (!job->last) job->last = md_result_make(job->p, APR_SUCCESS);
+            md_result_assign(job->last, result);
+        }
+    }
+    else {
+        result = md_result_md_make(ptemp, job->mdomain);
+        rv = md_event_raise(events, reason, job->mdomain, job, result, ptemp);
+    }
     problem = result->problem ? apr_pstrdup(job->p, result->problem) : NULL;
     apr_pool_destroy(ptemp);
     job->dirty = 1;

@@ -102,7 +102,9 @@ static void notify_staged(renew_task *t, md_job_t *job, md_result_t *result,
                           apr_pool_t *p)
 {
     if (job->notified_renewed) return;
-    if (job->valid_from > t->now) {
+    /* the clock now, not the run's start: a certificate issued during this
+     * run is valid from a later second, and 'renewed' belongs to this run */
+    if (job->valid_from > apr_time_now()) {
         t->next_run = job->valid_from;
         return;
     }

@@ -1,0 +1,177 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# Each ACME challenge type against pebble's real validation: http-01,
+# tls-alpn-01 (acme-tls/1 in Protocols), dns-01 through an MDChallengeDns01
+# script driving challtestsrv (argument lists of versions 1 and 2), a
+# wildcard via dns-01, RSA + ECDSA certificates served to matching clients,
+# and External Account Binding (kid + hmac, and the JSON file form).
+
+import json
+
+import pytest
+
+from md_acme_env import (acme_factory, chain_file, key_file, pem_kind,  # noqa: F401
+                         wait_until)
+
+EAB_KID = "kid-1"
+EAB_HMAC = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+
+
+def setups(ae, name):
+    return [r for r in ae.reasons(name) if r.startswith("challenge-setup:")]
+
+
+def issued_ok(ae, name, hosts=None, specs=("rsa",)):
+    ae.issue(name, specs=specs)
+    for host in hosts or [name]:
+        rc, out = ae.verify_https(host)
+        assert rc == 0, "%s: %s" % (host, out)
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_410_http01(acme_factory, reference):
+    name = "http.mdspec.org"
+    ae = acme_factory(reference=reference)
+    ae.write(["<MDomain %s www.%s>" % (name, name), "  MDCAChallenges http-01",
+              "</MDomain>"], vhosts=[[name, "www." + name]])
+    ae.start()
+    issued_ok(ae, name, [name, "www." + name])
+    assert sorted(setups(ae, name)) == ["challenge-setup:http-01:%s" % name,
+                                        "challenge-setup:http-01:www.%s" % name]
+    # challenge data is gone once the order is done
+    assert not ae.exists("challenges", name, "acme-http-01.txt")
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_410_tls_alpn01(acme_factory, reference):
+    name = "alpn.mdspec.org"
+    ae = acme_factory(reference=reference)
+    ae.write(["<MDomain %s>" % name, "  MDCAChallenges tls-alpn-01", "</MDomain>"],
+             vhosts=[[name]], protocols="h2 http/1.1 acme-tls/1")
+    ae.start()
+    issued_ok(ae, name)
+    assert setups(ae, name) == ["challenge-setup:tls-alpn-01:%s" % name]
+    md = ae.load_json("domains", name, "md.json")
+    assert md["proto"]["acme-tls/1"] == [name]
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_410_reachability_choice(acme_factory, reference):
+    """No MDCAChallenges: with acme-tls/1 in Protocols and both ports
+    reachable, the types come from reachability."""
+    name = "reach.mdspec.org"
+    ae = acme_factory(reference=reference)
+    ae.write(["MDomain %s" % name], vhosts=[[name]], protocols="h2 http/1.1 acme-tls/1")
+    ae.start()
+    issued_ok(ae, name)
+    assert setups(ae, name) == ["challenge-setup:tls-alpn-01:%s" % name]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_410_dns01_versions(acme_factory, version):
+    name = "dns%d.mdspec.org" % version
+    ae = acme_factory()
+    dns = ae.dns_script()
+    ae.write(["MDChallengeDns01 %s" % dns, "MDChallengeDns01Version %d" % version,
+              "<MDomain %s>" % name, "  MDCAChallenges dns-01", "</MDomain>"],
+             vhosts=[[name]])
+    ae.start()
+    ae.wait_staged(name)
+    calls = [r["argv"][1:] for r in ae.read_argv_log(ae.dns_log)]
+    assert calls[0][:2] == ["setup", name] and len(calls[0]) == 3
+    token = calls[0][2]
+    assert len(token) == 43 and "=" not in token
+    wait_until(lambda: any(c[0] == "teardown" for c in
+                           [r["argv"][1:] for r in ae.read_argv_log(ae.dns_log)]), 20,
+               what="dns-01 teardown")
+    calls = [r["argv"][1:] for r in ae.read_argv_log(ae.dns_log)]
+    teardown = [c for c in calls if c[0] == "teardown"]
+    expected = ["teardown", name] + ([token] if version == 2 else [])
+    assert teardown == [expected]
+    assert setups(ae, name) == ["challenge-setup:dns-01:%s" % name]
+    ae.graceful()
+    ae.wait_active(name)
+    rc, out = ae.verify_https(name)
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_410_wildcard_dns01(acme_factory, reference):
+    name = "wild.mdspec.org"
+    ae = acme_factory(reference=reference)
+    dns = ae.dns_script()
+    ae.write(["MDChallengeDns01 %s" % dns, "MDChallengeDns01Version 2",
+              "<MDomain %s *.%s>" % (name, name), "  MDCAChallenges dns-01",
+              "</MDomain>"], vhosts=[[name, "*." + name]])
+    ae.start()
+    issued_ok(ae, name, [name, "foo." + name])
+    assert setups(ae, name) == ["challenge-setup:dns-01:%s" % name] * 2
+    calls = [r["argv"][1:] for r in ae.read_argv_log(ae.dns_log)]
+    tokens = [c[2] for c in calls if c[0] == "setup"]
+    assert len(tokens) == 2 and tokens[0] != tokens[1]
+    assert sorted(c[2] for c in calls if c[0] == "teardown") == sorted(tokens)
+
+
+def test_410_dual_certificates(acme_factory):
+    name = "dual.mdspec.org"
+    ae = acme_factory(pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1"})
+    ae.write(["<MDomain %s>" % name, "  MDPrivateKeys secp256r1 rsa2048", "</MDomain>"],
+             vhosts=[[name]])
+    ae.start()
+    specs = ("secp256r1", "rsa")
+    ae.issue(name, specs=specs)
+    for spec in specs:
+        assert ae.exists("domains", name, key_file(spec))
+        assert pem_kind(ae.path("domains", name, key_file(spec))) == "PLAIN"
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    ec_cert = ae.server_cert(name, extra=["-sigalgs", "ecdsa_secp256r1_sha256"])
+    rsa_cert = ae.server_cert(name, extra=["-sigalgs",
+                                           "rsa_pss_rsae_sha256:rsa_pkcs1_sha256"])
+    assert isinstance(ec_cert.public_key(), ec.EllipticCurvePublicKey)
+    assert isinstance(rsa_cert.public_key(), rsa.RSAPublicKey)
+    assert rsa_cert.public_key().key_size == 2048
+    status = ae.md_status(name)
+    assert set(status["cert"].keys()) == {"secp256r1", "rsa", "valid"}
+    for spec, cert in (("secp256r1", ec_cert), ("rsa", rsa_cert)):
+        with open(ae.path("domains", name, chain_file(spec)), "rb") as f:
+            from cryptography import x509
+            assert x509.load_pem_x509_certificate(f.read()) == cert
+
+
+@pytest.mark.parametrize("form", ["args", "file"])
+def test_410_eab(acme_factory, form):
+    name = "eab-%s.mdspec.org" % form
+    ae = acme_factory(pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1"},
+                 eab_keys={EAB_KID: EAB_HMAC})
+    if form == "args":
+        eab = "MDExternalAccountBinding %s %s" % (EAB_KID, EAB_HMAC)
+    else:
+        path = ae.env.write_file("conf/eab.json",
+                                 json.dumps({"kid": EAB_KID, "hmac": EAB_HMAC}))
+        eab = "MDExternalAccountBinding %s" % path
+    ae.write(["<MDomain %s>" % name, "  " + eab, "</MDomain>"], vhosts=[[name]])
+    ae.start()
+    ae.wait_staged(name)
+    acct = ae.load_json("staging", name, "account.json")
+    assert acct["eab"] == {"kid": EAB_KID, "hmac": EAB_HMAC}
+    md = ae.load_json("staging", name, "md.json")
+    assert md["eab"] == {"kid": EAB_KID, "hmac": EAB_HMAC}
+    assert ae.md_status(name)["eab"]["hmac"] == "***"
+    ae.graceful()
+    ae.wait_active(name)
+    rc, out = ae.verify_https(name)
+    assert rc == 0, out
+
+
+def test_410_eab_missing_is_refused(acme_factory):
+    """pebble in EAB mode refuses an account without binding: errors, no cert."""
+    name = "noeab.mdspec.org"
+    ae = acme_factory(pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1"},
+                 eab_keys={EAB_KID: EAB_HMAC})
+    ae.write(["MDomain %s" % name], vhosts=[[name]])
+    ae.env.allow_log(r"externalAccountRequired", r"md\[noeab.mdspec.org\]")
+    ae.start()
+    job = wait_until(lambda: (ae.job(name) or {}).get("errors", 0) > 0 and ae.job(name),
+                     30, what="failed run")
+    assert job["last"].get("problem") == "urn:ietf:params:acme:error:externalAccountRequired"
+    assert not ae.exists("staging", name, "pubcert.pem")

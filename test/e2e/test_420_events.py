@@ -1,0 +1,146 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# Events of the renewal cycle (interfaces.md 4.2-4.4) with scripts logging
+# their argv and uid: renewing, challenge-setup:<type>:<domain>, renewed,
+# installed (after the graceful restart, as root), errored (CA refusing
+# connections), expiring (static certificate inside MDWarnWindow),
+# MDNotifyCmd arguments, a failing MDMessageCmd vetoing 'renewing'
+# (AH10060) and a failing MDNotifyCmd holding back 'renewed'.
+
+import os
+
+import pytest
+
+from md_acme_env import (acme_factory, log_types, make_static_cert,  # noqa: F401
+                         wait_until)
+from md_env import free_port
+
+ALWAYS_VALID = {"PEBBLE_VA_ALWAYS_VALID": "1"}
+
+
+def watchdog_runs(ae):
+    return sum(1 for line in ae.env.log_lines() if "AH10055" in line)
+
+
+def wait_watchdog_runs(ae, n, timeout=30):
+    start = watchdog_runs(ae)
+    wait_until(lambda: watchdog_runs(ae) >= start + n, timeout,
+               what="%d watchdog runs" % n)
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_420_sequence_and_notify(acme_factory, reference):
+    name = "events.mdspec.org"
+    ae = acme_factory(reference=reference,
+                 pebble_env={"PEBBLE_AUTHZREUSE": "0"})
+    ae.write(["<MDomain %s www.%s>" % (name, name), "  MDCAChallenges http-01",
+              "</MDomain>"], vhosts=[[name, "www." + name]], notify_cmd=True)
+    ae.start()
+    ae.wait_staged(name)
+    ae.wait_renewed_message(name)
+    reasons = ae.reasons(name)
+    assert reasons[0] == "renewing" and reasons[-1] == "renewed"
+    assert sorted(reasons[1:-1]) == ["challenge-setup:http-01:%s" % name,
+                                     "challenge-setup:http-01:www.%s" % name]
+    msgs = ae.messages()
+    assert all(m["uid"] != 0 for m in msgs)      # the child runs as User
+    assert all(m["argv"][0] == os.path.join(ae.out_dir, "message.py") for m in msgs)
+    assert all(len(m["argv"]) == 3 and m["argv"][2] == name for m in msgs)
+    notes = ae.read_argv_log(ae.notify_log)
+    assert [n["argv"][1:] for n in notes] == [[name]]
+    assert any("AH10059" in l and name in l for l in ae.env.log_lines())
+    ae.graceful()
+    ae.wait_active(name)
+    wait_until(lambda: "installed" in ae.reasons(name), 10, what="installed")
+    inst = [m for m in ae.messages() if m["argv"][-2] == "installed"]
+    assert len(inst) == 1 and inst[0]["uid"] == 0
+    # no second round after the restart
+    wait_watchdog_runs(ae, 2)
+    assert ae.reasons(name).count("renewing") == 1
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_420_errored(acme_factory, reference):
+    name = "fail.mdspec.org"
+    ae = acme_factory(reference=reference)
+    closed = "https://localhost:%d/dir" % free_port()
+    ae.write(["<MDomain %s>" % name, "  MDCertificateAuthority %s" % closed,
+              "</MDomain>"], vhosts=[[name]])
+    ae.env.allow_log(r"Unsuccessful in contacting ACME server", r"AH10056")
+    ae.start()
+    wait_until(lambda: "errored" in ae.reasons(name), 30, what="errored")
+    assert ae.reasons(name)[:2] == ["renewing", "errored"]
+    job = ae.job(name)
+    assert job["errors"] >= 1 and job["finished"] is False
+    assert job["last"]["status"] == 111
+    assert job["last"]["status-description"] == "Connection refused"
+    assert closed in job["last"]["detail"]
+    assert "next-run" in job
+    types = log_types(job)
+    assert types[:4] == ["message-renewing", "starting", "progress", "progress"] \
+        or types[:3] == ["message-renewing", "starting", "progress"]
+    assert "renewal-error" in types and "message-errored" in types
+    assert any("AH10057" in l for l in ae.env.log_lines())
+    # rate limits: retries do not repeat the messages within the hour
+    wait_until(lambda: (ae.job(name) or {}).get("errors", 0) >= 2, 30, what="retry")
+    assert ae.reasons(name).count("renewing") == 1
+    assert ae.reasons(name).count("errored") == 1
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_420_expiring_static(acme_factory, reference):
+    name = "static.mdspec.org"
+    ae = acme_factory(reference=reference)
+    cert, key = make_static_cert(ae.env.root, [name], days=5)
+    ae.write(["<MDomain %s>" % name, "  MDWarnWindow 10d",
+              "  MDCertificateFile %s" % cert, "  MDCertificateKeyFile %s" % key,
+              "</MDomain>"], vhosts=[[name]])
+    ae.start()
+    wait_until(lambda: "expiring" in ae.reasons(name), 30, what="expiring")
+    wait_watchdog_runs(ae, 2)
+    assert ae.reasons(name) == ["expiring"]
+    msg = [m for m in ae.messages() if m["argv"][-2] == "expiring"][0]
+    assert msg["argv"][1:] == ["expiring", name] and msg["uid"] != 0
+    job = ae.job(name)
+    assert job["notified"] is True and "message-expiring" in log_types(job)
+    assert not ae.exists("staging", name, "pubcert.pem")
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_420_renewing_veto(acme_factory, reference):
+    name = "veto.mdspec.org"
+    ae = acme_factory(reference=reference,
+                 pebble_env=ALWAYS_VALID)
+    cmd = ae.message_script(fail_reasons=["renewing"])
+    ae.write(["MDomain %s" % name], vhosts=[[name]], message_cmd=cmd)
+    ae.env.allow_log(r"AH10109", r"MDMessageCmd .* failed with exit code 3")
+    ae.start()
+    wait_until(lambda: any("AH10060" in l for l in ae.env.log_lines()), 30,
+               what="AH10060")
+    line = [l for l in ae.env.log_lines() if "AH10060" in l][0]
+    assert "[md:info]" in line
+    assert "%s: event-handler for 'renewing' returned" % name in line
+    assert "preventing renewal to proceed." in line
+    wait_watchdog_runs(ae, 2)
+    assert set(ae.reasons(name)) == {"renewing"}
+    job = ae.job(name)
+    types = log_types(job)
+    assert "starting" not in types and "message-error" in types
+    assert not ae.exists("staging", name, "pubcert.pem")
+
+
+def test_420_failing_notify_holds_renewed(acme_factory):
+    name = "notify.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    notify = ae._script("notify-fail.py", "import sys\nsys.exit(5)\n")
+    ae.write(["MDomain %s" % name], vhosts=[[name]], notify_cmd=notify)
+    ae.env.allow_log(r"AH10108", r"MDNotifyCmd .* failed with exit code 5")
+    ae.start()
+    ae.wait_staged(name)
+    wait_until(lambda: "notify-error" in log_types(ae.job(name)), 20,
+               what="notify-error")
+    job = ae.job(name)
+    assert job["notified-renewed"] is False
+    entry = [e for e in job["log"]["entries"] if e["type"] == "notify-error"][0]
+    assert entry["detail"] == "MDNotifyCmd %s failed with exit code 5." % notify
+    assert "renewed" not in ae.reasons(name)
