@@ -392,7 +392,9 @@ apr_status_t md_job_notify(md_job_t *job, const char *reason, md_result_t *resul
             if (!strcmp("renewed", reason)) job->notified_renewed = 1;
         }
     }
-    else if (strncmp("challenge-setup:", reason, 16)) {
+    else if (MD_EVENT_CHECKED == kind && strncmp("challenge-setup:", reason, 16)) {
+        /* only a failed 'renewed'/'expiring' is an error of the job; a veto
+         * of 'renewing' and fire-and-forget events are not (as the original) */
         md_job_retry_later(job, problem);
     }
     return rv;

@@ -7,8 +7,10 @@
 # and External Account Binding (kid + hmac, and the JSON file form).
 
 import json
+import os
 
 import pytest
+import requests
 
 from md_acme_env import (acme_factory, chain_file, key_file, pem_kind,  # noqa: F401
                          wait_until)
@@ -175,3 +177,34 @@ def test_410_eab_missing_is_refused(acme_factory):
                      30, what="failed run")
     assert job["last"].get("problem") == "urn:ietf:params:acme:error:externalAccountRequired"
     assert not ae.exists("staging", name, "pubcert.pem")
+
+
+def _dual_facts(acme_factory, reference):
+    from test_400_drive import key_paths
+    name = "dual.mdspec.org"
+    ae = acme_factory(reference=reference, pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1"})
+    ae.write(["<MDomain %s>" % name, "  MDPrivateKeys secp256r1 rsa2048", "</MDomain>"],
+             vhosts=[[name]])
+    ae.start()
+    specs = ("secp256r1", "rsa")
+    ae.wait_staged(name, specs=specs)
+    ae.wait_renewed_message(name)
+    facts = {"staging": sorted(os.listdir(ae.path("staging", name))),
+             "staged-md": ae.load_json("staging", name, "md.json")["privkey"],
+             "status": key_paths(ae.md_status(name))}
+    ae.graceful()
+    ae.wait_active(name, specs=specs)
+    facts["domains"] = sorted(os.listdir(ae.path("domains", name)))
+    facts["status-active"] = key_paths(ae.md_status(name))
+    facts["cert-status"] = key_paths(requests.get(
+        "http://127.0.0.1:%d/.httpd/certificate-status" % ae.env.http_port,
+        headers={"Host": name}, timeout=10).json())
+    return facts
+
+
+def test_410_dual_differential(acme_factory):
+    ours = _dual_facts(acme_factory, False)
+    ref = _dual_facts(acme_factory, True)
+    diffs = ["%s: ours %s, reference %s" % (k, ours[k], ref[k])
+             for k in ref if ours[k] != ref[k]]
+    assert not diffs, "\n".join(diffs)

@@ -144,3 +144,44 @@ def test_420_failing_notify_holds_renewed(acme_factory):
     entry = [e for e in job["log"]["entries"] if e["type"] == "notify-error"][0]
     assert entry["detail"] == "MDNotifyCmd %s failed with exit code 5." % notify
     assert "renewed" not in ae.reasons(name)
+
+
+def _failure_facts(acme_factory, reference, veto):
+    from test_400_drive import key_paths
+    name = "fail.mdspec.org"
+    ae = acme_factory(reference=reference, pebble_env=ALWAYS_VALID)
+    body = ["MDomain %s" % name]
+    kw = {}
+    if veto:
+        kw["message_cmd"] = ae.message_script(fail_reasons=["renewing"])
+        ae.env.allow_log(r"AH10109", r"MDMessageCmd .* failed with exit code 3")
+    else:
+        body = ["<MDomain %s>" % name,
+                "  MDCertificateAuthority https://localhost:%d/dir" % free_port(),
+                "</MDomain>"]
+        ae.env.allow_log(r"Unsuccessful in contacting ACME server", r"AH10056")
+    ae.write(body, vhosts=[[name]], **kw)
+    ae.start()
+    if veto:
+        wait_until(lambda: "message-error" in log_types(ae.job(name)), 30, what="veto")
+    else:
+        wait_until(lambda: "message-errored" in log_types(ae.job(name)), 30,
+                   what="errored")
+    job = ae.job(name)
+    return {"job": key_paths(job), "job-order": list(job.keys()),
+            "last": {k: v.replace(ae.peb.url, "CA").split("localhost:")[0]
+                     if isinstance(v, str) else v
+                     for k, v in job["last"].items() if k != "detail"},
+            "errors": job["errors"],
+            "types": [t for t in log_types(job) if t != "progress"][:4],
+            "status": key_paths(ae.md_status(name)),
+            "reasons": ae.reasons(name)[:2]}
+
+
+@pytest.mark.parametrize("veto", [False, True], ids=["errored", "veto"])
+def test_420_failure_differential(acme_factory, veto):
+    ours = _failure_facts(acme_factory, False, veto)
+    ref = _failure_facts(acme_factory, True, veto)
+    diffs = ["%s: ours %s, reference %s" % (k, ours[k], ref[k])
+             for k in ref if ours[k] != ref[k]]
+    assert not diffs, "\n".join(diffs)
