@@ -68,6 +68,14 @@ md_json_t *md_json_copy(apr_pool_t *p, const md_json_t *json)
 
 /* --- key paths ---------------------------------------------------------------- */
 
+/* j = the value at the variadic key path following json */
+#define JSELECT(j, json) do {       \
+        va_list ap_;                \
+        va_start(ap_, json);        \
+        j = jselect(json, ap_);     \
+        va_end(ap_);                \
+    } while (0)
+
 static json_t *jselect(const md_json_t *json, va_list ap)
 {
     const char *key;
@@ -138,11 +146,8 @@ md_json_type_t md_json_type(const md_json_t *json)
 int md_json_is(md_json_type_t type, const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j) return 0;
     switch (type) {
         case MD_JSON_TYPE_OBJECT: return json_is_object(j);
@@ -159,11 +164,8 @@ int md_json_is(md_json_type_t type, const md_json_t *json, ...)
 int md_json_has_key(const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     return j != NULL;
 }
 
@@ -177,33 +179,24 @@ int md_json_equal(const md_json_t *a, const md_json_t *b)
 const char *md_json_gets(const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     return (j && json_is_string(j)) ? json_string_value(j) : NULL;
 }
 
 const char *md_json_dups(apr_pool_t *p, const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     return (j && json_is_string(j)) ? apr_pstrdup(p, json_string_value(j)) : NULL;
 }
 
 long md_json_getl(const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j) return 0;
     if (json_is_integer(j)) return (long)json_integer_value(j);
     if (json_is_real(j)) return (long)json_real_value(j);
@@ -213,22 +206,16 @@ long md_json_getl(const md_json_t *json, ...)
 double md_json_getn(const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     return (j && json_is_number(j)) ? json_number_value(j) : 0.0;
 }
 
 int md_json_getb(const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j) return 0;
     if (json_is_boolean(j)) return json_is_true(j);
     if (json_is_integer(j)) return json_integer_value(j) != 0;
@@ -238,11 +225,8 @@ int md_json_getb(const md_json_t *json, ...)
 apr_time_t md_json_get_time(const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j || !json_is_string(j)) return 0;
     return apr_date_parse_rfc(json_string_value(j));
 }
@@ -250,11 +234,8 @@ apr_time_t md_json_get_time(const md_json_t *json, ...)
 md_json_t *md_json_getj(const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j) return NULL;
     return json_wrap(json->p, json_incref(j));
 }
@@ -262,11 +243,8 @@ md_json_t *md_json_getj(const md_json_t *json, ...)
 md_json_t *md_json_getcj(apr_pool_t *p, const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j) return NULL;
     return json_wrap(p, json_incref(j));
 }
@@ -275,11 +253,8 @@ apr_status_t md_json_getsa(apr_array_header_t *a, const md_json_t *json, ...)
 {
     json_t *j, *e;
     size_t i;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j || !json_is_array(j)) return APR_ENOENT;
     json_array_foreach(j, i, e) {
         if (json_is_string(e)) {
@@ -470,11 +445,8 @@ apr_status_t md_json_limita(apr_size_t max, md_json_t *json, ...)
 apr_size_t md_json_array_size(const md_json_t *json, ...)
 {
     json_t *j;
-    va_list ap;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     return (j && json_is_array(j)) ? json_array_size(j) : 0;
 }
 
@@ -482,12 +454,9 @@ int md_json_itera(md_json_itera_cb *cb, void *baton, const md_json_t *json, ...)
 {
     json_t *j, *e;
     size_t i;
-    va_list ap;
     apr_pool_t *p = json->p;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j || !json_is_array(j)) return 1;
     json_array_foreach(j, i, e) {
         if (!cb(baton, i, json_wrap(p, json_incref(e)))) return 0;
@@ -499,12 +468,9 @@ int md_json_iterkey(md_json_iterkey_cb *cb, void *baton, const md_json_t *json, 
 {
     json_t *j, *e;
     const char *key;
-    va_list ap;
     apr_pool_t *p = json->p;
 
-    va_start(ap, json);
-    j = jselect(json, ap);
-    va_end(ap);
+    JSELECT(j, json);
     if (!j || !json_is_object(j)) return 1;
     json_object_foreach(j, key, e) {
         if (!cb(baton, key, json_wrap(p, json_incref(e)))) return 0;

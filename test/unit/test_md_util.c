@@ -1,11 +1,208 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Unit tests for md_util.c.
+ * Unit tests for md_util.c: base64url, hex, DNS names, URI checks, string
+ * arrays, file writes and running commands.
  */
+#include <string.h>
+#include <sys/stat.h>
+#include <apr_strings.h>
+
+#include "md_util.h"
 #include "md_unit.h"
+
+static const struct {
+    const char *plain;
+    const char *b64url;
+} b64_cases[] = {
+    { "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" },
+    { "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" },
+    { "\xfb\xff\xbf", "-_-_" }, { "?>?", "Pz4_" },
+};
+
+START_TEST(test_base64url)
+{
+    md_data_t out;
+    const char *plain = b64_cases[_i].plain;
+
+    ck_assert_str_eq(b64_cases[_i].b64url,
+                     md_util_base64url_encode(plain, strlen(plain), md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_base64url_decode(&out, b64_cases[_i].b64url,
+                                                           md_test_pool));
+    ck_assert_uint_eq(strlen(plain), out.len);
+    ck_assert(0 == memcmp(plain, out.data, out.len));
+}
+END_TEST
+
+START_TEST(test_base64url_invalid)
+{
+    md_data_t out;
+
+    ck_assert_int_eq(APR_EINVAL, md_util_base64url_decode(&out, "ab$c", md_test_pool));
+    ck_assert_int_eq(APR_EINVAL, md_util_base64url_decode(&out, "abcde", md_test_pool));
+    ck_assert(md_util_is_base64url("zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3"));
+    ck_assert(!md_util_is_base64url("abc def"));
+    ck_assert(!md_util_is_base64url(""));
+    ck_assert_str_eq("00ff10", md_util_hex((const unsigned char *)"\x00\xff\x10", 3,
+                                           md_test_pool));
+}
+END_TEST
+
+static const struct {
+    const char *name;
+    int need_fqdn;
+    int wildcard;
+    int valid;
+} dns_cases[] = {
+    { "example.org", 1, 0, 1 }, { "localhost", 0, 0, 1 }, { "localhost", 1, 0, 0 },
+    { "*.example.org", 1, 1, 1 }, { "*.example.org", 1, 0, 0 }, { "a..b", 0, 0, 0 },
+    { "-a.org", 0, 0, 0 }, { "a-.org", 0, 0, 0 }, { "a_b.org", 0, 0, 0 },
+    { "xn--bcher-kva.example", 1, 0, 1 }, { "example.org.", 1, 0, 1 }, { "", 0, 0, 0 },
+    { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org", 0, 0, 0 },
+};
+
+START_TEST(test_dns_names)
+{
+    ck_assert_int_eq(dns_cases[_i].valid, md_dns_is_name(dns_cases[_i].name,
+                                                         dns_cases[_i].need_fqdn,
+                                                         dns_cases[_i].wildcard));
+}
+END_TEST
+
+START_TEST(test_dns_matching)
+{
+    char *long_name = apr_pcalloc(md_test_pool, 300);
+
+    memset(long_name, 'a', 254);
+    ck_assert(!md_dns_is_name(long_name, 0, 0));
+    ck_assert(md_dns_matches("*.example.org", "www.example.org"));
+    ck_assert(md_dns_matches("Example.ORG", "example.org"));
+    ck_assert(!md_dns_matches("*.example.org", "example.org"));
+    ck_assert(!md_dns_matches("*.example.org", "a.b.example.org"));
+    ck_assert(md_dns_domains_match("www.example.org", "*.example.org"));
+    ck_assert(!md_dns_domains_match("www.example.org", "www.example.com"));
+}
+END_TEST
+
+static const struct {
+    const char *uri;
+    int http_only;
+    const char *err;
+} uri_cases[] = {
+    { "https://acme.example.org/dir", 0, NULL },
+    { "http://127.0.0.1:14000/dir", 0, NULL },
+    { "mailto:admin@example.org", 0, NULL },
+    { "yes", 0, "missing uri scheme" },
+    { "https:///dir", 0, "missing hostname" },
+    { "https://bad_host/dir", 0, "invalid hostname" },
+    { "https://127.0.0.1:-443", 0, "invalid port" },
+    { "https://a.org/x y", 0, "whitespace in uri" },
+    { "mailto:", 0, "missing uri identifier" },
+    { "ftp://p", 1, "uri scheme must be http or https" },
+    { "localhost:8080", 1, "uri scheme must be http or https" },
+};
+
+START_TEST(test_uri_check)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = uri_cases[_i].http_only
+        ? md_util_abs_http_uri_check(md_test_pool, uri_cases[_i].uri, &err)
+        : md_util_abs_uri_check(md_test_pool, uri_cases[_i].uri, &err);
+    if (uri_cases[_i].err) {
+        ck_assert_int_ne(APR_SUCCESS, rv);
+        ck_assert_str_eq(uri_cases[_i].err, err);
+    }
+    else {
+        ck_assert_int_eq(APR_SUCCESS, rv);
+    }
+}
+END_TEST
+
+START_TEST(test_arrays_and_schemes)
+{
+    apr_array_header_t *a = apr_array_make(md_test_pool, 4, sizeof(const char *)), *c;
+
+    APR_ARRAY_PUSH(a, const char *) = "B.org";
+    APR_ARRAY_PUSH(a, const char *) = "a.org";
+    APR_ARRAY_PUSH(a, const char *) = "b.ORG";
+    c = md_array_str_compact(md_test_pool, a, 0);
+    ck_assert_int_eq(2, c->nelts);
+    ck_assert_str_eq("b.org", APR_ARRAY_IDX(c, 0, const char *));
+    ck_assert_str_eq("b.org a.org", md_array_str_join(c, " ", md_test_pool));
+    ck_assert_int_eq(1, md_array_str_index(c, "A.org", 0, 0));
+    ck_assert_int_eq(-1, md_array_str_index(c, "A.org", 0, 1));
+    ck_assert_int_eq(0, md_array_str_add_missing(c, "a.org", 1));
+    ck_assert_int_eq(1, md_array_str_remove(c, "a.org", 1));
+    ck_assert_str_eq("mailto:me@x.org", md_util_schemify(md_test_pool, "me@x.org", "mailto"));
+    ck_assert_str_eq("tel:123", md_util_schemify(md_test_pool, "tel:123", "mailto"));
+}
+END_TEST
+
+START_TEST(test_file_writes)
+{
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    const char *path = md_util_path_join(md_test_pool, dir, "x.txt", NULL), *data;
+    apr_size_t len;
+    struct stat st;
+
+    ck_assert_int_eq(APR_SUCCESS, md_text_freplace(path, 0x0600, md_test_pool, "one"));
+    ck_assert_int_eq(0, stat(path, &st));
+    ck_assert_uint_eq(0600, st.st_mode & 0777);
+    ck_assert_int_eq(APR_SUCCESS, md_text_freplace(path, 0x0644, md_test_pool, "two"));
+    ck_assert_int_eq(APR_SUCCESS, md_util_fread_all(&data, &len, path, 100, md_test_pool));
+    ck_assert_str_eq("two", data);
+    ck_assert_int_eq(APR_EINVAL, md_util_fread_all(&data, &len, path, 2, md_test_pool));
+    ck_assert(APR_STATUS_IS_EEXIST(md_text_fcreatex(path, 0x0600, md_test_pool, "3")));
+    ck_assert(!md_util_is_file(apr_pstrcat(md_test_pool, path, ".tmp", NULL), md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_mkdir(md_util_path_join(md_test_pool, dir, "a",
+                                                                  "b", NULL),
+                                                0x0700, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_rm_recursive(dir, md_test_pool));
+    ck_assert(!md_util_is_dir(dir, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_rm_recursive(dir, md_test_pool));
+}
+END_TEST
+
+START_TEST(test_exec)
+{
+    const char **argv;
+    int exit_code;
+
+    ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool,
+                                                   "/bin/sh -c 'exit 3'", NULL));
+    ck_assert_str_eq("exit 3", argv[2]);
+    ck_assert_int_eq(APR_SUCCESS, md_util_exec(md_test_pool, argv[0], argv, &exit_code));
+    ck_assert_int_eq(3, exit_code);
+    ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool, "/bin/true", "a",
+                                                   "b", NULL));
+    ck_assert_str_eq("b", argv[2]);
+    ck_assert_ptr_null(argv[3]);
+    ck_assert_int_eq(APR_SUCCESS, md_util_exec(md_test_pool, argv[0], argv, &exit_code));
+    ck_assert_int_eq(0, exit_code);
+    /* no PATH search: a bare name does not run */
+    ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool, "true", NULL));
+    ck_assert(APR_SUCCESS != md_util_exec(md_test_pool, argv[0], argv, &exit_code)
+              || 0 != exit_code);
+}
+END_TEST
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *md_test_util_suite(void)
 {
     Suite *s = suite_create("md_util");
+    TCase *tc = tcase_create("util");
+
+    tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
+    tcase_add_loop_test(tc, test_base64url, 0, N(b64_cases));
+    tcase_add_test(tc, test_base64url_invalid);
+    tcase_add_loop_test(tc, test_dns_names, 0, N(dns_cases));
+    tcase_add_test(tc, test_dns_matching);
+    tcase_add_loop_test(tc, test_uri_check, 0, N(uri_cases));
+    tcase_add_test(tc, test_arrays_and_schemes);
+    tcase_add_test(tc, test_file_writes);
+    tcase_add_test(tc, test_exec);
+    suite_add_tcase(s, tc);
     return s;
 }
