@@ -148,6 +148,20 @@ const char *md_cert_get_ocsp_url(const md_cert_t *cert, apr_pool_t *p);
  * APR_ENOENT without AKI. */
 apr_status_t md_cert_get_ari_cert_id(const char **pid, const md_cert_t *cert,
                                      apr_pool_t *p);
+/* One signed certificate timestamp of a certificate's CT extension
+ * (1.3.6.1.4.1.11129.2.4.2), as certificate-status shows it. */
+typedef struct md_sct_t {
+    int version;                    /* SCT version, 0 = v1 */
+    const char *logid_hex;          /* lower-case hex of the log id */
+    apr_time_t timestamp;           /* when the log signed it */
+    const char *signature_hex;      /* lower-case hex of the signature */
+    const char *signature_type;     /* OpenSSL short name, e.g. "ecdsa-with-SHA256" */
+} md_sct_t;
+/* The SCTs embedded in cert (md_sct_t*, in extension order) allocated in p;
+ * an empty array when it has none or the extension cannot be parsed.
+ * Always APR_SUCCESS. */
+apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
+                              apr_pool_t *p);
 /* 1 if it carries the TLS feature (must-staple) extension. */
 int md_cert_must_staple(const md_cert_t *cert);
 /* 1 if cert's issuer name matches issuer's subject and issuer signed it. */

@@ -15,6 +15,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/ct.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -460,6 +461,37 @@ apr_status_t md_cert_get_ari_cert_id(const char **pid, const md_cert_t *cert,
         p, md_util_base64url_encode((const char *)ASN1_STRING_get0_data(akid),
                                     (apr_size_t)ASN1_STRING_length(akid), p),
         ".", md_util_base64url_encode(serial.data, serial.len, p), NULL);
+    return APR_SUCCESS;
+}
+
+apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
+                              apr_pool_t *p)
+{
+    apr_array_header_t *scts = apr_array_make(p, 3, sizeof(md_sct_t *));
+    STACK_OF(SCT) *list;
+    const unsigned char *data;
+    apr_size_t len;
+    md_sct_t *sct;
+    SCT *s;
+    int i, nid;
+
+    list = X509_get_ext_d2i(cert->x509, NID_ct_precert_scts, NULL, NULL);
+    for (i = 0; list && i < sk_SCT_num(list); ++i) {
+        s = sk_SCT_value(list, i);
+        sct = apr_pcalloc(p, sizeof(*sct));
+        sct->version = (int)SCT_get_version(s);
+        len = SCT_get0_log_id(s, (unsigned char **)&data);
+        sct->logid_hex = md_util_hex(data, len, p);
+        sct->timestamp = (apr_time_t)SCT_get_timestamp(s) * 1000; /* ms -> us */
+        len = SCT_get0_signature(s, (unsigned char **)&data);
+        sct->signature_hex = md_util_hex(data, len, p);
+        nid = SCT_get_signature_nid(s);
+        sct->signature_type = (NID_undef != nid) ? OBJ_nid2sn(nid) : "undef";
+        APR_ARRAY_PUSH(scts, md_sct_t *) = sct;
+    }
+    SCT_LIST_free(list);
+    ERR_clear_error();
+    *pscts = scts;
     return APR_SUCCESS;
 }
 

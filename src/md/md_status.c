@@ -46,6 +46,7 @@ apr_status_t md_cert_facts_get(md_cert_facts_t **pfacts, const md_cert_t *cert,
     if (APR_SUCCESS != md_cert_get_ari_cert_id(&facts->ari_cert_id, cert, p)) {
         facts->ari_cert_id = NULL;
     }
+    md_cert_get_scts(&facts->scts, cert, p);
 leave:
     *pfacts = (APR_SUCCESS == rv) ? facts : NULL;
     return rv;
@@ -255,6 +256,29 @@ static const md_status_slot_t *slot_find(const apr_array_header_t *slots, const 
     return NULL;
 }
 
+/* "scts" of the staged certificates (as the original's user guide shows
+ * them), only when there are any. */
+static void add_scts(md_json_t *json, const apr_array_header_t *slots, apr_pool_t *p)
+{
+    const md_status_slot_t *slot;
+    const md_sct_t *sct;
+    md_json_t *jsct;
+    int i, j;
+
+    for (i = 0; slots && i < slots->nelts; ++i) {
+        slot = APR_ARRAY_IDX(slots, i, const md_status_slot_t *);
+        for (j = 0; slot->cert && slot->cert->scts && j < slot->cert->scts->nelts; ++j) {
+            sct = APR_ARRAY_IDX(slot->cert->scts, j, const md_sct_t *);
+            jsct = md_json_create(p);
+            md_json_sets(sct->logid_hex, jsct, MD_KEY_LOGID, NULL);
+            md_json_set_time(sct->timestamp, jsct, MD_KEY_SIGNED, NULL);
+            md_json_sets(sct->signature_hex, jsct, MD_KEY_SIGNATURE, NULL);
+            md_json_sets(sct->signature_type, jsct, MD_KEY_SIGNATURE_TYPE, NULL);
+            md_json_addj(jsct, json, MD_KEY_SCTS, NULL);
+        }
+    }
+}
+
 md_json_t *md_status_cert_status_json(const md_status_input_t *in, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p), *jrenewal;
@@ -278,6 +302,7 @@ md_json_t *md_status_cert_status_json(const md_status_input_t *in, apr_pool_t *p
     if (in->job) {
         jrenewal = md_json_create(p);
         md_json_setj(md_status_certs_json(in->staged, 0, p), jrenewal, MD_KEY_CERT, NULL);
+        add_scts(jrenewal, in->staged, p);
         md_json_setj(jrenewal, json, MD_KEY_RENEWAL, NULL);
     }
     return json;

@@ -30,6 +30,11 @@ struct md_reg_t;
 #define MD_KEY_ERROR                "error"
 #define MD_KEY_DOMAIN               "domain"
 #define MD_KEY_ID                   "id"
+#define MD_KEY_SCTS                 "scts"
+#define MD_KEY_LOGID                "logid"
+#define MD_KEY_SIGNED               "signed"
+#define MD_KEY_SIGNATURE            "signature"
+#define MD_KEY_SIGNATURE_TYPE       "signature-type"
 
 /* --- certificate facts ------------------------------------------------------------- */
 
@@ -43,6 +48,7 @@ typedef struct md_cert_facts_t {
     const char *serial;             /* upper-case hex */
     const char *sha256_fingerprint; /* lower-case hex over the DER */
     const char *ari_cert_id;        /* NULL without authority key id */
+    apr_array_header_t *scts;       /* md_sct_t* embedded CT timestamps, may be empty */
 } md_cert_facts_t;
 
 /**
@@ -130,7 +136,9 @@ struct md_json_t *md_status_md_json(const md_status_input_t *in, int with_log,
 /**
  * The /.httpd/certificate-status document (interfaces.md 3.2): valid?, one
  * member per key spec name of the MD (also for static files, which then
- * stay "{}"), renewal? {"cert": staged cert object}.
+ * stay "{}"), renewal? {"cert": staged cert object, "scts": [...] only when
+ * the staged certificates carry CT timestamps: {logid, signed, signature,
+ * signature-type} each}.
  */
 struct md_json_t *md_status_cert_status_json(const md_status_input_t *in, apr_pool_t *p);
 

@@ -143,7 +143,7 @@ const char *md_duration_roughly(apr_pool_t *p, apr_interval_time_t duration)
     if (parts.seconds) {
         return apr_psprintf(p, "~%" APR_INT64_T_FMT " seconds", parts.seconds);
     }
-    return apr_psprintf(p, "~%" APR_INT64_T_FMT " ms", parts.msecs);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " ms", parts.msecs);  /* no "~" (as the original) */
 }
 
 /* --- timeslices -------------------------------------------------------------- */

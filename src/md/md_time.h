@@ -50,7 +50,8 @@ const char *md_duration_print(apr_pool_t *p, apr_interval_time_t duration);
 
 /**
  * The "roughly" form: "~<n> <unit>" with only the largest non-zero unit of
- * days, hours, minutes, seconds ("~3 hours"), "~<n> ms" below one second.
+ * days, hours, minutes, seconds ("~3 hours"), "<n> ms" (no "~") below one
+ * second.
  * The sign is ignored (callers add "in"/"ago").
  */
 const char *md_duration_roughly(apr_pool_t *p, apr_interval_time_t duration);

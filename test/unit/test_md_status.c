@@ -540,21 +540,21 @@ START_TEST(event_message_fails)
                      md_json_writep(job->log, p, MD_JSON_FMT_COMPACT));
     ck_assert(md_job_log_get_time_of_latest(job, "message-installed") == 0);
 
-    /* veto */
+    /* veto: returned, but no error of the job (as the reference) */
     result = md_result_md_make(p, "a.org");
     ck_assert_int_eq(APR_EAGAIN, md_job_notify(job, "renewing", result));
-    ck_assert_int_eq(1, job->error_runs);
-    ck_assert(job->next_run == T_BASE + apr_time_from_sec(30));
+    ck_assert_int_eq(0, job->error_runs);
 
     /* checked: counts as error */
     ck_assert_int_eq(APR_EGENERAL, md_job_notify(job, "expiring", result));
-    ck_assert_int_eq(2, job->error_runs);
+    ck_assert_int_eq(1, job->error_runs);
+    ck_assert(job->next_run == T_BASE + apr_time_from_sec(30));
     ck_assert_int_eq(0, job->notified);
 
     /* challenge setup: failure returned, not counted */
     ck_assert_int_eq(APR_EGENERAL, md_job_notify(job, "challenge-setup:dns-01:a.org",
                                                  result));
-    ck_assert_int_eq(2, job->error_runs);
+    ck_assert_int_eq(1, job->error_runs);
     ck_assert_str_eq("2:installed a.org\n", apr_pstrndup(p, log_lines(p, log), 18));
 }
 END_TEST
@@ -573,6 +573,9 @@ START_TEST(event_cannot_run)
     ck_assert_int_ne(APR_EAGAIN, rv);       /* an error, not a veto */
     ck_assert_str_eq("MDMessageCmd /nonexistent/md-msg arg failed with exit code -1.",
                      result->detail);
+    ck_assert_int_eq(0, job->error_runs);   /* 'renewing' is not checked */
+    rv = md_job_notify(job, "renewed", result);
+    ck_assert_int_ne(APR_SUCCESS, rv);
     ck_assert_int_eq(1, job->error_runs);
 }
 END_TEST
@@ -914,6 +917,52 @@ START_TEST(status_cert_status)
     ck_assert_str_eq(read_text(DATA("expected-cert-status-staged.json"), p),
                      md_json_writep(md_status_cert_status_json(input_test6(), p), p,
                                     MD_JSON_FMT_INDENT));
+}
+END_TEST
+
+START_TEST(status_cert_status_scts)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_input_t *in = input_test6();
+    const md_cert_facts_t *facts = load_facts("status-sct.pem");
+    const md_sct_t *sct;
+    md_json_t *json;
+
+    /* the reader: both SCTs of the extension, in order */
+    ck_assert_int_eq(2, facts->scts->nelts);
+    sct = APR_ARRAY_IDX(facts->scts, 0, const md_sct_t *);
+    ck_assert_int_eq(0, sct->version);
+    ck_assert_str_eq("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                     sct->logid_hex);
+    ck_assert(apr_time_from_sec(1559322395) == sct->timestamp);
+    ck_assert_str_eq("3006020101020102", sct->signature_hex);
+    ck_assert_str_eq("ecdsa-with-SHA256", sct->signature_type);
+    sct = APR_ARRAY_IDX(facts->scts, 1, const md_sct_t *);
+    ck_assert(apr_time_from_sec(1559322396) + 500000 == sct->timestamp);
+    ck_assert_str_eq("RSA-SHA256", sct->signature_type);
+    /* certificates without the extension have none */
+    ck_assert_int_eq(0, load_facts("status-rsa.pem")->scts->nelts);
+
+    /* certificate-status lists them with the staged set */
+    slot_add(in->staged, "secp384r1", "status-sct.pem");
+    json = md_status_cert_status_json(in, p);
+    ck_assert_str_eq("[{\"logid\":\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\","
+                     "\"signed\":\"Fri, 31 May 2019 17:06:35 GMT\","
+                     "\"signature\":\"3006020101020102\","
+                     "\"signature-type\":\"ecdsa-with-SHA256\"},"
+                     "{\"logid\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+                     "\"signed\":\"Fri, 31 May 2019 17:06:36 GMT\","
+                     "\"signature\":\"11111111111111111111111111111111\","
+                     "\"signature-type\":\"RSA-SHA256\"}]",
+                     md_json_writep(md_json_getcj(p, json, "renewal", "scts", NULL), p,
+                                    MD_JSON_FMT_COMPACT));
+    ck_assert(md_json_has_key(json, "renewal", "cert", "secp384r1", NULL));
+    /* not in md-status, and not for the active certificates */
+    ck_assert(!md_json_has_key(md_status_md_json(in, 1, T_STATUS, p), "renewal", "scts",
+                               NULL));
+    in->job = NULL;
+    slot_add(in->slots, "secp384r1", "status-sct.pem");
+    ck_assert(!md_json_has_key(md_status_cert_status_json(in, p), "scts", NULL));
 }
 END_TEST
 
@@ -1299,6 +1348,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, status_mds_text);
     tcase_add_test(tc, status_cert_status);
     tcase_add_test(tc, status_cert_status_static);
+    tcase_add_test(tc, status_cert_status_scts);
     tcase_add_test(tc, status_ocsp_member);
     tcase_add_test(tc, status_stapling_json);
     tcase_add_test(tc, status_server_auto);
