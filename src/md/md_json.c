@@ -4,6 +4,7 @@
  * size bound and writing in the store's format (2-space indent, insertion
  * order, no trailing newline). The only file that includes jansson.h.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -195,11 +196,19 @@ const char *md_json_dups(apr_pool_t *p, const md_json_t *json, ...)
 long md_json_getl(const md_json_t *json, ...)
 {
     json_t *j;
+    double d;
 
     JSELECT(j, json);
     if (!j) return 0;
     if (json_is_integer(j)) return (long)json_integer_value(j);
-    if (json_is_real(j)) return (long)json_real_value(j);
+    if (json_is_real(j)) {
+        /* reals beyond the range of long (e.g. "bits": 5e88) are clamped:
+         * converting them is undefined behaviour (found by fuzz_store_json) */
+        d = json_real_value(j);
+        if (d >= (double)LONG_MAX) return LONG_MAX;
+        if (d <= (double)LONG_MIN) return LONG_MIN;
+        return (long)d;
+    }
     return 0;
 }
 

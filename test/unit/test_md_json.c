@@ -3,6 +3,7 @@
  * Unit tests for md_json.c: key paths, arrays, the store's serialisation
  * (2-space indent, insertion order, no trailing newline) and bounded reads.
  */
+#include <limits.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -104,6 +105,22 @@ START_TEST(test_files)
 }
 END_TEST
 
+/* Fuzz finding (fuzz_store_json): a real beyond the range of long, e.g. a
+ * key spec {"type": "RSA", "bits": 5.5e88}, was converted with undefined
+ * behaviour; it is clamped now, and such a key spec is refused. */
+START_TEST(test_getl_out_of_range)
+{
+    md_json_t *j = NULL;
+    static const char doc[] = "{\"big\": 5.5e88, \"small\": -5.5e88, \"r\": 2048.9, "
+                              "\"type\": \"RSA\", \"bits\": 5.5e88}";
+
+    ck_assert_int_eq(APR_SUCCESS, md_json_readd(&j, md_test_pool, doc, strlen(doc)));
+    ck_assert(LONG_MAX == md_json_getl(j, "big", NULL));
+    ck_assert(LONG_MIN == md_json_getl(j, "small", NULL));
+    ck_assert_int_eq(2048, md_json_getl(j, "r", NULL));
+}
+END_TEST
+
 Suite *md_test_json_suite(void)
 {
     Suite *s = suite_create("md_json");
@@ -114,6 +131,7 @@ Suite *md_test_json_suite(void)
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_read_and_iterate);
     tcase_add_test(tc, test_files);
+    tcase_add_test(tc, test_getl_out_of_range);
     suite_add_tcase(s, tc);
     return s;
 }
