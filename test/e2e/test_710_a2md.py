@@ -1,0 +1,267 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# The a2md command-line tool (interfaces.md 6): global options, the usage
+# text byte for byte, -V, exit codes, plain and -j output, the store and
+# registry commands with their messages, the log line format, and a store
+# created by Debian's reference module read and driven by our a2md
+# (encrypted account and keys, list, validate, drive --force).
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+from cryptography import x509
+
+from md_acme_env import acme_factory, chain_file  # noqa: F401
+from md_env import build_dir, our_module
+
+URL = "https://localhost:44000/dir"
+SPEC = "/work/shared/spec/interfaces.md"
+# the order of md.json members as the store commands write them (interfaces.md 6.3)
+STORE_ADD_KEYS = ["name", "domains", "contacts", "transitive", "ca", "state", "renew-mode",
+                  "must-staple", "proto", "stapling", "profile-mandatory", "ari-renewals"]
+
+
+def a2md_bin():
+    path = os.path.join(build_dir(), "src", "a2md", "a2md")
+    if not os.path.exists(path):
+        pytest.skip("a2md not built: %s (set MD_BUILD_DIR)" % path)
+    return path
+
+
+def a2md(*args):
+    r = subprocess.run([a2md_bin()] + list(args), capture_output=True, text=True,
+                       timeout=120)
+    return r.returncode, r.stdout, r.stderr
+
+
+@pytest.fixture
+def store(tmp_path):
+    return str(tmp_path / "store")
+
+
+def spec_usage():
+    if not os.path.exists(SPEC):
+        return None
+    with open(SPEC) as f:
+        m = re.search(r"Usage text \(\*captured\*, stderr\):\n```\n(.*?)```", f.read(), re.S)
+    return m.group(1) if m else None
+
+
+USAGE_HEAD = "usage: a2md [options] cmd [cmd options] [args]\n"
+
+
+# --- global options ----------------------------------------------------------------------
+
+def test_710_help_usage_exact():
+    rc, out, err = a2md("-h")
+    assert rc == 2 and out == ""
+    expected = spec_usage()
+    if expected:
+        assert err == expected
+    assert err.startswith(USAGE_HEAD)
+    assert a2md("--help")[0] == 2
+
+
+def test_710_version():
+    for opt in ("-V", "--version"):
+        rc, out, err = a2md(opt)
+        assert rc == 0 and err == ""
+        assert re.fullmatch(r"version: \d+\.\d+\.\d+(-git)?\n", out)
+
+
+def test_710_missing_and_unknown_commands(store):
+    rc, out, err = a2md()
+    assert rc == 1 and err.startswith("sub command is missing\n" + USAGE_HEAD)
+    rc, out, err = a2md("nocmd")
+    assert rc == 1 and err == "unknown cmd: nocmd\n"
+    rc, out, err = a2md("-d", store, "store")
+    assert rc == 1 and err.startswith("sub command is missing\nusage: store cmd [opts] [args]")
+    rc, out, err = a2md("-d", store, "store", "nocmd")
+    assert rc == 1 and err == "unknown cmd: nocmd\n"
+    rc, out, err = a2md("-x")
+    assert rc == 1 and USAGE_HEAD in err
+    for cmd in (["list"], ["store", "list"], ["drive"], ["add", "a.org"]):
+        rc, out, err = a2md(*cmd)
+        assert rc == 1 and err == "need store directory for command: %s\n" % cmd[-1 if
+                                                                                cmd[0] != "add"
+                                                                                else 0]
+
+
+def test_710_log_levels(store):
+    # default: status 0 bare, errors with brackets
+    a2md("-d", store, "store", "add", "a.mdspec.org")
+    rc, out, err = a2md("-d", store, "store", "update", "a.mdspec.org")
+    assert rc == 0 and err == "no changes necessary\n"
+    rc, out, err = a2md("-v", "-d", store, "store", "update", "a.mdspec.org")
+    assert re.search(r"^\[[^ \]]+:\d+ info\]\[ok\] no changes necessary$", err, re.M), err
+    rc, out, err = a2md("-q", "-d", store, "store", "update", "a.mdspec.org")
+    assert "no changes necessary" not in err
+    rc, out, err = a2md("-d", store, "store", "remove", "nonexist.org")
+    assert rc == 1
+    assert re.fullmatch(r"\[[^ \]]+:\d+ err\]\[2\(No such file or directory\)\] "
+                        r"removing md nonexist.org\n", err)
+
+
+# --- store commands ------------------------------------------------------------------------
+
+def test_710_store_commands(store):
+    rc, out, err = a2md("-a", URL, "-d", store, "-j", "store", "add", "a2.mdspec.org",
+                        "www.a2.mdspec.org")
+    assert rc == 0
+    doc = json.loads(out)
+    assert out.endswith("}\n") and list(doc.keys()) == ["output", "status"]
+    md = doc["output"][0]
+    assert list(md.keys()) == STORE_ADD_KEYS
+    assert md == {"name": "a2.mdspec.org", "domains": ["a2.mdspec.org", "www.a2.mdspec.org"],
+                  "contacts": [], "transitive": -1,
+                  "ca": {"proto": "ACME", "urls": [URL]}, "state": 0, "renew-mode": -1,
+                  "must-staple": False, "proto": {"acme-tls/1": []}, "stapling": False,
+                  "profile-mandatory": False, "ari-renewals": False}
+    with open(os.path.join(store, "domains", "a2.mdspec.org", "md.json")) as f:
+        assert json.load(f) == md
+    # plain output, exclusive create, no -a: no urls
+    rc, out, err = a2md("-d", store, "store", "add", "b2.mdspec.org")
+    assert rc == 0 and out == "md: b2.mdspec.org [b2.mdspec.org]\n"
+    with open(os.path.join(store, "domains", "b2.mdspec.org", "md.json")) as f:
+        assert json.load(f)["ca"] == {"proto": "ACME"}
+    assert a2md("-d", store, "store", "add", "b2.mdspec.org")[0] == 1
+    # list: every MD, plain and JSON
+    rc, out, err = a2md("-d", store, "store", "list")
+    assert rc == 0 and sorted(out.splitlines()) == [
+        "md: a2.mdspec.org [a2.mdspec.org, www.a2.mdspec.org]",
+        "md: b2.mdspec.org [b2.mdspec.org]"]
+    rc, out, err = a2md("-j", "-d", store, "store", "list")
+    assert sorted(m["name"] for m in json.loads(out)["output"]) == ["a2.mdspec.org",
+                                                                    "b2.mdspec.org"]
+    # update
+    rc, out, err = a2md("-d", store, "store", "update", "b2.mdspec.org", "foo")
+    assert rc == 1 and err == "unknown update aspect: foo\n"
+    rc, out, err = a2md("-d", store, "store", "update", "nonexist.org")
+    assert rc == 1 and err == "nonexist.org: not found\n"
+    rc, out, err = a2md("-a", URL, "-d", store, "store", "update", "b2.mdspec.org",
+                        "domains", "b2.mdspec.org", "www.b2.mdspec.org")
+    assert rc == 0 and out == "md: b2.mdspec.org [b2.mdspec.org, www.b2.mdspec.org]\n"
+    with open(os.path.join(store, "domains", "b2.mdspec.org", "md.json")) as f:
+        assert json.load(f)["ca"]["urls"] == [URL]
+    # remove: missing fails, unless forced
+    rc, out, err = a2md("-a", URL, "-d", store, "-j", "store", "remove", "nonexist.org")
+    assert rc == 1
+    assert out == ('{\n  "output": [],\n  "status": 2,\n'
+                   '  "description": "No such file or directory"\n}\n')
+    assert a2md("-d", store, "store", "remove", "-f", "nonexist.org")[0] == 0
+    assert a2md("-d", store, "store", "remove", "--force", "nonexist.org")[0] == 0
+    rc, out, err = a2md("-j", "-d", store, "store", "remove", "a2.mdspec.org")
+    assert rc == 0 and json.loads(out) == {"output": [], "status": 0}
+    assert not os.path.exists(os.path.join(store, "domains", "a2.mdspec.org", "md.json"))
+
+
+# --- registry commands ---------------------------------------------------------------------
+
+def test_710_registry_commands(store):
+    rc, out, err = a2md("-a", URL, "-j", "-d", store, "add", "c.mdspec.org", "www.c.mdspec.org")
+    assert rc == 0
+    md = json.loads(out)["output"][0]
+    assert md["transitive"] == 0 and md["state"] == 1 and md["renew"] is True
+    assert md["state-descr"] == "certificate(rsa) is missing"
+    # exists: exit 1 without message; overlap; bad names
+    rc, out, err = a2md("-d", store, "add", "c.mdspec.org")
+    assert rc == 1 and err == ""
+    rc, out, err = a2md("-d", store, "add", "d.mdspec.org", "www.c.mdspec.org")
+    assert rc == 1
+    assert "md d.mdspec.org shares domain 'www.c.mdspec.org' with md c.mdspec.org" in err
+    assert a2md("-d", store, "add", "not a name")[0] == 1
+    assert a2md("-d", store, "add", "a.mdspec.org", "*.a.mdspec.org")[0] == 0
+    # list: sorted, with lookups by domain
+    rc, out, err = a2md("-d", store, "list")
+    assert out == ("md: a.mdspec.org [a.mdspec.org, *.a.mdspec.org]\n"
+                   "md: c.mdspec.org [c.mdspec.org, www.c.mdspec.org]\n")
+    rc, out, err = a2md("-d", store, "list", "www.c.mdspec.org")
+    assert rc == 0 and out == "md: c.mdspec.org [c.mdspec.org, www.c.mdspec.org]\n"
+    rc, out, err = a2md("-d", store, "list", "nope.org")
+    assert rc == 1 and err == "managed domain not found: nope.org\n"
+    # update aspects
+    rc, out, err = a2md("-d", store, "update")
+    assert rc == 1 and err.startswith("needs md name\nusage: update name [ 'aspect' args ]")
+    rc, out, err = a2md("-d", store, "update", "c.mdspec.org", "contacts")
+    assert rc == 1 and err.startswith("update contacts needs at least 1 contact email\n")
+    rc, out, err = a2md("-d", store, "update", "c.mdspec.org", "domains")
+    assert rc == 1
+    assert err.startswith("update domains needs at least 1 domain name as parameter\n")
+    rc, out, err = a2md("-d", store, "update", "nope.org", "contacts", "a@b.org")
+    assert rc == 1 and err == "nope.org: not found\n"
+    for args in (["contacts", "admin@mdspec.org", "mailto:x@mdspec.org"],
+                 ["agreement", "accepted"], ["account", "ACME-localhost-0007"],
+                 ["ca", "https://ca.mdspec.org/dir", "ACME"],
+                 ["domains", "c.mdspec.org", "c2.mdspec.org"]):
+        rc, out, err = a2md("-d", store, "update", "c.mdspec.org", *args)
+        assert rc == 0, err
+    rc, out, err = a2md("-j", "-d", store, "list", "c.mdspec.org")
+    md = json.loads(out)["output"][0]
+    assert md["contacts"] == ["mailto:admin@mdspec.org", "mailto:x@mdspec.org"]
+    assert md["ca"]["agreement"] == "accepted"
+    assert md["ca"]["account"] == "ACME-localhost-0007"
+    assert md["ca"]["urls"] == ["https://ca.mdspec.org/dir"]
+    assert md["domains"] == ["c.mdspec.org", "c2.mdspec.org"]
+    assert md["renew"] is True
+    rc, out, err = a2md("-d", store, "update", "c.mdspec.org", "agreement", "accepted")
+    assert rc == 0 and err == "no changes necessary\n"
+    # drive: unknown names
+    rc, out, err = a2md("-d", store, "drive", "nope.org")
+    assert rc == 1 and err == "nope.org: not found\n"
+
+
+# --- a store written by the reference module --------------------------------------------------
+
+def test_710_reference_store(acme_factory):
+    name = "ref.mdspec.org"
+    ae = acme_factory(reference=True)
+    ae.write(["MDomain %s www.%s" % (name, name)], vhosts=[[name, "www." + name]])
+    ae.start()
+    ae.issue(name)
+    ae.env.stop()
+    store = ae.store
+    with open(os.path.join(store, "domains", name, "pubcert.pem"), "rb") as f:
+        old = x509.load_pem_x509_certificate(f.read())
+    acct = json.loads(open(os.path.join(store, "domains", name, "md.json")).read())["ca"]
+    acct = acct["account"]
+    assert "ENCRYPTED" in open(os.path.join(store, "accounts", acct, "account.pem")).read()
+
+    # list: plain, JSON (state re-evaluated: complete, no renewal due)
+    rc, out, err = a2md("-d", store, "list")
+    assert rc == 0 and out == "md: %s [%s, www.%s]\n" % (name, name, name)
+    rc, out, err = a2md("-j", "-d", store, "list")
+    md = json.loads(out)["output"][0]
+    assert md["state"] == 2 and md["renew"] is False and md["ca"]["account"] == acct
+    rc, out, err = a2md("-d", store, "store", "list")
+    assert rc == 0 and out == "md: %s [%s, www.%s]\n" % (name, name, name)
+    # the encrypted account key works against the CA
+    ca = ["-a", ae.peb.url, "-C", ae.ca_file, "-d", store]
+    rc, out, err = a2md(*ca, "acme", "validate", acct)
+    assert rc == 0 and out == "account valid: %s\n" % acct, err
+    # not due: complete; forced: a new certificate with the reference's account
+    rc, out, err = a2md(*ca, "drive", name)
+    assert rc == 0 and "complete." in err
+    # pebble checks http-01 on the server's port: our module answers from the
+    # store's challenges (renew mode manual: it does not renew by itself)
+    ae.env.module = our_module()
+    ae.write(["MDomain %s www.%s" % (name, name), "MDRenewMode manual"],
+             vhosts=[[name, "www." + name]], http_vhost=True)
+    ae.start()
+    try:
+        rc, out, err = a2md(*ca, "drive", "-c", "http-01", "--force", name)
+        assert rc == 0, err
+        assert "md[%s] detail[should renew (forced).]" % name in err
+        assert ("md[%s] while[moving tmp to become new domains] detail[new certificate "
+                "successfully saved in domains]" % name) in err
+    finally:
+        ae.env.stop()
+    with open(os.path.join(store, "domains", name, chain_file()), "rb") as f:
+        new = x509.load_pem_x509_certificate(f.read())
+    assert new.serial_number != old.serial_number
+    rc, out, err = a2md("-j", "-d", store, "list", name)
+    md = json.loads(out)["output"][0]
+    assert md["state"] == 2 and md["ca"]["account"] == acct
+    assert os.listdir(os.path.join(store, "accounts")) == [acct]
