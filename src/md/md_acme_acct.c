@@ -276,9 +276,13 @@ static apr_status_t find_acct(find_ctx_t *ctx)
         rv = APR_ENOENT;
     }
     if (ctx->error) return ctx->error;
-    if (APR_SUCCESS == rv && !ctx->acct) rv = APR_ENOENT;
-    if (APR_STATUS_IS_ENOENT(rv) && ctx->acct) rv = APR_SUCCESS;
-    return rv;
+    if (ctx->acct) return APR_SUCCESS;
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        /* e.g. accounts/ not readable by the child process: as if empty */
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "looking for accounts "
+                      "of %s in the store", ctx->ca_url);
+    }
+    return APR_ENOENT;
 }
 
 apr_status_t md_acme_acct_find(md_acme_acct_t **pacct, md_pkey_t **ppkey,
