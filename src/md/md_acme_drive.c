@@ -447,15 +447,40 @@ leave:
 
 /* --- the staged result ----------------------------------------------------------------- */
 
+/* End of the validity of md's current certificates, 0 when md has no complete,
+ * unexpired set. The host tells it (the child renewing as User cannot read
+ * domains/), else it comes from the store. */
+static apr_time_t current_until(drive_ctx *ctx, apr_time_t now)
+{
+    const md_t *md = ctx->md;
+    apr_array_header_t *chain;
+    apr_time_t until = ctx->opts->current_until, t;
+    md_cert_t *cert;
+    int i;
+
+    if (until) return (until > now) ? until : 0;
+    for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+        if (APR_SUCCESS != md_store_chain_load(ctx->store, MD_SG_DOMAINS, md->name,
+                                               md_pkeys_spec_get(md->pks, i), &chain,
+                                               ctx->p)
+            || chain->nelts <= 0) {
+            return 0;
+        }
+        cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
+        if (md_cert_has_expired(cert, now)) return 0;
+        t = md_cert_get_not_after(cert);
+        if (!until || t < until) until = t;
+    }
+    return until;
+}
+
 /* When the staged certificates may be activated (interfaces.md 9). */
 static apr_time_t staged_valid_from(drive_ctx *ctx)
 {
-    const md_t *md = ctx->md;
     apr_interval_time_t delay = ctx->opts->activation_delay;
-    apr_time_t now = apr_time_now(), from = 0, until = 0, t;
+    apr_time_t now = apr_time_now(), from = 0, until, t;
     apr_array_header_t *chain;
-    md_cert_t *cert;
-    int i, current = 1;
+    int i;
 
     for (i = 0; i < ctx->chains->nelts; ++i) {
         chain = APR_ARRAY_IDX(ctx->chains, i, apr_array_header_t *);
@@ -464,20 +489,8 @@ static apr_time_t staged_valid_from(drive_ctx *ctx)
     }
     if (delay < 0) return now + apr_time_from_sec(1);
     if (delay == 0) return from;
-    for (i = 0; current && i < md_pkeys_spec_count(md->pks); ++i) {
-        if (APR_SUCCESS != md_store_chain_load(ctx->store, MD_SG_DOMAINS, md->name,
-                                               md_pkeys_spec_get(md->pks, i), &chain,
-                                               ctx->p)
-            || chain->nelts <= 0) {
-            current = 0;
-            break;
-        }
-        cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
-        if (md_cert_has_expired(cert, now)) current = 0;
-        t = md_cert_get_not_after(cert);
-        if (!until || t < until) until = t;
-    }
-    if (!current) return from;
+    until = current_until(ctx, now);
+    if (!until) return from;
     t = from + delay;
     return (t > until) ? until : t;
 }

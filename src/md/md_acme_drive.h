@@ -32,6 +32,9 @@ typedef struct md_acme_drive_opts_t {
     const char *proxy_url;          /* MDHttpProxy when md->proxy_url is unset */
     const char *proxy_ca_file;      /* when md->proxy_ca_certs is unset */
     apr_interval_time_t activation_delay; /* MDActivationDelay, see interfaces.md 9 */
+    apr_time_t current_until;       /* end of the validity of md's complete, current
+                                     * certificates as the host knows them; 0: read
+                                     * domains/ (not readable for a child as User) */
     int reset;                      /* purge staging/NAME first */
     apr_interval_time_t authz_timeout; /* waiting for validations (default 3 min) */
     apr_interval_time_t order_timeout; /* waiting for the order states (3 min) */

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import time
@@ -19,6 +20,19 @@ from cryptography import x509
 
 CONTACT = "admin@mdspec.org"
 PY = "/usr/bin/python3"
+
+
+def two_free_ports():
+    """Two different free loopback ports (both bound at once while choosing,
+    so the kernel cannot hand out the same one twice)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(2)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return tuple(s.getsockname()[1] for s in socks)
+    finally:
+        for s in socks:
+            s.close()
 
 
 def wait_until(check, timeout=30, interval=0.2, what="condition"):
@@ -43,7 +57,8 @@ class AcmeEnv:
 
     def __init__(self, env_factory, pebble_factory, reference=False, pebble_env=None,
                  eab_keys=None, log_level="debug"):
-        self.env = env_factory(reference=reference, log_level=log_level)
+        self.env = env_factory(reference=reference, log_level=log_level,
+                               ports=two_free_ports())
         self.peb = pebble_factory(http_port=self.env.http_port,
                                   tls_port=self.env.https_port,
                                   env=pebble_env, eab_keys=eab_keys)
@@ -245,7 +260,8 @@ class AcmeEnv:
     def issue(self, name, specs=("rsa",), timeout=60):
         """Waits for staging, restarts gracefully, waits for activation."""
         self.wait_staged(name, timeout, specs)
-        self.wait_renewed_message(name) if os.path.exists(self.msg_log) else None
+        if os.path.exists(self.msg_log):
+            self.wait_renewed_message(name)
         self.graceful()
         self.wait_active(name, specs=specs)
 
