@@ -33,6 +33,7 @@ struct md_reg_t {
     apr_hash_t *stored;         /* name -> md_t* from domains/ (during sync) */
     const char *dns01_cmd;
     int dns01_version;
+    const char *fallback_dir;   /* fallbacks outside the store, NULL: domains/ */
 };
 
 static const md_timeslice_t default_renew_window = { 100 * APR_USEC_PER_SEC * MD_SECS_PER_DAY,
@@ -225,6 +226,11 @@ static apr_status_t fallback_key_get(const fallback_key_t **pfk, md_reg_t *reg,
     return rv;
 }
 
+void md_reg_set_fallback_dir(md_reg_t *reg, const char *dir)
+{
+    reg->fallback_dir = dir ? apr_pstrdup(reg->p, dir) : NULL;
+}
+
 apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcertfile,
                                        md_reg_t *reg, const md_t *md, int i,
                                        apr_pool_t *p)
@@ -238,14 +244,27 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
 
     *pkeyfile = *pcertfile = NULL;
     if (!spec) return APR_EINVAL;
-    md_store_get_fname(&kfile, reg->store, MD_SG_DOMAINS, md->name,
-                       md_pkey_spec_filename(spec, MD_FN_FALLBACK_PKEY, p), p);
-    md_store_get_fname(&cfile, reg->store, MD_SG_DOMAINS, md->name,
-                       md_pkey_spec_filename(spec, MD_FN_FALLBACK_CERT, p), p);
+    if (reg->fallback_dir) {
+        kfile = md_util_path_join(p, reg->fallback_dir, md->name,
+                                  md_pkey_spec_filename(spec, MD_FN_FALLBACK_PKEY, p), NULL);
+        cfile = md_util_path_join(p, reg->fallback_dir, md->name,
+                                  md_pkey_spec_filename(spec, MD_FN_FALLBACK_CERT, p), NULL);
+        rv = md_util_mkdir(md_util_path_join(p, reg->fallback_dir, md->name, NULL),
+                           MD_FPROT_D_UONLY, p);
+        if (APR_SUCCESS != rv) return rv;
+    }
+    else {
+        md_store_get_fname(&kfile, reg->store, MD_SG_DOMAINS, md->name,
+                           md_pkey_spec_filename(spec, MD_FN_FALLBACK_PKEY, p), p);
+        md_store_get_fname(&cfile, reg->store, MD_SG_DOMAINS, md->name,
+                           md_pkey_spec_filename(spec, MD_FN_FALLBACK_CERT, p), p);
+    }
     if (md_util_is_file(kfile, p) && md_util_is_file(cfile, p)) goto leave_ok;
 
-    rv = md_store_make_dir(reg->store, MD_SG_DOMAINS, md->name, p);
-    if (APR_SUCCESS != rv) return rv;
+    if (!reg->fallback_dir) {
+        rv = md_store_make_dir(reg->store, MD_SG_DOMAINS, md->name, p);
+        if (APR_SUCCESS != rv) return rv;
+    }
     rv = fallback_key_get(&fk, reg, spec, p);
     if (APR_SUCCESS != rv) return rv;
     rv = md_cert_make_fallback(&cert, MD_FALLBACK_CN, md->domains, fk->pkey,

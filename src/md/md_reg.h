@@ -92,6 +92,11 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
                                        md_reg_t *reg, const md_t *md, int i,
                                        apr_pool_t *p);
 
+/* Puts fallback files in <dir>/<name>/ instead of domains/<name>/ (dir is
+ * created 0700 when needed; NULL restores the default). For a store that
+ * cannot be written: the server still gets certificates. */
+void md_reg_set_fallback_dir(md_reg_t *reg, const char *dir);
+
 /* When renewal of md is due: now when a certificate is missing, else the
  * earliest renew window start over its certificates; 0 if unknown. */
 apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p);

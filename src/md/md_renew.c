@@ -5,14 +5,17 @@
  * renewals on a bounded number of threads, each in its own pool, and
  * computes the next run.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
 #include <apr_thread_proc.h>
 #include <apr_thread_mutex.h>
 
 #include "md.h"
 #include "md_event.h"
 #include "md_job.h"
+#include "md_json.h"
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_ocsp.h"
@@ -28,6 +31,12 @@ typedef struct {
     apr_time_t now;
     apr_time_t next_run;        /* 0: nothing special, use the interval */
 } renew_task;
+
+/* Jobs that could not be saved: name -> malloc'ed job.json text. */
+struct md_renew_memo_t {
+    apr_thread_mutex_t *mutex;
+    apr_hash_t *jobs;
+};
 
 typedef struct {
     apr_array_header_t *tasks;  /* renew_task */
@@ -88,6 +97,96 @@ static md_t *md_for_attempt(renew_task *t, md_job_t *job, apr_pool_t *p)
     return md;
 }
 
+/* --- jobs that cannot be saved ------------------------------------------------------ */
+
+static apr_status_t memo_cleanup(void *data)
+{
+    md_renew_memo_t *memo = data;
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, memo->jobs); hi; hi = apr_hash_next(hi)) {
+        free(apr_hash_this_val(hi));
+    }
+    apr_hash_clear(memo->jobs);
+    return APR_SUCCESS;
+}
+
+apr_status_t md_renew_memo_create(md_renew_memo_t **pmemo, apr_pool_t *p)
+{
+    md_renew_memo_t *memo = apr_pcalloc(p, sizeof(*memo));
+    apr_status_t rv;
+
+    rv = apr_thread_mutex_create(&memo->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if (APR_SUCCESS == rv) {
+        memo->jobs = apr_hash_make(p);
+        apr_pool_cleanup_register(p, memo, memo_cleanup, apr_pool_cleanup_null);
+    }
+    *pmemo = (APR_SUCCESS == rv) ? memo : NULL;
+    return rv;
+}
+
+/* Remembers the job's JSON (text NULL: forgets it). Names are MD names of
+ * the configuration, which outlive the memo. */
+static void memo_set(md_renew_memo_t *memo, const char *name, const char *text)
+{
+    char *old, *copy = NULL;
+
+    if (!memo) return;
+    if (text && !(copy = strdup(text))) return;
+    apr_thread_mutex_lock(memo->mutex);
+    old = apr_hash_get(memo->jobs, name, APR_HASH_KEY_STRING);
+    apr_hash_set(memo->jobs, name, APR_HASH_KEY_STRING, copy);
+    apr_thread_mutex_unlock(memo->mutex);
+    free(old);
+}
+
+md_json_t *md_renew_memo_get(md_renew_memo_t *memo, const char *name, apr_pool_t *p)
+{
+    md_json_t *json = NULL;
+    const char *text;
+
+    if (!memo) return NULL;
+    apr_thread_mutex_lock(memo->mutex);
+    text = apr_hash_get(memo->jobs, name, APR_HASH_KEY_STRING);
+    if (text) text = apr_pstrdup(p, text);
+    apr_thread_mutex_unlock(memo->mutex);
+    if (text && APR_SUCCESS != md_json_readd(&json, p, text, strlen(text))) json = NULL;
+    return json;
+}
+
+/* Loads the staging job; a newer state that could not be saved wins. */
+static void job_load(renew_task *t, md_job_t *job, apr_pool_t *p)
+{
+    md_json_t *json = md_renew_memo_get(t->opts->memo, t->md->name, p);
+
+    md_job_load(job);
+    if (json && md_json_get_time(json, MD_KEY_LAST_RUN, NULL) >= job->last_run) {
+        md_job_from_json(job, json, p);
+    }
+}
+
+/* Saves the job. When that fails the state stays in memory (the back-off
+ * keeps growing, no storm of retries) and the error log says what the job
+ * would have recorded: what failed and when the next try is. */
+static void job_save(renew_task *t, md_job_t *job, apr_pool_t *p)
+{
+    apr_status_t rv = md_job_save(job, p);
+    md_json_t *json;
+
+    if (APR_SUCCESS == rv) {
+        memo_set(t->opts->memo, t->md->name, NULL);
+        return;
+    }
+    json = md_job_to_json(job, 1, p);
+    memo_set(t->opts->memo, t->md->name, md_json_writep(json, p, MD_JSON_FMT_COMPACT));
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: unable to save the renewal job "
+                  "in %s, keeping it in memory. Last: %s%s%s", t->md->name,
+                  md_store_get_dir(t->opts->store, MD_SG_STAGING, t->md->name, p),
+                  job->last ? md_result_log_text(job->last, p) : "nothing ran",
+                  job->next_run ? ", next run: " : "",
+                  job->next_run ? md_duration_print(p, job->next_run - t->now) : "");
+}
+
 /* Only these MDs get new certificates; others are watched for warnings. */
 static int may_renew(const md_t *md)
 {
@@ -111,7 +210,7 @@ static void notify_staged(renew_task *t, md_job_t *job, md_result_t *result,
     if (APR_SUCCESS != md_job_notify(job, "renewed", result)) {
         t->next_run = job->next_run;
     }
-    md_job_save(job, p);
+    job_save(t, job, p);
 }
 
 static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_pool_t *p)
@@ -120,10 +219,18 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
     apr_status_t rv;
 
     rv = md_job_notify(job, "renewing", result);
-    if (APR_SUCCESS != rv) {
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        /* MDMessageCmd said no */
         t->next_run = job->next_run;
-        md_job_save(job, p);
+        job_save(t, job, p);
         return;
+    }
+    if (APR_SUCCESS != rv) {
+        /* a command that could not run vetoes nothing: renew, but say so */
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: the MDMessageCmd for "
+                      "'renewing' could not be executed (%s), renewing anyway",
+                      t->md->name, result->detail ? result->detail : "no detail");
+        md_job_log_append(job, MD_JOB_LOG_MESSAGE_ERR, result->problem, result->detail);
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10052: md(%s): state=%d, driving",
                   t->md->name, t->md->state);
@@ -146,21 +253,50 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
                       t->md->name, job->error_runs,
                       md_duration_print(p, job->next_run - t->now));
     }
-    md_job_save(job, p);
+    job_save(t, job, p);
+}
+
+/* With MDStoreLocks, the MD is driven by one server at a time: 1 if this
+ * process may go on (with *plock held, or unlocked when the lock file is
+ * not usable), 0 if another process holds it (try again soon). */
+static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
+{
+    const md_renew_opts_t *opts = t->opts;
+    apr_interval_time_t wait;
+    apr_status_t rv;
+
+    *plock = NULL;
+    if (!opts->store_locks) return 1;
+    rv = md_store_lock_name(plock, opts->store, MD_SG_STAGING, t->md->name, p);
+    if (APR_SUCCESS == rv) return 1;
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        wait = md_renew_jittered(opts->retry_delay > apr_time_from_sec(1)
+                                 ? opts->retry_delay : apr_time_from_sec(1), random_byte());
+        t->next_run = t->now + wait;
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "%s: locked by another server "
+                      "sharing the store, looking again in %s", t->md->name,
+                      md_duration_print(p, wait));
+        return 0;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "%s: unable to lock the MD in "
+                  "the store, going on without", t->md->name);
+    return 1;
 }
 
 static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
     md_result_t *result = md_result_md_make(p, t->md->name);
+    md_store_lock_t *lock;
     md_job_t *job;
 
+    if (!lock_md(t, &lock, p)) return;
     job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
     job->events = opts->events;
-    md_job_load(job);
+    job_load(t, job, p);
     if (job->next_run > t->now) {
         t->next_run = job->next_run;
-        return;
+        goto leave;
     }
     if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
                              || md_ocsp_is_revoked(opts->ocsp, t->md->name, p))) {
@@ -181,8 +317,10 @@ static void process(renew_task *t, apr_pool_t *p)
             md_result_set(result, APR_SUCCESS, NULL);
         }
         md_job_end_run(job, result);
-        md_job_save(job, p);
+        job_save(t, job, p);
     }
+leave:
+    md_store_unlock_name(lock);
 }
 
 static void *APR_THREAD_FUNC worker(apr_thread_t *thread, void *data)

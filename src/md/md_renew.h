@@ -21,6 +21,7 @@ struct md_job_t;
 struct md_result_t;
 struct md_event_t;
 struct md_ocsp_reg_t;
+struct md_json_t;
 
 typedef struct md_renew_opts_t md_renew_opts_t;
 
@@ -42,7 +43,22 @@ struct md_renew_opts_t {
     apr_interval_time_t activation_delay; /* MDActivationDelay */
     apr_interval_time_t check_interval; /* MDCheckInterval (jittered +-50%) */
     int max_parallel;                   /* concurrent renewals, >= 1 */
+    int store_locks;                    /* MDStoreLocks: lock each MD while driving */
+    struct md_renew_memo_t *memo;       /* jobs that could not be saved, may be NULL */
 };
+
+/* What the scheduler remembers of jobs whose job.json could not be written
+ * (full disk, read-only staging): their state in memory, so that the
+ * back-off keeps growing and the last error stays known. Thread-safe. */
+typedef struct md_renew_memo_t md_renew_memo_t;
+
+/* A memo living in p (the watchdog's configuration pool). */
+apr_status_t md_renew_memo_create(md_renew_memo_t **pmemo, apr_pool_t *p);
+
+/* The remembered job.json of the MD (a copy in p), NULL when its last save
+ * worked. */
+struct md_json_t *md_renew_memo_get(md_renew_memo_t *memo, const char *name,
+                                    apr_pool_t *p);
 
 /* 1 if the scheduler looks after md at all: not in error state, and
  * renew mode auto only when used by a vhost (used = 1). */

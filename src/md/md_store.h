@@ -159,6 +159,20 @@ apr_status_t md_store_lock_global(md_store_t *store, apr_pool_t *p,
                                   apr_time_t max_wait);
 void md_store_unlock_global(md_store_t *store, apr_pool_t *p);
 
+/* Per-name lock (MDStoreLocks: one server renews an MD, others wait): an
+ * exclusive non-blocking apr_file_lock (fcntl, per process) on the file
+ * <group>/<name>.lock (created 0640 when missing, handed to the dir
+ * callback so that parent and child can both open it). APR_EAGAIN when
+ * another process holds it, other errors when the file cannot be opened.
+ * The lock lives in p (destroying p or ending the process releases it).
+ * A process must not lock the same name twice at once. */
+typedef struct md_store_lock_t md_store_lock_t;
+apr_status_t md_store_lock_name(md_store_lock_t **plock, md_store_t *store,
+                                md_store_group_t group, const char *name,
+                                apr_pool_t *p);
+/* Releases a lock from md_store_lock_name (NULL is fine). */
+void md_store_unlock_name(md_store_lock_t *lock);
+
 /* --- typed conveniences (md_store.c) ----------------------------------------------- */
 /* md.json of <group>/<name> as md_t; saving writes <group>/<md->name>/md.json. */
 apr_status_t md_store_md_load(md_store_t *store, md_store_group_t group,

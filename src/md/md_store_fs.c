@@ -35,7 +35,10 @@ struct md_store_t {
     void *dir_cb_baton;
     apr_file_t *lock_file;      /* store.lock while locked globally */
     apr_pool_t *lock_pool;      /* the pool lock_file lives in */
+    int readonly;               /* opened for reading plain values only */
 };
+
+#define RO_CHECK(store) do { if ((store)->readonly) return APR_EACCES; } while (0)
 
 /* --- groups -------------------------------------------------------------------- */
 
@@ -238,6 +241,7 @@ static apr_status_t check_group_dir(md_store_t *store, md_store_group_t group,
 apr_status_t md_store_make_dir(md_store_t *store, md_store_group_t group,
                                const char *name, apr_pool_t *p)
 {
+    RO_CHECK(store);
     if (!name && MD_SG_NONE != group) return check_group_dir(store, group, p);
     return ensure_dirs(store, group, name, 1, p);
 }
@@ -467,6 +471,18 @@ leave:
     return rv;
 }
 
+apr_status_t md_store_fs_open_readonly(md_store_t **pstore, apr_pool_t *p,
+                                       const char *path)
+{
+    md_store_t *store = apr_pcalloc(p, sizeof(*store));
+
+    store->p = p;
+    store->base = apr_pstrdup(p, path ? path : "");
+    store->readonly = 1;
+    *pstore = store;
+    return APR_SUCCESS;
+}
+
 /* --- values ------------------------------------------------------------------------- */
 
 apr_status_t md_store_load(md_store_t *store, md_store_group_t group, const char *name,
@@ -531,6 +547,7 @@ apr_status_t md_store_save(md_store_t *store, apr_pool_t *p, md_store_group_t gr
     const char *fname;
     apr_status_t rv;
 
+    RO_CHECK(store);
     if (!aspect || !value) return APR_EINVAL;
     rv = md_store_get_fname(&fname, store, group, name, aspect, p);
     if (APR_SUCCESS != rv) return rv;
@@ -575,6 +592,7 @@ apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const ch
     const char *fname;
     apr_status_t rv;
 
+    RO_CHECK(store);
     if (!aspect) return APR_EINVAL;
     rv = md_store_get_fname(&fname, store, group, name, aspect, p);
     if (APR_SUCCESS != rv) return rv;
@@ -618,6 +636,7 @@ apr_status_t md_store_purge(md_store_t *store, apr_pool_t *p, md_store_group_t g
     const char *dir;
     apr_status_t rv;
 
+    RO_CHECK(store);
     if (MD_SG_NONE == group || !name) return APR_EINVAL;
     rv = get_dir(&dir, store, group, name, p);
     if (APR_SUCCESS != rv) return rv;
@@ -672,6 +691,7 @@ apr_status_t md_store_remove_not_modified_since(md_store_t *store, apr_pool_t *p
     const char *gdir;
     apr_status_t rv;
 
+    RO_CHECK(store);
     if (MD_SG_NONE == group) return APR_EINVAL;
     rv = get_dir(&gdir, store, group, NULL, p);
     if (APR_SUCCESS != rv) return rv;
@@ -726,6 +746,7 @@ apr_status_t md_store_move(md_store_t *store, apr_pool_t *p, md_store_group_t fr
     apr_fileperms_t dperms, fperms;
     apr_status_t rv;
 
+    RO_CHECK(store);
     if (MD_SG_NONE == from || MD_SG_NONE == to || from == to || !name) {
         return APR_EINVAL;
     }
@@ -759,6 +780,7 @@ apr_status_t md_store_rename(md_store_t *store, apr_pool_t *p, md_store_group_t 
     apr_finfo_t info;
     apr_status_t rv;
 
+    RO_CHECK(store);
     if (MD_SG_NONE == group || !from || !to) return APR_EINVAL;
     rv = get_dir(&from_dir, store, group, from, p);
     if (APR_SUCCESS != rv) return rv;
@@ -885,6 +907,7 @@ apr_status_t md_store_lock_global(md_store_t *store, apr_pool_t *p,
     apr_file_t *f;
     apr_status_t rv;
 
+    RO_CHECK(store);
     if (store->lock_file) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "already locked globally");
         return APR_EEXIST;
@@ -924,4 +947,69 @@ void md_store_unlock_global(md_store_t *store, apr_pool_t *p)
     apr_pool_cleanup_kill(store->lock_pool, store, lock_pool_cleanup);
     store->lock_file = NULL;
     store->lock_pool = NULL;
+}
+
+/* --- per-name locks -------------------------------------------------------------------- */
+
+struct md_store_lock_t {
+    apr_file_t *file;
+    const char *fname;
+};
+
+apr_status_t md_store_lock_name(md_store_lock_t **plock, md_store_t *store,
+                                md_store_group_t group, const char *name,
+                                apr_pool_t *p)
+{
+    md_store_lock_t *lock = NULL;
+    const char *gdir, *fname;
+    apr_finfo_t info;
+    apr_file_t *f = NULL;
+    apr_status_t rv;
+    int existed;
+
+    *plock = NULL;
+    RO_CHECK(store);
+    if (MD_SG_NONE == group || !is_segment(name)) {
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    rv = ensure_dirs(store, group, NULL, 0, p);
+    if (APR_SUCCESS != rv) goto leave;
+    rv = get_dir(&gdir, store, group, NULL, p);
+    if (APR_SUCCESS != rv) goto leave;
+    fname = md_util_path_join(p, gdir, apr_pstrcat(p, name, MD_STORE_LOCK_SUFFIX, NULL),
+                              NULL);
+    existed = (APR_SUCCESS == apr_stat(&info, fname, APR_FINFO_TYPE, p));
+    rv = apr_file_open(&f, fname, APR_FOPEN_CREATE | APR_FOPEN_WRITE,
+                       MD_STORE_NAME_LOCK_PERMS, p);
+    if (APR_SUCCESS != rv) goto leave;
+    if (!existed) {
+        apr_file_perms_set(fname, MD_STORE_NAME_LOCK_PERMS);
+        /* the other side (parent or child) must be able to open it too */
+        if (store->dir_cb) store->dir_cb(store->dir_cb_baton, p, group, fname);
+    }
+    rv = apr_file_lock(f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
+    if (APR_SUCCESS != rv) {
+        apr_file_close(f);
+        if (APR_STATUS_IS_EACCES(rv)) rv = APR_EAGAIN;     /* fcntl: held elsewhere */
+        goto leave;
+    }
+    lock = apr_pcalloc(p, sizeof(*lock));
+    lock->file = f;
+    lock->fname = fname;
+leave:
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_EAGAIN(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "store: locking %s/%s",
+                      md_store_group_name(group), name ? name : "(null)");
+    }
+    *plock = lock;
+    return rv;
+}
+
+void md_store_unlock_name(md_store_lock_t *lock)
+{
+    if (!lock || !lock->file) return;
+    apr_file_unlock(lock->file);
+    apr_file_close(lock->file);
+    lock->file = NULL;
 }

@@ -38,7 +38,18 @@
 #define MD_STORE_DIR_PERMS      MD_FPROT_D_UALL_WREAD
 #define MD_STORE_FILE_PERMS     MD_FPROT_F_UONLY
 #define MD_STORE_LOCK_PERMS     MD_FPROT_F_UALL_GREAD
+/* Per-name lock files <group>/<name>.lock (md_store_lock_name). */
+#define MD_STORE_NAME_LOCK_PERMS MD_FPROT_F_UALL_GREAD
+#define MD_STORE_LOCK_SUFFIX    ".lock"
 #define MD_STORE_PLAIN_KEY_PERMS MD_FPROT_F_UONLY
+
+/* A store at path for reading what needs no key (domains/, md.json, job.json)
+ * when md_store_fs_open failed: nothing is checked or created, every change
+ * (save, remove, purge, move, rename, make_dir, locks) is APR_EACCES and
+ * encrypted keys do not load. Used to keep serving certificates with a broken
+ * store. Never fails. */
+apr_status_t md_store_fs_open_readonly(md_store_t **pstore, apr_pool_t *p,
+                                       const char *path);
 
 /* The modes of directories and files of a group (interfaces.md 1.7):
  * domains, archive, tmp and the top level 0700/0600; accounts, staging,

@@ -970,18 +970,14 @@ static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value)
 static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
 {
     const char *err, *path;
-    apr_finfo_t info;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
     path = ap_server_root_relative(cmd->pool, value);
     if (!path || !*value) {
         return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->cmd->name, value);
     }
-    if (APR_SUCCESS == apr_stat(&info, path, APR_FINFO_TYPE, cmd->temp_pool)
-        && APR_DIR != info.filetype) {
-        return apr_psprintf(cmd->pool, "%s: '%s' exists but is not a directory",
-                            cmd->cmd->name, path);
-    }
+    /* not a directory: no syntax error (as the original, interfaces.md 1.1),
+     * post_config says so loudly and serves without renewals (AH10630) */
     cmd_mod_conf(cmd)->base_dir = path;
     return NULL;
 }

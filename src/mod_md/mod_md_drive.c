@@ -15,6 +15,7 @@
 #include "md_acme_drive.h"
 #include "md_event.h"
 #include "md_job.h"
+#include "md_json.h"
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_renew.h"
@@ -30,6 +31,8 @@ APLOG_USE_MODULE(md);
 #define MD_RENEW_WATCHDOG_NAME  "_md_renew_"
 #define MD_MAX_PARALLEL_RENEWALS 4
 
+static md_renew_memo_t *unsaved_jobs;     /* of the current generation */
+
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
@@ -44,6 +47,17 @@ typedef struct {
     apr_time_t next_run;
     int started;
 } md_drive_ctx;
+
+md_json_t *md_drive_unsaved_job(const char *name, apr_pool_t *p)
+{
+    return unsaved_jobs ? md_renew_memo_get(unsaved_jobs, name, p) : NULL;
+}
+
+static apr_status_t memo_reset(void *data)
+{
+    if (unsaved_jobs == data) unsaved_jobs = NULL;
+    return APR_SUCCESS;
+}
 
 static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
 {
@@ -223,6 +237,11 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog; (void)ptemp;
     if (!rt || !rt->reg || rt->dry_run) return OK;
+    if (rt->store_error) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10631)
+                     "no certificate renewals: %s", rt->store_error);
+        return OK;
+    }
     dctx = apr_pcalloc(pconf, sizeof(*dctx));
     dctx->p = pconf;
     dctx->s = s;
@@ -252,6 +271,11 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     dctx->opts.activation_delay = mc->activation_delay;
     dctx->opts.check_interval = mc->check_interval;
     dctx->opts.max_parallel = MD_MAX_PARALLEL_RENEWALS;
+    dctx->opts.store_locks = mc->use_store_locks;
+    if (APR_SUCCESS == md_renew_memo_create(&dctx->opts.memo, pconf)) {
+        unsaved_jobs = dctx->opts.memo;
+        apr_pool_cleanup_register(pconf, unsaved_jobs, memo_reset, apr_pool_cleanup_null);
+    }
     dctx->initial_delay = mc->initial_delay;
     rv = wd_get_instance(&wd, MD_RENEW_WATCHDOG_NAME, 0, 1, pconf);
     if (APR_SUCCESS != rv) {

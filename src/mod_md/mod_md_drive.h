@@ -7,6 +7,13 @@
 
 #include <apr_pools.h>
 
+struct md_json_t;
+
 void md_drive_register_hooks(apr_pool_t *pool);
+
+/* The job.json state of the MD that the renewal watchdog of this process
+ * could not save (a copy in p), NULL when there is none (or the watchdog
+ * runs in another process). md-status shows it instead of the file. */
+struct md_json_t *md_drive_unsaved_job(const char *name, apr_pool_t *p);
 
 #endif /* mod_md_drive_h */

@@ -15,6 +15,7 @@
 #include <http_protocol.h>
 #include <ap_listen.h>
 #include <util_cfgtree.h>
+#include <unixd.h>
 
 #include "md.h"
 #include "md_event.h"
@@ -23,6 +24,7 @@
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_store.h"
+#include "md_store_fs.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md.h"
@@ -499,8 +501,90 @@ static apr_status_t store_dir_created(void *baton, apr_pool_t *p, md_store_group
     return rv;
 }
 
+/* --- repairing what a restore left wrong --------------------------------------------- */
+
+typedef struct {
+    server_rec *s;
+    int group_chown;            /* hand entries to User (challenges, staging, ocsp) */
+    int depth;
+    int repaired;
+} repair_ctx;
+
+/* A file or directory of a group: owned by User where the child writes,
+ * readable for the child in accounts/ (else it registers new accounts). */
+static int repair_entry(void *baton, apr_pool_t *p, const char *dir, const char *name,
+                        apr_filetype_e ftype)
+{
+    repair_ctx *ctx = baton;
+    const char *path = md_util_path_join(p, dir, name, NULL);
+    apr_finfo_t info;
+
+    if (APR_DIR != ftype && APR_REG != ftype) return 1;
+    if (APR_SUCCESS != apr_stat(&info, path, APR_FINFO_USER | APR_FINFO_PROT, p)) return 1;
+    if (ctx->group_chown) {
+        if (md_os_is_root() && (uid_t)-1 != ap_unixd_config.user_id
+            && info.user != ap_unixd_config.user_id) {
+            if (APR_SUCCESS == md_os_chown_to_user(path, p)) ++ctx->repaired;
+        }
+    }
+    else if (APR_DIR == ftype && (info.protection & MD_FPROT_D_UALL_WREAD)
+             != MD_FPROT_D_UALL_WREAD) {
+        if (APR_SUCCESS == apr_file_perms_set(path, MD_FPROT_D_UALL_WREAD)) ++ctx->repaired;
+    }
+    else if (APR_REG == ftype && !(info.protection & APR_FPROT_WREAD)) {
+        if (APR_SUCCESS == apr_file_perms_set(path, MD_FPROT_F_UALL_WREAD)) ++ctx->repaired;
+    }
+    if (APR_DIR == ftype && ctx->depth == 0) {
+        ctx->depth = 1;
+        md_util_dir_do(repair_entry, ctx, p, path, NULL);
+        ctx->depth = 0;
+    }
+    return 1;
+}
+
+/* Ownership below challenges/, staging/, ocsp/ and the modes below
+ * accounts/ as the child needs them (a backup restored by root leaves them
+ * wrong and every renewal would fail). Only where the parent can. */
+static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    static const md_store_group_t groups[] = {
+        MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_OCSP, MD_SG_ACCOUNTS,
+    };
+    const char *gdir;
+    repair_ctx ctx;
+    size_t i;
+
+    for (i = 0; i < sizeof(groups) / sizeof(groups[0]); ++i) {
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.s = s;
+        ctx.group_chown = (MD_SG_ACCOUNTS != groups[i]);
+        if (!ctx.group_chown && !md_os_is_root()) continue;
+        gdir = md_store_get_dir(rt->store, groups[i], NULL, p);
+        if (!gdir) continue;
+        md_util_dir_do(repair_entry, &ctx, p, gdir, NULL);
+        if (!ctx.group_chown && ctx.repaired == 0) {
+            /* accounts/ itself: readable once it holds accounts */
+            apr_finfo_t info;
+            if (APR_SUCCESS == apr_stat(&info, gdir, APR_FINFO_PROT, p)
+                && (info.protection & MD_FPROT_D_UALL_WREAD) != MD_FPROT_D_UALL_WREAD
+                && md_store_exists(rt->store, groups[i], NULL, NULL, p)) {
+                /* only when it has entries (0750 until the first account) */
+                ctx.depth = 1;
+                md_util_dir_do(repair_entry, &ctx, p, gdir, NULL);
+            }
+        }
+        if (ctx.repaired > 0) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(10632)
+                         "repaired the ownership/modes of %d entries in %s", ctx.repaired,
+                         gdir);
+        }
+    }
+}
+
+/* Opens the store and prepares its groups for the child. On failure
+ * *pwhat says which step failed (rt->store may then be NULL). */
 static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
-                                apr_pool_t *p)
+                                const char **pwhat, apr_pool_t *p)
 {
     static const md_store_group_t child_groups[] = {
         MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_ACCOUNTS, MD_SG_OCSP,
@@ -508,6 +592,7 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
     apr_status_t rv;
     size_t i;
 
+    *pwhat = "opening it";
     rv = md_store_fs_open(&rt->store, rt->p, set->store_dir);
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10046)
@@ -516,6 +601,7 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
         return rv;
     }
     md_store_set_dir_cb(rt->store, store_dir_created, s);
+    *pwhat = "preparing its directories for the child processes";
     for (i = 0; i < sizeof(child_groups) / sizeof(child_groups[0]); ++i) {
         rv = md_store_make_dir(rt->store, child_groups[i], NULL, p);
         if (APR_SUCCESS != rv) {
@@ -523,10 +609,44 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
                          "setup challenges directory");
             return rv;
         }
-        store_dir_created(s, p, child_groups[i],
-                          md_store_get_dir(rt->store, child_groups[i], NULL, p));
+        rv = store_dir_created(s, p, child_groups[i],
+                               md_store_get_dir(rt->store, child_groups[i], NULL, p));
+        if (APR_SUCCESS != rv) return rv;
     }
+    repair_store(rt, s, p);
     return APR_SUCCESS;
+}
+
+/* The store cannot be used: the server starts anyway with what domains/
+ * holds (fallbacks outside the store), renews nothing and says so loudly
+ * (AH10630, md-status, the watchdog's AH10631). */
+static void store_unusable(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
+                           apr_status_t rv, const char *what)
+{
+    char buf[256];
+
+    rt->store_error = apr_psprintf(rt->p, "the store %s is not usable (%s failed: %s)",
+                                   set->store_dir, what,
+                                   apr_strerror(rv, buf, sizeof(buf)));
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10630)
+                 "%s. Serving the certificates that domains/ holds, renewing nothing, "
+                 "until the store is repaired and the server restarted.", rt->store_error);
+    if (!rt->store) md_store_fs_open_readonly(&rt->store, rt->p, set->store_dir);
+}
+
+/* With an unusable store: the MDs' states from what domains/ holds, and
+ * fallback certificates (where needed) outside the store. */
+static void serve_as_is(md_mod_rt_t *rt, apr_pool_t *ptemp)
+{
+    md_t *md;
+    int i;
+
+    md_reg_set_fallback_dir(rt->reg, ap_runtime_dir_relative(rt->p, "md-fallback"));
+    for (i = 0; i < rt->mds->nelts; ++i) {
+        md = APR_ARRAY_IDX(rt->mds, i, md_t *);
+        md_reg_forget(rt->reg, md);
+        md_reg_assess(rt->reg, md, ptemp);
+    }
 }
 
 static int listens_on(int port)
@@ -646,6 +766,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     init_settings set;
     md_mod_rt_t *rt;
     apr_hash_t *md_ssl;
+    const char *what = NULL;
     apr_status_t rv;
     int i;
 
@@ -689,8 +810,13 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     apr_pool_cleanup_register(pconf, rt, rt_cleanup, apr_pool_cleanup_null);
     if (rt->mds->nelts == 0 && !md_ocsp_wanted(s)) return OK;
 
-    if (APR_SUCCESS != setup_store(rt, &set, s, ptemp)) return HTTP_INTERNAL_SERVER_ERROR;
-    update_reachability(rt, &set, s, ptemp);
+    rv = setup_store(rt, &set, s, &what, ptemp);
+    if (APR_SUCCESS == rv) {
+        update_reachability(rt, &set, s, ptemp);
+    }
+    else {
+        store_unusable(rt, &set, s, rv, what);
+    }
     rv = md_reg_create(&rt->reg, pconf, rt->store);
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10072) "setup md registry");
@@ -698,8 +824,12 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     md_reg_set_dns01(rt->reg, md_config_get_mod(s)->dns01_cmd,
                      md_config_get_mod(s)->dns01_version);
-    rv = sync_store(rt, &set, s, ptemp);
-    return (APR_SUCCESS == rv) ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    if (!rt->store_error) {
+        rv = sync_store(rt, &set, s, ptemp);
+        if (APR_SUCCESS != rv) store_unusable(rt, &set, s, rv, "syncing the MDs with it");
+    }
+    if (rt->store_error) serve_as_is(rt, ptemp);
+    return OK;
 }
 
 void md_init_register_hooks(apr_pool_t *pool)

@@ -30,6 +30,8 @@ typedef struct md_mod_rt_t {
     int dry_run;                    /* first config pass / apache2 -t */
     int http_reachable;             /* a listener on the local port for 80 */
     int https_reachable;            /* a listener on the local port for 443 */
+    const char *store_error;        /* the store is not usable: serve what
+                                     * domains/ holds, renew nothing (why) */
 } md_mod_rt_t;
 
 void md_init_register_hooks(apr_pool_t *pool);

@@ -20,13 +20,16 @@
 #include <mod_status.h>
 
 #include "md.h"
+#include "md_job.h"
 #include "md_json.h"
+#include "md_result.h"
 #include "md_ocsp.h"
 #include "md_reg.h"
 #include "md_status.h"
 #include "md_store.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
+#include "mod_md_drive.h"
 #include "mod_md_init.h"
 #include "mod_md_status.h"
 
@@ -41,6 +44,7 @@ typedef struct {
     apr_pool_t *p;                  /* own pool, replaced with the entry */
     md_status_entry_t *entry;
     apr_time_t job_mtime;           /* of staging/NAME/job.json when built */
+    int volatile_input;             /* built from state not on disk: rebuild */
 } cache_slot;
 
 typedef struct {
@@ -82,6 +86,32 @@ static status_cache *cache_get(md_mod_rt_t *rt)
     return c;
 }
 
+/* What md-status must show although job.json does not say it: a renewal
+ * job this process' watchdog could not save, the store being unusable.
+ * 1 if the input was changed (the entry must then not be cached). */
+static int override_job(md_mod_rt_t *rt, md_status_input_t *in, apr_pool_t *p)
+{
+    md_json_t *unsaved = md_drive_unsaved_job(in->md->name, p);
+    md_job_t *job;
+
+    if (!unsaved && !rt->store_error) return 0;
+    job = md_job_make(p, NULL, MD_SG_STAGING, in->md->name, 0);
+    if (unsaved) {
+        md_job_from_json(job, unsaved, p);
+    }
+    else if (in->job) {
+        md_job_from_json(job, md_job_to_json(in->job, 1, p), p);
+    }
+    if (rt->store_error) {
+        job->last = md_result_make(p, APR_EACCES);
+        md_result_set(job->last, APR_EACCES, apr_pstrcat(p, rt->store_error,
+                      ": no renewals until it is repaired and the server restarted",
+                      NULL));
+    }
+    in->job = job;
+    return 1;
+}
+
 /* The current entry of md; call with the cache mutex held. */
 static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_t now,
                                       apr_pool_t *ptemp)
@@ -97,7 +127,7 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
     if (md->stapling > 0 && c->rt->store) {
         job_mtime += md_store_get_modified(c->rt->store, MD_SG_OCSP, md->name, MD_FN_JOB, ptemp);
     }
-    if (slot && slot->entry && slot->job_mtime == job_mtime) {
+    if (slot && slot->entry && slot->job_mtime == job_mtime && !slot->volatile_input) {
         expires = md_status_entry_expires(slot->entry);
         if (!expires || expires > now) return slot->entry;
     }
@@ -108,6 +138,7 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
     if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) return slot->entry;
     if (APR_SUCCESS == md_status_input_load(&in, c->rt->reg, md, now, p)) {
         md_ocsp_status_fill(md_config_get_mod(c->rt->base_server)->ocsp, in, p); /* stapling */
+        slot->volatile_input = override_job(c->rt, in, p);
     }
     else {
         in = NULL;

@@ -471,7 +471,6 @@ STRICTER = [
     ("MDPrivateKeys rsa 4294967296", "is too large for an RSA key length."),
     ("MDRenewWindow -5", "MDRenewWindow a negative length is not allowed."),
     ("MDWarnWindow -1d", "MDWarnWindow a negative length is not allowed."),
-    ("MDStoreDir /etc/passwd", "MDStoreDir: '/etc/passwd' exists but is not a directory"),
     ("MDCertificateAuthority ftp://x.org/dir",
      "The CA name 'ftp://x.org/dir' is not known and it is not a URL either "
      "(uri scheme must be http or https)."),

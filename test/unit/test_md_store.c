@@ -912,6 +912,89 @@ START_TEST(test_md_and_keys)
 }
 END_TEST
 
+/* --- per-name locks, read-only stores ------------------------------------------------- */
+
+START_TEST(test_lock_name)
+{
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    md_store_t *store = open_store(dir);
+    md_store_lock_t *lock;
+    int to_parent[2], to_child[2];
+    char c = 0;
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(APR_EINVAL, md_store_lock_name(&lock, store, MD_SG_STAGING, "../x",
+                                                    md_test_pool));
+    ck_assert_ptr_null(lock);
+    ck_assert_int_eq(0, pipe(to_parent));
+    ck_assert_int_eq(0, pipe(to_child));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (0 == pid) {
+        apr_pool_t *p;
+        md_store_t *s2;
+        md_store_lock_t *l2;
+
+        apr_pool_create(&p, NULL);
+        if (APR_SUCCESS != md_store_fs_open(&s2, p, dir)
+            || APR_SUCCESS != md_store_lock_name(&l2, s2, MD_SG_STAGING, "a.org", p)) {
+            _exit(1);
+        }
+        c = 'L';
+        if (1 != write(to_parent[1], &c, 1)) _exit(2);
+        if (1 != read(to_child[0], &c, 1)) _exit(3);
+        _exit(0);       /* no unlock: ending the process releases it */
+    }
+    close(to_parent[1]);
+    ck_assert_int_eq(1, read(to_parent[0], &c, 1));
+    ck_assert_int_eq('L', c);
+    ck_assert_uint_eq(0640, mode_of(path_of(dir, "staging/a.org.lock")));
+    ck_assert_int_eq(APR_EAGAIN, md_store_lock_name(&lock, store, MD_SG_STAGING, "a.org",
+                                                    md_test_pool));
+    ck_assert_ptr_null(lock);
+    /* other names are not affected */
+    ck_assert_int_eq(APR_SUCCESS, md_store_lock_name(&lock, store, MD_SG_STAGING, "b.org",
+                                                     md_test_pool));
+    md_store_unlock_name(lock);
+    ck_assert_int_eq(1, write(to_child[1], "g", 1));
+    ck_assert_int_eq(pid, waitpid(pid, &status, 0));
+    ck_assert_int_eq(0, status);
+    ck_assert_int_eq(APR_SUCCESS, md_store_lock_name(&lock, store, MD_SG_STAGING, "a.org",
+                                                     md_test_pool));
+    md_store_unlock_name(lock);
+    md_store_unlock_name(NULL);
+    close(to_parent[0]);
+    close(to_child[0]);
+    close(to_child[1]);
+}
+END_TEST
+
+START_TEST(test_readonly)
+{
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    md_store_t *store = open_store(dir), *ro;
+    md_json_t *json = md_json_create(md_test_pool), *loaded;
+    md_store_lock_t *lock;
+
+    md_json_sets("v", json, "k", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_DOMAINS,
+                                                     "a.org", "x.json", json, 0));
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open_readonly(&ro, md_test_pool, dir));
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(ro, MD_SG_DOMAINS, "a.org", "x.json",
+                                                     &loaded, md_test_pool));
+    ck_assert_str_eq("v", md_json_gets(loaded, "k", NULL));
+    ck_assert_int_eq(APR_EACCES, md_store_save_json(ro, md_test_pool, MD_SG_DOMAINS,
+                                                    "a.org", "y.json", json, 0));
+    ck_assert_int_eq(APR_EACCES, md_store_purge(ro, md_test_pool, MD_SG_DOMAINS, "a.org"));
+    ck_assert_int_eq(APR_EACCES, md_store_make_dir(ro, MD_SG_STAGING, "a.org",
+                                                   md_test_pool));
+    ck_assert_int_eq(APR_EACCES, md_store_lock_name(&lock, ro, MD_SG_STAGING, "a.org",
+                                                    md_test_pool));
+    ck_assert(md_store_exists(ro, MD_SG_DOMAINS, "a.org", "x.json", md_test_pool));
+}
+END_TEST
+
 /* --- the global lock ---------------------------------------------------------------------- */
 
 START_TEST(test_lock)
@@ -1001,6 +1084,8 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, test_iter);
     tcase_add_test(tc, test_remove_old);
     tcase_add_test(tc, test_lock);
+    tcase_add_test(tc, test_lock_name);
+    tcase_add_test(tc, test_readonly);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,354 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# Keep renewing when things go wrong: error back-off visible in job.json and
+# md-status, CA failover past a refusing CA, a CA that rejects nonces or is
+# restarted mid-order, an MDMessageCmd that cannot run, renewals through an
+# HTTP CONNECT proxy, a CA dribbling its answers, a broken store at start-up
+# (corrupt md_store.json, store path not a directory) and two servers sharing
+# one store with MDStoreLocks. In each case the server keeps serving and no
+# valid certificate or key is lost.
+
+import json
+import os
+import shutil
+import threading
+import time
+from email.utils import parsedate_to_datetime
+
+import pytest
+import requests
+
+from faults import ConnectProxy, DribbleServer, refused_url
+from md_acme_env import AcmeEnv, acme_factory, log_types, wait_until  # noqa: F401
+
+ALWAYS_VALID = {"PEBBLE_VA_ALWAYS_VALID": "1"}
+
+
+def ts(value):
+    return parsedate_to_datetime(value).timestamp()
+
+
+def errors_of(ae, name):
+    return (ae.job(name) or {}).get("errors", 0)
+
+
+def wait_errors(ae, name, n, timeout=60):
+    return wait_until(lambda: errors_of(ae, name) >= n and ae.job(name), timeout,
+                      what="%d errors of %s" % (n, name))
+
+
+def count_in_logs(envs, text):
+    return sum(1 for e in envs for line in e.log_lines() if text in line)
+
+
+# --- 1. retries --------------------------------------------------------------------------
+
+def test_500_backoff_doubles_and_is_visible(acme_factory):
+    """A CA that refuses connections: errors count up, the delay doubles from
+    MDRetryDelay (jittered +-50%), job.json and md-status say what failed and
+    when the next try is."""
+    name = "retry.mdspec.org"
+    ae = acme_factory()
+    url = refused_url()
+    ae.write(["MDomain %s" % name], vhosts=[[name]], ca=False, retry_delay="1s",
+             global_extra="MDCertificateAuthority %s" % url)
+    ae.env.allow_log(r"AH10056|AH10057|md\[%s\]" % name, name)
+    ae.start()
+    job = wait_errors(ae, name, 3, timeout=40)
+    assert job["finished"] is False
+    last = job["last"]
+    assert last["status"] != 0
+    assert url.split("/dir")[0] in json.dumps(last), last
+    delay = ts(job["next-run"]) - ts(job["last-run"])
+    n = job["errors"]
+    # the delay of the n-th error: 1s * 2^(n-1), +-50% (+ the run's own time)
+    assert 0.5 * 2 ** (n - 1) - 1 <= delay <= 1.5 * 2 ** (n - 1) + 2, (n, delay)
+    assert "renewal-error" in log_types(job)
+    status = ae.md_status(name)
+    assert status["renewal"]["errors"] >= 3
+    assert status["renewal"]["last"]["status"] != 0
+    assert "next-run" in status["renewal"]
+    assert count_in_logs([ae.env], "AH10057") >= 3
+    # the server keeps serving (fallback certificate) meanwhile
+    assert ae.server_cert(name) is not None
+
+
+def test_500_bad_input_problem_waits_longest(acme_factory):
+    """A CA problem that waiting cannot heal (here: the CA refuses the
+    contact address) goes straight to the 24 h delay."""
+    name = "contact.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    ae.write(["<MDomain %s>" % name, "  MDContactEmail \"not an address@\"", "</MDomain>"],
+             vhosts=[[name]], retry_delay="1s")
+    ae.env.allow_log(name, r"AH10056|AH10057|invalidContact")
+    ae.start()
+    job = wait_errors(ae, name, 1, timeout=40)
+    assert "invalidContact" in (job["last"].get("problem") or ""), job["last"]
+    delay = ts(job["next-run"]) - ts(job["last-run"])
+    assert 12 * 3600 - 5 <= delay <= 36 * 3600 + 5, delay
+    time.sleep(3)
+    assert errors_of(ae, name) == 1         # no second try soon
+
+
+# --- 2. failover --------------------------------------------------------------------------
+
+def test_500_failover_to_second_ca(acme_factory):
+    """The first CA refuses connections; after MDRetryFailover errors the
+    second (pebble) is used, the certificate comes from it and md-status
+    names it after activation."""
+    name = "failover.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    bad = refused_url()
+    ae.write(["MDomain %s" % name], vhosts=[[name]], ca=False, retry_delay="1s",
+             global_extra="MDCertificateAuthority %s %s\nMDCACertificateFile %s\n"
+                          "MDRetryFailover 2" % (bad, ae.peb.url, ae.ca_file))
+    ae.env.allow_log(r"AH10056|AH10057|md\[%s\]" % name, name)
+    ae.start()
+    ae.wait_staged(name, timeout=60)
+    staged = ae.load_json("staging", name, "md.json")
+    assert staged["ca"]["url"] == ae.peb.url
+    assert staged["ca"]["urls"] == [bad, ae.peb.url]
+    job = ae.job(name)
+    assert job["errors"] == 0 and job["finished"] is True
+    # two failed tries at the first CA were logged before
+    assert count_in_logs([ae.env], "AH10057") >= 2
+    ae.graceful()
+    ae.wait_active(name)
+    st = ae.md_status(name)
+    assert st["ca"]["url"] == ae.peb.url
+    assert ae.load_json("domains", name, "md.json")["ca"]["url"] == ae.peb.url
+
+
+# --- 9. a CA misbehaving ------------------------------------------------------------------
+
+def test_500_pebble_rejects_nonces(acme_factory):
+    """pebble rejects a third of all nonces: badNonce is retried, the
+    certificate arrives."""
+    name = "nonce.mdspec.org"
+    ae = acme_factory(pebble_env={"PEBBLE_WFE_NONCEREJECT": "33"})
+    ae.write(["MDomain %s" % name], vhosts=[[name]], retry_delay="1s")
+    ae.env.allow_log(r"AH10056|AH10057|md\[%s\]" % name, name)
+    ae.start()
+    ae.issue(name, timeout=90)
+    cert = ae.server_cert(name)
+    assert cert is not None
+
+
+def test_500_pebble_restarted_mid_order(acme_factory):
+    """pebble is stopped while the dns-01 challenge is being set up and
+    started again (it forgets accounts and orders): the next try starts
+    over with a new account and order instead of looping, once."""
+    name = "restart.mdspec.org"
+    ae = acme_factory()
+    sleep_file = os.path.join(ae.out_dir, "hold")
+    with open(sleep_file, "w"):
+        pass
+    dns = ae.dns_script(sleep_file=sleep_file)
+    ae.write(["<MDomain %s>" % name, "  MDCAChallenges dns-01", "</MDomain>"],
+             vhosts=[[name]], retry_delay="1s",
+             global_extra="MDChallengeDns01 %s" % dns)
+    ae.env.allow_log(r"AH10056|AH10057|md\[%s\]" % name, name, r"account .* is not "
+                     r"accepted by the CA", r"accountDoesNotExist|http status 404")
+    ae.start()
+    wait_until(lambda: os.path.exists(ae.dns_log), 30, what="dns-01 setup")
+    ae.peb.stop()
+    ae.peb.start()
+    os.remove(sleep_file)
+    ae.wait_staged(name, timeout=90)
+    job = ae.job(name)
+    assert job["finished"] is True
+    # it started over: few errors, not a loop until the next restart
+    assert count_in_logs([ae.env], "AH10057") <= 3
+    ae.graceful()
+    ae.wait_active(name)
+
+
+def test_500_dribbling_ca_times_out(acme_factory):
+    """A CA that sends its answer at 12 bytes/s (above curl's low-speed limit)
+    is given up after the request time limit (~60 s); another MD with a good
+    CA gets its certificate meanwhile."""
+    slow = DribbleServer().start()
+    try:
+        good, bad = "good.mdspec.org", "slow.mdspec.org"
+        ae = acme_factory(pebble_env=ALWAYS_VALID)
+        ae.write(["<MDomain %s>" % bad, "  MDCertificateAuthority %s" % slow.url,
+                  "</MDomain>", "MDomain %s" % good],
+                 vhosts=[[good], [bad]], retry_delay="1s")
+        ae.env.allow_log(r"AH10056|AH10057|md\[%s\]" % bad, bad)
+        ae.start()
+        ae.wait_staged(good, timeout=40)
+        assert errors_of(ae, bad) == 0      # still hanging on the slow CA
+        wait_errors(ae, bad, 1, timeout=100)
+        wait_until(lambda: slow.requests, 10, what="the dribbled request to end")
+        start, end = slow.requests[0]
+        assert 50 <= end - start <= 90, end - start
+    finally:
+        slow.stop()
+
+
+# --- 6. network settings --------------------------------------------------------------------
+
+def test_500_renewal_through_proxy(acme_factory):
+    """MDHttpProxy: all ACME traffic goes through a CONNECT proxy."""
+    proxy = ConnectProxy().start()
+    try:
+        name = "proxied.mdspec.org"
+        ae = acme_factory(pebble_env=ALWAYS_VALID)
+        ae.write(["MDomain %s" % name], vhosts=[[name]],
+                 global_extra="MDHttpProxy %s" % proxy.url)
+        ae.start()
+        ae.wait_staged(name, timeout=60)
+        assert proxy.tunnels, "no CONNECT seen"
+        assert all(t.endswith(":%d" % ae.peb.port) for t in proxy.tunnels), proxy.tunnels
+    finally:
+        proxy.stop()
+
+
+# --- 8. commands, store trouble ------------------------------------------------------------
+
+def test_500_message_cmd_not_executable(acme_factory):
+    """An MDMessageCmd that cannot be executed is an error in the log and the
+    job log, not a silent veto: the renewal goes on."""
+    name = "nocmd.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    ae.write(["MDomain %s" % name], vhosts=[[name]],
+             message_cmd="/nonexistent/message-cmd")
+    ae.env.allow_log(r"could not be executed|MDMessageCmd|AH10108|AH10109|"
+                     r"cmd\(/nonexistent", name)
+    ae.start()
+    ae.wait_staged(name, timeout=60)
+    job = ae.job(name)
+    assert "message-error" in log_types(job)
+    assert count_in_logs([ae.env], "could not be executed") >= 1
+
+
+def _issued(ae, name):
+    ae.write(["MDomain %s" % name], vhosts=[[name]])
+    ae.start()
+    ae.issue(name)
+    cert = ae.server_cert(name)
+    ae.env.stop()
+    return cert
+
+
+@pytest.mark.parametrize("breakage", ["corrupt-store-json", "store-json-dir"])
+def test_500_broken_store_still_serves(acme_factory, breakage):
+    """A corrupt md_store.json (or one that is a directory): the server starts,
+    serves the certificate domains/ holds, logs AH10630, renews nothing and
+    md-status shows the error. Nothing in the store is touched."""
+    name = "broken.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    cert = _issued(ae, name)
+    store_json = ae.path("md_store.json")
+    if breakage == "corrupt-store-json":
+        with open(store_json, "w") as f:
+            f.write("{ this is not json")
+    else:
+        os.remove(store_json)
+        os.mkdir(store_json)
+    before = sorted(os.path.join(d, f) for d, _, fs in os.walk(ae.store) for f in fs)
+    ae.env.allow_log(r"AH10630|AH10631|AH10046|md_store.json|init fs store|"
+                     r"failed to load JSON")
+    ae.start()
+    assert ae.server_cert(name).serial_number == cert.serial_number
+    assert count_in_logs([ae.env], "AH10630") >= 1
+    st = ae.md_status(name)
+    assert "not usable" in json.dumps(st["renewal"]["last"]), st
+    after = sorted(os.path.join(d, f) for d, _, fs in os.walk(ae.store) for f in fs)
+    assert after == before
+
+
+def test_500_store_path_not_a_directory(env_factory, acme_factory):
+    """MDStoreDir names a file: the server starts with fallback certificates
+    (kept outside the store), logs AH10630 and renews nothing."""
+    name = "nodir.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    path = os.path.join(ae.env.root, "not-a-dir")
+    with open(path, "w") as f:
+        f.write("x")
+    ae.write(["MDStoreDir %s" % path, "MDomain %s" % name], vhosts=[[name]])
+    ae.env.allow_log(r"AH10630|AH10631|AH10046|md_store.json|init fs store|"
+                     r"not a plain directory", r"is not usable: certificate file")
+    ae.start()
+    assert ae.server_cert(name) is not None
+    assert count_in_logs([ae.env], "AH10630") >= 1
+    time.sleep(2)
+    assert open(path).read() == "x"
+
+
+def test_500_permissions_repaired(acme_factory):
+    """staging/ entries left owned by root (a restore): the parent hands them
+    back to the child's user at start-up and the renewal works."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = "perms.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    os.makedirs(ae.path("staging", name))
+    with open(ae.path("staging", name, "job.json"), "w") as f:
+        json.dump({"name": name, "finished": False, "errors": 0}, f)
+    ae.write(["MDomain %s" % name], vhosts=[[name]])
+    ae.start()
+    ae.wait_staged(name, timeout=60)
+    assert os.stat(ae.path("staging", name)).st_uid != 0
+    assert count_in_logs([ae.env], "AH10632") == 1
+
+
+# --- 5. two servers, one store ----------------------------------------------------------------
+
+def _twin(acme_factory, env_factory, name, store_locks="on"):
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    extra = "MDStoreLocks %s" % store_locks
+    ae.write(["MDomain %s" % name], vhosts=[[name]], global_extra=extra)
+    env2 = env_factory(log_level="debug")
+    body = ae.config(["MDStoreDir %s" % ae.store, "MDomain %s" % name], [],
+                     global_extra=extra)
+    body += ("<VirtualHost 127.0.0.1:%d>\n  ServerName %s\n  SSLEngine on\n"
+             "</VirtualHost>\n" % (env2.https_port, name))
+    env2.write_config(body, listen_https=True)
+    for e in (ae.env, env2):
+        e.allow_log(r"AH10085")
+    return ae, env2
+
+
+def test_500_two_servers_one_store(acme_factory, env_factory):
+    """Two httpd on one store with MDStoreLocks: one renews, the other waits
+    (one account, one staged set), then both restart together and serve the
+    new certificate; the store stays consistent."""
+    name = "twin.mdspec.org"
+    ae, env2 = _twin(acme_factory, env_factory, name)
+    ae.start()
+    rc, out = env2.start()
+    assert rc == 0, out
+    ae.wait_staged(name, timeout=60)
+    time.sleep(3)
+    envs = [ae.env, env2]
+    assert count_in_logs(envs, "registered new account") == 1
+    assert count_in_logs(envs, "AH10052") == 1          # driven once
+    assert count_in_logs(envs, "locked by another server") >= 1
+    # restart both at the same time
+    threads = [threading.Thread(target=e.graceful) for e in envs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ae.wait_active(name)
+    c1 = ae.server_cert(name)
+    c2 = wait_until(lambda: ae.server_cert(name, port=env2.https_port), 10,
+                    what="server 2 cert")
+    wait_until(lambda: ae.server_cert(name, port=env2.https_port).serial_number
+               == c1.serial_number, 20, what="same certificate on both")
+    assert c1.issuer != c1.subject and c2 is not None
+    assert not ae.exists("staging", name, "md.json")
+    assert len([d for d in os.listdir(ae.path("accounts"))
+                if os.path.isdir(ae.path("accounts", d))]) == 1
+    assert ae.exists("domains", name, "privkey.pem")
+    for e in envs:
+        e.stop()
+    # restart both together again: nothing left to activate, nothing lost
+    threads = [threading.Thread(target=e.start) for e in envs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ae.server_cert(name).serial_number == c1.serial_number
+    assert ae.server_cert(name, port=env2.https_port).serial_number == c1.serial_number
