@@ -274,8 +274,11 @@ static int md_server_status(request_rec *r, int flags)
     for (i = 0; i < rt->mds->nelts; ++i) {
         entry = cache_entry(c, APR_ARRAY_IDX(rt->mds, i, md_t *), opts.now, r->pool);
         if (entry) {
+            /* a reference, not a deep copy: entries are immutable and the
+             * (atomic) reference keeps the JSON alive if the entry is
+             * replaced while the text is rendered */
             APR_ARRAY_PUSH(mdjs, md_json_t *) =
-                md_json_clone(r->pool, md_status_entry_json(entry));
+                md_json_copy(r->pool, md_status_entry_json(entry));
         }
     }
     apr_thread_mutex_unlock(c->mutex);
