@@ -127,7 +127,12 @@ static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *
 {
     const md_drive_settings *ds = opts->drive_baton;
     md_acme_drive_opts_t aopts = ds->acme;
+    apr_time_t from;
 
+    /* the registry holds the current certificates, loaded by the parent */
+    if (MD_S_COMPLETE == md->state) {
+        md_reg_valid_period(&from, &aopts.current_until, opts->reg, md, p);
+    }
     aopts.challenge_types = apr_hash_get(ds->challenge_types, md->name,
                                          APR_HASH_KEY_STRING);
     aopts.on_challenge_setup = on_challenge_setup;
