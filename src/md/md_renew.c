@@ -178,6 +178,7 @@ static void job_save(renew_task *t, md_job_t *job, apr_pool_t *p)
         return;
     }
     json = md_job_to_json(job, 1, p);
+    if (job->last && !job->last->md_name) job->last->md_name = t->md->name;
     memo_set(t->opts->memo, t->md->name, md_json_writep(json, p, MD_JSON_FMT_COMPACT));
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: unable to save the renewal job "
                   "in %s, keeping it in memory. Last: %s%s%s", t->md->name,

@@ -352,3 +352,98 @@ def test_500_two_servers_one_store(acme_factory, env_factory):
         t.join()
     assert ae.server_cert(name).serial_number == c1.serial_number
     assert ae.server_cert(name, port=env2.https_port).serial_number == c1.serial_number
+
+
+# --- file system trouble (needs mount: root in a sandbox that allows it) ------------------------
+
+def _mount(args, target):
+    import subprocess
+    p = subprocess.run(["mount"] + args + [target], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        pytest.skip("cannot mount: %s" % p.stdout.decode(errors="replace"))
+
+
+def _umount(target):
+    import subprocess
+    subprocess.run(["umount", "-l", target], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def _fill(dirpath):
+    """Fills the file system of dirpath; returns the filler's path."""
+    n = 0
+    while os.path.exists(os.path.join(dirpath, "filler%d" % n)):
+        n += 1
+    path = os.path.join(dirpath, "filler%d" % n)
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return path
+
+
+def _count_entries(top):
+    return sum(len(ds) + len(fs) for _, ds, fs in os.walk(top))
+
+
+def test_500_full_disk_no_storm(acme_factory):
+    """The store's file system is full: the renewal fails visibly (ERR), no
+    storm of files or accounts, the back-off grows although job.json cannot
+    be written, the server keeps serving; with space again it renews."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = "full.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    os.makedirs(ae.store)
+    _mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs"], ae.store)
+    try:
+        ae.write(["MDomain %s" % name], vhosts=[[name]], retry_delay="1s")
+        ae.env.allow_log(r"No space left|AH10056|AH10057|unable to save|store: |"
+                         r"md\[%s\]" % name, name, r"AH10082|AH10174|failed to save")
+        # room for the start-up files (md_store.json, fallback), then full
+        with open(os.path.join(ae.store, "reserve"), "wb") as f:
+            f.write(b"\0" * 4096 * 24)
+        filler = _fill(ae.store)
+        os.remove(os.path.join(ae.store, "reserve"))
+        ae.start()
+        filler2 = _fill(ae.store)
+        wait_until(lambda: count_in_logs([ae.env], "AH10057") >= 2, 30,
+                   what="renewal errors")
+        time.sleep(4)
+        assert ae.server_cert(name) is not None
+        errs = count_in_logs([ae.env], "AH10057")
+        assert errs <= 6, errs              # 1s, 2s, 4s... not every second
+        assert _count_entries(ae.store) < 40, _count_entries(ae.store)
+        accounts = ae.path("accounts")
+        assert len(os.listdir(accounts)) <= 1 if os.path.isdir(accounts) else True
+        os.remove(filler)
+        os.remove(filler2)
+        ae.wait_staged(name, timeout=60)
+    finally:
+        ae.env.stop()
+        _umount(ae.store)
+
+
+def test_500_read_only_store_still_serves(acme_factory):
+    """The store is on a read-only mount: the server starts, serves the
+    certificate in domains/, logs AH10630 and renews nothing."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = "rostore.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    cert = _issued(ae, name)
+    _mount(["--bind", ae.store], ae.store)
+    try:
+        _mount(["-o", "remount,bind,ro"], ae.store)
+        ae.env.allow_log(r"AH10630|AH10631|AH10082|AH10047|Read-only file system")
+        ae.start()
+        assert ae.server_cert(name).serial_number == cert.serial_number
+        assert count_in_logs([ae.env], "AH10630") >= 1
+        st = ae.md_status(name)
+        assert "not usable" in json.dumps(st), st
+    finally:
+        ae.env.stop()
+        _umount(ae.store)
