@@ -589,9 +589,9 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, md_json_t **pjob,
     md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
     md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
     md_reg_forget(reg, md);
-    if (!md->ca_account && set.md->ca_account) {
-        md->ca_account = apr_pstrdup(p, set.md->ca_account);
-    }
+    /* the account the certificate was obtained with, also when the MD had
+     * another one (unusable: keeping it would register anew every time) */
+    if (set.md->ca_account) md->ca_account = apr_pstrdup(p, set.md->ca_account);
     if (set.md->ca_effective) md->ca_effective = apr_pstrdup(p, set.md->ca_effective);
     if (reg->stored) apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, NULL);
     *pjob = set.job;

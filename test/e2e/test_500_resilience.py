@@ -447,3 +447,28 @@ def test_500_read_only_store_still_serves(acme_factory):
     finally:
         ae.env.stop()
         _umount(ae.store)
+
+
+def test_500_unreadable_account_is_skipped(acme_factory):
+    """accounts/ID/account.json is corrupt: it is left alone (not purged,
+    not rewritten), one new account is registered and becomes the MD's
+    account at activation; no loop of registrations, staging is kept."""
+    name = "badacct.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    _issued(ae, name)
+    acct = ae.path("accounts", "ACME-localhost-0000", "account.json")
+    with open(acct, "w") as f:
+        f.write("{ broken")
+    ae.write(["<MDomain %s>" % name, "  MDRenewWindow 3000d", "</MDomain>"],
+             vhosts=[[name]])
+    ae.env.allow_log(r"failed to load JSON file .*account.json", r"md\[%s\]" % name)
+    ae.start()
+    ae.wait_staged(name, timeout=60)
+    time.sleep(2)
+    assert sum(1 for line in ae.env.log_lines(since_start=True)
+               if "registered new account" in line) == 1
+    ae.graceful()
+    wait_until(lambda: not ae.exists("staging", name), 20, what="activation")
+    assert open(acct).read() == "{ broken"
+    assert ae.load_json("domains", name, "md.json")["ca"]["account"] \
+        == "ACME-localhost-0001"
