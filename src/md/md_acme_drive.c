@@ -217,7 +217,12 @@ static const char *replaces_id(drive_ctx *ctx, const md_pkey_spec_t *spec)
     apr_array_header_t *chain;
     const char *id;
 
-    if (!ctx->md->ari_renewals || !ctx->acme->api.renewal_info) return NULL; /* -1: default on */
+    /* only to CAs that offer ARI; ari_renewals -1 (unset) means on */
+    if (!ctx->md->ari_renewals || !ctx->acme->api.renewal_info) return NULL;
+    if (ctx->opts->ari_cert_ids) {
+        return apr_hash_get(ctx->opts->ari_cert_ids, md_pkey_spec_name(spec),
+                            APR_HASH_KEY_STRING);
+    }
     if (APR_SUCCESS != md_store_chain_load(ctx->store, MD_SG_DOMAINS, ctx->md->name,
                                            spec, &chain, ctx->p)
         || chain->nelts <= 0
@@ -245,8 +250,9 @@ static apr_status_t choose_profile(const char **pprofile, drive_ctx *ctx)
                          md->profile, md->name);
     }
     else {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ctx->p, "%s: the CA does not offer "
-                      "profile '%s', ordering without", md->name, md->profile);
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ctx->p, "%s: the CA at <%s> does "
+                      "not offer the profile '%s', ordering without", md->name,
+                      ctx->ca_url, md->profile);
     }
     return rv;
 }

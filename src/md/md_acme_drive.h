@@ -8,6 +8,7 @@
 #ifndef md_acme_drive_h
 #define md_acme_drive_h
 
+#include <apr_hash.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_time.h>
@@ -35,6 +36,9 @@ typedef struct md_acme_drive_opts_t {
     apr_time_t current_until;       /* end of the validity of md's complete, current
                                      * certificates as the host knows them; 0: read
                                      * domains/ (not readable for a child as User) */
+    apr_hash_t *ari_cert_ids;       /* spec name -> ARI id of md's current certificate
+                                     * (md_ari_cert_ids) for newOrder's "replaces";
+                                     * NULL: read domains/ */
     int reset;                      /* purge staging/NAME first */
     apr_interval_time_t authz_timeout; /* waiting for validations (default 3 min) */
     apr_interval_time_t order_timeout; /* waiting for the order states (3 min) */

@@ -13,6 +13,7 @@
 #include <apr_thread_mutex.h>
 
 #include "md.h"
+#include "md_ari.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -257,6 +258,26 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
     job_save(t, job, p);
 }
 
+static void next_run_min(renew_task *t, apr_time_t at)
+{
+    if (at > 0 && (!t->next_run || at < t->next_run)) t->next_run = at;
+}
+
+/* ARI (RFC 9773): 1 when the CA advises to renew now; otherwise the run
+ * comes back when it advises to or when to ask again. */
+static int ari_due(renew_task *t, apr_pool_t *p)
+{
+    apr_time_t renew_at, next_poll;
+
+    if (!t->opts->ari_conn || !t->opts->reg) return 0;
+    md_ari_check(&renew_at, &next_poll, t->opts->reg, t->md, t->opts->ari_conn,
+                 t->now, p);
+    if (renew_at > 0 && renew_at <= t->now) return 1;
+    next_run_min(t, renew_at);
+    next_run_min(t, next_poll);
+    return 0;
+}
+
 /* With MDStoreLocks, the MD is driven by one server at a time: 1 if this
  * process may go on (with *plock held, or unlocked when the lock file is
  * not usable), 0 if another process holds it (try again soon). */
@@ -300,7 +321,8 @@ static void process(renew_task *t, apr_pool_t *p)
         goto leave;
     }
     if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
-                             || md_ocsp_is_revoked(opts->ocsp, t->md->name, p))) {
+                             || md_ocsp_is_revoked(opts->ocsp, t->md->name, p)
+                             || ari_due(t, p))) {
         if (job->finished) {
             notify_staged(t, job, result, p);
         }

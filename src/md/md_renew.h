@@ -45,6 +45,7 @@ struct md_renew_opts_t {
     int max_parallel;                   /* concurrent renewals, >= 1 */
     int store_locks;                    /* MDStoreLocks: lock each MD while driving */
     struct md_renew_memo_t *memo;       /* jobs that could not be saved, may be NULL */
+    const struct md_ari_conn_t *ari_conn; /* ARI (RFC 9773) requests, NULL: no ARI */
 };
 
 /* What the scheduler remembers of jobs whose job.json could not be written

@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 
 #include "md.h"
+#include "md_ari.h"
 #include "md_crypto.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -141,7 +142,9 @@ apr_status_t md_status_input_load(md_status_input_t **pin, md_reg_t *reg,
     else if (!APR_STATUS_IS_ENOENT(rv)) {
         in->error = rv;
     }
-    in->renewal_due = md_reg_should_renew(reg, md, now, p);
+    in->ari = md_ari_current(reg, md, p);
+    in->renewal_due = md_reg_should_renew(reg, md, now, p)
+                      || (in->ari && in->ari->renew_at <= now);
     *pin = in;
     return APR_SUCCESS;
 }
@@ -169,6 +172,10 @@ apr_time_t md_status_renew_at(const md_status_input_t *in, apr_time_t now, int *
         if (!slot->cert) return 0;
         start = md_timeslice_start(window, slot->cert->valid_from, slot->cert->valid_until);
         if (!renew_at || start < renew_at) renew_at = start;
+    }
+    /* the CA's advice (ARI) when it is earlier */
+    if (in->ari && in->ari->renew_at && in->ari->renew_at < renew_at) {
+        renew_at = in->ari->renew_at;
     }
     return renew_at;
 now:
@@ -218,6 +225,18 @@ md_json_t *md_status_certs_json(const apr_array_header_t *slots, int with_log,
     return json;
 }
 
+/* "ari": {"window": {"start", "end"}, "explanation"?, "renew-at"} */
+static md_json_t *ari_json(const md_ari_t *ari, apr_pool_t *p)
+{
+    md_json_t *json = md_json_create(p);
+
+    md_json_set_time(ari->start, json, MD_KEY_WINDOW, MD_KEY_START, NULL);
+    md_json_set_time(ari->end, json, MD_KEY_WINDOW, MD_KEY_END, NULL);
+    if (ari->explanation) md_json_sets(ari->explanation, json, MD_KEY_EXPLANATION, NULL);
+    md_json_set_time(ari->renew_at, json, MD_KEY_RENEW_AT, NULL);
+    return json;
+}
+
 md_json_t *md_status_md_json(const md_status_input_t *in, int with_log, apr_time_t now,
                              apr_pool_t *p)
 {
@@ -231,6 +250,7 @@ md_json_t *md_status_md_json(const md_status_input_t *in, int with_log, apr_time
     md_json_setj(md_status_certs_json(in->slots, with_log, p), json, MD_KEY_CERT, NULL);
     renew_at = md_status_renew_at(in, now, &is_now);
     if (renew_at > 0) md_json_set_time(renew_at, json, MD_KEY_RENEW_AT, NULL);
+    if (in->ari) md_json_setj(ari_json(in->ari, p), json, MD_KEY_ARI, NULL);
     md_json_setb(in->md->stapling > 0, json, MD_KEY_STAPLING, NULL);
     md_json_setb(in->watched, json, MD_KEY_WATCHED, NULL);
     if (in->job || in->renewal_due) md_json_setb(1, json, MD_KEY_RENEW, NULL);

@@ -90,6 +90,8 @@ typedef struct md_status_input_t {
     const struct md_job_t *job;     /* staging job, NULL when there is none */
     apr_array_header_t *staged;     /* md_status_slot_t*, staged certificates */
     int renewal_due;                /* renewal is due (reg, ARI, OCSP) */
+    const struct md_ari_t *ari;     /* ARI advice for the current certificates
+                                     * (md_ari_current), NULL when none */
     int watched;                    /* supervised by the renewal watchdog */
     apr_status_t error;             /* APR_SUCCESS, else an "error" member */
 } md_status_input_t;

@@ -13,6 +13,7 @@
 
 #include "md.h"
 #include "md_acme_drive.h"
+#include "md_ari.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -135,6 +136,8 @@ static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *
     }
     aopts.challenge_types = apr_hash_get(ds->challenge_types, md->name,
                                          APR_HASH_KEY_STRING);
+    /* "replaces": the parent loaded the certificates, the child cannot read them */
+    aopts.ari_cert_ids = md_ari_cert_ids(opts->reg, md, p);
     aopts.on_challenge_setup = on_challenge_setup;
     aopts.on_challenge_setup_baton = job;
     return md_acme_drive_renew(opts->store, md, &aopts, result, p);
@@ -202,6 +205,17 @@ static md_drive_settings *drive_settings(md_mod_rt_t *rt, md_mod_conf_t *mc,
         apr_hash_set(ds->challenge_types, md->name, APR_HASH_KEY_STRING, types);
     }
     return ds;
+}
+
+/* How ARI requests reach the CAs (as renewals do). */
+static const md_ari_conn_t *ari_conn(md_mod_conf_t *mc, apr_pool_t *p)
+{
+    md_ari_conn_t *conn = apr_pcalloc(p, sizeof(*conn));
+
+    conn->ca_file = mc->ca_certs;
+    conn->proxy_url = mc->proxy_url;
+    conn->proxy_ca_file = mc->proxy_ca_certs;
+    return conn;
 }
 
 /* The MDs the watchdog looks after (AH10074/AH10075). */
@@ -277,6 +291,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     dctx->opts.check_interval = mc->check_interval;
     dctx->opts.max_parallel = MD_MAX_PARALLEL_RENEWALS;
     dctx->opts.store_locks = mc->use_store_locks;
+    dctx->opts.ari_conn = ari_conn(mc, pconf);
     if (APR_SUCCESS == md_renew_memo_create(&dctx->opts.memo, pconf)) {
         unsaved_jobs = dctx->opts.memo;
         apr_pool_cleanup_register(pconf, unsaved_jobs, memo_reset, apr_pool_cleanup_null);

@@ -20,6 +20,7 @@
 #include <mod_status.h>
 
 #include "md.h"
+#include "md_ari.h"
 #include "md_job.h"
 #include "md_json.h"
 #include "md_result.h"
@@ -123,6 +124,11 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
 
     job_mtime = c->rt->store ? md_store_get_modified(c->rt->store, MD_SG_STAGING, md->name,
                                                      MD_FN_JOB, ptemp) : 0;
+    /* new renewal information (ARI) changes "ari" and "renew-at" */
+    if (md->ari_renewals && c->rt->store) {
+        job_mtime += md_store_get_modified(c->rt->store, MD_SG_STAGING, md->name, MD_FN_ARI,
+                                           ptemp);
+    }
     /* a refreshed OCSP response changes the MD's "ocsp" members (stapling) */
     if (md->stapling > 0 && c->rt->store) {
         job_mtime += md_store_get_modified(c->rt->store, MD_SG_OCSP, md->name, MD_FN_JOB, ptemp);
