@@ -335,6 +335,52 @@ START_TEST(test_renew_backoff_and_manual)
 }
 END_TEST
 
+START_TEST(test_renew_unsaved_job)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+    apr_status_t outcome = APR_EGENERAL;
+    md_renew_opts_t opts;
+    apr_time_t next_run;
+    md_t *md = make_md("unsaved.example.org", NULL);
+    md_json_t *json;
+    const char *fname;
+
+    md->renew_mode = MD_RENEW_AUTO;
+    md_reg_assess(reg, md, md_test_pool);
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    /* staging/NAME is a file: job.json cannot be saved */
+    ck_assert_int_eq(APR_SUCCESS, md_store_make_dir(store, MD_SG_STAGING, NULL,
+                                                    md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_get_fname(&fname, store, MD_SG_STAGING,
+                                                     md->name, NULL, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_text_freplace(fname, 0644, md_test_pool, "x"));
+    renew_opts(&opts, &outcome);
+    opts.retry_delay = apr_time_from_msec(2);
+    opts.store_locks = 1;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_memo_create(&opts.memo, md_test_pool));
+    ck_assert_ptr_null(md_renew_memo_get(opts.memo, md->name, md_test_pool));
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    json = md_renew_memo_get(opts.memo, md->name, md_test_pool);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_int_eq(1, md_json_getl(json, MD_KEY_ERRORS, NULL));
+    apr_sleep(apr_time_from_msec(20));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(2, drive_calls);
+    /* the error count grew from memory, not from the missing job.json */
+    json = md_renew_memo_get(opts.memo, md->name, md_test_pool);
+    ck_assert_int_eq(2, md_json_getl(json, MD_KEY_ERRORS, NULL));
+    ck_assert_str_eq("urn:ietf:params:acme:error:rateLimited",
+                     md_json_gets(json, MD_KEY_LAST, MD_KEY_PROBLEM, NULL));
+    /* the store works again: the next save drops the memo */
+    apr_file_remove(fname, md_test_pool);
+    apr_sleep(apr_time_from_msec(30));
+    outcome = APR_SUCCESS;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_ptr_null(md_renew_memo_get(opts.memo, md->name, md_test_pool));
+}
+END_TEST
+
 static const struct {
     const char *effective;
     int errors;
@@ -379,6 +425,7 @@ Suite *md_test_reg_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_renew_parallel_success);
     tcase_add_test(tc, test_renew_backoff_and_manual);
+    tcase_add_test(tc, test_renew_unsaved_job);
     tcase_add_loop_test(tc, test_failover_url, 0,
                         sizeof(failover_cases) / sizeof(failover_cases[0]));
     suite_add_tcase(s, tc);
