@@ -18,6 +18,7 @@
 #include <unixd.h>
 
 #include "md.h"
+#include "md_acme.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -772,6 +773,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     md_log_set(log_is_level, log_print, s);
+    md_acme_init(pconf, AP_SERVER_BASEPRODUCT "/" AP_SERVER_BASEREVISION);
     rt = apr_pcalloc(pconf, sizeof(*rt));
     rt->p = pconf;
     rt->base_server = s;
