@@ -2,7 +2,7 @@
 #
 # HttpdEnv: one httpd instance for one test. It writes a server root with an
 # httpd.conf on free loopback ports, loads our built mod_md (MD_BUILD_DIR,
-# default /work/main/build) or the reference module, runs `apache2 -t`,
+# default <repo>/build) or the reference module, runs `apache2 -t`,
 # starts/restarts/stops the server by pid and checks its error log for
 # unexpected [warn]/[error]/[crit] lines. Reusable by other test modules.
 
@@ -23,13 +23,29 @@ E2E_TMP = os.environ.get("MD_E2E_TMP", "/tmp/md-e2e")
 
 def free_port():
     """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n):
+    """n distinct TCP ports on 127.0.0.1 that are free right now (all sockets
+    are held open while choosing, so the same port cannot come twice)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def build_dir():
-    return os.environ.get("MD_BUILD_DIR", "/work/main/build")
+    return os.environ.get("MD_BUILD_DIR", os.path.join(REPO_DIR, "build"))
 
 
 def our_module():
@@ -84,7 +100,7 @@ class HttpdEnv:
         if ports:
             self.http_port, self.https_port = ports
         else:
-            self.http_port, self.https_port = free_port(), free_port()
+            self.http_port, self.https_port = free_ports(2)
         self.allowed_log = list(self.DEFAULT_ALLOWED)
         self._pids = set()
         self._log_offset = 0
