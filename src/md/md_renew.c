@@ -333,7 +333,8 @@ static void process(renew_task *t, apr_pool_t *p)
         }
     }
     else if (md_reg_should_warn(opts->reg, t->md, t->now, p)
-             && (!may_renew(t->md) || !job->finished)) {
+             && (!may_renew(t->md) || !job->finished)
+             && !md_event_is_rate_limited(job, "expiring", t->now)) {
         /* a run of its own, so status shows it finished (as the original) */
         md_job_start_run(job, result);
         if (APR_SUCCESS == md_job_notify(job, "expiring", result)) {
