@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <apr_date.h>
 
 #include "md.h"
@@ -136,6 +137,46 @@ static apr_status_t try_acct(drive_ctx *ctx, md_acme_acct_t *acct, md_pkey_t *pk
     return rv;
 }
 
+typedef struct {
+    drive_ctx *ctx;
+    apr_status_t rv;
+} sibling_ctx;
+
+static int sibling_acct_cb(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    sibling_ctx *sc = baton;
+    drive_ctx *ctx = sc->ctx;
+    md_acme_acct_t *acct;
+    md_pkey_t *pkey;
+
+    (void)ptemp;
+    if (!strcmp(name, ctx->md->name)
+        || APR_SUCCESS != md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_STAGING,
+                                            name, ctx->p)) {
+        return 1;
+    }
+    sc->rv = try_acct(ctx, acct, pkey);
+    if (APR_SUCCESS == sc->rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ctx->p, "%s: using the account %s "
+                      "staged by %s", ctx->md->name, acct->url, name);
+        return 0;
+    }
+    if (!APR_STATUS_IS_ENOENT(sc->rv)) return 0;
+    return 1;
+}
+
+/* An account another MD registered at the same CA in this run of renewals
+ * (it waits in that MD's staging area until activation). */
+static apr_status_t use_sibling_account(drive_ctx *ctx)
+{
+    sibling_ctx sc;
+
+    sc.ctx = ctx;
+    sc.rv = APR_ENOENT;
+    md_store_iter_names(sibling_acct_cb, &sc, ctx->store, ctx->p, MD_SG_STAGING, "*");
+    return sc.rv;
+}
+
 static apr_status_t drive_account(drive_ctx *ctx)
 {
     md_t *md = ctx->md;
@@ -171,17 +212,23 @@ static apr_status_t drive_account(drive_ctx *ctx)
         return rv;
     }
 
-    md_result_activity_printf(ctx->result, "Creating new ACME account for %s", md->name);
-    rv = md_acme_acct_register(ctx->acme, md, ctx->result, ctx->p);
-    if (APR_SUCCESS != rv) return rv;
-    rv = md_acme_acct_save_in(ctx->store, ctx->p, MD_SG_STAGING, md->name,
-                              ctx->acme->acct, ctx->acme->acct_key);
-    if (APR_SUCCESS != rv) {
-        md_result_set(ctx->result, rv, "Saving the new account in staging failed.");
-        return rv;
+    if (ctx->opts->acct_mutex) apr_thread_mutex_lock(ctx->opts->acct_mutex);
+    rv = use_sibling_account(ctx);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        md_result_activity_printf(ctx->result, "Creating new ACME account for %s",
+                                  md->name);
+        rv = md_acme_acct_register(ctx->acme, md, ctx->result, ctx->p);
     }
-    ctx->acct_staged = 1;
-    return APR_SUCCESS;
+    if (APR_SUCCESS == rv) {
+        rv = md_acme_acct_save_in(ctx->store, ctx->p, MD_SG_STAGING, md->name,
+                                  ctx->acme->acct, ctx->acme->acct_key);
+        if (APR_SUCCESS != rv) {
+            md_result_set(ctx->result, rv, "Saving the new account in staging failed.");
+        }
+    }
+    if (ctx->opts->acct_mutex) apr_thread_mutex_unlock(ctx->opts->acct_mutex);
+    if (APR_SUCCESS == rv) ctx->acct_staged = 1;
+    return rv;
 }
 
 /* --- one key spec ------------------------------------------------------------------ */

@@ -42,6 +42,10 @@ typedef struct md_acme_drive_opts_t {
     int reset;                      /* purge staging/NAME first */
     apr_interval_time_t authz_timeout; /* waiting for validations (default 3 min) */
     apr_interval_time_t order_timeout; /* waiting for the order states (3 min) */
+    /* Serialises finding or registering an account among renewals that
+     * run in parallel in this process, so that MDs of one CA share the
+     * account the first one registered (NULL: no serialisation). */
+    struct apr_thread_mutex_t *acct_mutex;
     md_acme_challenge_setup_cb *on_challenge_setup; /* may be NULL */
     void *on_challenge_setup_baton;
 } md_acme_drive_opts_t;

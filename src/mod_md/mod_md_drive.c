@@ -5,6 +5,7 @@
  * and sleeps until the time it returns. Renewals never run during start-up.
  */
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <apr_optional.h>
 #include <httpd.h>
 #include <http_config.h>
@@ -188,6 +189,7 @@ static md_drive_settings *drive_settings(md_mod_rt_t *rt, md_mod_conf_t *mc,
     int i;
 
     md_acme_drive_opts_init(&ds->acme);
+    apr_thread_mutex_create(&ds->acme.acct_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     ds->acme.dns01_cmd = mc->dns01_cmd;
     ds->acme.dns01_version = mc->dns01_version;
     ds->acme.ca_file = mc->ca_certs;
