@@ -532,7 +532,10 @@ static int repair_entry(void *baton, apr_pool_t *p, const char *dir, const char 
              != MD_FPROT_D_UALL_WREAD) {
         if (APR_SUCCESS == apr_file_perms_set(path, MD_FPROT_D_UALL_WREAD)) ++ctx->repaired;
     }
-    else if (APR_REG == ftype && !(info.protection & APR_FPROT_WREAD)) {
+    else if (APR_REG == ftype && !(info.protection & APR_FPROT_WREAD)
+             && (!strcmp(MD_FN_ACCOUNT, name) || !strcmp(MD_FN_ACCT_KEY, name))) {
+        /* only the account files: account.pem is encrypted, anything else
+         * (a legacy plain key) keeps its mode */
         if (APR_SUCCESS == apr_file_perms_set(path, MD_FPROT_F_UALL_WREAD)) ++ctx->repaired;
     }
     if (APR_DIR == ftype && ctx->depth == 0) {

@@ -113,16 +113,20 @@ def test_100_md_store_json(env):
         assert f.read() == text
 
 
-def test_100_corrupt_md_store_json_fails(env):
+def test_100_corrupt_md_store_json_starts_without_renewals(env):
+    # deliberately unlike the reference (which fails the start, AH00016): the
+    # server starts, serves what domains/ holds and renews nothing (AH10630,
+    # docs/resilience.md); the messages of the reference are still logged
     os.makedirs(env.store_dir)
     with open(os.path.join(env.store_dir, "md_store.json"), "w") as f:
         f.write("{ not json")
     env.allow_log(r"AH10046", r"failed to load JSON", r"seems to exist",
-                  r"init fs store")
+                  r"init fs store", r"AH10630", r"AH10631", r"AH10045")
     env.write_config("MDCertificateAuthority %s\nMDomain a.org\n" % CLOSED_CA)
-    rc, out = env.start(wait=False)
-    assert rc != 0
+    rc, out = env.start()
+    assert rc == 0, out
     log = "\n".join(env.log_lines())
+    assert "AH10630: the store %s is not usable" % env.store_dir in log
     assert "The central store file md/md_store.json seems to exist" in log
     assert "AH10046: setup store for %s" % env.store_dir in log
     with open(os.path.join(env.store_dir, "md_store.json")) as f:
@@ -370,5 +374,12 @@ def test_100_v1_migration(env_factory):
         results.append(layout(e.store_dir))
         e.stop()
     ours, ref = results
-    assert {k: v for k, v in ours.items() if "fallback" not in k} == \
-        {k: v for k, v in ref.items() if "fallback" not in k}
+
+    def comparable(entries):
+        # staging/ entries a restore left to root are handed to User at start
+        # (deliberately unlike the reference, AH10632, docs/resilience.md)
+        return {k: (v[:2] if k.startswith("staging/") else v)
+                for k, v in entries.items() if "fallback" not in k}
+    assert comparable(ours) == comparable(ref)
+    assert all(v[2] == "www-data" for k, v in ours.items()
+               if k.startswith("staging/")) or os.geteuid() != 0
