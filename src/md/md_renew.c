@@ -247,7 +247,10 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
         notify_staged(t, job, result, p);
     }
     else {
-        md_result_log(result, MD_LOG_ERR);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, result->status, p,
+                      "AH10056: processing %s: %s", t->md->name,
+                      result->detail ? result->detail : "failed");
+        md_result_log(result, MD_LOG_DEBUG);
         md_job_notify(job, "errored", result);
         t->next_run = job->next_run;
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
