@@ -11,6 +11,7 @@
 #include "md_acme.h"
 #include "md_ari.h"
 #include "md_json.h"
+#include "md_status.h"
 #include "md_store.h"
 #include "md_store_fs.h"
 #include "md_unit.h"
@@ -178,6 +179,59 @@ START_TEST(test_load_save)
 }
 END_TEST
 
+/* md-status: ARI's time wins when it is earlier than the renew window's */
+START_TEST(test_status_renew_at)
+{
+    md_status_input_t in;
+    md_status_slot_t slot;
+    md_cert_facts_t facts;
+    md_ari_t ari;
+    md_t *md = md_create_empty(md_test_pool);
+    md_json_t *json;
+    apr_time_t window_at;
+    int is_now;
+
+    memset(&in, 0, sizeof(in));
+    memset(&slot, 0, sizeof(slot));
+    memset(&facts, 0, sizeof(facts));
+    memset(&ari, 0, sizeof(ari));
+    md->name = "a.test";
+    md->state = MD_S_COMPLETE;
+    in.md = md;
+    in.slots = apr_array_make(md_test_pool, 1, sizeof(md_status_slot_t *));
+    in.staged = apr_array_make(md_test_pool, 1, sizeof(md_status_slot_t *));
+    facts.valid_from = T0;
+    facts.valid_until = T0 + SEC(90 * 86400);
+    facts.serial = "1000";
+    facts.sha256_fingerprint = "00";
+    slot.name = "rsa";
+    slot.cert = &facts;
+    APR_ARRAY_PUSH(in.slots, md_status_slot_t *) = &slot;
+    window_at = md_status_renew_at(&in, T0, &is_now);
+    /* 33 % of 90 days before the end */
+    ck_assert_int_eq(T0 + SEC(90 * 86400) - SEC(90 * 86400 * 33 / 100), window_at);
+
+    ari.cert_id = "x.y";
+    ari.start = T0 + SEC(10 * 86400);
+    ari.end = T0 + SEC(11 * 86400);
+    ari.renew_at = T0 + SEC(10 * 86400 + 3600);
+    ari.explanation = "https://ca.test/why";
+    in.ari = &ari;
+    ck_assert_int_eq(ari.renew_at, md_status_renew_at(&in, T0, &is_now));
+    ck_assert_int_eq(0, is_now);
+    json = md_status_md_json(&in, 0, T0, md_test_pool);
+    ck_assert_int_eq(ari.renew_at, md_json_get_time(json, "renew-at", NULL));
+    ck_assert_int_eq(ari.renew_at, md_json_get_time(json, "ari", "renew-at", NULL));
+    ck_assert_int_eq(ari.start, md_json_get_time(json, "ari", "window", "start", NULL));
+    ck_assert_int_eq(ari.end, md_json_get_time(json, "ari", "window", "end", NULL));
+    ck_assert_str_eq(ari.explanation, md_json_gets(json, "ari", "explanation", NULL));
+
+    /* later than the renew window: the window's time stays */
+    ari.renew_at = T0 + SEC(80 * 86400);
+    ck_assert_int_eq(window_at, md_status_renew_at(&in, T0, &is_now));
+}
+END_TEST
+
 Suite *md_test_ari_suite(void)
 {
     Suite *s = suite_create("md_ari");
@@ -190,6 +244,7 @@ Suite *md_test_ari_suite(void)
     tcase_add_test(tc, test_update);
     tcase_add_test(tc, test_json);
     tcase_add_test(tc, test_load_save);
+    tcase_add_test(tc, test_status_renew_at);
     suite_add_tcase(s, tc);
     return s;
 }
