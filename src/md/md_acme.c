@@ -554,7 +554,7 @@ apr_status_t md_acme_poll(md_acme_poll_cb *cb, void *baton,
                           apr_interval_time_t timeout)
 {
     apr_time_t end = apr_time_now() + timeout, now;
-    apr_interval_time_t backoff = apr_time_from_msec(250), delay;
+    apr_interval_time_t backoff = apr_time_from_msec(50), delay;
     apr_status_t rv;
     int attempt;
 

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
 #include <apr_thread_mutex.h>
 #include <apr_date.h>
 
@@ -121,6 +122,94 @@ static apr_status_t drive_setup(drive_ctx *ctx)
 
 /* --- the account ------------------------------------------------------------------- */
 
+struct md_acme_acct_cache_t {
+    apr_pool_t *p;
+    apr_thread_mutex_t *mutex;
+    apr_hash_t *entries;            /* "<ca url>\n<eab kid>\n<eab hmac>" -> entry */
+};
+
+typedef struct {
+    const char *acct_json;          /* the account, compact JSON */
+    const char *key_pem;            /* its key, plain PEM (memory only) */
+    const char *id;                 /* its id in accounts/, NULL if staged */
+    int staged;                     /* not in accounts/ yet: stage it with each MD */
+} acct_cache_entry;
+
+apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p)
+{
+    md_acme_acct_cache_t *cache = apr_pcalloc(p, sizeof(*cache));
+    apr_status_t rv;
+
+    cache->p = p;
+    cache->entries = apr_hash_make(p);
+    rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    *pcache = (APR_SUCCESS == rv) ? cache : NULL;
+    return rv;
+}
+
+static const char *cache_key(const drive_ctx *ctx)
+{
+    return apr_psprintf(ctx->p, "%s\n%s\n%s", ctx->ca_url,
+                        ctx->md->eab_kid ? ctx->md->eab_kid : "",
+                        ctx->md->eab_hmac ? ctx->md->eab_hmac : "");
+}
+
+/* Takes the cached account for the CA; call with the cache mutex held. */
+static apr_status_t cache_take(drive_ctx *ctx, int *pstaged)
+{
+    acct_cache_entry *e = apr_hash_get(ctx->opts->acct_cache->entries, cache_key(ctx),
+                                       APR_HASH_KEY_STRING);
+    md_acme_acct_t *acct;
+    md_pkey_t *pkey;
+    md_json_t *json;
+    apr_status_t rv;
+
+    if (!e) return APR_ENOENT;
+    rv = md_json_readd(&json, ctx->p, e->acct_json, strlen(e->acct_json));
+    if (APR_SUCCESS == rv) rv = md_acme_acct_from_json(&acct, json, ctx->p);
+    if (APR_SUCCESS == rv) rv = md_pkey_read_pem(&pkey, ctx->p, NULL, 0, e->key_pem,
+                                                 strlen(e->key_pem));
+    if (APR_SUCCESS != rv) return rv;
+    if (e->id) acct->id = apr_pstrdup(ctx->p, e->id);
+    md_acme_set_acct(ctx->acme, acct, pkey);
+    *pstaged = e->staged;
+    return APR_SUCCESS;
+}
+
+/* Remembers the session's account; call with the cache mutex held. */
+static void cache_put(drive_ctx *ctx, int staged)
+{
+    md_acme_acct_cache_t *cache = ctx->opts->acct_cache;
+    acct_cache_entry *e;
+    const char *pem;
+
+    if (!ctx->acme->acct || !ctx->acme->acct_key
+        || APR_SUCCESS != md_pkey_to_pem(&pem, ctx->acme->acct_key, ctx->p, NULL, 0)) {
+        return;
+    }
+    e = apr_pcalloc(cache->p, sizeof(*e));
+    e->acct_json = apr_pstrdup(cache->p, md_json_writep(
+        md_acme_acct_to_json(ctx->acme->acct, ctx->p), ctx->p, MD_JSON_FMT_COMPACT));
+    e->key_pem = apr_pstrdup(cache->p, pem);
+    e->id = (!staged && ctx->acme->acct->id) ? apr_pstrdup(cache->p, ctx->acme->acct->id)
+                                              : NULL;
+    e->staged = staged;
+    apr_hash_set(cache->entries, apr_pstrdup(cache->p, cache_key(ctx)),
+                 APR_HASH_KEY_STRING, e);
+}
+
+/* A failed renewal may be due to the account (the CA forgot it): ask the
+ * CA again next time. */
+static void cache_forget(drive_ctx *ctx)
+{
+    md_acme_acct_cache_t *cache = ctx->opts->acct_cache;
+
+    if (!cache || !ctx->ca_url) return;
+    apr_thread_mutex_lock(cache->mutex);
+    apr_hash_set(cache->entries, cache_key(ctx), APR_HASH_KEY_STRING, NULL);
+    apr_thread_mutex_unlock(cache->mutex);
+}
+
 /* Makes acct the session's account if it suits md and the CA knows it.
  * APR_ENOENT when it is not usable, other errors when asking failed. */
 static apr_status_t try_acct(drive_ctx *ctx, md_acme_acct_t *acct, md_pkey_t *pkey)
@@ -177,12 +266,37 @@ static apr_status_t use_sibling_account(drive_ctx *ctx)
     return sc.rv;
 }
 
+/* An account in accounts/, one another MD staged, or a new registration.
+ * *pstaged tells if it still has to be staged (is not in accounts/). */
+static apr_status_t find_or_register(drive_ctx *ctx, int *pstaged)
+{
+    const md_t *md = ctx->md;
+    apr_status_t rv;
+
+    *pstaged = 0;
+    rv = md_acme_acct_find_and_use(ctx->acme, ctx->store, md->eab_kid, md->eab_hmac,
+                                   ctx->p);
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        if (APR_SUCCESS != rv) {
+            md_result_printf(ctx->result, rv, "Unable to validate the accounts for %s "
+                             "at <%s>.", md->name, ctx->ca_url);
+        }
+        return rv;
+    }
+    *pstaged = 1;
+    rv = use_sibling_account(ctx);
+    if (!APR_STATUS_IS_ENOENT(rv)) return rv;
+    md_result_activity_printf(ctx->result, "Creating new ACME account for %s", md->name);
+    return md_acme_acct_register(ctx->acme, md, ctx->result, ctx->p);
+}
+
 static apr_status_t drive_account(drive_ctx *ctx)
 {
     md_t *md = ctx->md;
     md_acme_acct_t *acct;
     md_pkey_t *pkey;
     apr_status_t rv;
+    int staged = 0;
 
     md_result_activity_printf(ctx->result, "Selecting account to use for %s", md->name);
     if (APR_SUCCESS == md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_STAGING,
@@ -202,33 +316,21 @@ static apr_status_t drive_account(drive_ctx *ctx)
         rv = try_acct(ctx, acct, pkey);
         if (!APR_STATUS_IS_ENOENT(rv)) return rv;
     }
-    rv = md_acme_acct_find_and_use(ctx->acme, ctx->store, md->eab_kid, md->eab_hmac,
-                                   ctx->p);
-    if (!APR_STATUS_IS_ENOENT(rv)) {
-        if (APR_SUCCESS != rv) {
-            md_result_printf(ctx->result, rv, "Unable to validate the accounts for %s "
-                             "at <%s>.", md->name, ctx->ca_url);
-        }
+    if (ctx->opts->acct_cache) apr_thread_mutex_lock(ctx->opts->acct_cache->mutex);
+    rv = ctx->opts->acct_cache ? cache_take(ctx, &staged) : APR_ENOENT;
+    if (APR_STATUS_IS_ENOENT(rv)) rv = find_or_register(ctx, &staged);
+    if (APR_SUCCESS == rv && ctx->opts->acct_cache) cache_put(ctx, staged);
+    if (ctx->opts->acct_cache) apr_thread_mutex_unlock(ctx->opts->acct_cache->mutex);
+    if (APR_SUCCESS != rv || !staged) return rv;
+
+    rv = md_acme_acct_save_in(ctx->store, ctx->p, MD_SG_STAGING, md->name,
+                              ctx->acme->acct, ctx->acme->acct_key);
+    if (APR_SUCCESS != rv) {
+        md_result_set(ctx->result, rv, "Saving the new account in staging failed.");
         return rv;
     }
-
-    if (ctx->opts->acct_mutex) apr_thread_mutex_lock(ctx->opts->acct_mutex);
-    rv = use_sibling_account(ctx);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        md_result_activity_printf(ctx->result, "Creating new ACME account for %s",
-                                  md->name);
-        rv = md_acme_acct_register(ctx->acme, md, ctx->result, ctx->p);
-    }
-    if (APR_SUCCESS == rv) {
-        rv = md_acme_acct_save_in(ctx->store, ctx->p, MD_SG_STAGING, md->name,
-                                  ctx->acme->acct, ctx->acme->acct_key);
-        if (APR_SUCCESS != rv) {
-            md_result_set(ctx->result, rv, "Saving the new account in staging failed.");
-        }
-    }
-    if (ctx->opts->acct_mutex) apr_thread_mutex_unlock(ctx->opts->acct_mutex);
-    if (APR_SUCCESS == rv) ctx->acct_staged = 1;
-    return rv;
+    ctx->acct_staged = 1;
+    return APR_SUCCESS;
 }
 
 /* --- one key spec ------------------------------------------------------------------ */
@@ -630,6 +732,7 @@ leave:
     if (APR_SUCCESS != rv && APR_SUCCESS == result->status) {
         md_result_set(result, rv, NULL);
     }
+    if (APR_SUCCESS != rv) cache_forget(&ctx);
     if (APR_SUCCESS != rv) md_result_log(result, MD_LOG_DEBUG);
     apr_pool_destroy(ptemp);
     return rv;

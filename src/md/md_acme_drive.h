@@ -42,13 +42,18 @@ typedef struct md_acme_drive_opts_t {
     int reset;                      /* purge staging/NAME first */
     apr_interval_time_t authz_timeout; /* waiting for validations (default 3 min) */
     apr_interval_time_t order_timeout; /* waiting for the order states (3 min) */
-    /* Serialises finding or registering an account among renewals that
-     * run in parallel in this process, so that MDs of one CA share the
-     * account the first one registered (NULL: no serialisation). */
-    struct apr_thread_mutex_t *acct_mutex;
+    /* The accounts found or registered by renewals of this process (see
+     * md_acme_acct_cache_create), NULL for none. With a cache, renewals
+     * running in parallel share one account per CA and EAB: the first one
+     * finds or registers it, the others take it without asking the CA. */
+    struct md_acme_acct_cache_t *acct_cache;
     md_acme_challenge_setup_cb *on_challenge_setup; /* may be NULL */
     void *on_challenge_setup_baton;
 } md_acme_drive_opts_t;
+
+/* A per-process cache of usable accounts (thread-safe), living in p. */
+typedef struct md_acme_acct_cache_t md_acme_acct_cache_t;
+apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p);
 
 /* Defaults: no explicit types, dns-01 version 1, timeouts 3 minutes. */
 void md_acme_drive_opts_init(md_acme_drive_opts_t *opts);

@@ -31,7 +31,7 @@
 APLOG_USE_MODULE(md);
 
 #define MD_RENEW_WATCHDOG_NAME  "_md_renew_"
-#define MD_MAX_PARALLEL_RENEWALS 4
+#define MD_MAX_PARALLEL_RENEWALS 8
 
 static md_renew_memo_t *unsaved_jobs;     /* of the current generation */
 
@@ -189,7 +189,7 @@ static md_drive_settings *drive_settings(md_mod_rt_t *rt, md_mod_conf_t *mc,
     int i;
 
     md_acme_drive_opts_init(&ds->acme);
-    apr_thread_mutex_create(&ds->acme.acct_mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    md_acme_acct_cache_create(&ds->acme.acct_cache, p);
     ds->acme.dns01_cmd = mc->dns01_cmd;
     ds->acme.dns01_version = mc->dns01_version;
     ds->acme.ca_file = mc->ca_certs;
