@@ -171,7 +171,7 @@ def test_410_eab_missing_is_refused(acme_factory):
     ae = acme_factory(pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1"},
                  eab_keys={EAB_KID: EAB_HMAC})
     ae.write(["MDomain %s" % name], vhosts=[[name]])
-    ae.env.allow_log(r"externalAccountRequired", r"md\[noeab.mdspec.org\]")
+    ae.env.allow_log(r"externalAccountRequired", r"md\[noeab.mdspec.org\]", r"AH10056")
     ae.start()
     job = wait_until(lambda: (ae.job(name) or {}).get("errors", 0) > 0 and ae.job(name),
                      30, what="failed run")
