@@ -976,8 +976,18 @@ static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
     if (!path || !*value) {
         return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->cmd->name, value);
     }
-    /* not a directory: no syntax error (as the original, interfaces.md 1.1),
-     * post_config says so loudly and serves without renewals (AH10630) */
+    /* An existing non-directory is reported by "apache2 -t"; a real start
+     * goes on, serves what it can and renews nothing (AH10630), so that a
+     * broken store never keeps a server down. */
+    if (AP_SQ_RM_CONFIG_TEST == ap_state_query(AP_SQ_RUN_MODE)) {
+        apr_finfo_t info;
+
+        if (APR_SUCCESS == apr_stat(&info, path, APR_FINFO_TYPE, cmd->pool)
+            && APR_DIR != info.filetype) {
+            return apr_psprintf(cmd->pool, "%s: '%s' exists but is not a directory",
+                                cmd->cmd->name, path);
+        }
+    }
     cmd_mod_conf(cmd)->base_dir = path;
     return NULL;
 }

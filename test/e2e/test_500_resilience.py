@@ -276,6 +276,18 @@ def test_500_store_path_not_a_directory(env_factory, acme_factory):
     assert open(path).read() == "x"
 
 
+def test_500_store_path_not_a_directory_config_test(env_factory):
+    """The same mistake is a clear error for `apache2 -t` (naming the
+    directive and the path), while a real start goes on (test above)."""
+    env = env_factory()
+    path = os.path.join(env.root, "not-a-dir")
+    with open(path, "w") as f:
+        f.write("x")
+    rc, out = env.test_config("MDStoreDir %s\nMDomain t.mdspec.org" % path)
+    assert rc != 0, out
+    assert "MDStoreDir" in out and path in out and "not a directory" in out, out
+
+
 def test_500_permissions_repaired(acme_factory):
     """staging/ entries left owned by root (a restore): the parent hands them
     back to the child's user at start-up and the renewal works."""
