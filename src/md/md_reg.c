@@ -450,6 +450,47 @@ int md_reg_purge_errored_staging(md_reg_t *reg, const md_t *md, apr_pool_t *p)
 }
 
 typedef struct {
+    md_reg_t *reg;
+    apr_pool_t *p;
+    int count;
+} broken_acct_ctx;
+
+static int broken_acct_cb(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    broken_acct_ctx *ctx = baton;
+    md_json_t *json;
+    const char *aside = apr_pstrcat(ptemp, "broken-", name, NULL);
+    apr_status_t rv;
+
+    if (!md_store_exists(ctx->reg->store, MD_SG_ACCOUNTS, name, MD_FN_ACCOUNT, ptemp)) {
+        return 1;
+    }
+    rv = md_store_load_json(ctx->reg->store, MD_SG_ACCOUNTS, name, MD_FN_ACCOUNT,
+                            &json, ptemp);
+    if (APR_SUCCESS == rv && md_json_gets(json, MD_KEY_URL, NULL)
+        && md_json_gets(json, "ca-url", NULL)) {
+        return 1;
+    }
+    rv = md_store_rename(ctx->reg->store, ptemp, MD_SG_ACCOUNTS, name, aside);
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "AH10633: account %s is not "
+                  "readable, %s it as %s", name, APR_SUCCESS == rv ? "set" : "failed to set",
+                  aside);
+    if (APR_SUCCESS == rv) ++ctx->count;
+    return 1;
+}
+
+int md_reg_set_aside_broken_accounts(md_reg_t *reg, apr_pool_t *p)
+{
+    broken_acct_ctx ctx;
+
+    ctx.reg = reg;
+    ctx.p = p;
+    ctx.count = 0;
+    md_store_iter_names(broken_acct_cb, &ctx, reg->store, p, MD_SG_ACCOUNTS, "ACME-*");
+    return ctx.count;
+}
+
+typedef struct {
     apr_array_header_t *mds;
     md_store_t *store;
     apr_pool_t *p;

@@ -64,6 +64,12 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md,
  * (NOTICE AH10064). Returns 1 when it purged. */
 int md_reg_purge_errored_staging(md_reg_t *reg, const md_t *md, apr_pool_t *p);
 
+/* Sets accounts whose account.json cannot be read or lacks its urls aside
+ * (accounts/<id> -> accounts/broken-<id>, ERR AH10633), so that they are
+ * neither retried nor the cause of new registrations on every renewal.
+ * Returns the number set aside. */
+int md_reg_set_aside_broken_accounts(md_reg_t *reg, apr_pool_t *p);
+
 /* Removes challenges/<x> directories that belong to no configured domain. */
 apr_status_t md_reg_purge_stale_challenges(md_reg_t *reg, apr_array_header_t *mds,
                                            apr_pool_t *p);

@@ -736,6 +736,7 @@ static apr_status_t sync_store(md_mod_rt_t *rt, const init_settings *set, server
         if (APR_SUCCESS != rv) goto leave;
     }
     md_reg_purge_stale_challenges(rt->reg, rt->mds, p);
+    md_reg_set_aside_broken_accounts(rt->reg, p);
     if (set->ocsp_keep > 0) {
         md_store_remove_not_modified_since(rt->store, p, apr_time_now() - set->ocsp_keep,
                                            MD_SG_OCSP, "*", "ocsp*.json");

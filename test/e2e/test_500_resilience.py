@@ -461,10 +461,11 @@ def test_500_read_only_store_still_serves(acme_factory):
         _umount(ae.store)
 
 
-def test_500_unreadable_account_is_skipped(acme_factory):
-    """accounts/ID/account.json is corrupt: it is left alone (not purged,
-    not rewritten), one new account is registered and becomes the MD's
-    account at activation; no loop of registrations, staging is kept."""
+def test_500_unreadable_account_is_set_aside(acme_factory):
+    """accounts/ID/account.json is corrupt: at start-up the parent sets it
+    aside as accounts/broken-ID (AH10633, content kept), one new account is
+    registered and becomes the MD's account at activation; no loop of
+    registrations, staging is kept."""
     name = "badacct.mdspec.org"
     ae = acme_factory(pebble_env=ALWAYS_VALID)
     _issued(ae, name)
@@ -473,14 +474,18 @@ def test_500_unreadable_account_is_skipped(acme_factory):
         f.write("{ broken")
     ae.write(["<MDomain %s>" % name, "  MDRenewWindow 3000d", "</MDomain>"],
              vhosts=[[name]])
-    ae.env.allow_log(r"failed to load JSON file .*account.json", r"md\[%s\]" % name)
+    ae.env.allow_log(r"failed to load JSON file .*account.json", r"md\[%s\]" % name,
+                     r"AH10633")
     ae.start()
+    assert count_in_logs([ae.env], "AH10633") >= 1
+    aside = ae.path("accounts", "broken-ACME-localhost-0000", "account.json")
+    assert open(aside).read() == "{ broken"
     ae.wait_staged(name, timeout=60)
     time.sleep(2)
     assert sum(1 for line in ae.env.log_lines(since_start=True)
                if "registered new account" in line) == 1
     ae.graceful()
     wait_until(lambda: not ae.exists("staging", name), 20, what="activation")
-    assert open(acct).read() == "{ broken"
-    assert ae.load_json("domains", name, "md.json")["ca"]["account"] \
-        == "ACME-localhost-0001"
+    acct_id = ae.load_json("domains", name, "md.json")["ca"]["account"]
+    assert acct_id.startswith("ACME-localhost-")
+    assert ae.load_json("accounts", acct_id, "account.json")["url"]
