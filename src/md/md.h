@@ -185,6 +185,14 @@ const char *md_chain_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
 const char *md_pkey_spec_filename(const md_pkey_spec_t *spec, const char *base,
                                   apr_pool_t *p);
 
+/* --- known CA names (MDCertificateAuthority, interfaces.md 7.6) ---------------- */
+/* The directory url of a known CA name (case-insensitive), NULL if unknown. */
+const char *md_ca_known_url(const char *name);
+/* The known name of a CA directory url (case-insensitive), NULL if none. */
+const char *md_ca_known_name(const char *url);
+/* The known names separated by single spaces ("LetsEncrypt LetsEncrypt-Test ..."). */
+const char *md_ca_known_names(apr_pool_t *p);
+
 /* --- names of store entries and JSON keys --------------------------------------- */
 #define MD_FN_MD            "md.json"
 #define MD_FN_JOB           "job.json"

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_cstr.h>
 #include <apr_lib.h>
 
 #include "md.h"
@@ -88,7 +89,7 @@ int md_contains(const md_t *md, const char *domain, int with_wildcard)
     for (i = 0; i < md->domains->nelts; ++i) {
         const char *name = APR_ARRAY_IDX(md->domains, i, const char *);
         if (with_wildcard ? md_dns_matches(name, domain)
-                          : !apr_strnatcasecmp(name, domain)) {
+                          : !apr_cstr_casecmp(name, domain)) {
             return 1;
         }
     }
@@ -218,7 +219,7 @@ int md_pkeys_spec_contains_ec(const md_pkeys_spec_t *pks, const char *curve)
 
     for (i = 0; pks && i < pks->specs->nelts; ++i) {
         const md_pkey_spec_t *spec = APR_ARRAY_IDX(pks->specs, i, md_pkey_spec_t *);
-        if (MD_PKEY_TYPE_EC == spec->type && !apr_strnatcasecmp(spec->curve, curve)) {
+        if (MD_PKEY_TYPE_EC == spec->type && !apr_cstr_casecmp(spec->curve, curve)) {
             return 1;
         }
     }
@@ -249,7 +250,7 @@ static int spec_eq(const md_pkey_spec_t *a, const md_pkey_spec_t *b)
     if (a->type != b->type) return 0;
     switch (a->type) {
         case MD_PKEY_TYPE_RSA: return a->bits == b->bits;
-        case MD_PKEY_TYPE_EC: return !apr_strnatcasecmp(a->curve, b->curve);
+        case MD_PKEY_TYPE_EC: return !apr_cstr_casecmp(a->curve, b->curve);
         default: return 1;
     }
 }
@@ -327,14 +328,14 @@ md_pkey_spec_t *md_pkey_spec_from_json(md_json_t *json, apr_pool_t *p)
     long bits;
 
     spec->type = MD_PKEY_TYPE_DEFAULT;
-    if (!type || !apr_strnatcasecmp("Default", type)) return spec;
-    if (!apr_strnatcasecmp("RSA", type)) {
+    if (!type || !apr_cstr_casecmp("Default", type)) return spec;
+    if (!apr_cstr_casecmp("RSA", type)) {
         spec->type = MD_PKEY_TYPE_RSA;
         bits = md_json_getl(json, MD_KEY_BITS, NULL);
         spec->bits = (bits >= MD_PKEY_RSA_BITS_MIN) ? (unsigned int)bits
                                                     : MD_PKEY_RSA_BITS_DEFAULT;
     }
-    else if (!apr_strnatcasecmp("EC", type)) {
+    else if (!apr_cstr_casecmp("EC", type)) {
         spec->type = MD_PKEY_TYPE_EC;
         spec->curve = md_json_dups(p, json, MD_KEY_CURVE, NULL);
     }
@@ -386,7 +387,7 @@ const char *md_pkey_spec_filename(const md_pkey_spec_t *spec, const char *base,
     const char *ext = strrchr(base, '.');
     char *fname;
 
-    if (!apr_strnatcasecmp("rsa", name)) {
+    if (!apr_cstr_casecmp("rsa", name)) {
         fname = apr_pstrdup(p, base);
     }
     else if (ext) {
@@ -406,6 +407,51 @@ const char *md_pkey_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
 const char *md_chain_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
 {
     return md_pkey_spec_filename(spec, MD_FN_PUBCERT, p);
+}
+
+/* --- known CAs ------------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    const char *url;
+} known_cas[] = {
+    { "LetsEncrypt", "https://acme-v02.api.letsencrypt.org/directory" },
+    { "LetsEncrypt-Test", "https://acme-staging-v02.api.letsencrypt.org/directory" },
+    { "Buypass", "https://api.buypass.com/acme/directory" },
+    { "Buypass-Test", "https://api.test4.buypass.no/acme/directory" },
+};
+
+#define KNOWN_CA_COUNT (sizeof(known_cas) / sizeof(known_cas[0]))
+
+const char *md_ca_known_url(const char *name)
+{
+    apr_size_t i;
+
+    for (i = 0; name && i < KNOWN_CA_COUNT; ++i) {
+        if (!apr_cstr_casecmp(known_cas[i].name, name)) return known_cas[i].url;
+    }
+    return NULL;
+}
+
+const char *md_ca_known_name(const char *url)
+{
+    apr_size_t i;
+
+    for (i = 0; url && i < KNOWN_CA_COUNT; ++i) {
+        if (!apr_cstr_casecmp(known_cas[i].url, url)) return known_cas[i].name;
+    }
+    return NULL;
+}
+
+const char *md_ca_known_names(apr_pool_t *p)
+{
+    const char *s = "";
+    apr_size_t i;
+
+    for (i = 0; i < KNOWN_CA_COUNT; ++i) {
+        s = apr_pstrcat(p, s, i ? " " : "", known_cas[i].name, NULL);
+    }
+    return s;
 }
 
 /* --- md.json ------------------------------------------------------------------------------ */
@@ -514,8 +560,8 @@ static const md_timeslice_t *ts_from_json(md_json_t *json, const char *key,
 
 static md_require_t require_https_parse(const char *s)
 {
-    if (s && !apr_strnatcasecmp("temporary", s)) return MD_REQUIRE_TEMPORARY;
-    if (s && !apr_strnatcasecmp("permanent", s)) return MD_REQUIRE_PERMANENT;
+    if (s && !apr_cstr_casecmp("temporary", s)) return MD_REQUIRE_TEMPORARY;
+    if (s && !apr_cstr_casecmp("permanent", s)) return MD_REQUIRE_PERMANENT;
     return MD_REQUIRE_OFF;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_cstr.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -182,7 +183,7 @@ static int curve_nid(const char *curve)
 
     if (!curve || !*curve) return NID_undef;
     for (i = 0; i < sizeof(curve_aliases)/sizeof(curve_aliases[0]); ++i) {
-        if (!apr_strnatcasecmp(curve_aliases[i].name, curve)) {
+        if (!apr_cstr_casecmp(curve_aliases[i].name, curve)) {
             return curve_aliases[i].nid;
         }
     }

@@ -583,24 +583,11 @@ typedef struct {
     const char *prefix;             /* "ManagedDomain[i]" */
 } text_ctx;
 
-static const struct {
-    const char *name;
-    const char *url;
-} known_cas[] = {
-    { "LetsEncrypt", "https://acme-v02.api.letsencrypt.org/directory" },
-    { "LetsEncrypt-Test", "https://acme-staging-v02.api.letsencrypt.org/directory" },
-    { "Buypass", "https://api.buypass.com/acme/directory" },
-    { "Buypass-Test", "https://api.test4.buypass.no/acme/directory" },
-};
-
 const char *md_status_ca_name(const char *url, apr_pool_t *p)
 {
-    const char *host;
-    apr_size_t i;
+    const char *host = md_ca_known_name(url);
 
-    for (i = 0; i < sizeof(known_cas) / sizeof(known_cas[0]); ++i) {
-        if (!strcasecmp(known_cas[i].url, url)) return known_cas[i].name;
-    }
+    if (host) return host;
     host = md_util_uri_host(p, url);
     return host ? host : url;
 }

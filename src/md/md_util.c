@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_cstr.h>
 #include <apr_base64.h>
 #include <apr_fnmatch.h>
 #include <apr_thread_proc.h>
@@ -124,7 +125,7 @@ int md_array_str_index(const apr_array_header_t *a, const char *s,
 
     for (i = start; a && i < a->nelts; ++i) {
         const char *e = APR_ARRAY_IDX(a, i, const char *);
-        if (case_sensitive ? !strcmp(e, s) : !apr_strnatcasecmp(e, s)) return i;
+        if (case_sensitive ? !strcmp(e, s) : !apr_cstr_casecmp(e, s)) return i;
     }
     return -1;
 }
@@ -138,7 +139,7 @@ int md_array_str_eq(const apr_array_header_t *a1, const apr_array_header_t *a2,
     for (i = 0; i < n1; ++i) {
         const char *s1 = APR_ARRAY_IDX(a1, i, const char *);
         const char *s2 = APR_ARRAY_IDX(a2, i, const char *);
-        if (case_sensitive ? strcmp(s1, s2) : apr_strnatcasecmp(s1, s2)) return 0;
+        if (case_sensitive ? strcmp(s1, s2) : apr_cstr_casecmp(s1, s2)) return 0;
     }
     return 1;
 }
@@ -183,7 +184,7 @@ int md_array_str_remove(apr_array_header_t *a, const char *s, int case_sensitive
 
     for (i = 0, j = 0; i < a->nelts; ++i) {
         const char *e = APR_ARRAY_IDX(a, i, const char *);
-        if (case_sensitive ? !strcmp(e, s) : !apr_strnatcasecmp(e, s)) {
+        if (case_sensitive ? !strcmp(e, s) : !apr_cstr_casecmp(e, s)) {
             ++removed;
             continue;
         }
@@ -245,11 +246,11 @@ int md_dns_matches(const char *pattern, const char *domain)
 {
     const char *dot;
 
-    if (!apr_strnatcasecmp(pattern, domain)) return 1;
+    if (!apr_cstr_casecmp(pattern, domain)) return 1;
     if (!md_dns_is_wildcard(pattern)) return 0;
     dot = strchr(domain, '.');
     if (!dot || dot == domain) return 0;
-    return !apr_strnatcasecmp(pattern + 1, dot);
+    return !apr_cstr_casecmp(pattern + 1, dot);
 }
 
 int md_dns_domains_match(const char *name1, const char *name2)
@@ -292,8 +293,8 @@ apr_status_t md_util_abs_uri_check(apr_pool_t *p, const char *uri, const char **
         *perr = "missing uri scheme";
         return APR_EINVAL;
     }
-    if (!apr_strnatcasecmp("http", parsed.scheme)
-        || !apr_strnatcasecmp("https", parsed.scheme)) {
+    if (!apr_cstr_casecmp("http", parsed.scheme)
+        || !apr_cstr_casecmp("https", parsed.scheme)) {
         if (!parsed.hostname || !*parsed.hostname) {
             *perr = "missing hostname";
             return APR_EINVAL;
@@ -325,8 +326,8 @@ apr_status_t md_util_abs_http_uri_check(apr_pool_t *p, const char *uri,
     rv = md_util_abs_uri_check(p, uri, perr);
     if (APR_SUCCESS != rv && (!*perr || strcmp("missing uri scheme", *perr))) return rv;
     if (APR_SUCCESS != apr_uri_parse(p, uri, &parsed) || !parsed.scheme
-        || (apr_strnatcasecmp("http", parsed.scheme)
-            && apr_strnatcasecmp("https", parsed.scheme))) {
+        || (apr_cstr_casecmp("http", parsed.scheme)
+            && apr_cstr_casecmp("https", parsed.scheme))) {
         *perr = "uri scheme must be http or https";
         return APR_EINVAL;
     }

@@ -73,16 +73,6 @@ static const md_timeslice_t md_ocsp_keep_default = {
     0, apr_time_from_sec(7 * MD_SECS_PER_DAY)
 };
 
-static const struct {
-    const char *name;
-    const char *url;
-} known_cas[] = {
-    { "LetsEncrypt", "https://acme-v02.api.letsencrypt.org/directory" },
-    { "LetsEncrypt-Test", "https://acme-staging-v02.api.letsencrypt.org/directory" },
-    { "Buypass", "https://api.buypass.com/acme/directory" },
-    { "Buypass-Test", "https://api.test4.buypass.no/acme/directory" },
-};
-
 static const char *const known_challenges[] = {
     MD_AUTHZ_TYPE_HTTP01, MD_AUTHZ_TYPE_TLSALPN01, MD_AUTHZ_TYPE_DNS01,
 };
@@ -628,37 +618,22 @@ static const char *set_member(cmd_parms *cmd, void *dc, int argc, char *const ar
 
 /* --- CA settings ---------------------------------------------------------------------- */
 
-static const char *known_ca_names(apr_pool_t *p)
-{
-    const char *s = "";
-    apr_size_t i;
-
-    for (i = 0; i < sizeof(known_cas) / sizeof(known_cas[0]); ++i) {
-        s = apr_pstrcat(p, s, i? " " : "", known_cas[i].name, NULL);
-    }
-    return s;
-}
-
 static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     apr_array_header_t *urls;
     const char *err, *url;
-    apr_size_t k;
     int i;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
     urls = apr_array_make(cmd->pool, argc > 0? argc : 1, sizeof(const char *));
     for (i = 0; i < argc; ++i) {
-        url = NULL;
-        for (k = 0; k < sizeof(known_cas) / sizeof(known_cas[0]); ++k) {
-            if (is_word(argv[i], known_cas[k].name)) url = known_cas[k].url;
-        }
+        url = md_ca_known_url(argv[i]);
         if (!url) {
             if (APR_SUCCESS != md_util_abs_uri_check(cmd->pool, argv[i], &err)
                 || APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, argv[i], &err)) {
                 return apr_psprintf(cmd->pool, "The CA name '%s' is not known and it is "
                                     "not a URL either (%s). Known CA names are: %s.",
-                                    argv[i], err, known_ca_names(cmd->pool));
+                                    argv[i], err, md_ca_known_names(cmd->pool));
             }
             url = apr_pstrdup(cmd->pool, argv[i]);
         }
