@@ -185,6 +185,11 @@ class HttpdEnv:
             "APACHE_RUN_GROUP": "www-data",
             "LANG": "C",
         })
+        # a sanitized module needs its runtime preloaded into httpd only (the
+        # test tools, curl and openssl, run without it)
+        preload = os.environ.get("MD_HTTPD_PRELOAD")
+        if preload:
+            env["LD_PRELOAD"] = preload
         return env
 
     def apache2(self, *args, timeout=30):
