@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_atomic.h>
+#include <apr_shm.h>
 #include <apr_hash.h>
 #include <apr_thread_proc.h>
 #include <apr_thread_mutex.h>
@@ -34,9 +36,20 @@ typedef struct {
 } renew_task;
 
 /* Jobs that could not be saved: name -> malloc'ed job.json text. */
+/* A job for other processes: written by the watchdog child only, read by
+ * any child; seq is odd while a write is in progress. */
+#define MEMO_SLOT_TEXT  (8 * 1024 - 8)
+
+typedef struct {
+    apr_uint32_t seq;
+    apr_uint32_t len;               /* 0: nothing to show */
+    char text[MEMO_SLOT_TEXT];
+} memo_slot;
+
 struct md_renew_memo_t {
     apr_thread_mutex_t *mutex;
-    apr_hash_t *jobs;
+    apr_hash_t *jobs;               /* name -> malloc'ed JSON text, this process */
+    apr_hash_t *index;              /* name -> memo_slot* in shared memory */
 };
 
 typedef struct {
@@ -126,13 +139,76 @@ apr_status_t md_renew_memo_create(md_renew_memo_t **pmemo, apr_pool_t *p)
     return rv;
 }
 
-/* Remembers the job's JSON (text NULL: forgets it). Names are MD names of
- * the configuration, which outlive the memo. */
-static void memo_set(md_renew_memo_t *memo, const char *name, const char *text)
+apr_status_t md_renew_memo_share(md_renew_memo_t *memo, apr_array_header_t *mds,
+                                 apr_pool_t *p)
 {
+    apr_shm_t *shm;
+    memo_slot *slots;
+    apr_status_t rv;
+    int i;
+
+    if (!memo || mds->nelts <= 0) return APR_SUCCESS;
+    rv = apr_shm_create(&shm, sizeof(memo_slot) * (apr_size_t)mds->nelts, NULL, p);
+    if (APR_SUCCESS != rv) return rv;
+    slots = apr_shm_baseaddr_get(shm);
+    memo->index = apr_hash_make(p);
+    for (i = 0; i < mds->nelts; ++i) {
+        slots[i].seq = slots[i].len = 0;
+        apr_hash_set(memo->index, APR_ARRAY_IDX(mds, i, md_t *)->name,
+                     APR_HASH_KEY_STRING, &slots[i]);
+    }
+    return APR_SUCCESS;
+}
+
+apr_uint32_t md_renew_memo_version(md_renew_memo_t *memo, const char *name)
+{
+    memo_slot *slot;
+
+    if (!memo || !memo->index) return 0;
+    slot = apr_hash_get(memo->index, name, APR_HASH_KEY_STRING);
+    return slot ? apr_atomic_read32(&slot->seq) : 0;
+}
+
+static void slot_write(memo_slot *slot, const char *text)
+{
+    apr_size_t len = text ? strlen(text) : 0;
+
+    if (len >= MEMO_SLOT_TEXT) len = 0;     /* too large: show nothing */
+    apr_atomic_inc32(&slot->seq);
+    if (len) memcpy(slot->text, text, len);
+    apr_atomic_set32(&slot->len, (apr_uint32_t)len);
+    apr_atomic_inc32(&slot->seq);
+}
+
+static const char *slot_read(memo_slot *slot, apr_pool_t *p)
+{
+    apr_uint32_t seq, len;
+    char *text;
+    int tries;
+
+    for (tries = 0; tries < 100; ++tries) {
+        seq = apr_atomic_read32(&slot->seq);
+        if (seq & 1) continue;
+        len = apr_atomic_read32(&slot->len);
+        if (!len || len >= MEMO_SLOT_TEXT) return NULL;
+        text = apr_pstrmemdup(p, slot->text, len);
+        if (apr_atomic_read32(&slot->seq) == seq) return text;
+    }
+    return NULL;
+}
+
+/* Remembers the job's JSON (text NULL: forgets it), brief (without log)
+ * also for other processes. Names are MD names of the configuration, which
+ * outlive the memo. */
+static void memo_set(md_renew_memo_t *memo, const char *name, const char *text,
+                     const char *brief)
+{
+    memo_slot *slot;
     char *old, *copy = NULL;
 
     if (!memo) return;
+    slot = memo->index ? apr_hash_get(memo->index, name, APR_HASH_KEY_STRING) : NULL;
+    if (slot) slot_write(slot, text ? brief : NULL);
     if (text && !(copy = strdup(text))) return;
     apr_thread_mutex_lock(memo->mutex);
     old = apr_hash_get(memo->jobs, name, APR_HASH_KEY_STRING);
@@ -146,11 +222,17 @@ md_json_t *md_renew_memo_get(md_renew_memo_t *memo, const char *name, apr_pool_t
     md_json_t *json = NULL;
     const char *text;
 
+    memo_slot *slot;
+
     if (!memo) return NULL;
     apr_thread_mutex_lock(memo->mutex);
     text = apr_hash_get(memo->jobs, name, APR_HASH_KEY_STRING);
     if (text) text = apr_pstrdup(p, text);
     apr_thread_mutex_unlock(memo->mutex);
+    if (!text && memo->index
+        && (slot = apr_hash_get(memo->index, name, APR_HASH_KEY_STRING))) {
+        text = slot_read(slot, p);
+    }
     if (text && APR_SUCCESS != md_json_readd(&json, p, text, strlen(text))) json = NULL;
     return json;
 }
@@ -175,12 +257,13 @@ static void job_save(renew_task *t, md_job_t *job, apr_pool_t *p)
     md_json_t *json;
 
     if (APR_SUCCESS == rv) {
-        memo_set(t->opts->memo, t->md->name, NULL);
+        memo_set(t->opts->memo, t->md->name, NULL, NULL);
         return;
     }
     json = md_job_to_json(job, 1, p);
     if (job->last && !job->last->md_name) job->last->md_name = t->md->name;
-    memo_set(t->opts->memo, t->md->name, md_json_writep(json, p, MD_JSON_FMT_COMPACT));
+    memo_set(t->opts->memo, t->md->name, md_json_writep(json, p, MD_JSON_FMT_COMPACT),
+             md_json_writep(md_job_to_json(job, 0, p), p, MD_JSON_FMT_COMPACT));
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: unable to save the renewal job "
                   "in %s, keeping it in memory. Last: %s%s%s", t->md->name,
                   md_store_get_dir(t->opts->store, MD_SG_STAGING, t->md->name, p),

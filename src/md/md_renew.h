@@ -56,6 +56,16 @@ typedef struct md_renew_memo_t md_renew_memo_t;
 /* A memo living in p (the watchdog's configuration pool). */
 apr_status_t md_renew_memo_create(md_renew_memo_t **pmemo, apr_pool_t *p);
 
+/* Makes the memo visible to other processes forked after this call: the
+ * jobs of the MDs named in mds (md_t*) are also kept, without their log, in
+ * anonymous shared memory, so that md-status served by any child shows them.
+ * Call in the parent before the children start. */
+apr_status_t md_renew_memo_share(md_renew_memo_t *memo, apr_array_header_t *mds,
+                                 apr_pool_t *p);
+/* A number that changes whenever the shared job of name changes (0 when
+ * not shared), for caches of status documents. */
+apr_uint32_t md_renew_memo_version(md_renew_memo_t *memo, const char *name);
+
 /* The remembered job.json of the MD (a copy in p), NULL when its last save
  * worked. */
 struct md_json_t *md_renew_memo_get(md_renew_memo_t *memo, const char *name,

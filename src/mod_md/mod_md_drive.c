@@ -55,6 +55,11 @@ md_json_t *md_drive_unsaved_job(const char *name, apr_pool_t *p)
     return unsaved_jobs ? md_renew_memo_get(unsaved_jobs, name, p) : NULL;
 }
 
+apr_uint32_t md_drive_unsaved_version(const char *name)
+{
+    return unsaved_jobs ? md_renew_memo_version(unsaved_jobs, name) : 0;
+}
+
 static apr_status_t memo_reset(void *data)
 {
     if (unsaved_jobs == data) unsaved_jobs = NULL;
@@ -295,6 +300,8 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     dctx->opts.store_locks = mc->use_store_locks;
     dctx->opts.ari_conn = ari_conn(mc, pconf);
     if (APR_SUCCESS == md_renew_memo_create(&dctx->opts.memo, pconf)) {
+        /* in shared memory too: md-status of every child shows such jobs */
+        md_renew_memo_share(dctx->opts.memo, dctx->mds, pconf);
         unsaved_jobs = dctx->opts.memo;
         apr_pool_cleanup_register(pconf, unsaved_jobs, memo_reset, apr_pool_cleanup_null);
     }

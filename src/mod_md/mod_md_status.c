@@ -133,6 +133,8 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
     if (md->stapling > 0 && c->rt->store) {
         job_mtime += md_store_get_modified(c->rt->store, MD_SG_OCSP, md->name, MD_FN_JOB, ptemp);
     }
+    /* a job the watchdog could not save (shared memory) */
+    job_mtime += md_drive_unsaved_version(md->name);
     if (slot && slot->entry && slot->job_mtime == job_mtime && !slot->volatile_input) {
         expires = md_status_entry_expires(slot->entry);
         if (!expires || expires > now) return slot->entry;

@@ -428,6 +428,10 @@ def test_500_full_disk_no_storm(acme_factory):
         assert ae.server_cert(name) is not None
         errs = count_in_logs([ae.env], "AH10057")
         assert errs <= 6, errs              # 1s, 2s, 4s... not every second
+        # whichever child answers, md-status shows the job that was not saved
+        for _ in range(8):
+            st = ae.md_status(name)
+            assert st.get("renewal", {}).get("errors", 0) >= 1, st
         assert _count_entries(ae.store) < 40, _count_entries(ae.store)
         accounts = ae.path("accounts")
         assert len(os.listdir(accounts)) <= 1 if os.path.isdir(accounts) else True
