@@ -185,10 +185,10 @@ class HttpdEnv:
             "APACHE_RUN_GROUP": "www-data",
             "LANG": "C",
         })
-        # a sanitized module needs its runtime preloaded into httpd only (the
-        # test tools, curl and openssl, run without it)
+        # a sanitized module needs its runtime preloaded into the httpd that
+        # loads it (not the reference's, not curl or openssl)
         preload = os.environ.get("MD_HTTPD_PRELOAD")
-        if preload:
+        if preload and not self.reference:
             env["LD_PRELOAD"] = preload
         return env
 
@@ -240,7 +240,7 @@ class HttpdEnv:
         self.wait_port(self.http_port, up=True, timeout=timeout)
         return self.read_pid()
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=20):
         pid = self.read_pid()
         if not pid:
             return
@@ -254,6 +254,11 @@ class HttpdEnv:
             time.sleep(0.05)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+            while _alive(pid) and time.time() < deadline + 5:
+                time.sleep(0.05)
+        # a killed httpd leaves its pid file; the next start would warn
+        if not _alive(pid) and os.path.exists(self.pid_file):
+            os.remove(self.pid_file)
 
     def cleanup(self, remove=True):
         """Stops the server, kills leftovers by pid, removes the root."""
