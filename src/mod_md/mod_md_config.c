@@ -312,45 +312,34 @@ typedef struct {
     md_val_check_fn *check;         /* extra validation, may be NULL */
 } md_setting_t;
 
-static const char *check_window(cmd_parms *cmd, const void *value)
+/* A timeslice must not be negative and, with too_long set, a percentage
+ * must stay below 100 (too_long is the original's text for that). */
+static const char *check_ts(cmd_parms *cmd, const md_timeslice_t *ts,
+                            const char *too_long)
 {
-    const md_timeslice_t *ts = value;
-
-    if (ts->norm > 0 && ts->len >= ts->norm) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " a length of 100% or more is not allowed.", NULL);
+    if (too_long && ts->norm > 0 && ts->len >= ts->norm) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, too_long, NULL);
     }
     if (ts->len < 0) {
         return apr_pstrcat(cmd->pool, cmd->cmd->name,
                            " a negative length is not allowed.", NULL);
     }
     return NULL;
+}
+
+static const char *check_window(cmd_parms *cmd, const void *value)
+{
+    return check_ts(cmd, value, " a length of 100% or more is not allowed.");
 }
 
 static const char *check_ocsp_window(cmd_parms *cmd, const void *value)
 {
-    const md_timeslice_t *ts = value;
-
-    if (ts->norm > 0 && ts->len >= ts->norm) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " with a length of 100% or more is not allowed.", NULL);
-    }
-    if (ts->len < 0) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " a negative length is not allowed.", NULL);
-    }
-    return NULL;
+    return check_ts(cmd, value, " with a length of 100% or more is not allowed.");
 }
 
 static const char *check_not_negative_ts(cmd_parms *cmd, const void *value)
 {
-    const md_timeslice_t *ts = value;
-
-    if (ts->len < 0) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " a negative length is not allowed.", NULL);
-    }
-    return NULL;
+    return check_ts(cmd, value, NULL);
 }
 
 static const char *check_retry_delay(cmd_parms *cmd, const void *value)
