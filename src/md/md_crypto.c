@@ -30,7 +30,6 @@
 #include "md_util.h"
 
 /* Largest key file we read. */
-#define MD_PKEY_FILE_MAX        (1024 * 1024)
 
 struct md_pkey_t {
     apr_pool_t *p;

@@ -169,6 +169,13 @@ int md_cert_is_issued_by(const md_cert_t *cert, const md_cert_t *issuer);
 /* APR_SUCCESS if the public key of the leaf (first) certificate belongs to
  * pkey, APR_EINVAL otherwise. */
 apr_status_t md_cert_check_pkey(const md_cert_t *cert, md_pkey_t *pkey);
+/* The same check for the unencrypted PEM key in file fname, cheap for the
+ * PKCS#8 and RSA files mod_md and certbot write (the public parts are
+ * compared without loading the key; other files are loaded). APR_SUCCESS
+ * with *pmatch 1 if it belongs to cert, 0 if not; APR_ENOENT if the file
+ * is missing, another error if it cannot be read or parsed. */
+apr_status_t md_cert_fcheck_pkey(int *pmatch, const md_cert_t *cert, const char *fname,
+                                 apr_pool_t *p);
 
 /* --- generated certificates (interfaces.md 8.2) ----------------------------------------- */
 /* The self-signed fallback: CN cn (NULL = MD_FALLBACK_CN), SAN = domains,

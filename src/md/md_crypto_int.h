@@ -14,6 +14,9 @@
 #include "md_crypto.h"
 #include "md_log.h"
 
+/* Largest private key file we read. */
+#define MD_PKEY_FILE_MAX        (1024 * 1024)
+
 /* Logs "<call> failed: <drained OpenSSL error queue>" at level and returns
  * rv (md_crypt_log_error is this at ERR with APR_EGENERAL). */
 apr_status_t md_crypt_error(apr_pool_t *p, md_log_level_t level, apr_status_t rv,

@@ -89,9 +89,9 @@ const char *md_reg_slot_name(const md_t *md, int i, apr_pool_t *p)
 static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
                          apr_pool_t *p)
 {
-    md_pkey_t *pkey;
     md_pkey_spec_t *spec;
     apr_status_t rv;
+    int match;
 
     if (has_static_files(md)) {
         pc->cert_file = APR_ARRAY_IDX(md->cert_files, i, const char *);
@@ -123,14 +123,14 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
         pc->error = "no key file";
         return;
     }
-    rv = md_pkey_fload(&pkey, p, NULL, 0, pc->key_file);
+    rv = md_cert_fcheck_pkey(&match, APR_ARRAY_IDX(pc->certs, 0, md_cert_t *), pc->key_file,
+                             p);
     if (APR_SUCCESS != rv) {
         pc->rv = APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv;
         pc->error = apr_psprintf(reg->p, "private key file %s cannot be read", pc->key_file);
         return;
     }
-    rv = md_cert_check_pkey(APR_ARRAY_IDX(pc->certs, 0, md_cert_t *), pkey);
-    if (APR_SUCCESS != rv) {
+    if (!match) {
         pc->rv = APR_EINVAL;
         pc->error = apr_psprintf(reg->p, "private key %s does not match certificate %s",
                                  pc->key_file, pc->cert_file);

@@ -490,6 +490,77 @@ START_TEST(test_cert_fallback)
 }
 END_TEST
 
+/* key files checked against certificates without loading the key */
+static const char *saved_key(md_pkey_t *pkey, const char *dir, const char *name)
+{
+    const char *fname = md_util_path_join(md_test_pool, dir, name, NULL);
+
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_fsave(pkey, md_test_pool, NULL, 0, fname,
+                                                PERMS_0600));
+    return fname;
+}
+
+static md_cert_t *cert_for(md_pkey_t *pkey)
+{
+    md_cert_t *cert = NULL;
+
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, NULL,
+                                                        str_array("a.example.org", NULL, NULL),
+                                                        pkey, apr_time_from_sec(60),
+                                                        md_test_pool));
+    return cert;
+}
+
+static int fmatch(const md_cert_t *cert, const char *fname)
+{
+    int match = -1;
+
+    ck_assert_int_eq(APR_SUCCESS, md_cert_fcheck_pkey(&match, cert, fname, md_test_pool));
+    return match;
+}
+
+START_TEST(test_cert_fcheck_pkey)
+{
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    md_pkey_t *rsa1 = gen_key(MD_PKEY_TYPE_RSA, 2048, NULL);
+    md_pkey_t *rsa2 = gen_key(MD_PKEY_TYPE_RSA, 2048, NULL);
+    md_pkey_t *ec1 = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *ec2 = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *ec3 = gen_key(MD_PKEY_TYPE_EC, 0, "P-384");
+    const char *frsa1 = saved_key(rsa1, dir, "rsa1.pem"), *frsa2 = saved_key(rsa2, dir, "rsa2.pem");
+    const char *fec1 = saved_key(ec1, dir, "ec1.pem"), *fec2 = saved_key(ec2, dir, "ec2.pem");
+    const char *fec3 = saved_key(ec3, dir, "ec3.pem");
+    md_cert_t *crsa1 = cert_for(rsa1), *cec1 = cert_for(ec1), *cec3 = cert_for(ec3);
+    int match = -1;
+
+    /* PKCS#8 files as mod_md writes them */
+    ck_assert_int_eq(1, fmatch(crsa1, frsa1));
+    ck_assert_int_eq(0, fmatch(crsa1, frsa2));
+    ck_assert_int_eq(0, fmatch(crsa1, fec1));
+    ck_assert_int_eq(1, fmatch(cec1, fec1));
+    ck_assert_int_eq(0, fmatch(cec1, fec2));
+    ck_assert_int_eq(0, fmatch(cec1, fec3));
+    ck_assert_int_eq(0, fmatch(cec1, frsa1));
+    ck_assert_int_eq(1, fmatch(cec3, fec3));
+    ck_assert_int_eq(0, fmatch(cec3, fec1));
+    /* traditional RSA and EC files */
+    ck_assert_int_eq(1, fmatch(load_cert(DATA("crypto-leaf1.pem")), DATA("crypto-rsa-trad.key")));
+    ck_assert_int_eq(1, fmatch(load_cert(DATA("crypto-leaf2.pem")), DATA("crypto-ec-trad.key")));
+    ck_assert_int_eq(0, fmatch(load_cert(DATA("crypto-leaf2.pem")), DATA("crypto-rsa-trad.key")));
+    ck_assert_int_eq(0, fmatch(crsa1, DATA("crypto-rsa-trad.key")));
+    ck_assert_int_eq(0, fmatch(cec1, DATA("crypto-ec-trad.key")));
+    /* missing, not a key, encrypted (needs a passphrase this check has not) */
+    ck_assert_int_eq(APR_ENOENT, md_cert_fcheck_pkey(&match, crsa1, DATA("nosuchfile.pem"),
+                                                     md_test_pool));
+    ck_assert_int_eq(0, match);
+    ck_assert_int_eq(APR_EINVAL, md_cert_fcheck_pkey(&match, crsa1, DATA("crypto-leaf1.pem"),
+                                                     md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_fsave(rsa1, md_test_pool, test_pass, sizeof(test_pass),
+                                                frsa2, PERMS_0600));
+    ck_assert_int_eq(APR_EINVAL, md_cert_fcheck_pkey(&match, crsa1, frsa2, md_test_pool));
+}
+END_TEST
+
 START_TEST(test_cert_no_signing_key)
 {
     md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "X25519");
@@ -808,6 +879,7 @@ Suite *md_test_crypto_suite(void)
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, test_cert_fallback, 0, N(gen_cases));
+    tcase_add_test(tc, test_cert_fcheck_pkey);
     tcase_add_test(tc, test_cert_no_signing_key);
     tcase_add_test(tc, test_cert_tls_alpn_01);
     tcase_add_loop_test(tc, test_csr, 0, N(csr_cases));
