@@ -99,6 +99,8 @@ apr_status_t md_pkey_jws_sign(const char **psig64, md_pkey_t *pkey, apr_pool_t *
                               const char *data, apr_size_t len);
 
 /* --- certificates --------------------------------------------------------------------- */
+/* Another reference to cert's certificate, owned by p. */
+md_cert_t *md_cert_dup(const md_cert_t *cert, apr_pool_t *p);
 /* Loads the first certificate of a PEM file (rules of md_chain_fload;
  * APR_ENOENT also when the file holds no certificate). */
 apr_status_t md_cert_fload(md_cert_t **pcert, apr_pool_t *p, const char *fname);

@@ -65,6 +65,12 @@ md_cert_t *md_cert_wrap(apr_pool_t *p, X509 *x509)
     return cert;
 }
 
+md_cert_t *md_cert_dup(const md_cert_t *cert, apr_pool_t *p)
+{
+    X509_up_ref(cert->x509);
+    return md_cert_wrap(p, cert->x509);
+}
+
 X509 *md_cert_get_x509(const md_cert_t *cert)
 {
     return cert->x509;

@@ -29,6 +29,7 @@ struct md_reg_t {
     md_store_t *store;
     apr_thread_mutex_t *mutex;
     apr_hash_t *pubcerts;       /* "<name>\n<slot>" -> md_pubcert_t* */
+    apr_pool_t *certs_p;        /* the leaf certificates of pubcerts */
     apr_hash_t *fallback_keys;  /* spec activity name -> fallback_key_t* */
     apr_hash_t *stored;         /* name -> md_t* from domains/ (during sync) */
     const char *dns01_cmd;
@@ -50,7 +51,10 @@ apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store)
     reg->store = store;
     reg->pubcerts = apr_hash_make(p);
     reg->fallback_keys = apr_hash_make(p);
-    rv = apr_thread_mutex_create(&reg->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    rv = apr_pool_create(&reg->certs_p, p);
+    if (APR_SUCCESS == rv) {
+        rv = apr_thread_mutex_create(&reg->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    }
     *preg = (APR_SUCCESS == rv) ? reg : NULL;
     return rv;
 }
@@ -86,6 +90,26 @@ const char *md_reg_slot_name(const md_t *md, int i, apr_pool_t *p)
 
 /* --- loading chains --------------------------------------------------------------- */
 
+/* Parses pc's chain file in p (all of it: a broken issuer makes the slot
+ * unusable, as mod_ssl would refuse it) and keeps the leaf in certs_p. */
+static apr_status_t leaf_load(md_pubcert_t *pc, md_reg_t *reg, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    md_cert_t *leaf;
+    apr_status_t rv;
+
+    pc->certs = NULL;
+    rv = md_chain_fload(&chain, p, pc->cert_file);
+    if (APR_SUCCESS == rv && chain->nelts == 0) rv = APR_ENOENT;
+    if (APR_SUCCESS != rv) return rv;
+    leaf = md_cert_dup(APR_ARRAY_IDX(chain, 0, md_cert_t *), reg->certs_p);
+    pc->certs = apr_array_make(reg->certs_p, 1, sizeof(md_cert_t *));
+    APR_ARRAY_PUSH(pc->certs, md_cert_t *) = leaf;
+    pc->not_before = md_cert_get_not_before(leaf);
+    pc->not_after = md_cert_get_not_after(leaf);
+    return APR_SUCCESS;
+}
+
 static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
                          apr_pool_t *p)
 {
@@ -105,15 +129,12 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
         md_store_get_fname(&pc->key_file, reg->store, MD_SG_DOMAINS, md->name,
                            md_pkey_filename(spec, p), reg->p);
     }
-    rv = md_chain_fload(&pc->certs, reg->p, pc->cert_file);
-    if (APR_SUCCESS == rv && pc->certs->nelts == 0) rv = APR_ENOENT;
+    rv = leaf_load(pc, reg, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
-        pc->certs = NULL;
         pc->rv = APR_ENOENT;
         return;
     }
     if (APR_SUCCESS != rv) {
-        pc->certs = NULL;
         pc->rv = rv;
         pc->error = apr_psprintf(reg->p, "certificate file %s cannot be read", pc->cert_file);
         return;
@@ -139,12 +160,14 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
     pc->rv = APR_SUCCESS;
 }
 
-apr_status_t md_reg_get_pubcert(const md_pubcert_t **ppubcert, md_reg_t *reg,
-                                const md_t *md, int i, apr_pool_t *p)
+/* The slot's record; with_certs: its leaf parsed again if dropped. */
+static apr_status_t pubcert_get(const md_pubcert_t **ppubcert, md_reg_t *reg,
+                                const md_t *md, int i, int with_certs, apr_pool_t *p)
 {
     const char *key = apr_psprintf(p, "%s\n%d", md->name, i);
     md_pubcert_t *pc;
     apr_pool_t *ptemp;
+    apr_status_t rv;
 
     *ppubcert = NULL;
     if (i < 0 || i >= md_reg_slot_count(md)) return APR_EINVAL;
@@ -157,9 +180,35 @@ apr_status_t md_reg_get_pubcert(const md_pubcert_t **ppubcert, md_reg_t *reg,
         apr_pool_destroy(ptemp);
         apr_hash_set(reg->pubcerts, apr_pstrdup(reg->p, key), APR_HASH_KEY_STRING, pc);
     }
+    rv = pc->rv;
+    if (APR_SUCCESS == rv && with_certs && !pc->certs) {
+        apr_pool_create(&ptemp, p);
+        rv = leaf_load(pc, reg, ptemp);
+        apr_pool_destroy(ptemp);
+    }
     apr_thread_mutex_unlock(reg->mutex);
     *ppubcert = pc;
-    return pc->rv;
+    return rv;
+}
+
+apr_status_t md_reg_get_pubcert(const md_pubcert_t **ppubcert, md_reg_t *reg,
+                                const md_t *md, int i, apr_pool_t *p)
+{
+    return pubcert_get(ppubcert, reg, md, i, 1, p);
+}
+
+void md_reg_drop_certs(md_reg_t *reg)
+{
+    apr_hash_index_t *hi;
+    md_pubcert_t *pc;
+
+    apr_thread_mutex_lock(reg->mutex);
+    for (hi = apr_hash_first(NULL, reg->pubcerts); hi; hi = apr_hash_next(hi)) {
+        pc = apr_hash_this_val(hi);
+        pc->certs = NULL;
+    }
+    apr_pool_clear(reg->certs_p);
+    apr_thread_mutex_unlock(reg->mutex);
 }
 
 void md_reg_forget(md_reg_t *reg, const md_t *md)
@@ -182,7 +231,7 @@ apr_status_t md_reg_get_cred_files(const char **pkeyfile, const char **pcertfile
     apr_status_t rv;
 
     *pkeyfile = *pcertfile = NULL;
-    rv = md_reg_get_pubcert(&pc, reg, md, i, p);
+    rv = pubcert_get(&pc, reg, md, i, 0, p);
     if (APR_SUCCESS == rv) {
         *pkeyfile = pc->key_file;
         *pcertfile = pc->cert_file;
@@ -655,19 +704,15 @@ apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_po
     const md_timeslice_t *window = md->renew_window ? md->renew_window
                                                     : &default_renew_window;
     const md_pubcert_t *pc;
-    md_cert_t *cert;
     apr_time_t renew_at = 0, start;
     apr_status_t rv;
     int i;
 
     if (MD_S_INCOMPLETE == md->state) return now;
     for (i = 0; i < md_reg_slot_count(md); ++i) {
-        rv = md_reg_get_pubcert(&pc, reg, md, i, p);
-        if (APR_STATUS_IS_ENOENT(rv) && !pc->error) return now;
+        rv = pubcert_get(&pc, reg, md, i, 0, p);
         if (APR_SUCCESS != rv) return now;
-        cert = APR_ARRAY_IDX(pc->certs, 0, md_cert_t *);
-        start = md_timeslice_start(window, md_cert_get_not_before(cert),
-                                   md_cert_get_not_after(cert));
+        start = md_timeslice_start(window, pc->not_before, pc->not_after);
         if (!renew_at || start < renew_at) renew_at = start;
     }
     return renew_at;
@@ -685,14 +730,11 @@ int md_reg_should_warn(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t
     const md_timeslice_t *window = md->warn_window ? md->warn_window
                                                    : &default_warn_window;
     const md_pubcert_t *pc;
-    md_cert_t *cert;
     int i;
 
     for (i = 0; i < md_reg_slot_count(md); ++i) {
-        if (APR_SUCCESS != md_reg_get_pubcert(&pc, reg, md, i, p)) continue;
-        cert = APR_ARRAY_IDX(pc->certs, 0, md_cert_t *);
-        if (md_timeslice_start(window, md_cert_get_not_before(cert),
-                               md_cert_get_not_after(cert)) <= now) {
+        if (APR_SUCCESS != pubcert_get(&pc, reg, md, i, 0, p)) continue;
+        if (md_timeslice_start(window, pc->not_before, pc->not_after) <= now) {
             return 1;
         }
     }
@@ -703,16 +745,14 @@ void md_reg_valid_period(apr_time_t *pfrom, apr_time_t *puntil, md_reg_t *reg,
                          const md_t *md, apr_pool_t *p)
 {
     const md_pubcert_t *pc;
-    md_cert_t *cert;
     apr_time_t from = 0, until = 0, t;
     int i;
 
     for (i = 0; i < md_reg_slot_count(md); ++i) {
-        if (APR_SUCCESS != md_reg_get_pubcert(&pc, reg, md, i, p)) continue;
-        cert = APR_ARRAY_IDX(pc->certs, 0, md_cert_t *);
-        t = md_cert_get_not_before(cert);
+        if (APR_SUCCESS != pubcert_get(&pc, reg, md, i, 0, p)) continue;
+        t = pc->not_before;
         if (!from || t > from) from = t;
-        t = md_cert_get_not_after(cert);
+        t = pc->not_after;
         if (!until || t < until) until = t;
     }
     *pfrom = from;

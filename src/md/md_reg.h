@@ -25,11 +25,13 @@ typedef struct md_reg_t md_reg_t;
 /* The certificate chain of one slot of an MD (a key spec, or a static
  * MDCertificateFile), with its files and the outcome of loading it. */
 typedef struct md_pubcert_t {
-    apr_array_header_t *certs;  /* md_cert_t*, leaf first; NULL if not loaded */
+    apr_array_header_t *certs;  /* the leaf md_cert_t* only; NULL if not loaded */
     const char *cert_file;
     const char *key_file;
     apr_status_t rv;            /* APR_SUCCESS, APR_ENOENT missing, else unusable */
     const char *error;          /* why it is unusable (NULL when fine) */
+    apr_time_t not_before;      /* of the leaf, when rv is APR_SUCCESS */
+    apr_time_t not_after;
 } md_pubcert_t;
 
 /* Creates a registry on the store. The registry lives as long as p and is
@@ -87,6 +89,12 @@ apr_status_t md_reg_get_pubcert(const md_pubcert_t **ppubcert, md_reg_t *reg,
                                 const md_t *md, int i, apr_pool_t *p);
 /* Drops cached chains of md (after activation or renewal). */
 void md_reg_forget(md_reg_t *reg, const md_t *md);
+/* Frees the parsed certificates of all MDs, keeping what was learned from
+ * them (files, state, validity): the parent calls it once the MDs are
+ * assessed, so that its memory holds no second copy of what mod_ssl loads.
+ * md_reg_get_pubcert parses a leaf again when it is asked for. Not
+ * thread-safe against users of returned md_pubcert_t certs. */
+void md_reg_drop_certs(md_reg_t *reg);
 
 /* Files to hand to mod_ssl for slot i: only when both exist, parse and
  * match. Otherwise the status of the failure. */

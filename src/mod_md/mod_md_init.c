@@ -835,6 +835,8 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         if (APR_SUCCESS != rv) store_unusable(rt, &set, s, rv, "syncing the MDs with it");
     }
     if (rt->store_error) serve_as_is(rt, ptemp);
+    /* mod_ssl loads the files next; children parse a leaf again on demand */
+    md_reg_drop_certs(rt->reg);
     return OK;
 }
 

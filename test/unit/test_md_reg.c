@@ -150,6 +150,44 @@ START_TEST(test_renew_timing)
 }
 END_TEST
 
+START_TEST(test_drop_certs)
+{
+    md_t *md = make_md("e.example.org", NULL);
+    const md_pubcert_t *pc;
+    const char *kf, *cf, *serial;
+    apr_time_t now = apr_time_now(), renew_at, from, until;
+
+    put_cert(md, NULL, 100 * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_pubcert(&pc, reg, md, 0, md_test_pool));
+    serial = md_cert_get_serial_number(APR_ARRAY_IDX(pc->certs, 0, md_cert_t *),
+                                       md_test_pool);
+    md_reg_valid_period(&from, &until, reg, md, md_test_pool);
+    renew_at = md_reg_renew_at(reg, md, now, md_test_pool);
+
+    /* dropped: what was learned stays, the leaf is parsed again when asked for */
+    md_reg_drop_certs(reg);
+    ck_assert_ptr_null(pc->certs);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_cred_files(&kf, &cf, reg, md, 0, md_test_pool));
+    ck_assert(strstr(cf, "/domains/e.example.org/pubcert.pem") != NULL);
+    ck_assert_ptr_null(pc->certs);
+    ck_assert(md_reg_renew_at(reg, md, now, md_test_pool) == renew_at);
+    ck_assert(!md_reg_should_renew(reg, md, now, md_test_pool));
+    ck_assert(md_reg_should_warn(reg, md, until - DAY, md_test_pool));
+    ck_assert_ptr_null(pc->certs);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_pubcert(&pc, reg, md, 0, md_test_pool));
+    ck_assert_int_eq(1, pc->certs->nelts);
+    ck_assert_str_eq(serial, md_cert_get_serial_number(APR_ARRAY_IDX(pc->certs, 0, md_cert_t *),
+                                                       md_test_pool));
+    /* a file gone since is an error of that call, the record keeps its verdict */
+    md_reg_drop_certs(reg);
+    ck_assert_int_eq(0, remove(cf));
+    ck_assert_int_eq(APR_ENOENT, md_reg_get_pubcert(&pc, reg, md, 0, md_test_pool));
+    ck_assert_ptr_null(pc->certs);
+}
+END_TEST
+
 /* Stages a complete set for md in staging/ (key encrypted by the store). */
 static void stage_set(md_t *md, int finished)
 {
@@ -416,6 +454,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_fallback_files);
     tcase_add_test(tc, test_assess_states);
     tcase_add_test(tc, test_renew_timing);
+    tcase_add_test(tc, test_drop_certs);
     tcase_add_test(tc, test_activate_staging);
     tcase_add_test(tc, test_activate_broken_staging);
     tcase_add_test(tc, test_sync_renamed);
