@@ -188,7 +188,7 @@ class HttpdEnv:
         # a sanitized module needs its runtime preloaded into the httpd that
         # loads it (not the reference's, not curl or openssl)
         preload = os.environ.get("MD_HTTPD_PRELOAD")
-        if preload and not self.reference:
+        if preload and self.module != REFERENCE_MODULE:
             env["LD_PRELOAD"] = preload
         return env
 
