@@ -103,10 +103,25 @@ static apr_status_t leaf_load(md_pubcert_t *pc, md_reg_t *reg, apr_pool_t *p)
     if (APR_SUCCESS == rv && chain->nelts == 0) rv = APR_ENOENT;
     if (APR_SUCCESS != rv) return rv;
     leaf = md_cert_dup(APR_ARRAY_IDX(chain, 0, md_cert_t *), reg->certs_p);
+    rv = md_cert_to_der(&pc->leaf_der, leaf, reg->p);
+    if (APR_SUCCESS != rv) return rv;
     pc->certs = apr_array_make(reg->certs_p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(pc->certs, md_cert_t *) = leaf;
     pc->not_before = md_cert_get_not_before(leaf);
     pc->not_after = md_cert_get_not_after(leaf);
+    return APR_SUCCESS;
+}
+
+/* pc's leaf again after md_reg_drop_certs. */
+static apr_status_t leaf_reload(md_pubcert_t *pc, md_reg_t *reg)
+{
+    md_cert_t *leaf;
+    apr_status_t rv;
+
+    rv = md_cert_read_der(&leaf, reg->certs_p, pc->leaf_der.data, pc->leaf_der.len);
+    if (APR_SUCCESS != rv) return rv;
+    pc->certs = apr_array_make(reg->certs_p, 1, sizeof(md_cert_t *));
+    APR_ARRAY_PUSH(pc->certs, md_cert_t *) = leaf;
     return APR_SUCCESS;
 }
 
@@ -181,11 +196,7 @@ static apr_status_t pubcert_get(const md_pubcert_t **ppubcert, md_reg_t *reg,
         apr_hash_set(reg->pubcerts, apr_pstrdup(reg->p, key), APR_HASH_KEY_STRING, pc);
     }
     rv = pc->rv;
-    if (APR_SUCCESS == rv && with_certs && !pc->certs) {
-        apr_pool_create(&ptemp, p);
-        rv = leaf_load(pc, reg, ptemp);
-        apr_pool_destroy(ptemp);
-    }
+    if (APR_SUCCESS == rv && with_certs && !pc->certs) rv = leaf_reload(pc, reg);
     apr_thread_mutex_unlock(reg->mutex);
     *ppubcert = pc;
     return rv;
@@ -348,12 +359,12 @@ apr_status_t md_reg_assess(md_reg_t *reg, md_t *md, apr_pool_t *p)
         rv = md_reg_get_pubcert(&pc, reg, md, i, p);
         if (APR_STATUS_IS_ENOENT(rv) && !pc->error) {
             md->state = MD_S_INCOMPLETE;
-            md->state_descr = apr_psprintf(p, "certificate(%s) is missing", sname);
+            md->state_descr = apr_psprintf(reg->p, "certificate(%s) is missing", sname);
             break;
         }
         if (APR_SUCCESS != rv) {
             md->state = MD_S_INCOMPLETE;
-            md->state_descr = apr_psprintf(p, "certificate(%s) is not usable: %s",
+            md->state_descr = apr_psprintf(reg->p, "certificate(%s) is not usable: %s",
                                            sname, pc->error ? pc->error : "unknown");
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: %s", md->name,
                           md->state_descr);
@@ -363,16 +374,16 @@ apr_status_t md_reg_assess(md_reg_t *reg, md_t *md, apr_pool_t *p)
         if (has_static_files(md)) continue;
         if (!md_cert_covers_md(cert, md, p)) {
             md->state = MD_S_INCOMPLETE;
-            md->state_descr = apr_psprintf(p, "certificate(%s) does not cover all domains.",
+            md->state_descr = apr_psprintf(reg->p, "certificate(%s) does not cover all domains.",
                                            sname);
             break;
         }
         if ((md->must_staple > 0) != (md_cert_must_staple(cert) != 0)) {
             md->state = MD_S_INCOMPLETE;
             md->state_descr = (md->must_staple > 0)
-                ? apr_psprintf(p, "'must-staple' is requested, but certificate(%s) "
+                ? apr_psprintf(reg->p, "'must-staple' is requested, but certificate(%s) "
                                "has it not enabled.", sname)
-                : apr_psprintf(p, "'must-staple' is not requested, but certificate(%s) "
+                : apr_psprintf(reg->p, "'must-staple' is not requested, but certificate(%s) "
                                "has it enabled.", sname);
             break;
         }
@@ -389,7 +400,7 @@ static int stored_md_cb(void *baton, const char *name, const char *aspect,
     md_t *md;
 
     (void)aspect; (void)vtype; (void)ptemp;
-    md = md_from_json(value, reg->p);
+    md = md_from_json(value, apr_hash_pool_get(reg->stored));
     if (md && md->name && !strcmp(md->name, name)) {
         apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, md);
     }
@@ -417,6 +428,12 @@ static md_t *find_renamed(md_reg_t *reg, const md_t *md, apr_hash_t *claimed,
     return best;
 }
 
+static apr_status_t stored_cleanup(void *data)
+{
+    ((md_reg_t *)data)->stored = NULL;
+    return APR_SUCCESS;
+}
+
 apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_t *p)
 {
     apr_hash_t *claimed = apr_hash_make(p);
@@ -424,7 +441,8 @@ apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_
     apr_status_t rv;
     int i;
 
-    reg->stored = apr_hash_make(reg->p);
+    reg->stored = apr_hash_make(p);
+    apr_pool_cleanup_register(p, reg, stored_cleanup, apr_pool_cleanup_null);
     rv = md_store_iter(stored_md_cb, reg, reg->store, p, MD_SG_DOMAINS, "*",
                        MD_FN_MD, MD_SV_JSON);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) return rv;
@@ -448,14 +466,14 @@ apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_
         }
         if (!smd) continue;
         if ((!md->contacts || md->contacts->nelts == 0) && smd->contacts) {
-            md->contacts = md_array_str_clone(p, smd->contacts);
+            md->contacts = md_array_str_clone(reg->p, smd->contacts);
         }
         if (!md->ca_effective && smd->ca_effective
             && md_array_str_index(md->ca_urls, smd->ca_effective, 0, 1) >= 0) {
-            md->ca_effective = apr_pstrdup(p, smd->ca_effective);
+            md->ca_effective = apr_pstrdup(reg->p, smd->ca_effective);
         }
         if (!md->ca_account && smd->ca_account) {
-            md->ca_account = apr_pstrdup(p, smd->ca_account);
+            md->ca_account = apr_pstrdup(reg->p, smd->ca_account);
         }
     }
     return APR_SUCCESS;
@@ -681,8 +699,8 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, md_json_t **pjob,
     md_reg_forget(reg, md);
     /* the account the certificate was obtained with, also when the MD had
      * another one (unusable: keeping it would register anew every time) */
-    if (set.md->ca_account) md->ca_account = apr_pstrdup(p, set.md->ca_account);
-    if (set.md->ca_effective) md->ca_effective = apr_pstrdup(p, set.md->ca_effective);
+    if (set.md->ca_account) md->ca_account = apr_pstrdup(reg->p, set.md->ca_account);
+    if (set.md->ca_effective) md->ca_effective = apr_pstrdup(reg->p, set.md->ca_effective);
     if (reg->stored) apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, NULL);
     *pjob = set.job;
     md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10068: %s: staged set activated",

@@ -16,6 +16,7 @@
 
 #include "md.h"
 #include "md_store.h"
+#include "md_util.h"
 
 struct md_result_t;
 struct md_cert_t;
@@ -32,6 +33,8 @@ typedef struct md_pubcert_t {
     const char *error;          /* why it is unusable (NULL when fine) */
     apr_time_t not_before;      /* of the leaf, when rv is APR_SUCCESS */
     apr_time_t not_after;
+    md_data_t leaf_der;         /* the leaf, for parsing it again after a drop
+                                 * (children may not read domains/) */
 } md_pubcert_t;
 
 /* Creates a registry on the store. The registry lives as long as p and is
@@ -52,7 +55,9 @@ const char *md_reg_slot_name(const md_t *md, int i, apr_pool_t *p);
 
 /* Start-up, step 1: for each configured MD (md_t* in mds) find its stored
  * copy, following renames (interfaces.md 1.10), and carry over contacts,
- * effective CA url and account id from it. Nothing is written yet. */
+ * effective CA url and account id from it. Nothing is written yet. The
+ * stored copies live in p, which must outlive the md_reg_sync_finish calls;
+ * what the configured MDs keep is allocated in the registry's pool. */
 apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_t *p);
 
 /* Start-up, step 2: activates a staged set of md if there is one
@@ -90,10 +95,11 @@ apr_status_t md_reg_get_pubcert(const md_pubcert_t **ppubcert, md_reg_t *reg,
 /* Drops cached chains of md (after activation or renewal). */
 void md_reg_forget(md_reg_t *reg, const md_t *md);
 /* Frees the parsed certificates of all MDs, keeping what was learned from
- * them (files, state, validity): the parent calls it once the MDs are
- * assessed, so that its memory holds no second copy of what mod_ssl loads.
- * md_reg_get_pubcert parses a leaf again when it is asked for. Not
- * thread-safe against users of returned md_pubcert_t certs. */
+ * them (files, state, validity, the leaf's DER): the parent calls it once
+ * the MDs are assessed, so that its memory holds no parsed copy next to
+ * mod_ssl's. md_reg_get_pubcert parses the leaf's DER again when asked
+ * (child processes cannot read domains/). Not thread-safe against users
+ * of returned md_pubcert_t certs. */
 void md_reg_drop_certs(md_reg_t *reg);
 
 /* Files to hand to mod_ssl for slot i: only when both exist, parse and

@@ -426,7 +426,18 @@ static void sbuf_printf(sbuf_t *b, const char *fmt, ...)
 #define RENEW_AT_MARK   "\n  \"renew-at\": \""
 #define RFC822_LEN      (APR_RFC822_DATE_LEN - 1)
 
+/* The part of an MD's server-status text that does not move with the
+ * clock (all but the activity), rendered once per output kind. */
+typedef struct {
+    const char *check_name;         /* the options it was rendered with */
+    const char *check_url;
+    const char *text;               /* NULL: not rendered yet */
+    apr_time_t since;               /* valid from the time it was rendered */
+    apr_time_t until;               /* to when "expired"/"from" change; 0 never */
+} row_cache_t;
+
 struct md_status_entry_t {
+    apr_pool_t *p;
     const char *name;
     md_json_t *json;                /* <md> without logs */
     const char *text_nolog;         /* serialised at depth 0 */
@@ -435,6 +446,8 @@ struct md_status_entry_t {
     apr_ssize_t at_log;
     const char *cert_status_text;
     apr_time_t expires;
+    row_cache_t rows[2];            /* [0] ?auto lines, [1] HTML cells */
+    int counts;                     /* COUNT_* bits for the ?auto totals, -1 unset */
 };
 
 /* Offset of the renew-at time string in text, -1 if absent or odd. */
@@ -457,6 +470,8 @@ apr_status_t md_status_entry_make(md_status_entry_t **pentry, const md_status_in
     int is_now;
     apr_status_t rv = APR_SUCCESS;
 
+    e->p = p;
+    e->counts = -1;
     e->name = apr_pstrdup(p, in->md->name);
     e->json = md_status_md_json(in, 0, now, p);
     jlog = md_status_md_json(in, 1, now, p);
@@ -876,8 +891,8 @@ const char *md_status_state_text(const md_json_t *mdj, apr_time_t now, apr_pool_
     }
 }
 
-/* ?auto lines of one MD */
-static void md_auto_lines(text_ctx *ctx, const md_json_t *mdj)
+/* ?auto lines of one MD but the activity */
+static void md_auto_lines_static(text_ctx *ctx, const md_json_t *mdj)
 {
     apr_array_header_t *domains = apr_array_make(ctx->p, 5, sizeof(const char *));
     int j;
@@ -896,16 +911,20 @@ static void md_auto_lines(text_ctx *ctx, const md_json_t *mdj)
         sbuf_printf(&ctx->b, "%sStapling: on\n", ctx->prefix);
     }
     print_check_at(ctx, mdj);
+}
+
+static void md_auto_lines(text_ctx *ctx, const md_json_t *mdj)
+{
+    md_auto_lines_static(ctx, mdj);
     print_md_activity(ctx, mdj);
 }
 
-/* HTML row of one MD */
-static void md_html_row(text_ctx *ctx, const md_json_t *mdj, int index)
+/* HTML cells of one MD up to the activity cell's content */
+static void md_html_cells(text_ctx *ctx, const md_json_t *mdj)
 {
     apr_array_header_t *domains = apr_array_make(ctx->p, 5, sizeof(const char *));
 
     md_json_getsa(domains, mdj, MD_KEY_DOMAINS, NULL);
-    sbuf_printf(&ctx->b, "<tr class=\"%s\">", (index % 2) ? "odd" : "even");
     sbuf_printf(&ctx->b, "<td>%s</td>", md_json_gets(mdj, MD_KEY_NAME, NULL));
     sbuf_printf(&ctx->b, "<td><div style=\"max-width:400px;\">%s</div></td>",
                 md_array_str_join(domains, " ", ctx->p));
@@ -918,6 +937,17 @@ static void md_html_row(text_ctx *ctx, const md_json_t *mdj, int index)
                 md_json_getb(mdj, MD_KEY_STAPLING, NULL) ? "on" : "");
     print_check_at(ctx, mdj);
     sbuf_puts(&ctx->b, "</td><td>");
+}
+
+static void row_start(text_ctx *ctx, int index)
+{
+    sbuf_puts(&ctx->b, (index % 2) ? "<tr class=\"odd\">" : "<tr class=\"even\">");
+}
+
+static void md_html_row(text_ctx *ctx, const md_json_t *mdj, int index)
+{
+    row_start(ctx, index);
+    md_html_cells(ctx, mdj);
     print_md_activity(ctx, mdj);
     sbuf_puts(&ctx->b, "</td></tr>");
 }
@@ -945,40 +975,65 @@ static void text_ctx_init(text_ctx *ctx, const md_status_text_opts_t *opts, apr_
     ctx->prefix = "";
 }
 
-static void md_counts(text_ctx *ctx, const apr_array_header_t *mds)
-{
-    int i, total = 0, ok = 0, renew = 0, errored = 0, ready = 0;
-    const md_json_t *mdj;
+#define COUNT_OK        0x01
+#define COUNT_RENEW     0x02
+#define COUNT_ERRORED   0x04
+#define COUNT_READY     0x08
 
-    for (i = 0; i < mds->nelts; ++i) {
-        mdj = APR_ARRAY_IDX(mds, i, const md_json_t *);
-        ++total;
-        switch (md_json_getl(mdj, MD_KEY_STATE, NULL)) {
-            case MD_S_COMPLETE:
-            case MD_S_EXPIRED_DEPRECATED:
-                ++ok;
-                /* fall through */
-            case MD_S_INCOMPLETE:
-                if (md_json_getb(mdj, MD_KEY_RENEW, NULL)) ++renew;
-                if (!md_json_has_key(mdj, MD_KEY_RENEWAL, NULL)) break;
-                if (md_json_getl(mdj, MD_KEY_RENEWAL, MD_KEY_ERRORS, NULL) > 0
-                    || md_json_getl(mdj, MD_KEY_RENEWAL, MD_KEY_LAST, MD_KEY_STATUS, NULL)) {
-                    ++errored;
-                }
-                else if (md_json_getb(mdj, MD_KEY_RENEWAL, MD_KEY_FINISHED, NULL)) {
-                    ++ready;
-                }
-                break;
-            default:
-                ++errored;
-                break;
-        }
+/* What one MD adds to the ?auto totals. */
+static int md_count_bits(const md_json_t *mdj)
+{
+    int bits = 0;
+
+    switch (md_json_getl(mdj, MD_KEY_STATE, NULL)) {
+        case MD_S_COMPLETE:
+        case MD_S_EXPIRED_DEPRECATED:
+            bits |= COUNT_OK;
+            /* fall through */
+        case MD_S_INCOMPLETE:
+            if (md_json_getb(mdj, MD_KEY_RENEW, NULL)) bits |= COUNT_RENEW;
+            if (!md_json_has_key(mdj, MD_KEY_RENEWAL, NULL)) break;
+            if (md_json_getl(mdj, MD_KEY_RENEWAL, MD_KEY_ERRORS, NULL) > 0
+                || md_json_getl(mdj, MD_KEY_RENEWAL, MD_KEY_LAST, MD_KEY_STATUS, NULL)) {
+                bits |= COUNT_ERRORED;
+            }
+            else if (md_json_getb(mdj, MD_KEY_RENEWAL, MD_KEY_FINISHED, NULL)) {
+                bits |= COUNT_READY;
+            }
+            break;
+        default:
+            bits |= COUNT_ERRORED;
+            break;
     }
-    sbuf_printf(&ctx->b, "ManagedCertificatesTotal: %d\n", total);
+    return bits;
+}
+
+static void put_counts(text_ctx *ctx, const int *bits, int n)
+{
+    int i, ok = 0, renew = 0, errored = 0, ready = 0;
+
+    for (i = 0; i < n; ++i) {
+        if (bits[i] & COUNT_OK) ++ok;
+        if (bits[i] & COUNT_RENEW) ++renew;
+        if (bits[i] & COUNT_ERRORED) ++errored;
+        if (bits[i] & COUNT_READY) ++ready;
+    }
+    sbuf_printf(&ctx->b, "ManagedCertificatesTotal: %d\n", n);
     sbuf_printf(&ctx->b, "ManagedCertificatesOK: %d\n", ok);
     sbuf_printf(&ctx->b, "ManagedCertificatesRenew: %d\n", renew);
     sbuf_printf(&ctx->b, "ManagedCertificatesErrored: %d\n", errored);
     sbuf_printf(&ctx->b, "ManagedCertificatesReady: %d\n", ready);
+}
+
+static void md_counts(text_ctx *ctx, const apr_array_header_t *mds)
+{
+    int *bits = apr_pcalloc(ctx->p, sizeof(int) * (apr_size_t)(mds->nelts + 1));
+    int i;
+
+    for (i = 0; i < mds->nelts; ++i) {
+        bits[i] = md_count_bits(APR_ARRAY_IDX(mds, i, const md_json_t *));
+    }
+    put_counts(ctx, bits, mds->nelts);
 }
 
 static const char *const md_columns[] = {
@@ -1000,6 +1055,106 @@ const char *md_status_mds_server_text(const apr_array_header_t *mds,
         ctx.prefix = apr_psprintf(p, "ManagedDomain[%d]", i);
         if (opts->html) md_html_row(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *), i);
         else md_auto_lines(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *));
+    }
+    if (opts->html && sorted->nelts > 0) table_end(&ctx);
+    return ctx.b.data;
+}
+
+static int same_opt(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The earliest future time at which the static part of mdj's row changes:
+ * the certificate's start ("from" shown) and end ("expired"). */
+static apr_time_t row_until(const md_json_t *mdj, apr_time_t now)
+{
+    apr_time_t t, until = 0;
+    const char *keys[] = { MD_KEY_FROM, MD_KEY_UNTIL };
+    int i;
+
+    for (i = 0; i < 2; ++i) {
+        t = md_json_get_time(mdj, MD_KEY_CERT, MD_KEY_VALID, keys[i], NULL);
+        if (t > now && (!until || t < until)) until = t;
+    }
+    return until;
+}
+
+/* The static part of e's row for opts: cached in the entry while valid. */
+static const char *entry_row(md_status_entry_t *e, const md_status_text_opts_t *opts,
+                             apr_pool_t *p)
+{
+    row_cache_t *rc = &e->rows[opts->html ? 1 : 0];
+    const md_json_t *mdj;
+    text_ctx ctx;
+
+    if (rc->text && same_opt(rc->check_name, opts->cert_check_name)
+        && same_opt(rc->check_url, opts->cert_check_url)
+        && rc->since <= opts->now && (!rc->until || rc->until > opts->now)) {
+        return rc->text;
+    }
+    text_ctx_init(&ctx, opts, p);
+    mdj = md_json_getcj(p, e->json, NULL);
+    if (opts->html) md_html_cells(&ctx, mdj);
+    else md_auto_lines_static(&ctx, mdj);
+    if (!rc->text || (same_opt(rc->check_name, opts->cert_check_name)
+                      && same_opt(rc->check_url, opts->cert_check_url))) {
+        /* first rendering or expired: keep it (other options: this request only) */
+        rc->check_name = opts->cert_check_name ? apr_pstrdup(e->p, opts->cert_check_name)
+                                               : NULL;
+        rc->check_url = opts->cert_check_url ? apr_pstrdup(e->p, opts->cert_check_url)
+                                             : NULL;
+        rc->since = opts->now;
+        rc->until = row_until(mdj, opts->now);
+        rc->text = apr_pstrmemdup(e->p, ctx.b.data, ctx.b.len);
+    }
+    return ctx.b.data;
+}
+
+const char *md_status_entries_server_text(apr_array_header_t *entries,
+                                          const md_status_text_opts_t *opts, apr_pool_t *p)
+{
+    apr_array_header_t *sorted = sorted_copy(entries, entry_name_cmp, p);
+    md_status_entry_t *e;
+    const md_json_t *mdj;
+    apr_size_t size = 4096;
+    int i, *bits;
+    text_ctx ctx;
+
+    for (i = 0; i < sorted->nelts; ++i) {
+        e = APR_ARRAY_IDX(sorted, i, md_status_entry_t *);
+        if (e->rows[opts->html ? 1 : 0].text) {
+            size += strlen(e->rows[opts->html ? 1 : 0].text) + 256;
+        }
+    }
+    text_ctx_init(&ctx, opts, p);
+    sbuf_init(&ctx.b, p, size);
+    if (!opts->html) {
+        bits = apr_pcalloc(p, sizeof(int) * (apr_size_t)(sorted->nelts + 1));
+        for (i = 0; i < sorted->nelts; ++i) {
+            e = APR_ARRAY_IDX(sorted, i, md_status_entry_t *);
+            if (e->counts < 0) e->counts = md_count_bits(md_json_getcj(p, e->json, NULL));
+            bits[i] = e->counts;
+        }
+        put_counts(&ctx, bits, sorted->nelts);
+    }
+    else if (sorted->nelts > 0) {
+        table_start(&ctx, "Managed Certificates", "md_status", md_columns);
+    }
+    for (i = 0; i < sorted->nelts; ++i) {
+        e = APR_ARRAY_IDX(sorted, i, md_status_entry_t *);
+        mdj = md_json_getcj(p, e->json, NULL);
+        if (opts->html) {
+            row_start(&ctx, i);
+            sbuf_puts(&ctx.b, entry_row(e, opts, p));
+            print_md_activity(&ctx, mdj);
+            sbuf_puts(&ctx.b, "</td></tr>");
+        }
+        else {
+            ctx.prefix = apr_psprintf(p, "ManagedDomain[%d]", i);
+            put_patched(&ctx.b, entry_row(e, opts, p), -1, NULL, ctx.prefix);
+            print_md_activity(&ctx, mdj);
+        }
     }
     if (opts->html && sorted->nelts > 0) table_end(&ctx);
     return ctx.b.data;

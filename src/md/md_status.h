@@ -224,6 +224,15 @@ typedef struct md_status_text_opts_t {
 const char *md_status_mds_server_text(const apr_array_header_t *mds,
                                       const md_status_text_opts_t *opts, apr_pool_t *p);
 
+/**
+ * The same text from entries (md_status_entry_t*, any order): each entry
+ * keeps the part of its row that does not move with the clock, so only
+ * the activity is rendered per call. Fills the entries' caches: callers
+ * serialise calls on shared entries. All else is allocated in p.
+ */
+const char *md_status_entries_server_text(apr_array_header_t *entries,
+                                          const md_status_text_opts_t *opts, apr_pool_t *p);
+
 /* One stapled certificate as the stapling code knows it. */
 typedef struct md_status_stapling_t {
     const char *domain;             /* MD name, or "other" */

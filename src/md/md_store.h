@@ -62,6 +62,11 @@ apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *pa
 const char *md_store_base_dir(md_store_t *store);
 /* Installs the directory callback (call once, before concurrent use). */
 void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton);
+/* Counts every change made through store (saves, removals, moves, renames)
+ * in *counter with atomic increments. The counter may live in memory shared
+ * by several processes: readers then know that nothing changed through any
+ * of them without looking at files. Call once, before concurrent use. */
+void md_store_set_change_counter(md_store_t *store, apr_uint32_t *counter);
 
 /* Names and aspects (file names) must be plain path segments: NULL, "",
  * ".", ".." or anything containing '/' gives APR_EINVAL everywhere (for

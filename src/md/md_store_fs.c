@@ -6,6 +6,7 @@
  * archive numbering on moves and the global lock file.
  */
 #include <string.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_file_info.h>
 #include <apr_fnmatch.h>
@@ -33,6 +34,7 @@ struct md_store_t {
     md_data_t key;              /* raw passphrase, MD_STORE_KEY_LEN bytes */
     md_store_dir_cb *dir_cb;
     void *dir_cb_baton;
+    apr_uint32_t *changes;      /* counter of changes, NULL: not counted */
     apr_file_t *lock_file;      /* store.lock while locked globally */
     apr_pool_t *lock_pool;      /* the pool lock_file lives in */
     int readonly;               /* opened for reading plain values only */
@@ -151,6 +153,17 @@ const char *md_store_get_dir(md_store_t *store, md_store_group_t group,
 const char *md_store_base_dir(md_store_t *store)
 {
     return store->base;
+}
+
+void md_store_set_change_counter(md_store_t *store, apr_uint32_t *counter)
+{
+    store->changes = counter;
+}
+
+/* Counts a change (also an attempted one: a reader only looks again). */
+static void changed(md_store_t *store)
+{
+    if (store->changes) apr_atomic_inc32(store->changes);
 }
 
 void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton)
@@ -539,9 +552,9 @@ static apr_status_t save_pkey(md_store_t *store, apr_pool_t *p, md_store_group_t
     return md_pkey_fsave(pkey, p, NULL, 0, fname, MD_STORE_PLAIN_KEY_PERMS);
 }
 
-apr_status_t md_store_save(md_store_t *store, apr_pool_t *p, md_store_group_t group,
-                           const char *name, const char *aspect,
-                           md_store_vtype_t vtype, void *value, int create)
+static apr_status_t store_save(md_store_t *store, apr_pool_t *p, md_store_group_t group,
+                               const char *name, const char *aspect,
+                               md_store_vtype_t vtype, void *value, int create)
 {
     apr_fileperms_t dperms, fperms;
     const char *fname;
@@ -586,8 +599,18 @@ leave:
     return rv;
 }
 
-apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const char *name,
-                             const char *aspect, apr_pool_t *p, int force)
+apr_status_t md_store_save(md_store_t *store, apr_pool_t *p, md_store_group_t group,
+                           const char *name, const char *aspect,
+                           md_store_vtype_t vtype, void *value, int create)
+{
+    apr_status_t rv = store_save(store, p, group, name, aspect, vtype, value, create);
+
+    changed(store);
+    return rv;
+}
+
+static apr_status_t store_remove(md_store_t *store, md_store_group_t group, const char *name,
+                                 const char *aspect, apr_pool_t *p, int force)
 {
     const char *fname;
     apr_status_t rv;
@@ -600,6 +623,15 @@ apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const ch
     if (force && (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv))) {
         rv = APR_SUCCESS;
     }
+    return rv;
+}
+
+apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, apr_pool_t *p, int force)
+{
+    apr_status_t rv = store_remove(store, group, name, aspect, p, force);
+
+    changed(store);
     return rv;
 }
 
@@ -630,8 +662,8 @@ apr_time_t md_store_get_modified(md_store_t *store, md_store_group_t group,
 
 /* --- purging ----------------------------------------------------------------------- */
 
-apr_status_t md_store_purge(md_store_t *store, apr_pool_t *p, md_store_group_t group,
-                            const char *name)
+static apr_status_t store_purge(md_store_t *store, apr_pool_t *p, md_store_group_t group,
+                                const char *name)
 {
     const char *dir;
     apr_status_t rv;
@@ -644,6 +676,15 @@ apr_status_t md_store_purge(md_store_t *store, apr_pool_t *p, md_store_group_t g
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "store: purging %s", dir);
     }
+    return rv;
+}
+
+apr_status_t md_store_purge(md_store_t *store, apr_pool_t *p, md_store_group_t group,
+                            const char *name)
+{
+    apr_status_t rv = store_purge(store, p, group, name);
+
+    changed(store);
     return rv;
 }
 
@@ -681,11 +722,11 @@ static int rm_old_dir_cb(void *baton, apr_pool_t *p, const char *dir,
     return 1;
 }
 
-apr_status_t md_store_remove_not_modified_since(md_store_t *store, apr_pool_t *p,
-                                                apr_time_t modified,
-                                                md_store_group_t group,
-                                                const char *name_pattern,
-                                                const char *aspect_pattern)
+static apr_status_t store_remove_old(md_store_t *store, apr_pool_t *p,
+                                     apr_time_t modified,
+                                     md_store_group_t group,
+                                     const char *name_pattern,
+                                     const char *aspect_pattern)
 {
     rm_old_ctx ctx;
     const char *gdir;
@@ -701,6 +742,18 @@ apr_status_t md_store_remove_not_modified_since(md_store_t *store, apr_pool_t *p
     rv = md_util_dir_do(rm_old_dir_cb, &ctx, p, gdir, name_pattern);
     if (APR_STATUS_IS_ENOENT(rv)) rv = APR_SUCCESS;
     return (APR_SUCCESS == rv) ? ctx.rv : rv;
+}
+
+apr_status_t md_store_remove_not_modified_since(md_store_t *store, apr_pool_t *p,
+                                                apr_time_t modified,
+                                                md_store_group_t group,
+                                                const char *name_pattern,
+                                                const char *aspect_pattern)
+{
+    apr_status_t rv = store_remove_old(store, p, modified, group, name_pattern, aspect_pattern);
+
+    changed(store);
+    return rv;
 }
 
 /* --- moving ------------------------------------------------------------------------- */
@@ -739,8 +792,8 @@ static apr_status_t archive_dir(md_store_t *store, const char *dir, const char *
     return rv;
 }
 
-apr_status_t md_store_move(md_store_t *store, apr_pool_t *p, md_store_group_t from,
-                           md_store_group_t to, const char *name, int archive)
+static apr_status_t store_move(md_store_t *store, apr_pool_t *p, md_store_group_t from,
+                               md_store_group_t to, const char *name, int archive)
 {
     const char *from_dir, *to_dir;
     apr_fileperms_t dperms, fperms;
@@ -773,8 +826,17 @@ leave:
     return rv;
 }
 
-apr_status_t md_store_rename(md_store_t *store, apr_pool_t *p, md_store_group_t group,
-                             const char *from, const char *to)
+apr_status_t md_store_move(md_store_t *store, apr_pool_t *p, md_store_group_t from,
+                           md_store_group_t to, const char *name, int archive)
+{
+    apr_status_t rv = store_move(store, p, from, to, name, archive);
+
+    changed(store);
+    return rv;
+}
+
+static apr_status_t store_rename(md_store_t *store, apr_pool_t *p, md_store_group_t group,
+                                 const char *from, const char *to)
 {
     const char *from_dir, *to_dir;
     apr_finfo_t info;
@@ -793,6 +855,15 @@ apr_status_t md_store_rename(md_store_t *store, apr_pool_t *p, md_store_group_t 
     rv = apr_file_rename(from_dir, to_dir, p);
     md_log_perror(MD_LOG_MARK, (APR_SUCCESS == rv) ? MD_LOG_DEBUG : MD_LOG_ERR, rv, p,
                   "store: renaming %s to %s", from_dir, to_dir);
+    return rv;
+}
+
+apr_status_t md_store_rename(md_store_t *store, apr_pool_t *p, md_store_group_t group,
+                             const char *from, const char *to)
+{
+    apr_status_t rv = store_rename(store, p, group, from, to);
+
+    changed(store);
     return rv;
 }
 

@@ -6,6 +6,7 @@
  * certificates and publishes the run-time state for the other hooks.
  */
 #include <string.h>
+#include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <httpd.h>
@@ -593,6 +594,7 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
     static const md_store_group_t child_groups[] = {
         MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_ACCOUNTS, MD_SG_OCSP,
     };
+    apr_shm_t *shm;
     apr_status_t rv;
     size_t i;
 
@@ -605,6 +607,12 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
         return rv;
     }
     md_store_set_dir_cb(rt->store, store_dir_created, s);
+    /* children (the watchdog, status requests) share one change counter */
+    if (APR_SUCCESS == apr_shm_create(&shm, sizeof(apr_uint32_t), NULL, rt->p)) {
+        rt->store_changes = apr_shm_baseaddr_get(shm);
+        *rt->store_changes = 0;
+        md_store_set_change_counter(rt->store, rt->store_changes);
+    }
     *pwhat = "preparing its directories for the child processes";
     for (i = 0; i < sizeof(child_groups) / sizeof(child_groups[0]); ++i) {
         rv = md_store_make_dir(rt->store, child_groups[i], NULL, p);
@@ -702,10 +710,11 @@ static void update_reachability(md_mod_rt_t *rt, const init_settings *set, serve
 
 /* Sync with the store and activate staged sets, under the global lock
  * when MDStoreLocks is on. */
-static apr_status_t sync_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
-                               apr_pool_t *p)
+static apr_status_t sync_mds(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
+                             apr_pool_t *p)
 {
     md_json_t *job;
+    apr_pool_t *ptemp;
     apr_status_t rv;
     int i, locked = 0;
     md_t *md;
@@ -726,13 +735,15 @@ static apr_status_t sync_store(md_mod_rt_t *rt, const init_settings *set, server
                      "syncing %d mds to registry", rt->mds->nelts);
         goto leave;
     }
+    apr_pool_create(&ptemp, p);
     for (i = 0; i < rt->mds->nelts; ++i) {
         md = APR_ARRAY_IDX(rt->mds, i, md_t *);
-        md_reg_purge_errored_staging(rt->reg, md, p);
-        if (APR_SUCCESS == md_reg_activate_staging(rt->reg, md, &job, p)) {
-            md_init_installed(rt, md, job, p);
+        apr_pool_clear(ptemp);
+        md_reg_purge_errored_staging(rt->reg, md, ptemp);
+        if (APR_SUCCESS == md_reg_activate_staging(rt->reg, md, &job, ptemp)) {
+            md_init_installed(rt, md, job, ptemp);
         }
-        rv = md_reg_sync_finish(rt->reg, md, p);
+        rv = md_reg_sync_finish(rt->reg, md, ptemp);
         if (APR_SUCCESS != rv) goto leave;
     }
     md_reg_purge_stale_challenges(rt->reg, rt->mds, p);
@@ -743,6 +754,30 @@ static apr_status_t sync_store(md_mod_rt_t *rt, const init_settings *set, server
     }
 leave:
     if (locked) md_store_unlock_global(rt->store, p);
+    return rv;
+}
+
+/* The store's JSON and chains of every MD are read here (megabytes with
+ * thousands of MDs): in pools of an allocator of their own, handed back to
+ * malloc before mod_ssl loads its certificates, so that the parent's peak
+ * memory does not hold both. */
+static apr_status_t sync_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
+                               apr_pool_t *ptemp)
+{
+    apr_allocator_t *allocator;
+    apr_pool_t *work;
+    apr_status_t rv;
+
+    rv = apr_allocator_create(&allocator);
+    if (APR_SUCCESS != rv) return rv;
+    rv = apr_pool_create_ex(&work, ptemp, NULL, allocator);
+    if (APR_SUCCESS != rv) {
+        apr_allocator_destroy(allocator);
+        return rv;
+    }
+    apr_allocator_owner_set(allocator, work);
+    rv = sync_mds(rt, set, s, work);
+    apr_pool_destroy(work);
     return rv;
 }
 

@@ -32,6 +32,8 @@ typedef struct md_mod_rt_t {
     int https_reachable;            /* a listener on the local port for 443 */
     const char *store_error;        /* the store is not usable: serve what
                                      * domains/ holds, renew nothing (why) */
+    apr_uint32_t *store_changes;    /* changes through the store by any
+                                     * process of this generation; NULL unknown */
 } md_mod_rt_t;
 
 void md_init_register_hooks(apr_pool_t *pool);

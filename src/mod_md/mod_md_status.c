@@ -7,6 +7,7 @@
  * re-reading the store.
  */
 #include <string.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <apr_thread_mutex.h>
@@ -45,13 +46,20 @@ typedef struct {
     apr_pool_t *p;                  /* own pool, replaced with the entry */
     md_status_entry_t *entry;
     apr_time_t job_mtime;           /* of staging/NAME/job.json when built */
+    apr_uint32_t memo_version;      /* of the unsaved job when built */
     int volatile_input;             /* built from state not on disk: rebuild */
 } cache_slot;
+
+/* How long the files of all MDs are not looked at again when no process
+ * changed anything through the store (others: a2md, a server sharing it). */
+#define CACHE_LOOK_INTERVAL     apr_time_from_sec(1)
 
 typedef struct {
     md_mod_rt_t *rt;                /* the generation the cache belongs to */
     apr_thread_mutex_t *mutex;
     apr_hash_t *slots;              /* md name -> cache_slot* */
+    apr_time_t looked_at;           /* when the files of all MDs were checked */
+    apr_uint32_t looked_changes;    /* the store's change counter then */
 } status_cache;
 
 static status_cache *cache;
@@ -113,15 +121,35 @@ static int override_job(md_mod_rt_t *rt, md_status_input_t *in, apr_pool_t *p)
     return 1;
 }
 
-/* The current entry of md; call with the cache mutex held. */
+static apr_uint32_t store_changes(status_cache *c)
+{
+    return c->rt->store_changes ? apr_atomic_read32(c->rt->store_changes) : 0;
+}
+
+/* 0 when the files of all MDs were checked less than a moment ago and no
+ * process of the server changed the store since (call with the mutex). */
+static int cache_must_look(status_cache *c, apr_time_t now, apr_uint32_t changes)
+{
+    return !c->rt->store_changes || !c->looked_at || changes != c->looked_changes
+           || now < c->looked_at || now - c->looked_at >= CACHE_LOOK_INTERVAL;
+}
+
+/* The current entry of md; call with the cache mutex held. look: check
+ * md's files for changes (else only the clock and unsaved jobs). */
 static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_t now,
-                                      apr_pool_t *ptemp)
+                                      int look, apr_pool_t *ptemp)
 {
     cache_slot *slot = apr_hash_get(c->slots, md->name, APR_HASH_KEY_STRING);
+    apr_uint32_t memo_version = md_drive_unsaved_version(md->name);
     md_status_input_t *in;
     apr_time_t job_mtime, expires;
     apr_pool_t *p;
 
+    if (!look && slot && slot->entry && !slot->volatile_input
+        && slot->memo_version == memo_version) {
+        expires = md_status_entry_expires(slot->entry);
+        if (!expires || expires > now) return slot->entry;
+    }
     job_mtime = c->rt->store ? md_store_get_modified(c->rt->store, MD_SG_STAGING, md->name,
                                                      MD_FN_JOB, ptemp) : 0;
     /* new renewal information (ARI) changes "ari" and "renew-at" */
@@ -133,9 +161,8 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
     if (md->stapling > 0 && c->rt->store) {
         job_mtime += md_store_get_modified(c->rt->store, MD_SG_OCSP, md->name, MD_FN_JOB, ptemp);
     }
-    /* a job the watchdog could not save (shared memory) */
-    job_mtime += md_drive_unsaved_version(md->name);
-    if (slot && slot->entry && slot->job_mtime == job_mtime && !slot->volatile_input) {
+    if (slot && slot->entry && slot->job_mtime == job_mtime && !slot->volatile_input
+        && slot->memo_version == memo_version) {
         expires = md_status_entry_expires(slot->entry);
         if (!expires || expires > now) return slot->entry;
     }
@@ -158,7 +185,28 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
     if (slot->p) apr_pool_destroy(slot->p);
     slot->p = p;
     slot->job_mtime = job_mtime;
+    slot->memo_version = memo_version;
     return slot->entry;
+}
+
+/* The current entries of all MDs; call with the cache mutex held. */
+static apr_array_header_t *cache_entries(status_cache *c, apr_time_t now, apr_pool_t *p)
+{
+    apr_array_header_t *mds = c->rt->mds;
+    apr_array_header_t *entries = apr_array_make(p, mds->nelts, sizeof(md_status_entry_t *));
+    apr_uint32_t changes = store_changes(c);
+    md_status_entry_t *entry;
+    int i, look = cache_must_look(c, now, changes);
+
+    for (i = 0; i < mds->nelts; ++i) {
+        entry = cache_entry(c, APR_ARRAY_IDX(mds, i, md_t *), now, look, p);
+        if (entry) APR_ARRAY_PUSH(entries, md_status_entry_t *) = entry;
+    }
+    if (look) {
+        c->looked_at = now;
+        c->looked_changes = changes;
+    }
+    return entries;
 }
 
 /* --- md-status ---------------------------------------------------------------------- */
@@ -193,7 +241,6 @@ static int md_status_handler(request_rec *r)
     const char *text;
     apr_time_t now = apr_time_now();
     md_t *md;
-    int i;
 
     if (!r->handler || strcmp(MD_STATUS_HANDLER, r->handler)) return DECLINED;
     if (M_GET != r->method_number) return HTTP_NOT_IMPLEMENTED;
@@ -202,15 +249,11 @@ static int md_status_handler(request_rec *r)
     md = md_from_path(r->uri);
     apr_thread_mutex_lock(c->mutex);
     if (md) {
-        entry = cache_entry(c, md, now, r->pool);
+        entry = cache_entry(c, md, now, 1, r->pool);
         text = entry ? md_status_entry_md_text(entry, now, r->pool) : NULL;
     }
     else {
-        entries = apr_array_make(r->pool, rt->mds->nelts, sizeof(md_status_entry_t *));
-        for (i = 0; i < rt->mds->nelts; ++i) {
-            entry = cache_entry(c, APR_ARRAY_IDX(rt->mds, i, md_t *), now, r->pool);
-            if (entry) APR_ARRAY_PUSH(entries, md_status_entry_t *) = entry;
-        }
+        entries = cache_entries(c, now, r->pool);
         text = md_status_mds_text(entries, MOD_MD_VERSION, now, r->pool);
     }
     apr_thread_mutex_unlock(c->mutex);
@@ -241,7 +284,7 @@ static int md_cert_status(request_rec *r)
     if (M_GET != r->method_number) return HTTP_NOT_IMPLEMENTED;
     if (!(c = cache_get(rt))) return HTTP_INTERNAL_SERVER_ERROR;
     apr_thread_mutex_lock(c->mutex);
-    entry = cache_entry(c, md, apr_time_now(), r->pool);
+    entry = cache_entry(c, md, apr_time_now(), 1, r->pool);
     if (entry) text = apr_pstrdup(r->pool, md_status_entry_cert_status_text(entry));
     apr_thread_mutex_unlock(c->mutex);
     if (!text) {
@@ -261,12 +304,10 @@ static int md_server_status(request_rec *r, int flags)
 {
     md_mod_rt_t *rt = md_mod_rt_get();
     md_status_text_opts_t opts;
-    apr_array_header_t *mdjs;
-    md_status_entry_t *entry;
+    apr_array_header_t *entries;
     status_cache *c;
     md_srv_conf_t *sc = md_config_get(r->server);
     const char *text;
-    int i;
 
     if (!rt || !rt->reg || rt->mds->nelts == 0
         || !md_config_geti(sc, MD_CONFIG_SERVER_STATUS) || !(c = cache_get(rt))) {
@@ -277,20 +318,11 @@ static int md_server_status(request_rec *r, int flags)
     opts.html = !(flags & AP_STATUS_SHORT);
     opts.cert_check_name = md_config_gets(sc, MD_CONFIG_CERT_CHECK_NAME);
     opts.cert_check_url = md_config_gets(sc, MD_CONFIG_CERT_CHECK_URL);
-    mdjs = apr_array_make(r->pool, rt->mds->nelts, sizeof(md_json_t *));
+    /* rendered under the lock: entries keep their rows' static parts */
     apr_thread_mutex_lock(c->mutex);
-    for (i = 0; i < rt->mds->nelts; ++i) {
-        entry = cache_entry(c, APR_ARRAY_IDX(rt->mds, i, md_t *), opts.now, r->pool);
-        if (entry) {
-            /* a reference, not a deep copy: entries are immutable and the
-             * (atomic) reference keeps the JSON alive if the entry is
-             * replaced while the text is rendered */
-            APR_ARRAY_PUSH(mdjs, md_json_t *) =
-                md_json_copy(r->pool, md_status_entry_json(entry));
-        }
-    }
+    entries = cache_entries(c, opts.now, r->pool);
+    text = md_status_entries_server_text(entries, &opts, r->pool);
     apr_thread_mutex_unlock(c->mutex);
-    text = md_status_mds_server_text(mdjs, &opts, r->pool);
     if (text && *text) ap_rputs(text, r);
     return OK;
 }

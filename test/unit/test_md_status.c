@@ -1261,6 +1261,58 @@ START_TEST(status_valid_from_future)
 }
 END_TEST
 
+/* Rows rendered from cached entries are the rows rendered from their JSON,
+ * at any time (before the certificate starts, while valid, expired) and with
+ * other MDCertificateCheck options, also when the cache is reused. */
+START_TEST(status_entries_server_text)
+{
+    apr_pool_t *p = md_test_pool;
+    apr_array_header_t *entries = apr_array_make(p, 2, sizeof(md_status_entry_t *));
+    apr_array_header_t *mds = apr_array_make(p, 2, sizeof(md_json_t *));
+    md_status_text_opts_t opts = { 0, 0, NULL, NULL };
+    md_status_entry_t *e;
+    const char *cached;
+    apr_time_t times[] = {
+        apr_time_from_sec(1796039000),              /* before test1's not-before */
+        T_STATUS,
+        T_STATUS + apr_time_from_sec(6L * 366 * 86400),  /* expired */
+    };
+    const char *checks[][2] = { { NULL, NULL }, { "crt.sh", "https://crt.sh?q=" },
+                                { "other", "https://other.example/?fp=" } };
+    int t, h, c, round;
+
+    ck_assert_int_eq(APR_SUCCESS, md_status_entry_make(&e, input_test6(), T_STATUS, p));
+    APR_ARRAY_PUSH(entries, md_status_entry_t *) = e;
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_json_copy(p, md_status_entry_json(e));
+    ck_assert_int_eq(APR_SUCCESS, md_status_entry_make(&e, input_test1(), T_STATUS, p));
+    APR_ARRAY_PUSH(entries, md_status_entry_t *) = e;
+    APR_ARRAY_PUSH(mds, md_json_t *) = md_json_copy(p, md_status_entry_json(e));
+    for (t = 0; t < 3; ++t) {
+        for (round = 0; round < 2; ++round) {
+            for (c = 0; c < 3; ++c) {
+                for (h = 0; h < 2; ++h) {
+                    opts.now = times[t];
+                    opts.html = h;
+                    opts.cert_check_name = checks[c][0];
+                    opts.cert_check_url = checks[c][1];
+                    cached = md_status_entries_server_text(entries, &opts, p);
+                    ck_assert_str_eq(md_status_mds_server_text(mds, &opts, p), cached);
+                }
+            }
+        }
+    }
+    /* the clock moves the state and the validity text even when cached */
+    opts.html = 0;
+    opts.cert_check_name = opts.cert_check_url = NULL;
+    opts.now = times[1];
+    cached = md_status_entries_server_text(entries, &opts, p);
+    ck_assert_msg(strstr(cached, "ManagedDomain[0]Status: good\n"), "%s", cached);
+    opts.now = times[2];
+    cached = md_status_entries_server_text(entries, &opts, p);
+    ck_assert_msg(strstr(cached, "ManagedDomain[0]Status: expired\n"), "%s", cached);
+}
+END_TEST
+
 START_TEST(status_input_load)
 {
     apr_pool_t *p = md_test_pool;
@@ -1358,6 +1410,7 @@ Suite *md_test_status_suite(void)
                         (int)(sizeof(state_cases) / sizeof(state_cases[0])));
     tcase_add_test(tc, status_ca_names);
     tcase_add_test(tc, status_valid_from_future);
+    tcase_add_test(tc, status_entries_server_text);
     tcase_add_test(tc, status_input_load);
     suite_add_tcase(s, tc);
     return s;
