@@ -508,6 +508,14 @@ static apr_status_t order_finalize(drive_ctx *ctx, md_acme_order_t *order,
     return md_acme_order_finalize(order, ctx->acme, csr64, ctx->result, ctx->p);
 }
 
+static int is_order_not_ready(const md_result_t *result)
+{
+    const char *type = result->problem;
+    size_t len = strlen("orderNotReady"), tlen = type ? strlen(type) : 0;
+
+    return tlen >= len && !strcmp(type + tlen - len, "orderNotReady");
+}
+
 /* Runs order to a valid state and fetches the chain for pkey. */
 static apr_status_t order_complete(apr_array_header_t **pchain, drive_ctx *ctx,
                                    md_acme_order_t *order, const md_pkey_spec_t *spec,
@@ -527,10 +535,17 @@ static apr_status_t order_complete(apr_array_header_t **pchain, drive_ctx *ctx,
         rv = md_acme_order_monitor_authzs(order, ctx->acme, opts->authz_timeout,
                                           ctx->result, ctx->p);
         if (APR_SUCCESS != rv) goto leave;
-        md_result_activity_setn(ctx->result, "Waiting for order to become ready");
-        rv = md_acme_order_await_ready(order, ctx->acme, opts->order_timeout,
-                                       ctx->result, ctx->p);
-        if (APR_SUCCESS != rv) goto leave;
+        /* all authorizations are valid, so the order is ready (RFC 8555
+         * 7.1.6): finalize without asking; a CA that does not see it yet
+         * answers orderNotReady and is waited for */
+        rv = order_finalize(ctx, order, spec, pkey);
+        if (APR_SUCCESS != rv && !is_order_not_ready(ctx->result)) goto leave;
+        if (APR_SUCCESS != rv) {
+            md_result_activity_setn(ctx->result, "Waiting for order to become ready");
+            rv = md_acme_order_await_ready(order, ctx->acme, opts->order_timeout,
+                                           ctx->result, ctx->p);
+            if (APR_SUCCESS != rv) goto leave;
+        }
     }
     if (MD_ACME_ORDER_ST_READY == order->status) {
         rv = order_finalize(ctx, order, spec, pkey);

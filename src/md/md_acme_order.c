@@ -334,14 +334,25 @@ apr_status_t md_acme_order_monitor_authzs(md_acme_order_t *order, md_acme_t *acm
     return rv;
 }
 
+/* 1 if the order as last seen is what the poll waits for. */
+static int order_poll_done(const poll_ctx *ctx)
+{
+    const md_acme_order_t *order = ctx->order;
+
+    if (MD_ACME_ORDER_ST_VALID == order->status) return order->certificate != NULL;
+    return MD_ACME_ORDER_ST_INVALID != order->status && order->status >= ctx->want;
+}
+
 static apr_status_t order_poll_cb(void *baton, int attempt, apr_interval_time_t *pdelay)
 {
     poll_ctx *ctx = baton;
     apr_status_t rv;
 
-    (void)attempt;
-    rv = md_acme_order_update(ctx->order, ctx->acme, ctx->result, ctx->p);
-    if (APR_SUCCESS != rv) return rv;
+    /* what the last answer (finalize) said may already be enough */
+    if (attempt > 0 || !order_poll_done(ctx)) {
+        rv = md_acme_order_update(ctx->order, ctx->acme, ctx->result, ctx->p);
+        if (APR_SUCCESS != rv) return rv;
+    }
     *pdelay = ctx->order->retry_after;
     switch (ctx->order->status) {
         case MD_ACME_ORDER_ST_INVALID:

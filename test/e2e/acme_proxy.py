@@ -55,6 +55,7 @@ class AcmeProxy:
     ari:              announce renewalInfo
     set_window():     what renewalInfo answers (default: a window in 60 days)
     reject_replaces:  answer newOrder with "replaces" with 409 alreadyReplaced
+    not_ready:        answer this many finalize requests with 403 orderNotReady
     requests:         [{"method", "path", "payload"}] in arrival order
     """
 
@@ -66,6 +67,7 @@ class AcmeProxy:
         self.profiles = dict(PROFILES)
         self.ari = True
         self.reject_replaces = False
+        self.not_ready = 0
         self.requests = []
         self.lock = threading.Lock()
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -176,14 +178,25 @@ class AcmeProxy:
                 hdrs.append(("Retry-After", str(self.retry_after)))
         return 200, hdrs, json.dumps(body).encode()
 
-    def rejection(self):
-        body = {"type": "urn:ietf:params:acme:error:alreadyReplaced",
-                "detail": "the certificate to replace was replaced already"}
+    def problem(self, status, type_, detail):
+        body = {"type": "urn:ietf:params:acme:error:" + type_, "detail": detail}
         hdrs = [("Content-Type", "application/problem+json")]
         nonce = self.fresh_nonce()
         if nonce:
             hdrs.append(("Replay-Nonce", nonce))
-        return 409, hdrs, json.dumps(body).encode()
+        return status, hdrs, json.dumps(body).encode()
+
+    def rejection(self):
+        return self.problem(409, "alreadyReplaced",
+                            "the certificate to replace was replaced already")
+
+    def not_ready_answer(self):
+        """The orderNotReady answer while not_ready lasts, else None."""
+        with self.lock:
+            if self.not_ready <= 0:
+                return None
+            self.not_ready -= 1
+        return self.problem(403, "orderNotReady", "the order is not ready yet")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -232,6 +245,10 @@ class _Handler(BaseHTTPRequestHandler):
             elif (method == "POST" and p.reject_replaces and self.path == p.new_order_path
                   and isinstance(payload, dict) and "replaces" in payload):
                 answer = p.rejection()
+            elif (method == "POST" and "/finalize-order/" in self.path
+                  and p.not_ready > 0):
+                answer = p.not_ready_answer() or p.forward(method, self.path, body,
+                                                           self.headers)
             else:
                 answer = p.forward(method, self.path, body, self.headers)
         except Exception as e:  # pebble gone: a gateway error

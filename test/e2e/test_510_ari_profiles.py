@@ -216,3 +216,49 @@ def test_510_ari_not_offered(proxy_factory, acme_factory):
     assert "ari" not in ae.md_status(name)
     # nothing stored for a CA without ARI
     assert not os.path.exists(ae.path("staging", name))
+
+
+# --- finalizing -------------------------------------------------------------------------------
+
+def order_flow(proxy):
+    """The POST paths of one issuance, kinds in order: order, authz, chall,
+    finalize, cert (nonces and the directory left out)."""
+    kinds = []
+    for r in proxy.recorded("POST"):
+        for key, kind in (("/order-plz", "new-order"), ("/my-order/", "order"),
+                          ("/authZ/", "authz"), ("/chalZ/", "chall"),
+                          ("/finalize-order/", "finalize"), ("/certZ/", "cert")):
+            if key in r["path"]:
+                kinds.append(kind)
+    return kinds
+
+
+def test_510_finalize_when_authorizations_valid(proxy_factory, acme_factory):
+    """All authorizations valid means the order is ready (RFC 8555 7.1.6):
+    finalize follows the last authorization poll without asking for the
+    order; only the finalized order is polled."""
+    ae, proxy, name = make_env(proxy_factory, acme_factory)
+    ae.start()
+    ae.wait_staged(name)
+    flow = order_flow(proxy)
+    assert flow[0] == "new-order" and flow[-1] == "cert", flow
+    i = flow.index("chall")
+    j = flow.index("finalize")
+    assert set(flow[i + 1:j]) == {"authz"}, flow
+    assert flow.count("finalize") == 1, flow
+    assert set(flow[j + 1:-1]) <= {"order"}, flow
+
+
+def test_510_finalize_order_not_ready(proxy_factory, acme_factory):
+    """A CA that does not see the order ready yet answers orderNotReady: the
+    order is then awaited and finalized again, in the same run."""
+    ae, proxy, name = make_env(proxy_factory, acme_factory)
+    ae.env.allow_log(r"orderNotReady", r"the order is not ready yet")
+    proxy.not_ready = 1
+    ae.start()
+    ae.wait_staged(name)
+    flow = order_flow(proxy)
+    assert flow.count("finalize") == 2, flow
+    first, second = [k for k, v in enumerate(flow) if v == "finalize"]
+    assert "order" in flow[first + 1:second], flow
+    assert ae.job(name)["errors"] == 0
