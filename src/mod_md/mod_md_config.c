@@ -97,7 +97,7 @@ static md_mod_conf_t *mod_conf_get(apr_pool_t *p)
     mc = apr_pcalloc(p, sizeof(*mc));
     mc->p = p;
     mc->mds = apr_array_make(p, 5, sizeof(md_t *));
-    mc->md_sections = apr_hash_make(p);
+    mc->md_sections = apr_array_make(p, 5, sizeof(md_srv_conf_t *));
     mc->local_80 = 80;
     mc->local_443 = 443;
     mc->match_mode = MD_MATCH_ALL;
@@ -142,8 +142,7 @@ static md_srv_conf_t *srv_conf_make(apr_pool_t *p, md_mod_conf_t *mc, const char
 
 void *md_config_create_svr(apr_pool_t *pool, server_rec *s)
 {
-    const char *name = apr_pstrcat(pool, "srv[", s->defn_name? s->defn_name : "default",
-                                   "]", NULL);
+    const char *name = s->defn_name? s->defn_name : "default";
     md_srv_conf_t *sc = srv_conf_make(pool, mod_conf_get(pool), name);
 
     sc->s = s;
@@ -488,6 +487,27 @@ static int is_transitive_word(const char *value, int *ptransitive)
     return 1;
 }
 
+/* Names an MD already has: looked up linearly in the few names most MDs
+ * have; an index in sec is built once an MD has many. */
+#define MD_NAMES_LINEAR     8
+
+static int md_has_name(const md_t *md, md_srv_conf_t *sec, const char *name, apr_pool_t *p)
+{
+    int i;
+
+    if (!sec->names && md->domains->nelts < MD_NAMES_LINEAR) {
+        return md_array_str_index(md->domains, name, 0, 1) >= 0;
+    }
+    if (!sec->names) {
+        sec->names = apr_hash_make(p);
+        for (i = 0; i < md->domains->nelts; ++i) {
+            const char *d = APR_ARRAY_IDX(md->domains, i, const char *);
+            apr_hash_set(sec->names, d, APR_HASH_KEY_STRING, d);
+        }
+    }
+    return apr_hash_get(sec->names, name, APR_HASH_KEY_STRING) != NULL;
+}
+
 /* Adds a name to the MD: punycode for non-ASCII, lower case, must be a DNS
  * name (a leading "*." allowed), duplicates are dropped. */
 static const char *add_name(cmd_parms *cmd, md_t *md, md_srv_conf_t *sec, const char *name)
@@ -504,9 +524,9 @@ static const char *add_name(cmd_parms *cmd, md_t *md, md_srv_conf_t *sec, const 
         return apr_psprintf(cmd->pool, "%s: '%s' is not a valid domain name",
                             cmd->cmd->name, name);
     }
-    if (apr_hash_get(sec->names, lower, APR_HASH_KEY_STRING)) return NULL;
-    apr_hash_set(sec->names, lower, APR_HASH_KEY_STRING, lower);
+    if (md_has_name(md, sec, lower, cmd->pool)) return NULL;
     APR_ARRAY_PUSH(md->domains, const char *) = lower;
+    if (sec->names) apr_hash_set(sec->names, lower, APR_HASH_KEY_STRING, lower);
     return NULL;
 }
 
@@ -522,7 +542,6 @@ static const char *add_md(cmd_parms *cmd, int argc, char *const argv[], md_t **p
     int i;
 
     *pmd = NULL;
-    sec->names = apr_hash_make(cmd->pool);
     md->domains = apr_array_make(cmd->pool, argc > 0? argc : 1, sizeof(const char *));
     for (i = 0; i < argc; ++i) {
         if (is_transitive_word(argv[i], &sec->transitive)) continue;
@@ -530,15 +549,13 @@ static const char *add_md(cmd_parms *cmd, int argc, char *const argv[], md_t **p
     }
     if (md->domains->nelts == 0) return NULL;
     md->name = APR_ARRAY_IDX(md->domains, 0, const char *);
-    sec->name = apr_pstrcat(cmd->pool, "md[", md->name, "]", NULL);
+    sec->name = md->name;
     if (cmd->directive) {
         md->defn_name = cmd->directive->filename;
         md->defn_line_number = (unsigned int)cmd->directive->line_num;
     }
     APR_ARRAY_PUSH(mc->mds, md_t *) = md;
-    if (!apr_hash_get(mc->md_sections, md->name, APR_HASH_KEY_STRING)) {
-        apr_hash_set(mc->md_sections, md->name, APR_HASH_KEY_STRING, sec);
-    }
+    APR_ARRAY_PUSH(mc->md_sections, md_srv_conf_t *) = sec;
     *pmd = md;
     *psec = sec;
     return NULL;
@@ -1302,7 +1319,16 @@ static void complete_ca(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
     const char *contact = PICK_PTR(ca_contact);
     const char *proto = PICK_PTR(ca_proto);
 
-    if (urls && urls->nelts > 0) md->ca_urls = md_array_str_clone(p, urls);
+    md_mod_conf_t *mc = glob->mc;
+
+    /* MDs mostly share the global values: their copies are shared too */
+    if (urls && urls->nelts > 0) {
+        if (urls != mc->completed_urls_src) {
+            mc->completed_urls_src = urls;
+            mc->completed_urls = md_array_str_clone(p, urls);
+        }
+        md->ca_urls = mc->completed_urls;
+    }
     else {
         md->ca_urls = apr_array_make(p, 1, sizeof(const char *));
         APR_ARRAY_PUSH(md->ca_urls, const char *) = md_defaults.ca_url;
@@ -1314,8 +1340,13 @@ static void complete_ca(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
     md->ca_challenges = (challenges && challenges->nelts > 0)?
         md_array_str_compact(p, challenges, 0) : NULL;
     if (contact) {
-        md->contacts = apr_array_make(p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(md->contacts, const char *) = md_util_schemify(p, contact, "mailto");
+        if (contact != mc->completed_contact_src) {
+            mc->completed_contact_src = contact;
+            mc->completed_contacts = apr_array_make(p, 1, sizeof(const char *));
+            APR_ARRAY_PUSH(mc->completed_contacts, const char *) =
+                md_util_schemify(p, contact, "mailto");
+        }
+        md->contacts = mc->completed_contacts;
     }
     /* kid and hmac always come from the same place */
     if (sec && sec->eab_kid) {
@@ -1328,11 +1359,9 @@ static void complete_ca(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
     }
 }
 
-apr_status_t md_config_complete_md(md_t *md, server_rec *base_server, apr_pool_t *p)
+static void complete_md(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t *glob,
+                        apr_pool_t *p)
 {
-    const md_srv_conf_t *glob = md_config_get(base_server);
-    const md_srv_conf_t *sec = apr_hash_get(glob->mc->md_sections, md->name,
-                                            APR_HASH_KEY_STRING);
     const md_pkeys_spec_t *pks;
 
     md->transitive = PICK_INT(transitive, md_defaults.transitive);
@@ -1361,16 +1390,32 @@ apr_status_t md_config_complete_md(md_t *md, server_rec *base_server, apr_pool_t
         md->proxy_ca_certs = sec->proxy_ca_certs;
         md->dns01_cmd = sec->dns01_cmd;
     }
+}
+
+apr_status_t md_config_complete_md(md_t *md, server_rec *base_server, apr_pool_t *p)
+{
+    const md_srv_conf_t *glob = md_config_get(base_server);
+    const apr_array_header_t *mds = glob->mc->mds;
+    int i;
+
+    for (i = 0; i < mds->nelts; ++i) {
+        if (APR_ARRAY_IDX(mds, i, md_t *) != md) continue;
+        complete_md(md, APR_ARRAY_IDX(glob->mc->md_sections, i, md_srv_conf_t *), glob, p);
+        return APR_SUCCESS;
+    }
+    complete_md(md, NULL, glob, p);
     return APR_SUCCESS;
 }
 
 apr_status_t md_config_complete_all(server_rec *base_server, apr_pool_t *p)
 {
-    md_mod_conf_t *mc = md_config_get_mod(base_server);
+    const md_srv_conf_t *glob = md_config_get(base_server);
+    md_mod_conf_t *mc = glob->mc;
     int i;
 
     for (i = 0; i < mc->mds->nelts; ++i) {
-        md_config_complete_md(APR_ARRAY_IDX(mc->mds, i, md_t *), base_server, p);
+        complete_md(APR_ARRAY_IDX(mc->mds, i, md_t *),
+                    APR_ARRAY_IDX(mc->md_sections, i, md_srv_conf_t *), glob, p);
     }
     return APR_SUCCESS;
 }
@@ -1398,7 +1443,7 @@ static void report_overlap(server_rec *s, const char *domain, const md_t *md1,
 static int check_overlaps(server_rec *s, md_mod_conf_t *mc, apr_pool_t *p)
 {
     apr_hash_t *owner = apr_hash_make(p);
-    int i, j, errors = 0;
+    int i, j, errors = 0, wildcards = 0;
 
     for (i = 0; i < mc->mds->nelts; ++i) {
         const md_t *md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
@@ -1409,9 +1454,10 @@ static int check_overlaps(server_rec *s, md_mod_conf_t *mc, apr_pool_t *p)
                 if (++errors <= MD_CHECK_MAX_REPORTS) report_overlap(s, name, other, md);
             }
             else apr_hash_set(owner, name, APR_HASH_KEY_STRING, md);
+            if ('*' == name[0]) wildcards = 1;
         }
     }
-    for (i = 0; i < mc->mds->nelts; ++i) {
+    for (i = 0; wildcards && i < mc->mds->nelts; ++i) {
         const md_t *md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
         for (j = 0; j < md->domains->nelts; ++j) {
             const char *name = APR_ARRAY_IDX(md->domains, j, const char *);

@@ -71,9 +71,15 @@ struct md_mod_conf_t {
     apr_array_header_t *unused_names;   /* names of MDs without a vhost */
     apr_array_header_t *watched_names;  /* names of MDs being renewed */
     apr_hash_t *init_errors;            /* md name -> error text */
+    /* completion: copies shared by MDs with the same settings (read-only) */
+    const apr_array_header_t *completed_urls_src;
+    apr_array_header_t *completed_urls;
+    const char *completed_contact_src;
+    apr_array_header_t *completed_contacts;
 
-    /* Private to mod_md_config.c: md name -> section settings. */
-    apr_hash_t *md_sections;
+    /* Private to mod_md_config.c: the section settings (md_srv_conf_t*) of
+     * each MD of mds, same index. */
+    apr_array_header_t *md_sections;
 };
 
 /* Per-server settings of the ALL class (global, <VirtualHost>, MD section).
@@ -82,7 +88,7 @@ struct md_mod_conf_t {
  * section (then s is NULL). */
 typedef struct md_srv_conf_t md_srv_conf_t;
 struct md_srv_conf_t {
-    const char *name;                   /* server name or section, for logs */
+    const char *name;                   /* server or MD name, for debugging */
     server_rec *s;                      /* NULL for MD section settings */
     md_mod_conf_t *mc;
 

@@ -592,7 +592,7 @@ static const fake_answer renew_script[] = {
       AUTHZ("pending", "processing", CHA("http-01", "processing")), NULL, "0" },
     { "POST", "/authz/1", 0, 200, J, NULL,
       AUTHZ("valid", "valid", CHA("http-01", "valid")), NULL, NULL },
-    { "POST", "/order/1", 0, 200, J, NULL, ORDER_READY, NULL, NULL },
+    /* all authorizations valid: finalized without asking for the order */
     { "POST", "/finalize/1", 0, 200, J, NULL, ORDER_PROCESSING, NULL, "0" },
     { "POST", "/order/1", 0, 200, J, NULL, ORDER_VALID, NULL, NULL },
     { "POST", "/cert/1", 0, 200, "application/pem-certificate-chain", NULL, NULL,
@@ -608,7 +608,6 @@ static const char *expected_activities[] = {
     "Starting challenges for domains",
     "Setting up challenge 'http-01' for domain example.org",
     "Monitoring challenge status for example.org",
-    "Waiting for order to become ready",
     "Finalizing order for example.org",
     "Creating rsa CSR",
     "Submitting rsa CSR to CA",
@@ -732,7 +731,7 @@ START_TEST(test_renew)
     ck_assert_str_eq("classic", md_json_gets(payload, "profile", NULL));
     ck_assert_int_eq(1, md_json_array_size(payload, "identifiers", NULL));
     ck_assert_str_eq(CA "/acct/1", md_json_gets(req_part(3, "protected"), "kid", NULL));
-    ck_assert(md_json_has_key(req_part(9, "payload"), "csr", NULL));
+    ck_assert(md_json_has_key(req_part(8, "payload"), "csr", NULL));
 
     /* the staged account, its key authorization in the http-01 file */
     ck_assert_int_eq(APR_SUCCESS, md_acme_acct_load(&acct, &acct_key, store,
@@ -830,13 +829,57 @@ START_TEST(test_order_purge)
 }
 END_TEST
 
+/* A CA that does not see the order ready yet when the authorizations are:
+ * orderNotReady on finalize, then the order is awaited and finalized again. */
+START_TEST(test_renew_order_not_ready)
+{
+    static const fake_answer script[] = {
+        A_DIR,
+        A_NONCE,
+        { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
+        { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
+        { "POST", "/authz/1", 0, 200, J, NULL,
+          AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
+        { "POST", "/cha/http-01", 0, 200, J, NULL, CHA("http-01", "processing"), NULL,
+          NULL },
+        { "POST", "/authz/1", 0, 200, J, NULL,
+          AUTHZ("valid", "valid", CHA("http-01", "valid")), NULL, NULL },
+        { "POST", "/finalize/1", 0, 403, PJ, NULL,
+          "{\"type\": \"urn:ietf:params:acme:error:orderNotReady\", "
+          "\"detail\": \"not yet\"}", NULL, NULL },
+        { "POST", "/order/1", 0, 200, J, NULL, ORDER_PENDING, NULL, "0" },
+        { "POST", "/order/1", 0, 200, J, NULL, ORDER_READY, NULL, NULL },
+        { "POST", "/finalize/1", 0, 200, J, NULL, ORDER_PROCESSING, NULL, "0" },
+        { "POST", "/order/1", 0, 200, J, NULL, ORDER_VALID, NULL, NULL },
+        { "POST", "/cert/1", 0, 200, "application/pem-certificate-chain", NULL, NULL,
+          cert_body, NULL },
+    };
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_drive_opts_t opts;
+    md_store_t *store;
+    md_t *md = renew_md();
+
+    fake_start(script, N(script));
+    store = renew_store();
+    md_acme_drive_opts_init(&opts);
+    md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
+    ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, &opts, result,
+                                                      md_test_pool));
+    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_int_eq(APR_SUCCESS, result->status);
+    ck_assert(md_json_has_key(req_part(7, "payload"), "csr", NULL));
+    ck_assert(md_json_has_key(req_part(10, "payload"), "csr", NULL));
+}
+END_TEST
+
 START_TEST(test_renew_resume)
 {
     /* a second run finds the order in staging (and everything done) */
     static const fake_answer script[] = {
         A_DIR, A_NONCE,
         { "POST", "/acct/1", 0, 200, J, NULL, ACCT_JSON, NULL, NULL },
-        { "POST", "/order/1", 0, 200, J, NULL, ORDER_VALID, NULL, NULL },
+        /* valid with a certificate: no second look at the order */
         { "POST", "/order/1", 0, 200, J, NULL, ORDER_VALID, NULL, NULL },
         { "POST", "/cert/1", 0, 200, "application/pem-certificate-chain", NULL, NULL,
           cert_body, NULL },
@@ -1031,6 +1074,7 @@ Suite *md_test_acme_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_renew);
     tcase_add_test(tc, test_renew_resume);
+    tcase_add_test(tc, test_renew_order_not_ready);
     tcase_add_test(tc, test_renew_acct_unreachable);
     tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);
