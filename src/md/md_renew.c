@@ -150,10 +150,11 @@ apr_status_t md_renew_memo_share(md_renew_memo_t *memo, apr_array_header_t *mds,
     if (!memo || mds->nelts <= 0) return APR_SUCCESS;
     rv = apr_shm_create(&shm, sizeof(memo_slot) * (apr_size_t)mds->nelts, NULL, p);
     if (APR_SUCCESS != rv) return rv;
+    /* new shared memory is zero-filled (empty slots): not touched here, so
+     * that a slot costs a page of memory only once a job was put in it */
     slots = apr_shm_baseaddr_get(shm);
     memo->index = apr_hash_make(p);
     for (i = 0; i < mds->nelts; ++i) {
-        slots[i].seq = slots[i].len = 0;
         apr_hash_set(memo->index, APR_ARRAY_IDX(mds, i, md_t *)->name,
                      APR_HASH_KEY_STRING, &slots[i]);
     }
