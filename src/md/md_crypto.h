@@ -101,6 +101,11 @@ apr_status_t md_pkey_jws_sign(const char **psig64, md_pkey_t *pkey, apr_pool_t *
 /* --- certificates --------------------------------------------------------------------- */
 /* Another reference to cert's certificate, owned by p. */
 md_cert_t *md_cert_dup(const md_cert_t *cert, apr_pool_t *p);
+/* The leaf of a chain file, checking without decoding them that the
+ * certificates after it are well-formed: APR_ENOENT when the file holds no
+ * certificate and is small, APR_EINVAL for larger junk or a broken
+ * certificate after the first. Cheaper than md_chain_fload. */
+apr_status_t md_chain_fload_leaf(md_cert_t **pleaf, apr_pool_t *p, const char *fname);
 /* Loads the first certificate of a PEM file (rules of md_chain_fload;
  * APR_ENOENT also when the file holds no certificate). */
 apr_status_t md_cert_fload(md_cert_t **pcert, apr_pool_t *p, const char *fname);

@@ -135,6 +135,81 @@ leave:
     return rv;
 }
 
+/* 1 if the rest of bio holds only well-formed certificate blocks (PEM,
+ * DER structure) besides blocks of other types, which are skipped as
+ * PEM_read_bio_X509 skips them. Cheap: no key in them is decoded. */
+static int rest_are_certs(BIO *bio)
+{
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    ASN1_SEQUENCE_ANY *seq;
+    unsigned long err;
+    long len;
+    int ok = 1;
+
+    while (ok && PEM_read_bio(bio, &name, &header, &der, &len)) {
+        if (!strcmp(PEM_STRING_X509, name) || !strcmp(PEM_STRING_X509_OLD, name)
+            || !strcmp(PEM_STRING_X509_TRUSTED, name)) {
+            q = der;
+            seq = d2i_ASN1_SEQUENCE_ANY(NULL, &q, len);
+            /* Certificate: tbsCertificate, signatureAlgorithm, signature */
+            ok = seq && 3 == sk_ASN1_TYPE_num(seq) && q == der + len;
+            sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(der);
+        name = header = NULL;
+        der = NULL;
+    }
+    err = ERR_peek_last_error();
+    if (ok && err && !(ERR_GET_LIB(err) == ERR_LIB_PEM
+                       && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+        ok = 0;
+    }
+    return ok;
+}
+
+apr_status_t md_chain_fload_leaf(md_cert_t **pleaf, apr_pool_t *p, const char *fname)
+{
+    const char *data;
+    apr_size_t len;
+    X509 *x509 = NULL;
+    BIO *bio = NULL;
+    apr_status_t rv;
+
+    *pleaf = NULL;
+    rv = md_util_fread_all(&data, &len, fname, MD_CHAIN_FILE_MAX, p);
+    if (APR_SUCCESS != rv) return rv;
+    ERR_set_mark();
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (!bio) {
+        rv = md_crypt_log_error(p, "BIO_new_mem_buf");
+        goto leave;
+    }
+    x509 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    if (!x509) {
+        rv = (len >= MD_CHAIN_EMPTY_MAX) ? APR_EINVAL : APR_ENOENT;
+        md_log_perror(MD_LOG_MARK, APR_STATUS_IS_ENOENT(rv) ? MD_LOG_DEBUG : MD_LOG_ERR,
+                      rv, p, "no certificate found in %s (%lu bytes)", fname,
+                      (unsigned long)len);
+        goto leave;
+    }
+    if (!rest_are_certs(bio)) {
+        rv = APR_EINVAL;
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      "error reading a certificate after the first in %s", fname);
+        X509_free(x509);
+        goto leave;
+    }
+    *pleaf = md_cert_wrap(p, x509);
+leave:
+    ERR_pop_to_mark();
+    BIO_free(bio);
+    return rv;
+}
+
 apr_status_t md_cert_fload(md_cert_t **pcert, apr_pool_t *p, const char *fname)
 {
     apr_array_header_t *certs;

@@ -90,19 +90,18 @@ const char *md_reg_slot_name(const md_t *md, int i, apr_pool_t *p)
 
 /* --- loading chains --------------------------------------------------------------- */
 
-/* Parses pc's chain file in p (all of it: a broken issuer makes the slot
- * unusable, as mod_ssl would refuse it) and keeps the leaf in certs_p. */
+/* Parses the leaf of pc's chain file in p (the certificates after it are
+ * checked for form: a broken issuer makes the slot unusable, as mod_ssl
+ * would refuse it) and keeps it in certs_p. */
 static apr_status_t leaf_load(md_pubcert_t *pc, md_reg_t *reg, apr_pool_t *p)
 {
-    apr_array_header_t *chain;
     md_cert_t *leaf;
     apr_status_t rv;
 
     pc->certs = NULL;
-    rv = md_chain_fload(&chain, p, pc->cert_file);
-    if (APR_SUCCESS == rv && chain->nelts == 0) rv = APR_ENOENT;
+    rv = md_chain_fload_leaf(&leaf, p, pc->cert_file);
     if (APR_SUCCESS != rv) return rv;
-    leaf = md_cert_dup(APR_ARRAY_IDX(chain, 0, md_cert_t *), reg->certs_p);
+    leaf = md_cert_dup(leaf, reg->certs_p);
     rv = md_cert_to_der(&pc->leaf_der, leaf, reg->p);
     if (APR_SUCCESS != rv) return rv;
     pc->certs = apr_array_make(reg->certs_p, 1, sizeof(md_cert_t *));

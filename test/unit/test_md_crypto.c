@@ -272,6 +272,68 @@ START_TEST(test_chain_fload)
 }
 END_TEST
 
+START_TEST(test_chain_fload_leaf)
+{
+    md_cert_t *leaf = NULL;
+    const char *fname = apr_pstrcat(md_test_pool, MD_TEST_DATA "/", chain_cases[_i].file,
+                                    NULL);
+    apr_array_header_t *certs = NULL;
+    apr_status_t rv = md_chain_fload_leaf(&leaf, md_test_pool, fname);
+
+    /* as md_chain_fload, a file without certificates is APR_ENOENT */
+    if (APR_SUCCESS == chain_cases[_i].rv && 0 == chain_cases[_i].count) {
+        ck_assert_int_eq(APR_ENOENT, rv);
+    }
+    else {
+        ck_assert_int_eq(chain_cases[_i].rv, rv);
+    }
+    if (APR_SUCCESS == rv) {
+        ck_assert_int_eq(APR_SUCCESS, md_chain_fload(&certs, md_test_pool, fname));
+        ck_assert_str_eq(md_cert_get_serial_number(APR_ARRAY_IDX(certs, 0, md_cert_t *),
+                                                   md_test_pool),
+                         md_cert_get_serial_number(leaf, md_test_pool));
+    }
+    else {
+        ck_assert_ptr_null(leaf);
+    }
+}
+END_TEST
+
+/* what comes after the leaf: well-formed certificates, other blocks skipped */
+START_TEST(test_chain_fload_leaf_rest)
+{
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    const char *fname = md_util_path_join(md_test_pool, dir, "chain.pem", NULL);
+    const char *leaf_pem = file_text(DATA("crypto-leaf1.pem"));
+    const char *key_pem = file_text(DATA("crypto-rsa-trad.key"));
+    const char *chain_pem = file_text(DATA("crypto-chain.pem"));
+    md_cert_t *leaf;
+    struct {
+        const char *text;
+        apr_status_t rv;
+    } cases[] = {
+        { apr_pstrcat(md_test_pool, leaf_pem, chain_pem, NULL), APR_SUCCESS },
+        { apr_pstrcat(md_test_pool, leaf_pem, key_pem, NULL), APR_SUCCESS },
+        { apr_pstrcat(md_test_pool, leaf_pem, "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n"
+                      "-----END CERTIFICATE-----\n", NULL), APR_EINVAL },
+        { apr_pstrcat(md_test_pool, leaf_pem, "-----BEGIN CERTIFICATE-----\n%%%%\n"
+                      "-----END CERTIFICATE-----\n", NULL), APR_EINVAL },
+        { apr_pstrcat(md_test_pool, leaf_pem, "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n",
+                      NULL), APR_EINVAL },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        ck_assert_int_eq(APR_SUCCESS, md_text_freplace(fname, PERMS_0644, md_test_pool,
+                                                       cases[i].text));
+        leaf = NULL;
+        ck_assert_msg(cases[i].rv == md_chain_fload_leaf(&leaf, md_test_pool, fname),
+                      "case %d", (int)i);
+        ck_assert_int_eq(cases[i].rv == APR_SUCCESS, leaf != NULL);
+    }
+}
+END_TEST
+
 START_TEST(test_chain_fsave)
 {
     const char *dir = md_test_mkdtemp(md_test_pool);
@@ -869,6 +931,8 @@ Suite *md_test_crypto_suite(void)
     tc = tcase_create("certs");
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_add_loop_test(tc, test_chain_fload, 0, N(chain_cases));
+    tcase_add_loop_test(tc, test_chain_fload_leaf, 0, N(chain_cases));
+    tcase_add_test(tc, test_chain_fload_leaf_rest);
     tcase_add_test(tc, test_chain_fsave);
     tcase_add_loop_test(tc, test_cert_facts, 0, N(fact_cases));
     tcase_add_loop_test(tc, test_cert_covers, 0, N(cover_cases));
