@@ -214,6 +214,7 @@ class HttpdEnv:
 
     def start(self, wait=True, timeout=10):
         self._log_offset = self._log_size()
+        self._gen_offset = self._log_offset
         rc, out = self.apache2("-k", "start", timeout=max(30, timeout))
         if rc != 0:
             return rc, out
@@ -225,11 +226,24 @@ class HttpdEnv:
             self._pids.add(pid)
         return rc, out
 
+    def _wait_running(self, timeout):
+        """Waits until the current generation logged that it runs: before
+        that the parent may not handle SIGUSR1 yet (and dies of it), although
+        its ports already answer."""
+        offset = getattr(self, "_gen_offset", 0)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if "resuming normal operations" in self._log_tail(offset):
+                return
+            time.sleep(0.05)
+
     def graceful(self, timeout=10):
         pid = self.read_pid()
         if not pid:
             raise RuntimeError("httpd not running")
+        self._wait_running(timeout)
         gen_before = self._log_size()
+        self._gen_offset = gen_before
         os.kill(pid, signal.SIGUSR1)
         # wait until the parent logged the restart ("resuming normal operations")
         deadline = time.time() + timeout
