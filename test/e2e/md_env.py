@@ -7,6 +7,7 @@
 # unexpected [warn]/[error]/[crit] lines. Reusable by other test modules.
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -21,24 +22,38 @@ REFERENCE_MODULE = os.path.join(MODULES_DIR, "mod_md.so")
 E2E_TMP = os.environ.get("MD_E2E_TMP", "/tmp/md-e2e")
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that is free right now."""
-    return free_ports(1)[0]
+# Ports are picked below the kernel's ephemeral range (32768-60999 on Linux),
+# so that no outgoing connection (curl, pebble, the module's own client) can
+# hold one between picking and binding, and never twice by this process.
+PORT_RANGE = (20000, 32000)
+_handed_out = set()
 
 
 def free_ports(n):
-    """n distinct TCP ports on 127.0.0.1 that are free right now (all sockets
-    are held open while choosing, so the same port cannot come twice)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """n distinct TCP ports on 127.0.0.1 that are free right now and were not
+    handed out before by this process."""
+    ports = []
+    tries = 0
+    while len(ports) < n:
+        tries += 1
+        if tries > 20000:
+            raise RuntimeError("no free port in %d-%d" % PORT_RANGE)
+        port = random.randrange(*PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        ports.append(port)
+    return ports
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free right now."""
+    return free_ports(1)[0]
 
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

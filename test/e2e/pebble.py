@@ -10,7 +10,6 @@ import datetime
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 
@@ -22,12 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 import ipaddress
 
+from md_env import free_port  # noqa: F401  (one port picker for all fixtures)
 
-def free_port():
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
 
 
 def _name(cn):
