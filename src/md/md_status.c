@@ -1085,20 +1085,20 @@ static const char *entry_row(md_status_entry_t *e, const md_status_text_opts_t *
                              apr_pool_t *p)
 {
     row_cache_t *rc = &e->rows[opts->html ? 1 : 0];
+    int same = same_opt(rc->check_name, opts->cert_check_name)
+               && same_opt(rc->check_url, opts->cert_check_url);
     const md_json_t *mdj;
     text_ctx ctx;
 
-    if (rc->text && same_opt(rc->check_name, opts->cert_check_name)
-        && same_opt(rc->check_url, opts->cert_check_url)
-        && rc->since <= opts->now && (!rc->until || rc->until > opts->now)) {
+    if (rc->text && same && rc->since <= opts->now
+        && (!rc->until || rc->until > opts->now)) {
         return rc->text;
     }
     text_ctx_init(&ctx, opts, p);
     mdj = md_json_getcj(p, e->json, NULL);
     if (opts->html) md_html_cells(&ctx, mdj);
     else md_auto_lines_static(&ctx, mdj);
-    if (!rc->text || (same_opt(rc->check_name, opts->cert_check_name)
-                      && same_opt(rc->check_url, opts->cert_check_url))) {
+    if (!rc->text || same) {
         /* first rendering or expired: keep it (other options: this request only) */
         rc->check_name = opts->cert_check_name ? apr_pstrdup(e->p, opts->cert_check_name)
                                                : NULL;
