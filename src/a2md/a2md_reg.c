@@ -313,7 +313,7 @@ static apr_status_t drive_activate(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md,
 
     md_reg_set_dns01(reg, ctx->dns01_cmd, ctx->dns01_version);
     md_result_activity_setn(result, "moving tmp to become new domains");
-    rv = md_reg_activate_staging(reg, md, &job, ctx->p);
+    rv = md_reg_activate_staging(reg, md, apr_time_now(), &job, ctx->p);
     if (APR_SUCCESS == rv) {
         md_result_set(result, APR_SUCCESS, "new certificate successfully saved in domains");
         md_result_log(result, MD_LOG_INFO);

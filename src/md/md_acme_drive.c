@@ -40,6 +40,12 @@ typedef struct {
     int acct_staged;                /* the account lives in staging */
 } drive_ctx;
 
+/* The time by the renewal's clock. */
+static apr_time_t drive_now(const drive_ctx *ctx)
+{
+    return ctx->opts->now_cb ? ctx->opts->now_cb(ctx->opts->clock_baton) : apr_time_now();
+}
+
 void md_acme_drive_opts_init(md_acme_drive_opts_t *opts)
 {
     memset(opts, 0, sizeof(*opts));
@@ -353,7 +359,7 @@ static int staged_complete(drive_ctx *ctx, const md_pkey_spec_t *spec,
     leaf = APR_ARRAY_IDX(chain, 0, md_cert_t *);
     if (APR_SUCCESS != md_cert_check_pkey(leaf, pkey)
         || !md_cert_covers_md(leaf, ctx->md, ctx->p)
-        || md_cert_has_expired(leaf, apr_time_now())) {
+        || md_cert_has_expired(leaf, drive_now(ctx))) {
         return 0;
     }
     *pchain = chain;
@@ -648,7 +654,7 @@ static apr_time_t current_until(drive_ctx *ctx, apr_time_t now)
 static apr_time_t staged_valid_from(drive_ctx *ctx)
 {
     apr_interval_time_t delay = ctx->opts->activation_delay;
-    apr_time_t now = apr_time_now(), from = 0, until, t;
+    apr_time_t now = drive_now(ctx), from = 0, until, t;
     apr_array_header_t *chain;
     int i;
 
@@ -684,7 +690,7 @@ static apr_status_t drive_finish(drive_ctx *ctx)
     /* the outcome stands alone, without the last activity (as the original) */
     md_result_activity_setn(ctx->result, NULL);
     md_result_delay_set(ctx->result, valid_from);
-    if (valid_from > apr_time_now()) {
+    if (valid_from > drive_now(ctx)) {
         md_result_printf(ctx->result, APR_SUCCESS, "The certificate for the managed "
                          "domain has been renewed successfully and can be used from "
                          "%s on.", date);

@@ -40,6 +40,11 @@ typedef struct md_acme_drive_opts_t {
                                      * (md_ari_cert_ids) for newOrder's "replaces";
                                      * NULL: read domains/ */
     int reset;                      /* purge staging/NAME first */
+    /* The clock the renewal judges certificates by (validity of staged
+     * sets, when the new set may be used), NULL: the system clock. The
+     * scheduler passes its job's clock. */
+    apr_time_t (*now_cb)(void *baton);
+    void *clock_baton;
     apr_interval_time_t authz_timeout; /* waiting for validations (default 3 min) */
     apr_interval_time_t order_timeout; /* waiting for the order states (3 min) */
     /* The accounts found or registered by renewals of this process (see

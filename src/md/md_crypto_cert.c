@@ -330,12 +330,13 @@ apr_status_t md_cert_read_der(md_cert_t **pcert, apr_pool_t *p,
 
 /* --- certificate facts ------------------------------------------------------------ */
 
-static apr_time_t asn1_time_get(const ASN1_TIME *t)
+apr_time_t md_asn1_time_get(const ASN1_TIME *t)
 {
     struct tm tm;
     apr_time_exp_t exp;
     apr_time_t at;
 
+    memset(&tm, 0, sizeof(tm));
     if (!t || !ASN1_TIME_to_tm(t, &tm)) return 0;
     memset(&exp, 0, sizeof(exp));
     exp.tm_sec = tm.tm_sec;
@@ -350,12 +351,12 @@ static apr_time_t asn1_time_get(const ASN1_TIME *t)
 
 apr_time_t md_cert_get_not_before(const md_cert_t *cert)
 {
-    return asn1_time_get(X509_get0_notBefore(cert->x509));
+    return md_asn1_time_get(X509_get0_notBefore(cert->x509));
 }
 
 apr_time_t md_cert_get_not_after(const md_cert_t *cert)
 {
-    return asn1_time_get(X509_get0_notAfter(cert->x509));
+    return md_asn1_time_get(X509_get0_notAfter(cert->x509));
 }
 
 int md_cert_has_expired(const md_cert_t *cert, apr_time_t now)

@@ -32,6 +32,10 @@ md_cert_t *md_cert_wrap(apr_pool_t *p, X509 *x509);
 EVP_PKEY *md_pkey_get_evp(const md_pkey_t *pkey);
 X509 *md_cert_get_x509(const md_cert_t *cert);
 
+/* An ASN.1 UTCTime/GeneralizedTime as apr time (UTC), 0 if t is NULL or
+ * cannot be read. */
+apr_time_t md_asn1_time_get(const ASN1_TIME *t);
+
 /* 1 for Ed25519/Ed448 keys (signatures without a separate digest). */
 int md_crypt_is_eddsa(const EVP_PKEY *key);
 

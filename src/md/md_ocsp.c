@@ -56,25 +56,6 @@ md_ocsp_cert_stat_t md_ocsp_cert_stat_value(const char *name)
 
 /* --- requests and responses (OpenSSL) ------------------------------------------ */
 
-static apr_time_t asn1_time_to_apr(const ASN1_GENERALIZEDTIME *t)
-{
-    struct tm tm;
-    apr_time_exp_t exp;
-    apr_time_t result;
-
-    memset(&tm, 0, sizeof(tm));
-    if (!t || !ASN1_TIME_to_tm(t, &tm)) return 0;
-    memset(&exp, 0, sizeof(exp));
-    exp.tm_year = tm.tm_year;
-    exp.tm_mon = tm.tm_mon;
-    exp.tm_mday = tm.tm_mday;
-    exp.tm_hour = tm.tm_hour;
-    exp.tm_min = tm.tm_min;
-    exp.tm_sec = tm.tm_sec;
-    if (APR_SUCCESS != apr_time_exp_gmt_get(&result, &exp)) return 0;
-    return result;
-}
-
 apr_status_t md_ocsp_request_make(md_data_t *req_der, const md_cert_t *cert,
                                   const md_cert_t *issuer, apr_pool_t *p)
 {
@@ -106,20 +87,25 @@ leave:
 }
 
 /* The signature check: signed by the issuer itself, or by a responder
- * certificate the issuer signed (with the OCSP signing purpose). */
-static int basic_verifies(OCSP_BASICRESP *basic, X509 *issuer)
+ * certificate the issuer signed (with the OCSP signing purpose), with the
+ * certificates' validity judged at now (not at OpenSSL's clock). */
+static int basic_verifies(OCSP_BASICRESP *basic, X509 *issuer, apr_time_t now)
 {
     X509_STORE *store = X509_STORE_new();
+    X509_VERIFY_PARAM *param = X509_VERIFY_PARAM_new();
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     int ok = 0;
 
-    if (!store || !untrusted) goto leave;
+    if (!store || !untrusted || !param) goto leave;
     if (!X509_STORE_add_cert(store, issuer) || !sk_X509_push(untrusted, issuer)) goto leave;
     /* the issuer is the anchor, even when it is an intermediate CA */
-    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+    X509_VERIFY_PARAM_set_time(param, (time_t)apr_time_sec(now));
+    if (!X509_STORE_set1_param(store, param)) goto leave;
     ok = (OCSP_basic_verify(basic, untrusted, store, 0) > 0);
 leave:
     sk_X509_free(untrusted);
+    X509_VERIFY_PARAM_free(param);
     X509_STORE_free(store);
     return ok;
 }
@@ -127,9 +113,9 @@ leave:
 static const char *check_validity(md_ocsp_answer_t *answer, ASN1_GENERALIZEDTIME *thisupd,
                                   ASN1_GENERALIZEDTIME *nextupd, apr_time_t now)
 {
-    answer->valid.start = asn1_time_to_apr(thisupd);
+    answer->valid.start = md_asn1_time_get(thisupd);
     if (!answer->valid.start) return "response has no valid thisUpdate";
-    answer->valid.end = nextupd ? asn1_time_to_apr(nextupd)
+    answer->valid.end = nextupd ? md_asn1_time_get(nextupd)
                                 : answer->valid.start + MD_OCSP_DEF_VALIDITY;
     if (answer->valid.end <= answer->valid.start) return "response has no valid nextUpdate";
     if (answer->valid.start > now + MD_OCSP_LEEWAY) return "response is not yet valid";
@@ -201,7 +187,7 @@ apr_status_t md_ocsp_check_response(md_ocsp_answer_t *answer, const char **perr,
         err = "response has no basic OCSP response";
         goto leave;
     }
-    if (!basic_verifies(basic, md_cert_get_x509(issuer))) {
+    if (!basic_verifies(basic, md_cert_get_x509(issuer), now)) {
         err = "response signature does not verify for the certificate's issuer";
         goto leave;
     }
@@ -448,7 +434,7 @@ static ocsp_status *ostat_make(md_ocsp_reg_t *reg, const char *hexid,
 
 apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
                            const md_cert_t *cert, const md_cert_t *issuer,
-                           const char *md_name, apr_pool_t *p)
+                           const char *md_name, apr_time_t now, apr_pool_t *p)
 {
     ocsp_status *ostat;
     const char *hexid, *url;
@@ -471,7 +457,7 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
         apr_hash_set(reg->by_hexid, ostat->hexid, APR_HASH_KEY_STRING, ostat);
         APR_ARRAY_PUSH(reg->ordered, ocsp_status *) = ostat;
         apr_thread_mutex_lock(reg->mutex);
-        ostat_refresh(reg, ostat, apr_time_now(), p);
+        ostat_refresh(reg, ostat, now, p);
         apr_thread_mutex_unlock(reg->mutex);
     }
     apr_hash_set(reg->by_ext_id, apr_pmemdup(reg->p, ext_id, ext_id_len),
@@ -482,10 +468,11 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
 }
 
 apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t *reg,
-                                const char *ext_id, apr_size_t ext_id_len, apr_pool_t *p)
+                                const char *ext_id, apr_size_t ext_id_len, apr_time_t now,
+                                apr_pool_t *p)
 {
     ocsp_status *ostat;
-    apr_time_t now = apr_time_now(), renew_at;
+    apr_time_t renew_at;
     apr_interval_time_t pause;
 
     ostat = apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len);
@@ -506,10 +493,10 @@ apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t
     return APR_SUCCESS;
 }
 
-int md_ocsp_is_revoked(md_ocsp_reg_t *reg, const char *md_name, apr_pool_t *p)
+int md_ocsp_is_revoked(md_ocsp_reg_t *reg, const char *md_name, apr_time_t now,
+                       apr_pool_t *p)
 {
     ocsp_status *ostat;
-    apr_time_t now = apr_time_now();
     int i, revoked = 0;
 
     if (!reg || !md_name) return 0;
@@ -539,6 +526,7 @@ typedef struct {
     md_result_t *result;
     md_data_t req_der;
     apr_pool_t *p;
+    apr_time_t now;                 /* the run's time: responses are judged at it */
     int sent;                       /* handed to the HTTP layer */
     int answered;                   /* its response was processed */
 } ocsp_update;
@@ -555,7 +543,7 @@ static apr_status_t update_on_response(const md_http_response_t *resp, void *bat
     ocsp_status *ostat = u->ostat;
     md_ocsp_answer_t answer;
     const char *err = NULL;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = u->now;
     apr_status_t rv;
 
     u->answered = 1;
@@ -709,6 +697,7 @@ static ocsp_update *update_if_due(md_ocsp_reg_t *reg, ocsp_status *ostat, apr_ti
     u->ostat = ostat;
     u->job = job;
     u->p = p;
+    u->now = now;
     u->result = md_result_md_make(p, ostat->md_name);
     return u;
 }
@@ -726,9 +715,10 @@ static apr_status_t http_session(md_http_t **phttp, md_ocsp_reg_t *reg, apr_pool
     return APR_SUCCESS;
 }
 
-apr_status_t md_ocsp_renew(md_ocsp_reg_t *reg, apr_pool_t *p, apr_time_t *pnext_run)
+apr_status_t md_ocsp_renew(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p,
+                           apr_time_t *pnext_run)
 {
-    apr_time_t now = apr_time_now(), next = now + MD_OCSP_MAX_WAIT, at;
+    apr_time_t next = now + MD_OCSP_MAX_WAIT, at;
     update_list list;
     md_http_t *http = NULL;
     ocsp_update *u;
@@ -817,12 +807,12 @@ apr_status_t md_ocsp_get_staplings(apr_array_header_t **pstaplings, md_ocsp_reg_
     return APR_SUCCESS;
 }
 
-void md_ocsp_status_fill(md_ocsp_reg_t *reg, md_status_input_t *in, apr_pool_t *p)
+void md_ocsp_status_fill(md_ocsp_reg_t *reg, md_status_input_t *in, apr_time_t now,
+                         apr_pool_t *p)
 {
     md_status_stapling_t st;
     md_status_slot_t *slot;
     ocsp_status *ostat;
-    apr_time_t now = apr_time_now();
     int i, j;
 
     if (!reg || !in || !in->md || in->md->stapling <= 0 || !in->slots) return;

@@ -140,14 +140,15 @@ void md_ocsp_reg_set_events(md_ocsp_reg_t *reg, const struct md_event_t *events)
 /**
  * Register cert (issued by issuer) for stapling under the caller's opaque
  * id ext_id, filed under md_name (NULL: "other"). The same certificate may
- * be primed under several ids. A stored response is loaded. Start-up only
+ * be primed under several ids. A stored response is loaded (and judged at
+ * now). Start-up only
  * (not thread-safe). The certificates are referenced by the registry.
  * @return APR_SUCCESS, APR_ENOENT when the certificate has no OCSP
  *         responder URL (DEBUG log), APR_EINVAL for bad input
  */
 apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
                            const struct md_cert_t *cert, const struct md_cert_t *issuer,
-                           const char *md_name, apr_pool_t *p);
+                           const char *md_name, apr_time_t now, apr_pool_t *p);
 
 /* Receives the DER response, or (NULL, 0) when none is available. The data
  * is only valid during the call. */
@@ -155,20 +156,21 @@ typedef void md_ocsp_copy_der(const unsigned char *der, apr_size_t der_len, void
 
 /**
  * Hand the current response of the certificate primed as ext_id to cb, or
- * (NULL, 0) when there is none or it is stale. Never contacts a responder;
+ * (NULL, 0) when there is none or it is stale at now. Never contacts a responder;
  * once the response is due for refresh the store is consulted now and
  * then (md_ocsp_recheck_interval; every second while there is none).
  * Thread-safe.
  * @return APR_SUCCESS (cb was called), APR_ENOENT for an unknown id
  */
 apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t *reg,
-                                const char *ext_id, apr_size_t ext_id_len, apr_pool_t *p);
+                                const char *ext_id, apr_size_t ext_id_len, apr_time_t now,
+                                apr_pool_t *p);
 
 /** Number of stapled certificates. */
 int md_ocsp_count(md_ocsp_reg_t *reg);
 
 /**
- * Refresh what is due: responses that are missing or inside their renew
+ * Refresh what is due at now: responses that are missing or inside their renew
  * window, unless their job's back-off says later. Requests run in
  * parallel (at most MD_OCSP_MAX_PARALLEL); every outcome goes to the job
  * (ocsp/<name>/job.json) and the events ocsp-renewed / ocsp-errored; good
@@ -177,14 +179,16 @@ int md_ocsp_count(md_ocsp_reg_t *reg);
  * Thread-safe, meant for one watchdog thread.
  * @return APR_SUCCESS (failures of single certificates are in their jobs)
  */
-apr_status_t md_ocsp_renew(md_ocsp_reg_t *reg, apr_pool_t *p, apr_time_t *pnext_run);
+apr_status_t md_ocsp_renew(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p,
+                           apr_time_t *pnext_run);
 
 /**
- * 1 if a current response for a certificate filed under md_name says
+ * 1 if a current (at now) response for a certificate filed under md_name says
  * "revoked" (the store is consulted for newer responses); then DEBUG
  * AH10500 is logged. 0 for a NULL registry. Thread-safe.
  */
-int md_ocsp_is_revoked(md_ocsp_reg_t *reg, const char *md_name, apr_pool_t *p);
+int md_ocsp_is_revoked(md_ocsp_reg_t *reg, const char *md_name, apr_time_t now,
+                       apr_pool_t *p);
 
 /**
  * The stapling objects of all certificates (md_json_t*, see
@@ -197,9 +201,10 @@ apr_status_t md_ocsp_get_staplings(apr_array_header_t **pstaplings, md_ocsp_reg_
 /**
  * Fill the OCSP members of the active slots of an MD's status input (when
  * the MD has stapling on and the slot's certificate is stapled): status,
- * validity and the OCSP job; a revoked one makes renewal_due. reg may be
- * NULL (nothing is filled). Thread-safe.
+ * validity and the OCSP job, as known at now; a revoked one makes
+ * renewal_due. reg may be NULL (nothing is filled). Thread-safe.
  */
-void md_ocsp_status_fill(md_ocsp_reg_t *reg, struct md_status_input_t *in, apr_pool_t *p);
+void md_ocsp_status_fill(md_ocsp_reg_t *reg, struct md_status_input_t *in, apr_time_t now,
+                         apr_pool_t *p);
 
 #endif /* md_ocsp_h */

@@ -667,8 +667,8 @@ static int staged_is_ready(const staged_set *set, apr_time_t now)
     return !valid_from || valid_from <= now;
 }
 
-apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, md_json_t **pjob,
-                                     apr_pool_t *p)
+apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
+                                     md_json_t **pjob, apr_pool_t *p)
 {
     staged_set set;
     apr_status_t rv;
@@ -679,7 +679,7 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, md_json_t **pjob,
         return APR_ENOENT;
     }
     rv = staged_load(&set, reg, md, p);
-    if (APR_SUCCESS == rv && !staged_is_ready(&set, apr_time_now())) return APR_ENOENT;
+    if (APR_SUCCESS == rv && !staged_is_ready(&set, now)) return APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv)) return APR_ENOENT;  /* renewal still in progress */
     if (APR_SUCCESS != rv) goto leave;
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: saving staged account", md->name);

@@ -62,9 +62,9 @@ apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_
 
 /* Start-up, step 2: activates a staged set of md if there is one
  * (interfaces.md 1.9). APR_ENOENT when nothing is staged or it is not
- * ready yet; on failure the staged set is purged (AH10069). The staged
+ * ready at now; on failure the staged set is purged (AH10069). The staged
  * job (md_json_t, NULL if none) is returned for the `installed` event. */
-apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md,
+apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
                                      struct md_json_t **pjob, apr_pool_t *p);
 
 /* Purges staging/NAME and challenges/NAME when the staged job had errors

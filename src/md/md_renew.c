@@ -287,9 +287,9 @@ static void notify_staged(renew_task *t, md_job_t *job, md_result_t *result,
                           apr_pool_t *p)
 {
     if (job->notified_renewed) return;
-    /* the clock now, not the run's start: a certificate issued during this
-     * run is valid from a later second, and 'renewed' belongs to this run */
-    if (job->valid_from > apr_time_now()) {
+    /* the job's clock, not the run's start: a certificate issued during
+     * this run is valid from a later second, and 'renewed' belongs to it */
+    if (job->valid_from > md_job_now(job)) {
         t->next_run = job->valid_from;
         return;
     }
@@ -402,13 +402,14 @@ static void process(renew_task *t, apr_pool_t *p)
     if (!lock_md(t, &lock, p)) return;
     job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
     job->events = opts->events;
+    if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
     job_load(t, job, p);
     if (job->next_run > t->now) {
         t->next_run = job->next_run;
         goto leave;
     }
     if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
-                             || md_ocsp_is_revoked(opts->ocsp, t->md->name, p)
+                             || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
                              || ari_due(t, p))) {
         if (job->finished) {
             notify_staged(t, job, result, p);
@@ -456,9 +457,8 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *thread, void *data)
 }
 
 apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
-                          apr_time_t *pnext_run, apr_pool_t *p)
+                          apr_time_t now, apr_time_t *pnext_run, apr_pool_t *p)
 {
-    apr_time_t now = apr_time_now();
     apr_time_t next_run = now + md_renew_jittered(opts->check_interval, random_byte());
     apr_thread_t **threads;
     task_queue q;

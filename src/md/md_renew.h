@@ -14,6 +14,7 @@
 #include <apr_time.h>
 
 #include "md.h"
+#include "md_job.h"
 
 struct md_reg_t;
 struct md_store_t;
@@ -46,6 +47,11 @@ struct md_renew_opts_t {
     int store_locks;                    /* MDStoreLocks: lock each MD while driving */
     struct md_renew_memo_t *memo;       /* jobs that could not be saved, may be NULL */
     const struct md_ari_conn_t *ari_conn; /* ARI (RFC 9773) requests, NULL: no ARI */
+    /* The clock of the jobs during a run (a renewal takes time: a certificate
+     * issued in it is judged at the time it arrives), NULL: the system clock.
+     * The run's own decisions are made at the `now` given to md_renew_run. */
+    md_job_now_cb *now_cb;
+    void *clock_baton;
 };
 
 /* What the scheduler remembers of jobs whose job.json could not be written
@@ -81,7 +87,7 @@ int md_renew_is_watched(const md_t *md, int used);
  * now + check_interval with jitter). Thread-safe for different mds lists;
  * blocks until the renewals of this run are done. */
 apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
-                          apr_time_t *pnext_run, apr_pool_t *p);
+                          apr_time_t now, apr_time_t *pnext_run, apr_pool_t *p);
 
 /* The CA url to use for an attempt after error_runs consecutive errors:
  * starting with md's effective CA (else its first), the next configured

@@ -86,7 +86,7 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
             dctx->started = 1;
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10055)
                          "md watchdog run, auto drive %d mds", dctx->mds->nelts);
-            rv = md_renew_run(&dctx->opts, dctx->mds, &dctx->next_run, ptemp);
+            rv = md_renew_run(&dctx->opts, dctx->mds, apr_time_now(), &dctx->next_run, ptemp);
             if (APR_SUCCESS != rv) {
                 ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10056)
                              "processing %s: %s", "all", "renewal run failed");
@@ -129,6 +129,12 @@ static int on_challenge_setup(void *baton, const char *md_name, const char *type
     return 0;
 }
 
+/* The renewal judges time by its job's clock. */
+static apr_time_t job_clock(void *baton)
+{
+    return md_job_now(baton);
+}
+
 static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *job,
                                md_result_t *result, apr_pool_t *p)
 {
@@ -146,6 +152,8 @@ static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *
     aopts.ari_cert_ids = md_ari_cert_ids(opts->reg, md, p);
     aopts.on_challenge_setup = on_challenge_setup;
     aopts.on_challenge_setup_baton = job;
+    aopts.now_cb = job_clock;
+    aopts.clock_baton = job;
     return md_acme_drive_renew(opts->store, md, &aopts, result, p);
 }
 

@@ -740,7 +740,7 @@ static apr_status_t sync_mds(md_mod_rt_t *rt, const init_settings *set, server_r
         md = APR_ARRAY_IDX(rt->mds, i, md_t *);
         apr_pool_clear(ptemp);
         md_reg_purge_errored_staging(rt->reg, md, ptemp);
-        if (APR_SUCCESS == md_reg_activate_staging(rt->reg, md, &job, ptemp)) {
+        if (APR_SUCCESS == md_reg_activate_staging(rt->reg, md, apr_time_now(), &job, ptemp)) {
             md_init_installed(rt, md, job, ptemp);
         }
         rv = md_reg_sync_finish(rt->reg, md, ptemp);

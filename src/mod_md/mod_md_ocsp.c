@@ -104,7 +104,7 @@ static int ocsp_prime_hook(server_rec *s, apr_pool_t *p, const char *id, apr_siz
     }
     rv = md_ocsp_prime(md_config_get_mod(s)->ocsp, id, id_len,
                        APR_ARRAY_IDX(chain, 0, md_cert_t *),
-                       APR_ARRAY_IDX(chain, 1, md_cert_t *), name, p);
+                       APR_ARRAY_IDX(chain, 1, md_cert_t *), name, apr_time_now(), p);
     ap_log_error(APLOG_MARK, APLOG_TRACE2, rv, s, "init stapling for: %s",
                  name ? name : s->server_hostname);
     return (APR_SUCCESS == rv) ? OK : DECLINED;
@@ -118,7 +118,8 @@ static int ocsp_get_resp_hook(server_rec *s, conn_rec *c, const char *id, apr_si
 
     if (!reg || !staple_here(s, &name)) return DECLINED;
     (void)name;
-    if (APR_SUCCESS != md_ocsp_get_status(cb, userdata, reg, id, id_len, c->pool)) {
+    if (APR_SUCCESS != md_ocsp_get_status(cb, userdata, reg, id, id_len, apr_time_now(),
+                                           c->pool)) {
         return DECLINED;
     }
     return OK;
@@ -149,7 +150,7 @@ static apr_status_t ocsp_watchdog(int state, void *baton, apr_pool_t *ptemp)
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10198)
                          "md ocsp watchdog run, ocsp stapling %d certificates",
                          md_ocsp_count(octx->reg));
-            md_ocsp_renew(octx->reg, ptemp, &next_run);
+            md_ocsp_renew(octx->reg, apr_time_now(), ptemp, &next_run);
             wait = next_run - apr_time_now();
             if (wait < apr_time_from_sec(1)) wait = apr_time_from_sec(1);
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10199)

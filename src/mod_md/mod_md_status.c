@@ -172,7 +172,7 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
     }
     if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) return slot->entry;
     if (APR_SUCCESS == md_status_input_load(&in, c->rt->reg, md, now, p)) {
-        md_ocsp_status_fill(md_config_get_mod(c->rt->base_server)->ocsp, in, p); /* stapling */
+        md_ocsp_status_fill(md_config_get_mod(c->rt->base_server)->ocsp, in, now, p);
         slot->volatile_input = override_job(c->rt, in, p);
     }
     else {

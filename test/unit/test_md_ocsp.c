@@ -12,6 +12,7 @@
 
 #include "md.h"
 #include "md_crypto.h"
+#include "md_crypto_int.h"
 #include "md_http.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -47,16 +48,32 @@ static md_cert_t *load_cert(const char *name)
     return cert;
 }
 
-/* The thisUpdate of a fixture response (they were made at different times). */
-static apr_time_t this_update(const char *resp, const char *leaf)
+/* The thisUpdate of a fixture response, read without judging the response.
+ * The fixtures were made on their own dates: every check runs at a time
+ * derived from them, never at the wall clock. */
+static apr_time_t this_update(const char *resp)
 {
-    md_ocsp_answer_t answer;
+    md_data_t *d = read_file(resp);
+    const unsigned char *q = (const unsigned char *)d->data;
+    OCSP_RESPONSE *r = d2i_OCSP_RESPONSE(NULL, &q, (long)d->len);
+    OCSP_BASICRESP *bs = r ? OCSP_response_get1_basic(r) : NULL;
+    OCSP_SINGLERESP *single = bs ? OCSP_resp_get0(bs, 0) : NULL;
+    ASN1_GENERALIZEDTIME *thisupd = NULL;
+    apr_time_t at;
 
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_check_response(&answer, NULL, read_file(resp),
-                                                         load_cert(leaf),
-                                                         load_cert("ca.pem"), NULL,
-                                                         apr_time_now(), md_test_pool));
-    return answer.valid.start;
+    ck_assert_ptr_nonnull(single);
+    OCSP_single_get0_status(single, NULL, NULL, &thisupd, NULL);
+    at = md_asn1_time_get(thisupd);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(r);
+    ck_assert(at > 0);
+    return at;
+}
+
+/* A moment at which the response fixture resp is fresh. */
+static apr_time_t fresh_at(const char *resp)
+{
+    return this_update(resp) + apr_time_from_sec(60);
 }
 
 /* --- verification ------------------------------------------------------------------ */
@@ -104,14 +121,10 @@ START_TEST(test_check_response)
     const check_case *c = &check_cases[_i];
     md_ocsp_answer_t answer;
     md_data_t *req = c->req ? read_file(c->req) : NULL;
-    apr_time_t start = 0, now = apr_time_now();
+    apr_time_t start = this_update(c->resp), now = start + apr_time_from_sec(60);
     const char *err = NULL;
     apr_status_t rv;
 
-    if (APR_SUCCESS == c->rv || AT_NOW != c->when) {
-        start = this_update(c->resp, strcmp(c->resp, "resp-unknown.der") ? "leaf.pem"
-                                                                          : "leaf2.pem");
-    }
     /* the fixtures are valid for 100 years */
     if (AT_STALE == c->when) now = apr_time_from_sec(5000000000LL);
     else if (AT_EARLY == c->when) now = start - apr_time_from_sec(MD_SECS_PER_DAY);
@@ -143,21 +156,22 @@ START_TEST(test_check_bad_bytes)
     char *buf;
     const char *err;
     apr_size_t i;
+    apr_time_t at = fresh_at("resp-good.der");
 
     /* garbage */
     d.data = "this is not an OCSP response";
     d.len = strlen(d.data);
     ck_assert_int_eq(APR_EINVAL, md_ocsp_check_response(&answer, &err, &d, leaf, ca, NULL,
-                                                        apr_time_now(), md_test_pool));
+                                                        at, md_test_pool));
     /* empty */
     d.len = 0;
     ck_assert_int_eq(APR_EINVAL, md_ocsp_check_response(&answer, &err, &d, leaf, ca, NULL,
-                                                        apr_time_now(), md_test_pool));
+                                                        at, md_test_pool));
     /* truncated */
     d.data = good->data;
     d.len = good->len - 10;
     ck_assert_int_eq(APR_EINVAL, md_ocsp_check_response(&answer, &err, &d, leaf, ca, NULL,
-                                                        apr_time_now(), md_test_pool));
+                                                        at, md_test_pool));
     /* trailing bytes */
     buf = apr_palloc(md_test_pool, good->len + 1);
     memcpy(buf, good->data, good->len);
@@ -165,7 +179,7 @@ START_TEST(test_check_bad_bytes)
     d.data = buf;
     d.len = good->len + 1;
     ck_assert_int_eq(APR_EINVAL, md_ocsp_check_response(&answer, &err, &d, leaf, ca, NULL,
-                                                        apr_time_now(), md_test_pool));
+                                                        at, md_test_pool));
     /* a changed producedAt (the signed data) */
     buf = apr_pmemdup(md_test_pool, good->data, good->len);
     for (i = 0; i + 6 < good->len; ++i) {
@@ -176,14 +190,14 @@ START_TEST(test_check_bad_bytes)
     d.data = buf;
     d.len = good->len;
     ck_assert_int_eq(APR_EINVAL, md_ocsp_check_response(&answer, &err, &d, leaf, ca, NULL,
-                                                        apr_time_now(), md_test_pool));
+                                                        at, md_test_pool));
     /* too large */
     buf = apr_pcalloc(md_test_pool, MD_OCSP_MAX_RESPONSE + 1);
     memcpy(buf, good->data, good->len);
     d.data = buf;
     d.len = MD_OCSP_MAX_RESPONSE + 1;
     ck_assert_int_eq(APR_EINVAL, md_ocsp_check_response(&answer, &err, &d, leaf, ca, NULL,
-                                                        apr_time_now(), md_test_pool));
+                                                        at, md_test_pool));
     ck_assert_ptr_nonnull(strstr(err, "too large"));
 }
 END_TEST
@@ -363,7 +377,8 @@ static const char *leaf_hexid(void)
 static void prime_leaf(const char *name)
 {
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "id-leaf", 7, load_cert("leaf.pem"),
-                                                load_cert("ca.pem"), name, md_test_pool));
+                                                load_cert("ca.pem"), name, apr_time_now(),
+                                                md_test_pool));
 }
 
 START_TEST(test_reg_prime)
@@ -371,23 +386,25 @@ START_TEST(test_reg_prime)
     copy_rec rec = { 0, 0 };
 
     ck_assert_int_eq(APR_ENOENT, md_ocsp_prime(reg, "id-x", 4, load_cert("noocsp.pem"),
-                                               load_cert("ca.pem"), NULL, md_test_pool));
+                                               load_cert("ca.pem"), NULL, apr_time_now(),
+                                               md_test_pool));
     ck_assert_int_eq(0, md_ocsp_count(reg));
     prime_leaf("example.org");
     /* the same certificate under another id */
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "id-2", 4, load_cert("leaf.pem"),
-                                                load_cert("ca.pem"), NULL, md_test_pool));
+                                                load_cert("ca.pem"), NULL, apr_time_now(),
+                                                md_test_pool));
     ck_assert_int_eq(1, md_ocsp_count(reg));
     ck_assert_int_eq(APR_ENOENT, md_ocsp_get_status(copy_cb, &rec, reg, "nope", 4,
-                                                    md_test_pool));
+                                                    apr_time_now(), md_test_pool));
     ck_assert_int_eq(0, rec.calls);
     /* nothing fetched yet: no response, and no waiting */
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-2", 4,
-                                                     md_test_pool));
+                                                     apr_time_now(), md_test_pool));
     ck_assert_int_eq(1, rec.calls);
     ck_assert_int_eq(0, rec.len);
     ck_assert_int_eq(0, fake_requests);
-    ck_assert(!md_ocsp_is_revoked(reg, "example.org", md_test_pool));
+    ck_assert(!md_ocsp_is_revoked(reg, "example.org", apr_time_now(), md_test_pool));
 }
 END_TEST
 
@@ -401,7 +418,7 @@ START_TEST(test_reg_renew_good)
     const char *fname = apr_pstrcat(md_test_pool, "ocsp-", leaf_hexid(), ".json", NULL);
 
     prime_leaf("example.org");
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, md_test_pool, &next));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
     ck_assert_int_eq(1, fake_requests);
     ck_assert_str_eq("application/ocsp-request", fake_content_type);
     /* valid for 100 years: next run at most a day ahead */
@@ -423,10 +440,10 @@ START_TEST(test_reg_renew_good)
     ck_assert(md_job_log_get_time_of_latest(job, "message-ocsp-renewed") > 0);
     /* handed out at once */
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-leaf", 7,
-                                                     md_test_pool));
+                                                     apr_time_now(), md_test_pool));
     ck_assert_int_eq(read_file("resp-no-nonce.der")->len, rec.len);
     /* nothing due now */
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, md_test_pool, &next));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
     ck_assert_int_eq(1, fake_requests);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_staplings(&staplings, reg, apr_time_now(),
                                                         md_test_pool));
@@ -448,14 +465,14 @@ START_TEST(test_reg_reload)
 
     /* a stored response is used by a new registry (a reload) at once */
     prime_leaf(NULL);
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg1, md_test_pool, &next));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg1, apr_time_now(), md_test_pool, &next));
     md_timeslice_parse(&window, md_test_pool, "33%", MD_TIME_LIFE_NORM);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_reg_make(&reg, md_test_pool, store, window,
                                                    "Apache/2.4.71", NULL, 0));
     fake_body = NULL;
     prime_leaf(NULL);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-leaf", 7,
-                                                     md_test_pool));
+                                                     apr_time_now(), md_test_pool));
     ck_assert(rec.len > 0);
     ck_assert_int_eq(1, fake_requests);
     ck_assert(md_store_exists(store, MD_SG_OCSP, MD_OCSP_OTHER, MD_FN_JOB, md_test_pool));
@@ -470,10 +487,10 @@ START_TEST(test_reg_revoked)
     fake_body = "resp-revoked.der";
     prime_leaf("example.org");
     /* the fixture carries a nonce of another request: rejected */
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, md_test_pool, &next));
-    ck_assert(!md_ocsp_is_revoked(reg, "example.org", md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
+    ck_assert(!md_ocsp_is_revoked(reg, "example.org", apr_time_now(), md_test_pool));
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-leaf", 7,
-                                                     md_test_pool));
+                                                     apr_time_now(), md_test_pool));
     ck_assert_int_eq(0, rec.len);
 }
 END_TEST
@@ -504,7 +521,7 @@ START_TEST(test_reg_errors)
     fake_body = c->body;
     fake_status = c->status;
     prime_leaf("example.org");
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, md_test_pool, &next));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
     job = md_job_make(md_test_pool, store, MD_SG_OCSP, "example.org", 0);
     ck_assert_int_eq(APR_SUCCESS, md_job_load(job));
     ck_assert(!job->finished);
@@ -519,10 +536,10 @@ START_TEST(test_reg_errors)
     ck_assert(md_job_log_get_time_of_latest(job, "message-ocsp-errored") > 0);
     /* not retried before the back-off */
     fake_requests = 0;
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, md_test_pool, &next));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
     ck_assert_int_eq(0, fake_requests);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-leaf", 7,
-                                                     md_test_pool));
+                                                     apr_time_now(), md_test_pool));
     ck_assert_int_eq(0, rec.len);
     ck_assert(!md_store_exists(store, MD_SG_OCSP, "example.org",
                                apr_pstrcat(md_test_pool, "ocsp-", leaf_hexid(), ".json",
@@ -545,14 +562,15 @@ START_TEST(test_reg_stored_revoked)
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_check_response(&answer, NULL, der,
                                                          load_cert("leaf.pem"),
                                                          load_cert("ca.pem"), NULL,
-                                                         apr_time_now(), md_test_pool));
+                                                         fresh_at("resp-revoked.der"),
+                                                         md_test_pool));
     json = md_ocsp_resp_to_json(der, &answer, md_test_pool);
     ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_OCSP,
                                                      "example.org", fname, json, 0));
     prime_leaf("example.org");
-    ck_assert(md_ocsp_is_revoked(reg, "example.org", md_test_pool));
-    ck_assert(!md_ocsp_is_revoked(reg, "other.org", md_test_pool));
-    ck_assert(!md_ocsp_is_revoked(NULL, "example.org", md_test_pool));
+    ck_assert(md_ocsp_is_revoked(reg, "example.org", apr_time_now(), md_test_pool));
+    ck_assert(!md_ocsp_is_revoked(reg, "other.org", apr_time_now(), md_test_pool));
+    ck_assert(!md_ocsp_is_revoked(NULL, "example.org", apr_time_now(), md_test_pool));
 
     /* md-status members */
     memset(&md, 0, sizeof(md));
@@ -567,14 +585,14 @@ START_TEST(test_reg_stored_revoked)
     in.md = &md;
     in.slots = apr_array_make(md_test_pool, 1, sizeof(md_status_slot_t *));
     APR_ARRAY_PUSH(in.slots, md_status_slot_t *) = pslot;
-    md_ocsp_status_fill(reg, &in, md_test_pool);
+    md_ocsp_status_fill(reg, &in, apr_time_now(), md_test_pool);
     ck_assert_str_eq("revoked", slot.ocsp_status);
     ck_assert_int_eq(answer.valid.start, slot.ocsp_valid_from);
     ck_assert(in.renewal_due);
     /* not for MDs without stapling */
     slot.ocsp_status = NULL;
     md.stapling = 0;
-    md_ocsp_status_fill(reg, &in, md_test_pool);
+    md_ocsp_status_fill(reg, &in, apr_time_now(), md_test_pool);
     ck_assert_ptr_null(slot.ocsp_status);
 }
 END_TEST

@@ -221,17 +221,20 @@ START_TEST(test_activate_staging)
     md_t *md = make_md("e.example.org", NULL);
     md_json_t *job;
 
-    ck_assert_int_eq(APR_ENOENT, md_reg_activate_staging(reg, md, &job, md_test_pool));
+    ck_assert_int_eq(APR_ENOENT, md_reg_activate_staging(reg, md, apr_time_now(), &job,
+                                                          md_test_pool));
     stage_set(md, 0);
     /* a renewal still in progress is left alone */
-    ck_assert_int_eq(APR_ENOENT, md_reg_activate_staging(reg, md, &job, md_test_pool));
+    ck_assert_int_eq(APR_ENOENT, md_reg_activate_staging(reg, md, apr_time_now(), &job,
+                                                          md_test_pool));
     ck_assert(md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, md_test_pool));
 
     put_cert(md, NULL, 10 * DAY, 0);
     stage_set(md, 1);
     md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_JOB, md_test_pool, 1);
     stage_set(md, 1);
-    ck_assert_int_eq(APR_SUCCESS, md_reg_activate_staging(reg, md, &job, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_activate_staging(reg, md, apr_time_now(), &job,
+                                                          md_test_pool));
     ck_assert_ptr_nonnull(job);
     ck_assert(!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, md_test_pool));
     ck_assert(md_store_exists(store, MD_SG_DOMAINS, md->name, MD_FN_PRIVKEY, md_test_pool));
@@ -254,7 +257,8 @@ START_TEST(test_activate_broken_staging)
     md_store_get_fname(&fname, store, MD_SG_STAGING, md->name, MD_FN_PUBCERT, md_test_pool);
     md_text_freplace(fname, 0x0644, md_test_pool, "not a certificate");
     md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_PRIVKEY, md_test_pool, 1);
-    ck_assert_int_ne(APR_SUCCESS, md_reg_activate_staging(reg, md, &job, md_test_pool));
+    ck_assert_int_ne(APR_SUCCESS, md_reg_activate_staging(reg, md, apr_time_now(), &job,
+                                                          md_test_pool));
     /* the live set is untouched */
     md_reg_assess(reg, md, md_test_pool);
     ck_assert_int_eq(MD_S_COMPLETE, md->state);
@@ -328,15 +332,47 @@ START_TEST(test_renew_parallel_success)
     }
     renew_opts(&opts, &outcome);
     drive_calls = 0;
-    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
     ck_assert_int_eq(10, drive_calls);
     job = md_job_make(md_test_pool, store, MD_SG_STAGING, "r3.example.org", 0);
     ck_assert_int_eq(APR_SUCCESS, md_job_load(job));
     ck_assert(job->finished);
     ck_assert(job->notified_renewed);
     /* a finished renewal is not driven again before activation */
-    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
     ck_assert_int_eq(10, drive_calls);
+}
+END_TEST
+
+/* The run decides at the time it is given, not at the system clock: the same
+ * MD with a 100-day certificate is left alone today and renewed at a `now`
+ * inside its renew window; the next run is planned from that `now`. */
+START_TEST(test_renew_at_given_now)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+    apr_status_t outcome = APR_SUCCESS;
+    md_renew_opts_t opts;
+    md_t *md = make_md("at.example.org", NULL);
+    apr_time_t next_run, now = apr_time_now(), renew_at;
+
+    md->renew_mode = MD_RENEW_AUTO;
+    put_cert(md, NULL, 100 * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    renew_at = md_reg_renew_at(reg, md, now, md_test_pool);
+    ck_assert(renew_at > now + 60 * DAY);
+    renew_opts(&opts, &outcome);
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(0, drive_calls);
+    /* at most the check interval (12 h +-50%) after the given now */
+    ck_assert(next_run > now && next_run <= now + apr_time_from_sec(18 * 3600));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, renew_at + DAY, &next_run,
+                                               md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    ck_assert(next_run > renew_at + DAY);
 }
 END_TEST
 
@@ -357,7 +393,8 @@ START_TEST(test_renew_backoff_and_manual)
     APR_ARRAY_PUSH(mds, md_t *) = manual;
     renew_opts(&opts, &outcome);
     drive_calls = 0;
-    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
     ck_assert_int_eq(1, drive_calls);
     /* rateLimited is not a bad-input problem: retry after ~MDRetryDelay +-50% */
     ck_assert(next_run >= now + apr_time_from_sec(14));
@@ -367,7 +404,8 @@ START_TEST(test_renew_backoff_and_manual)
     ck_assert_int_eq(1, job->error_runs);
     ck_assert(!job->finished);
     /* not due again before next-run */
-    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
     ck_assert_int_eq(1, drive_calls);
     ck_assert(!md_renew_is_watched(failing, 0));
     ck_assert(md_renew_is_watched(manual, 0));
@@ -399,12 +437,14 @@ START_TEST(test_renew_unsaved_job)
     ck_assert_int_eq(APR_SUCCESS, md_renew_memo_create(&opts.memo, md_test_pool));
     ck_assert_ptr_null(md_renew_memo_get(opts.memo, md->name, md_test_pool));
     drive_calls = 0;
-    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
     json = md_renew_memo_get(opts.memo, md->name, md_test_pool);
     ck_assert_ptr_nonnull(json);
     ck_assert_int_eq(1, md_json_getl(json, MD_KEY_ERRORS, NULL));
     apr_sleep(apr_time_from_msec(20));
-    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
     ck_assert_int_eq(2, drive_calls);
     /* the error count grew from memory, not from the missing job.json */
     json = md_renew_memo_get(opts.memo, md->name, md_test_pool);
@@ -415,7 +455,8 @@ START_TEST(test_renew_unsaved_job)
     apr_file_remove(fname, md_test_pool);
     apr_sleep(apr_time_from_msec(30));
     outcome = APR_SUCCESS;
-    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, &next_run, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
     ck_assert_ptr_null(md_renew_memo_get(opts.memo, md->name, md_test_pool));
 }
 END_TEST
@@ -464,6 +505,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_checked_fixture(tc, reg_setup, md_test_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_renew_parallel_success);
+    tcase_add_test(tc, test_renew_at_given_now);
     tcase_add_test(tc, test_renew_backoff_and_manual);
     tcase_add_test(tc, test_renew_unsaved_job);
     tcase_add_loop_test(tc, test_failover_url, 0,
