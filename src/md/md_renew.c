@@ -379,6 +379,7 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     rv = md_store_lock_name(plock, opts->store, MD_SG_STAGING, t->md->name, p);
     if (APR_SUCCESS == rv) return 1;
     if (APR_STATUS_IS_EAGAIN(rv)) {
+        if (opts->lock_failures) apr_atomic_inc64(opts->lock_failures);
         wait = md_renew_jittered(opts->retry_delay > apr_time_from_sec(1)
                                  ? opts->retry_delay : apr_time_from_sec(1), random_byte());
         t->next_run = t->now + wait;

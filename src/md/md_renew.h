@@ -47,6 +47,7 @@ struct md_renew_opts_t {
     int store_locks;                    /* MDStoreLocks: lock each MD while driving */
     struct md_renew_memo_t *memo;       /* jobs that could not be saved, may be NULL */
     const struct md_ari_conn_t *ari_conn; /* ARI (RFC 9773) requests, NULL: no ARI */
+    apr_uint64_t *lock_failures;        /* counts MDs locked elsewhere, may be NULL */
     /* The clock of the jobs during a run (a renewal takes time: a certificate
      * issued in it is judged at the time it arrives), NULL: the system clock.
      * The run's own decisions are made at the `now` given to md_renew_run. */

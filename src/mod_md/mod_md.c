@@ -15,6 +15,7 @@
 #include "mod_md_status.h"
 #include "mod_md_drive.h"
 #include "mod_md_ocsp.h"
+#include "mod_md_metrics.h"
 
 static void md_register_hooks(apr_pool_t *pool)
 {
@@ -25,6 +26,7 @@ static void md_register_hooks(apr_pool_t *pool)
     md_status_register_hooks(pool);
     md_drive_register_hooks(pool);
     md_ocsp_register_hooks(pool);
+    md_metrics_register_hooks(pool);
 }
 
 AP_DECLARE_MODULE(md) = {

@@ -25,6 +25,7 @@
 #include "md_time.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
+#include "mod_md_metrics.h"
 #include "mod_md_drive.h"
 #include "mod_md_init.h"
 
@@ -86,6 +87,7 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
             dctx->started = 1;
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10055)
                          "md watchdog run, auto drive %d mds", dctx->mds->nelts);
+            dctx->opts.lock_failures = md_metrics_lock_failures();
             rv = md_renew_run(&dctx->opts, dctx->mds, apr_time_now(), &dctx->next_run, ptemp);
             if (APR_SUCCESS != rv) {
                 ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10056)
@@ -140,7 +142,8 @@ static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *
 {
     const md_drive_settings *ds = opts->drive_baton;
     md_acme_drive_opts_t aopts = ds->acme;
-    apr_time_t from;
+    apr_time_t from, start;
+    apr_status_t rv;
 
     /* the registry holds the current certificates, loaded by the parent */
     if (MD_S_COMPLETE == md->state) {
@@ -154,7 +157,10 @@ static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *
     aopts.on_challenge_setup_baton = job;
     aopts.now_cb = job_clock;
     aopts.clock_baton = job;
-    return md_acme_drive_renew(opts->store, md, &aopts, result, p);
+    start = apr_time_now();
+    rv = md_acme_drive_renew(opts->store, md, &aopts, result, p);
+    md_metrics_order_done(APR_SUCCESS == rv, apr_time_now() - start);
+    return rv;
 }
 
 /* Challenge types md can use when it configures none, in the order

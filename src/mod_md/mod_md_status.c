@@ -265,6 +265,28 @@ static int md_status_handler(request_rec *r)
     return send_json_text(r, text);
 }
 
+const char *md_status_render_mds(md_status_render_fn *fn, void *baton, apr_pool_t *p)
+{
+    md_mod_rt_t *rt = md_mod_rt_get();
+    apr_array_header_t *entries, *mds;
+    apr_time_t now = apr_time_now();
+    status_cache *c;
+    const char *text;
+    int i;
+
+    if (!rt || !rt->reg || !(c = cache_get(rt))) return NULL;
+    apr_thread_mutex_lock(c->mutex);
+    entries = cache_entries(c, now, p);
+    mds = apr_array_make(p, entries->nelts, sizeof(const md_json_t *));
+    for (i = 0; i < entries->nelts; ++i) {
+        APR_ARRAY_PUSH(mds, const md_json_t *) =
+            md_status_entry_json(APR_ARRAY_IDX(entries, i, md_status_entry_t *));
+    }
+    text = fn(baton, mds, now, p);
+    apr_thread_mutex_unlock(c->mutex);
+    return text;
+}
+
 /* --- /.httpd/certificate-status -------------------------------------------------------- */
 
 static int md_cert_status(request_rec *r)
