@@ -15,11 +15,12 @@
 #include "md_util.h"
 #include "a2md.h"
 
-static void log_result(md_result_t *result)
+/* A failed registration: the CA's problem was logged when it came in, a
+ * local reason (no contacts, EAB) was not. */
+static void log_register_failure(a2md_ctx_t *ctx, md_result_t *result, apr_status_t rv)
 {
-    if (APR_SUCCESS != result->status && (result->detail || result->problem)) {
-        md_result_log(result, MD_LOG_ERR);
-    }
+    if (!result->problem && result->detail) md_result_log(result, MD_LOG_ERR);
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "register new account");
 }
 
 static apr_status_t newreg_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
@@ -40,7 +41,8 @@ static apr_status_t newreg_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
             md_util_schemify(ctx->p, ctx->argv[i], "mailto");
     }
     md->ca_agreement = ctx->tos;
-    rv = md_acme_acct_register(ctx->acme, md, result, ctx->p);
+    /* without -t the CA decides whether terms must be agreed to */
+    rv = md_acme_acct_register(ctx->acme, md, 0, result, ctx->p);
     if (APR_SUCCESS == rv) {
         rv = md_acme_acct_save(ctx->store, ctx->p, ctx->acme->acct, ctx->acme->acct_key);
         if (APR_SUCCESS != rv) {
@@ -48,7 +50,7 @@ static apr_status_t newreg_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         }
     }
     else {
-        log_result(result);
+        log_register_failure(ctx, result, rv);
     }
     if (APR_SUCCESS == rv) fprintf(stdout, "registered: %s\n", ctx->acme->acct->id);
     return rv;

@@ -66,7 +66,8 @@ int md_dns_domains_match(const char *name1, const char *name2);
 /* Checks an absolute URI. On failure returns APR_EINVAL and sets *perr to one
  * of "missing uri scheme", "missing hostname", "invalid hostname",
  * "invalid port", "whitespace in uri", "not an uri",
- * "missing uri identifier". */
+ * "missing uri identifier"; for mailto: "missing @", "duplicate @",
+ * "missing local part", "missing hostname", "double period". */
 apr_status_t md_util_abs_uri_check(apr_pool_t *p, const char *uri, const char **perr);
 /* As above, and the scheme must be http or https
  * ("uri scheme must be http or https"). */
