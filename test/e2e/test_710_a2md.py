@@ -441,3 +441,19 @@ def test_710_newreg_without_terms(store, pebble_factory):
     assert not os.path.exists(os.path.join(store, "accounts"))
     rc, out, err = a2md(*ca, "-t", "accepted", "acme", "newreg", "admin@mdspec.org")
     assert rc == 0 and re.fullmatch(r"registered: ACME-\S+\n", out), err
+
+
+def test_710_acme_unknown_accounts(store, pebble_factory):
+    peb = pebble_factory()
+    ca = ["-a", peb.url, "-C", peb.ca_file, "-d", store]
+    assert a2md("-d", store, "list")[0] == 0    # the store exists: no "creating" line
+    # agree: an ERR line (interfaces.md 6.3); validate: a bare line, no newline
+    rc, out, err = a2md(*ca, "acme", "agree", "ACME-nope-0001")
+    assert rc == 1 and out == ""
+    assert re.fullmatch(r"\[[^ \]]+:\d+ err\]\[2\(No such file or directory\)\] "
+                        r"unknown account: ACME-nope-0001\n", err), err
+    rc, out, err = a2md(*ca, "acme", "validate", "ACME-nope-0001")
+    assert rc == 1 and out == "" and err == "unknown account: ACME-nope-0001"
+    # delreg removes with "force", as the original: unknown is no error
+    rc, out, err = a2md("-d", store, "acme", "delreg", "ACME-nope-0001")
+    assert rc == 0 and out == "" and err == ""
