@@ -220,10 +220,8 @@ int md_dns_is_name(const char *hostname, int need_fqdn, int allow_wildcard)
     int dots = 0;
 
     if (!hostname || !*hostname) return 0;
-    if (allow_wildcard && md_dns_is_wildcard(hostname)) {
-        c += 2;
-        ++dots;
-    }
+    /* "*." + a name: the name itself must be fully qualified ("*.org" is not) */
+    if (allow_wildcard && md_dns_is_wildcard(hostname)) c += 2;
     total = strlen(c);
     if (total > 0 && '.' == c[total - 1]) --total;  /* trailing root dot */
     if (total == 0 || total > 253) return 0;

@@ -307,6 +307,7 @@ def test_710_update_validates(store):
         (["domains", "www.*.mdspec.org"],
          r"md %s with invalid domain name: www\.\*\.mdspec\.org"),
         (["domains", "\u00fc.mdspec.org"], "md %s with invalid domain name: \u00fc.mdspec.org"),
+        (["domains", "*.org"], r"md %s with invalid domain name: \*\.org"),
         (["domains", name, "d.mdspec.org"],
          "md %s shares domain 'd.mdspec.org' with md d.mdspec.org"),
         (["domains", name, "x.e.mdspec.org"],

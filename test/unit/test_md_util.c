@@ -58,6 +58,8 @@ static const struct {
     { "-a.org", 0, 0, 0 }, { "a-.org", 0, 0, 0 }, { "a_b.org", 0, 0, 0 },
     { "xn--bcher-kva.example", 1, 0, 1 }, { "example.org.", 1, 0, 1 }, { "", 0, 0, 0 },
     { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org", 0, 0, 0 },
+    { "*.org", 1, 1, 0 }, { "*.org", 0, 1, 1 }, { "www.*.org", 1, 1, 0 },
+    { "*.*.example.org", 1, 1, 0 }, { "\xc3\xbc.example.org", 1, 0, 0 },
 };
 
 START_TEST(test_dns_names)
