@@ -15,11 +15,13 @@
 #include "md_util.h"
 #include "a2md.h"
 
-static void log_result(md_result_t *result)
+/* A failed registration ends in "register new account" (as the original).
+ * The CA's problem was logged when it came in; a local reason (no
+ * contacts, EAB) was not. */
+static void log_register_failure(a2md_ctx_t *ctx, md_result_t *result, apr_status_t rv)
 {
-    if (APR_SUCCESS != result->status && (result->detail || result->problem)) {
-        md_result_log(result, MD_LOG_ERR);
-    }
+    if (!result->problem && result->detail) md_result_log(result, MD_LOG_ERR);
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "register new account");
 }
 
 static apr_status_t newreg_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
@@ -40,26 +42,31 @@ static apr_status_t newreg_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
             md_util_schemify(ctx->p, ctx->argv[i], "mailto");
     }
     md->ca_agreement = ctx->tos;
-    rv = md_acme_acct_register(ctx->acme, md, result, ctx->p);
+    /* without -t the CA decides whether terms must be agreed to */
+    rv = md_acme_acct_register(ctx->acme, md, 0, result, ctx->p);
     if (APR_SUCCESS == rv) {
         rv = md_acme_acct_save(ctx->store, ctx->p, ctx->acme->acct, ctx->acme->acct_key);
-        if (APR_SUCCESS != rv) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "saving the new account");
-        }
+    }
+    if (APR_SUCCESS == rv) {
+        fprintf(stdout, "registered: %s\n", ctx->acme->acct->id);
     }
     else {
-        log_result(result);
+        log_register_failure(ctx, result, rv);
     }
-    if (APR_SUCCESS == rv) fprintf(stdout, "registered: %s\n", ctx->acme->acct->id);
     return rv;
 }
 
-/* Makes accounts/<id> the session's account; "unknown account: <id>". */
-static apr_status_t use_acct(a2md_ctx_t *ctx, const char *id)
+/* Makes accounts/<id> the session's account; "unknown account: <id>",
+ * as the original: a bare line without newline (validate) or an ERR log
+ * line (agree, unknown_is_err). */
+static apr_status_t use_acct(a2md_ctx_t *ctx, const char *id, int unknown_is_err)
 {
     apr_status_t rv = md_acme_use_acct(ctx->acme, ctx->store, id, ctx->p);
 
-    if (APR_STATUS_IS_ENOENT(rv)) {
+    if (APR_STATUS_IS_ENOENT(rv) && unknown_is_err) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "unknown account: %s", id);
+    }
+    else if (APR_STATUS_IS_ENOENT(rv)) {
         fprintf(stderr, "unknown account: %s", id);
     }
     else if (APR_SUCCESS != rv) {
@@ -79,7 +86,7 @@ static apr_status_t validate_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         return APR_EINVAL;
     }
     for (i = 0; i < ctx->argc && APR_SUCCESS == rv; ++i) {
-        rv = use_acct(ctx, ctx->argv[i]);
+        rv = use_acct(ctx, ctx->argv[i], 0);
         if (APR_SUCCESS != rv) break;
         rv = md_acme_acct_validate(ctx->acme, ctx->store, result, ctx->p);
         if (APR_SUCCESS == rv) {
@@ -105,7 +112,7 @@ static apr_status_t agree_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         return APR_EINVAL;
     }
     for (i = 0; i < ctx->argc && APR_SUCCESS == rv; ++i) {
-        rv = use_acct(ctx, ctx->argv[i]);
+        rv = use_acct(ctx, ctx->argv[i], 1);
         if (APR_SUCCESS != rv) break;
         rv = md_acme_acct_agree(ctx->acme, tos, result, ctx->p);
         if (APR_SUCCESS == rv) {
@@ -133,8 +140,9 @@ static apr_status_t delreg_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     }
     for (i = 0; i < ctx->argc && APR_SUCCESS == rv; ++i) {
         rv = md_acme_acct_remove(ctx->store, ctx->argv[i], ctx->p);
+        /* the original removes with "force": an unknown account is no error */
         if (APR_STATUS_IS_ENOENT(rv)) {
-            fprintf(stderr, "unknown account: %s", ctx->argv[i]);
+            rv = APR_SUCCESS;
         }
         else if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "removing account %s",

@@ -82,21 +82,36 @@ static apr_status_t open_reg(md_reg_t **preg, a2md_ctx_t *ctx)
     return rv;
 }
 
+/* As the original's registry shows every MD it loads: assessed, with the
+ * default windows filled in. */
 static void print_assessed(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md)
 {
+    md_reg_default_windows(md, ctx->p);
     md_reg_assess(reg, md, ctx->p);
     a2md_print_md(ctx, md, 1, md_reg_should_renew(reg, md, apr_time_now(), ctx->p));
 }
 
-/* --- add ----------------------------------------------------------------------- */
+/* --- checks before writing ---------------------------------------------------- */
 
-static apr_status_t check_new_md(a2md_ctx_t *ctx, const md_t *md)
+/* What check_values looks at. */
+#define CHECK_DOMAINS       0x01
+#define CHECK_CA_URLS       0x02
+#define CHECK_CONTACTS      0x04
+#define CHECK_AGREEMENT     0x08
+#define CHECK_ALL           0x0f
+
+static apr_status_t check_domains(a2md_ctx_t *ctx, const md_t *md)
 {
-    apr_array_header_t *mds = load_all(ctx);
-    const char *domain, *common, *err;
+    apr_array_header_t *mds;
+    const char *domain, *common;
     md_t *other;
     int i;
 
+    if (!md->domains || md->domains->nelts <= 0) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p,
+                      "empty domain list: %s", md->name);
+        return APR_EINVAL;
+    }
     for (i = 0; i < md->domains->nelts; ++i) {
         domain = APR_ARRAY_IDX(md->domains, i, const char *);
         if (!md_dns_is_name(domain, 1, 1)) {
@@ -105,6 +120,7 @@ static apr_status_t check_new_md(a2md_ctx_t *ctx, const md_t *md)
             return APR_EINVAL;
         }
     }
+    mds = load_all(ctx);
     for (i = 0; i < mds->nelts; ++i) {
         other = APR_ARRAY_IDX(mds, i, md_t *);
         if (strcmp(other->name, md->name) && (common = md_common_name(md, other))) {
@@ -114,13 +130,54 @@ static apr_status_t check_new_md(a2md_ctx_t *ctx, const md_t *md)
             return APR_EINVAL;
         }
     }
-    if (ctx->ca_url && APR_SUCCESS != md_util_abs_uri_check(ctx->p, ctx->ca_url, &err)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p,
-                      "CA url %s is not an absolute uri: %s", ctx->ca_url, err);
-        return APR_EINVAL;
+    return APR_SUCCESS;
+}
+
+/* Each uri in uris must be an absolute URI; else "<what> for NAME invalid
+ * (<reason>): <uri>". */
+static apr_status_t check_uris(a2md_ctx_t *ctx, const md_t *md, const char *what,
+                               const apr_array_header_t *uris)
+{
+    const char *uri, *err;
+    int i;
+
+    for (i = 0; uris && i < uris->nelts; ++i) {
+        uri = APR_ARRAY_IDX(uris, i, const char *);
+        if (APR_SUCCESS != md_util_abs_uri_check(ctx->p, uri, &err)) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p,
+                          "%s for %s invalid (%s): %s", what, md->name, err, uri);
+            return APR_EINVAL;
+        }
     }
     return APR_SUCCESS;
 }
+
+/* The checks the original's registry makes before it writes an MD (add
+ * checks all, update the aspects it changes): the store stays unchanged
+ * when one fails (ERR line, APR_EINVAL). */
+static apr_status_t check_values(a2md_ctx_t *ctx, const md_t *md, int fields)
+{
+    apr_array_header_t *agreement;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (fields & CHECK_DOMAINS) rv = check_domains(ctx, md);
+    if (APR_SUCCESS == rv && (fields & CHECK_CONTACTS)) {
+        rv = check_uris(ctx, md, "contact", md->contacts);
+    }
+    if (APR_SUCCESS == rv && (fields & CHECK_CA_URLS)) {
+        rv = check_uris(ctx, md, "CA url", md->ca_urls);
+    }
+    if (APR_SUCCESS == rv && (fields & CHECK_AGREEMENT) && md->ca_agreement
+        && strcmp("accepted", md->ca_agreement)) {
+        /* the original names an agreement "CA url" in this message */
+        agreement = apr_array_make(ctx->p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(agreement, const char *) = md->ca_agreement;
+        rv = check_uris(ctx, md, "CA url", agreement);
+    }
+    return rv;
+}
+
+/* --- add ----------------------------------------------------------------------- */
 
 static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
@@ -141,10 +198,11 @@ static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
         APR_ARRAY_PUSH(md->ca_urls, const char *) = ctx->ca_url;
     }
-    rv = check_new_md(ctx, md);
+    rv = check_values(ctx, md, CHECK_ALL);
     if (APR_SUCCESS != rv) return rv;
     rv = open_reg(&reg, ctx);
     if (APR_SUCCESS != rv) return rv;
+    md_reg_default_windows(md, ctx->p);
     md_reg_assess(reg, md, ctx->p);
     rv = md_store_md_save(ctx->store, ctx->p, MD_SG_DOMAINS, md, 1);
     if (APR_SUCCESS != rv) return rv;
@@ -201,51 +259,50 @@ static void set_ca_url(a2md_ctx_t *ctx, md_t *md, const char *url)
     md->ca_effective = NULL;
 }
 
-/* Applies "<aspect> <args...>" (ctx->argv[1..]) to md. */
-static apr_status_t update_aspect(a2md_ctx_t *ctx, const a2md_cmd_t *cmd, md_t *md)
+/* Applies "<aspect> <args...>" (ctx->argv[1..]) to md; *pfields gets the
+ * checks the change needs. Without a value, account and agreement are
+ * removed; values past the first are ignored (as the original). */
+static apr_status_t update_aspect(a2md_ctx_t *ctx, const a2md_cmd_t *cmd, md_t *md,
+                                  int *pfields)
 {
     const char *aspect = ctx->argv[1];
-    int nargs = ctx->argc - 2;
+    const char *value = ctx->argc > 2 ? ctx->argv[2] : NULL;
 
     if (!strcmp("domains", aspect)) {
-        if (nargs < 1) {
-            a2md_usage(cmd, "update domains needs at least 1 domain name as parameter");
-            return APR_EINVAL;
+        if (!value) {
+            fprintf(stderr, "update domains needs at least 1 domain name as parameter\n");
+            return APR_EGENERAL;
         }
         md->domains = md_array_str_compact(ctx->p, args_from(ctx, 2, 0), 0);
+        *pfields |= CHECK_DOMAINS;
     }
     else if (!strcmp("ca", aspect)) {
-        if (nargs < 1) {
-            a2md_usage(cmd, "update ca needs at least 1 url as parameter");
+        if (!value) {
+            a2md_usage(cmd, "update name ca <url> [proto]");
             return APR_EINVAL;
         }
-        set_ca_url(ctx, md, ctx->argv[2]);
-        if (nargs > 1) md->ca_proto = ctx->argv[3];
+        set_ca_url(ctx, md, value);
+        if (ctx->argc > 3) md->ca_proto = ctx->argv[3];
+        *pfields |= CHECK_CA_URLS;
     }
     else if (!strcmp("account", aspect)) {
-        if (nargs < 1) {
-            a2md_usage(cmd, "update account needs 1 account id as parameter");
-            return APR_EINVAL;
-        }
-        md->ca_account = ctx->argv[2];
+        md->ca_account = value;
     }
     else if (!strcmp("contacts", aspect)) {
-        if (nargs < 1) {
-            a2md_usage(cmd, "update contacts needs at least 1 contact email");
+        if (!value) {
+            fprintf(stderr, "update contacts needs at least 1 contact email\n");
             return APR_EINVAL;
         }
         md->contacts = args_from(ctx, 2, 1);
+        *pfields |= CHECK_CONTACTS;
     }
     else if (!strcmp("agreement", aspect)) {
-        if (nargs < 1) {
-            a2md_usage(cmd, "update agreement needs 1 url or 'accepted' as parameter");
-            return APR_EINVAL;
-        }
-        md->ca_agreement = ctx->argv[2];
+        md->ca_agreement = value;
+        *pfields |= CHECK_AGREEMENT;
     }
     else {
         fprintf(stderr, "unknown update aspect: %s\n", aspect);
-        return APR_EINVAL;
+        return APR_ENOTIMPL;
     }
     return APR_SUCCESS;
 }
@@ -255,6 +312,7 @@ static apr_status_t update_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     md_reg_t *reg;
     md_t *md, *updated;
     apr_status_t rv;
+    int fields = 0;
 
     if (ctx->argc <= 0) {
         a2md_usage(cmd, "needs md name");
@@ -265,12 +323,19 @@ static apr_status_t update_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "%s: not found", ctx->argv[0]);
         return APR_ENOENT;
     }
+    /* both with windows: an MD without them is not "changed" by that alone */
+    md_reg_default_windows(md, ctx->p);
     updated = md_copy(ctx->p, md);
-    if (ctx->ca_url) set_ca_url(ctx, updated, ctx->ca_url);
+    if (ctx->ca_url) {
+        set_ca_url(ctx, updated, ctx->ca_url);
+        fields |= CHECK_CA_URLS;
+    }
     if (ctx->argc > 1) {
-        rv = update_aspect(ctx, cmd, updated);
+        rv = update_aspect(ctx, cmd, updated, &fields);
         if (APR_SUCCESS != rv) return rv;
     }
+    rv = check_values(ctx, updated, fields);
+    if (APR_SUCCESS != rv) return rv;
     rv = open_reg(&reg, ctx);
     if (APR_SUCCESS != rv) return rv;
     if (!md_config_differs(md, updated) && md_equal_domains(md, updated, 1)
@@ -370,8 +435,15 @@ static apr_status_t drive_md(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md)
         md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
         APR_ARRAY_PUSH(md->ca_urls, const char *) = ctx->ca_url;
     }
-    opts = drive_opts(ctx);
     md_result_reset(result);
+    if (md->ca_proto && strcmp(MD_PROTO_ACME, md->ca_proto)) {
+        /* stored by "update NAME ca URL PROTO"; ACME is the only protocol */
+        md_result_printf(result, APR_EINVAL, "Unknown CA protocol '%s'", md->ca_proto);
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, result->status, ctx->p, "md[%s]: %s",
+                      md->name, result->detail);
+        return result->status;
+    }
+    opts = drive_opts(ctx);
     rv = md_acme_drive_renew(ctx->store, md, opts, result, ctx->p);
     if (APR_SUCCESS != rv) {
         md_result_log(result, MD_LOG_ERR);

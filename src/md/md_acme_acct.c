@@ -358,7 +358,7 @@ static void acct_update(md_acme_acct_t *acct, md_json_t *json, apr_pool_t *p)
 }
 
 static apr_status_t check_registration_input(md_acme_t *acme, const md_t *md,
-                                             md_result_t *result)
+                                             int check_tos, md_result_t *result)
 {
     apr_status_t rv = APR_EINVAL;
 
@@ -368,7 +368,7 @@ static apr_status_t check_registration_input(md_acme_t *acme, const md_t *md,
                          "directive.", md->name ? md->name : "");
         goto leave;
     }
-    if (acme->tos && !md->ca_agreement) {
+    if (check_tos && acme->tos && !md->ca_agreement) {
         md_result_printf(result, rv, "the CA requires you to accept the terms-of-service "
                          "as specified in <%s>. Please read the document that you find "
                          "at that URL and, if you agree to the conditions, configure "
@@ -390,7 +390,7 @@ leave:
 }
 
 apr_status_t md_acme_acct_register(md_acme_t *acme, const md_t *md,
-                                   md_result_t *result, apr_pool_t *p)
+                                   int check_tos, md_result_t *result, apr_pool_t *p)
 {
     md_acme_acct_t *acct;
     md_pkey_t *pkey = NULL;
@@ -405,7 +405,7 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const md_t *md,
         rv = md_acme_setup(acme, result);
         if (APR_SUCCESS != rv) goto leave;
     }
-    rv = check_registration_input(acme, md, result);
+    rv = check_registration_input(acme, md, check_tos, result);
     if (APR_SUCCESS != rv) goto leave;
 
     memset(&spec, 0, sizeof(spec));

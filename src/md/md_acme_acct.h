@@ -98,11 +98,14 @@ apr_status_t md_acme_acct_find_and_use(struct md_acme_t *acme, md_store_t *store
 /* Registers a new account (RSA 3072 key) for md's contacts, agreement and
  * EAB at the CA and makes it the session's account (not saved). Errors:
  * no contacts (APR_EINVAL, "No contact information is available for MD
- * ..."), terms-of-service not agreed ("the CA requires you to accept the
- * terms-of-service as specified in <url>. ..."), EAB required but not
- * configured, EAB problems (apache:eab-hmac-invalid/-fail), CA problems. */
+ * ..."), with check_tos a CA that has terms of service while md has no
+ * agreement ("the CA requires you to accept the terms-of-service as
+ * specified in <url>. ..."), EAB required but not configured, EAB problems
+ * (apache:eab-hmac-invalid/-fail), CA problems. Without check_tos the
+ * request goes out without "termsOfServiceAgreed" when md has no agreement
+ * and the CA decides (a2md acme newreg, as the original). */
 apr_status_t md_acme_acct_register(struct md_acme_t *acme, const md_t *md,
-                                   md_result_t *result, apr_pool_t *p);
+                                   int check_tos, md_result_t *result, apr_pool_t *p);
 
 /* Asks the CA about the session's account and updates it. If the CA no
  * longer accepts it, the status is cleared (unknown), a stored account

@@ -293,7 +293,7 @@ static apr_status_t find_or_register(drive_ctx *ctx, int *pstaged)
     rv = use_sibling_account(ctx);
     if (!APR_STATUS_IS_ENOENT(rv)) return rv;
     md_result_activity_printf(ctx->result, "Creating new ACME account for %s", md->name);
-    return md_acme_acct_register(ctx->acme, md, ctx->result, ctx->p);
+    return md_acme_acct_register(ctx->acme, md, 1, ctx->result, ctx->p);
 }
 
 static apr_status_t drive_account(drive_ctx *ctx)

@@ -716,6 +716,17 @@ leave:
 
 /* --- renewal timing --------------------------------------------------------------------- */
 
+void md_reg_default_windows(md_t *md, apr_pool_t *p)
+{
+    if (!md->renew_window) {
+        md->renew_window = apr_pmemdup(p, &default_renew_window,
+                                       sizeof(default_renew_window));
+    }
+    if (!md->warn_window) {
+        md->warn_window = apr_pmemdup(p, &default_warn_window, sizeof(default_warn_window));
+    }
+}
+
 apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
 {
     const md_timeslice_t *window = md->renew_window ? md->renew_window

@@ -117,6 +117,11 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
  * cannot be written: the server still gets certificates. */
 void md_reg_set_fallback_dir(md_reg_t *reg, const char *dir);
 
+/* Sets md's renew and warn windows that are unset to the defaults (33% and
+ * 10% of a certificate's lifetime), so that they are written and printed
+ * (a2md add/update/list, as the original's registry does). */
+void md_reg_default_windows(md_t *md, apr_pool_t *p);
+
 /* When renewal of md is due: now when a certificate is missing, else the
  * earliest renew window start over its certificates; 0 if unknown. */
 apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p);

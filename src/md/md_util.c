@@ -220,10 +220,8 @@ int md_dns_is_name(const char *hostname, int need_fqdn, int allow_wildcard)
     int dots = 0;
 
     if (!hostname || !*hostname) return 0;
-    if (allow_wildcard && md_dns_is_wildcard(hostname)) {
-        c += 2;
-        ++dots;
-    }
+    /* "*." + a name: the name itself must be fully qualified ("*.org" is not) */
+    if (allow_wildcard && md_dns_is_wildcard(hostname)) c += 2;
     total = strlen(c);
     if (total > 0 && '.' == c[total - 1]) --total;  /* trailing root dot */
     if (total == 0 || total > 253) return 0;
@@ -273,6 +271,20 @@ static int is_valid_port(const char *port_str)
     return port > 0 && port <= 65353;
 }
 
+/* The address of a mailto: URI (its path): one '@' between a non-empty
+ * local part and host, no "..". NULL when fine, else the reason. */
+static const char *mailto_check(const char *addr)
+{
+    const char *at = strchr(addr, '@');
+
+    if (!at) return "missing @";
+    if (strchr(at + 1, '@')) return "duplicate @";
+    if (at == addr) return "missing local part";
+    if (!at[1]) return "missing hostname";
+    if (strstr(addr, "..")) return "double period";
+    return NULL;
+}
+
 apr_status_t md_util_abs_uri_check(apr_pool_t *p, const char *uri, const char **perr)
 {
     apr_uri_t parsed;
@@ -293,6 +305,10 @@ apr_status_t md_util_abs_uri_check(apr_pool_t *p, const char *uri, const char **
         *perr = "missing uri scheme";
         return APR_EINVAL;
     }
+    if (!uri[strlen(parsed.scheme) + 1]) {
+        *perr = "missing uri identifier";
+        return APR_EINVAL;
+    }
     if (!apr_cstr_casecmp("http", parsed.scheme)
         || !apr_cstr_casecmp("https", parsed.scheme)) {
         if (!parsed.hostname || !*parsed.hostname) {
@@ -309,10 +325,9 @@ apr_status_t md_util_abs_uri_check(apr_pool_t *p, const char *uri, const char **
         }
         return APR_SUCCESS;
     }
-    c = uri + strlen(parsed.scheme) + 1;
-    if (!*c) {
-        *perr = "missing uri identifier";
-        return APR_EINVAL;
+    if (!apr_cstr_casecmp("mailto", parsed.scheme)) {
+        *perr = mailto_check(parsed.path ? parsed.path : "");
+        if (*perr) return APR_EINVAL;
     }
     return APR_SUCCESS;
 }

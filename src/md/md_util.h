@@ -52,7 +52,7 @@ const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_
 /* 1 if hostname consists of labels of letters, digits and '-' (not at the
  * start or end of a label), at most 63 characters per label and 253 in all,
  * no empty label; need_fqdn requires at least one dot. A leading "*." is
- * accepted when allow_wildcard is set. */
+ * accepted when allow_wildcard is set (the dot after "*" does not count). */
 int md_dns_is_name(const char *hostname, int need_fqdn, int allow_wildcard);
 /* 1 if name starts with "*." */
 int md_dns_is_wildcard(const char *name);
@@ -66,7 +66,8 @@ int md_dns_domains_match(const char *name1, const char *name2);
 /* Checks an absolute URI. On failure returns APR_EINVAL and sets *perr to one
  * of "missing uri scheme", "missing hostname", "invalid hostname",
  * "invalid port", "whitespace in uri", "not an uri",
- * "missing uri identifier". */
+ * "missing uri identifier"; for mailto: "missing @", "duplicate @",
+ * "missing local part", "missing hostname", "double period". */
 apr_status_t md_util_abs_uri_check(apr_pool_t *p, const char *uri, const char **perr);
 /* As above, and the scheme must be http or https
  * ("uri scheme must be http or https"). */

@@ -283,3 +283,178 @@ def test_710_reference_store(acme_factory):
     md = json.loads(out)["output"][0]
     assert md["state"] == 2 and md["ca"]["account"] == acct
     assert os.listdir(os.path.join(store, "accounts")) == [acct]
+
+
+# --- update checks its input, removes, add/update write the windows (original-behaviour.md) ---
+
+ERR_LINE = r"\[[^ \]]+:\d+ err\]\[22\(Invalid argument\)\] "
+
+
+def md_file(store, name):
+    return os.path.join(store, "domains", name, "md.json")
+
+
+def test_710_update_validates(store):
+    name = "c.mdspec.org"
+    assert a2md("-d", store, "add", name, "www.c.mdspec.org")[0] == 0
+    assert a2md("-d", store, "add", "d.mdspec.org", "*.e.mdspec.org")[0] == 0
+    with open(md_file(store, name), "rb") as f:
+        before = f.read()
+    cases = [
+        (["domains", "bad_name.org"], "md %s with invalid domain name: bad_name.org"),
+        (["domains", "localhost"], "md %s with invalid domain name: localhost"),
+        (["domains", "a..mdspec.org"], "md %s with invalid domain name: a..mdspec.org"),
+        (["domains", "www.*.mdspec.org"],
+         r"md %s with invalid domain name: www\.\*\.mdspec\.org"),
+        (["domains", "\u00fc.mdspec.org"], "md %s with invalid domain name: \u00fc.mdspec.org"),
+        (["domains", "*.org"], r"md %s with invalid domain name: \*\.org"),
+        (["domains", name, "d.mdspec.org"],
+         "md %s shares domain 'd.mdspec.org' with md d.mdspec.org"),
+        (["domains", name, "x.e.mdspec.org"],
+         "md %s shares domain 'x.e.mdspec.org' with md d.mdspec.org"),
+        (["ca", "ca.mdspec.org"], r"CA url for %s invalid \(missing uri scheme\): ca.mdspec.org"),
+        (["ca", "https://ca.mdspec.org:65354/dir", "ACME"],
+         r"CA url for %s invalid \(invalid port\): https://ca.mdspec.org:65354/dir"),
+        (["ca", "https://bad_host/dir"],
+         r"CA url for %s invalid \(invalid hostname\): https://bad_host/dir"),
+        (["ca", "https://a.org/x\ty"], r"CA url for %s invalid \(whitespace in uri\): "),
+        (["contacts", "admin.mdspec.org"],
+         r"contact for %s invalid \(missing @\): mailto:admin.mdspec.org"),
+        (["contacts", "ok@mdspec.org", "a@b@mdspec.org"],
+         r"contact for %s invalid \(duplicate @\): mailto:a@b@mdspec.org"),
+        (["contacts", "mailto:@mdspec.org"],
+         r"contact for %s invalid \(missing local part\): mailto:@mdspec.org"),
+        (["contacts", "admin@"], r"contact for %s invalid \(missing hostname\): mailto:admin@"),
+        (["contacts", "admin@mdspec..org"],
+         r"contact for %s invalid \(double period\): mailto:admin@mdspec..org"),
+        (["contacts", "mailto:"], r"contact for %s invalid \(missing uri identifier\): mailto:"),
+        (["agreement", "terms"], r"CA url for %s invalid \(missing uri scheme\): terms"),
+    ]
+    for args, msg in cases:
+        rc, out, err = a2md("-d", store, "update", name, *args)
+        assert rc == 1 and out == "", args
+        assert re.fullmatch(ERR_LINE + (msg % name) + ".*\n", err), (args, err)
+        rc, out, err = a2md("-j", "-d", store, "update", name, *args)
+        assert rc == 1 and json.loads(out) == {"output": [], "status": 22,
+                                               "description": "Invalid argument"}, args
+        with open(md_file(store, name), "rb") as f:
+            assert f.read() == before, args
+    # -a with update is checked as well
+    rc, out, err = a2md("-a", "ca.mdspec.org", "-d", store, "update", name)
+    assert rc == 1 and out == ""
+    assert re.fullmatch(ERR_LINE + r"CA url for %s invalid \(missing uri scheme\): "
+                        r"ca.mdspec.org\n" % name, err)
+    # valid values: contacts without a scheme get mailto:, others as given
+    rc, out, err = a2md("-j", "-d", store, "update", name, "contacts", "admin@mdspec.org",
+                        "tel:+49-30-1234", "MAILTO:x@mdspec.org")
+    assert rc == 0, err
+    assert json.loads(out)["output"][0]["contacts"] == [
+        "mailto:admin@mdspec.org", "tel:+49-30-1234", "MAILTO:x@mdspec.org"]
+    for args in (["agreement", "https://ca.mdspec.org/terms"], ["agreement", "accepted"],
+                 ["ca", "http://127.0.0.1:14000/dir"], ["domains", name, "x.mdspec.org"]):
+        rc, out, err = a2md("-d", store, "update", name, *args)
+        assert rc == 0, (args, err)
+
+
+def test_710_add_checks_with_original_messages(store):
+    assert a2md("-d", store, "list")[0] == 0    # the store exists: no "creating" line
+    rc, out, err = a2md("-a", "ca.mdspec.org", "-d", store, "add", "f.mdspec.org")
+    assert rc == 1 and out == ""
+    assert re.fullmatch(ERR_LINE + r"CA url for f.mdspec.org invalid \(missing uri scheme\): "
+                        r"ca.mdspec.org\n", err)
+    rc, out, err = a2md("-d", store, "add", "f.mdspec.org", "bad_name.org")
+    assert rc == 1 and out == ""
+    assert re.fullmatch(ERR_LINE + "md f.mdspec.org with invalid domain name: bad_name.org\n",
+                        err)
+    assert not os.path.exists(md_file(store, "f.mdspec.org"))
+
+
+def test_710_update_removes_account_and_agreement(store):
+    name = "g.mdspec.org"
+    assert a2md("-d", store, "add", name)[0] == 0
+    # values after the first are ignored
+    assert a2md("-d", store, "update", name, "account", "ACME-x-0001", "more")[0] == 0
+    assert a2md("-d", store, "update", name, "agreement", "accepted", "more")[0] == 0
+    with open(md_file(store, name)) as f:
+        ca = json.load(f)["ca"]
+    assert ca["account"] == "ACME-x-0001" and ca["agreement"] == "accepted"
+    for aspect, key in (("account", "account"), ("agreement", "agreement")):
+        rc, out, err = a2md("-j", "-d", store, "update", name, aspect)
+        assert rc == 0, err
+        assert key not in json.loads(out)["output"][0]["ca"]
+        with open(md_file(store, name)) as f:
+            assert key not in json.load(f)["ca"]
+    assert json.load(open(md_file(store, name)))["ca"] == {"proto": "ACME"}
+
+
+def test_710_add_update_write_windows(store):
+    rc, out, err = a2md("-j", "-d", store, "add", "h.mdspec.org")
+    md = json.loads(out)["output"][0]
+    assert md["renew-window"] == "33%" and md["warn-window"] == "10%"
+    with open(md_file(store, "h.mdspec.org")) as f:
+        md = json.load(f)
+    assert md["renew-window"] == "33%" and md["warn-window"] == "10%"
+    # an MD without windows (store add) gets them when updated, list shows them
+    assert a2md("-d", store, "store", "add", "i.mdspec.org")[0] == 0
+    with open(md_file(store, "i.mdspec.org")) as f:
+        assert "renew-window" not in json.load(f)
+    rc, out, err = a2md("-j", "-d", store, "list", "i.mdspec.org")
+    md = json.loads(out)["output"][0]
+    assert md["renew-window"] == "33%" and md["warn-window"] == "10%"
+    rc, out, err = a2md("-j", "-d", store, "update", "i.mdspec.org", "contacts", "a@mdspec.org")
+    md = json.loads(out)["output"][0]
+    assert rc == 0 and md["renew-window"] == "33%" and md["warn-window"] == "10%"
+    with open(md_file(store, "i.mdspec.org")) as f:
+        md = json.load(f)
+    assert md["renew-window"] == "33%" and md["warn-window"] == "10%"
+
+
+def test_710_drive_unknown_protocol(store):
+    name = "j.mdspec.org"
+    assert a2md("-d", store, "add", name)[0] == 0
+    # a CA url nobody listens on: the drive must stop before contacting it
+    ca = "https://127.0.0.1:9/dir"
+    rc, out, err = a2md("-d", store, "update", name, "ca", ca, "FOO")
+    assert rc == 0, err
+    with open(md_file(store, name)) as f:
+        assert json.load(f)["ca"] == {"proto": "FOO", "urls": [ca]}
+    rc, out, err = a2md("-d", store, "drive", name)
+    assert rc == 1 and out == ""
+    assert re.search(r"^\[[^ \]]+:\d+ warning\]\[22\(Invalid argument\)\] "
+                     r"md\[%s\]: Unknown CA protocol 'FOO'$" % name, err, re.M), err
+    assert "contact" not in err.lower(), err
+    rc, out, err = a2md("-j", "-d", store, "drive", name)
+    assert rc == 1 and json.loads(out)["status"] == 22
+
+
+def test_710_newreg_without_terms(store, pebble_factory):
+    peb = pebble_factory()
+    ca = ["-a", peb.url, "-C", peb.ca_file, "-d", store]
+    assert a2md("-d", store, "list")[0] == 0    # the store exists: no "creating" line
+    rc, out, err = a2md(*ca, "acme", "newreg", "admin@mdspec.org")
+    assert rc == 1 and out == "", err
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    # the CA's problem first, then ours
+    assert re.fullmatch(r"\[[^ \]]+:\d+ warning\]\[\d+\([^)]*\)\] acme problem "
+                        r"urn:ietf:params:acme:error:\w+: .*terms of service.*", lines[0])
+    assert re.fullmatch(r"\[[^ \]]+:\d+ err\]\[\d+\([^)]*\)\] register new account", lines[1])
+    assert not os.path.exists(os.path.join(store, "accounts"))
+    rc, out, err = a2md(*ca, "-t", "accepted", "acme", "newreg", "admin@mdspec.org")
+    assert rc == 0 and re.fullmatch(r"registered: ACME-\S+\n", out), err
+
+
+def test_710_acme_unknown_accounts(store, pebble_factory):
+    peb = pebble_factory()
+    ca = ["-a", peb.url, "-C", peb.ca_file, "-d", store]
+    assert a2md("-d", store, "list")[0] == 0    # the store exists: no "creating" line
+    # agree: an ERR line (interfaces.md 6.3); validate: a bare line, no newline
+    rc, out, err = a2md(*ca, "acme", "agree", "ACME-nope-0001")
+    assert rc == 1 and out == ""
+    assert re.fullmatch(r"\[[^ \]]+:\d+ err\]\[2\(No such file or directory\)\] "
+                        r"unknown account: ACME-nope-0001\n", err), err
+    rc, out, err = a2md(*ca, "acme", "validate", "ACME-nope-0001")
+    assert rc == 1 and out == "" and err == "unknown account: ACME-nope-0001"
+    # delreg removes with "force", as the original: unknown is no error
+    rc, out, err = a2md("-d", store, "acme", "delreg", "ACME-nope-0001")
+    assert rc == 0 and out == "" and err == ""

@@ -58,6 +58,8 @@ static const struct {
     { "-a.org", 0, 0, 0 }, { "a-.org", 0, 0, 0 }, { "a_b.org", 0, 0, 0 },
     { "xn--bcher-kva.example", 1, 0, 1 }, { "example.org.", 1, 0, 1 }, { "", 0, 0, 0 },
     { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org", 0, 0, 0 },
+    { "*.org", 1, 1, 0 }, { "*.org", 0, 1, 1 }, { "www.*.org", 1, 1, 0 },
+    { "*.*.example.org", 1, 1, 0 }, { "\xc3\xbc.example.org", 1, 0, 0 },
 };
 
 START_TEST(test_dns_names)
@@ -97,6 +99,19 @@ static const struct {
     { "https://127.0.0.1:-443", 0, "invalid port" },
     { "https://a.org/x y", 0, "whitespace in uri" },
     { "mailto:", 0, "missing uri identifier" },
+    { "https:", 0, "missing uri identifier" },
+    { "https://a.org:0/dir", 0, "invalid port" },
+    { "https://a.org:65353/dir", 0, NULL },
+    { "https://a.org:65354/dir", 0, "invalid port" },
+    { "tel:+49-30-1234", 0, NULL },
+    { "a\tb:c", 0, "whitespace in uri" },
+    { "mailto:admin.example.org", 0, "missing @" },
+    { "mailto:a@b@example.org", 0, "duplicate @" },
+    { "mailto:@example.org", 0, "missing local part" },
+    { "mailto:admin@", 0, "missing hostname" },
+    { "mailto:admin@example..org", 0, "double period" },
+    { "mailto:ad..min@example.org", 0, "double period" },
+    { "MAILTO:admin@example.org", 0, NULL },
     { "ftp://p", 1, "uri scheme must be http or https" },
     { "localhost:8080", 1, "uri scheme must be http or https" },
 };
