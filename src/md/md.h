@@ -120,6 +120,7 @@ struct md_t {
     unsigned int defn_line_number;
     int watched;
     int stapling_set;                   /* stapling configured for this MD */
+    int activation_live;                /* MDActivation live (md_live.h) */
 };
 
 /* Create an empty MD with all members at their "unset" values. */

@@ -44,6 +44,7 @@ static const reason_info_t reason_infos[] = {
     { "renewing",           0, HOUR, MD_EVENT_VETO },
     { "renewed",            0, DAY,  MD_EVENT_CHECKED },
     { "installed",          0, DAY,  MD_EVENT_FIRE_AND_FORGET },
+    { "live",               0, 0,    MD_EVENT_FIRE_AND_FORGET },
     { "expiring",           0, DAY,  MD_EVENT_CHECKED },
     { "errored",            0, HOUR, MD_EVENT_FIRE_AND_FORGET },
     { "ocsp-renewed",       0, DAY,  MD_EVENT_FIRE_AND_FORGET },

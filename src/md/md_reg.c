@@ -234,6 +234,35 @@ void md_reg_forget(md_reg_t *reg, const md_t *md)
     apr_thread_mutex_unlock(reg->mutex);
 }
 
+void md_reg_use_chains(md_reg_t *reg, const md_t *md, apr_array_header_t *chains)
+{
+    const char *key;
+    md_pubcert_t *pc, *old;
+    md_cert_t *leaf;
+    int i;
+
+    apr_thread_mutex_lock(reg->mutex);
+    for (i = 0; i < chains->nelts && i < md_reg_slot_count(md); ++i) {
+        leaf = APR_ARRAY_IDX(APR_ARRAY_IDX(chains, i, apr_array_header_t *), 0,
+                             md_cert_t *);
+        key = apr_psprintf(reg->p, "%s\n%d", md->name, i);
+        old = apr_hash_get(reg->pubcerts, key, APR_HASH_KEY_STRING);
+        pc = apr_pcalloc(reg->p, sizeof(*pc));
+        if (old) {
+            pc->cert_file = old->cert_file;
+            pc->key_file = old->key_file;
+        }
+        /* the leaf is parsed again from its DER on demand (leaf_reload) */
+        if (APR_SUCCESS != md_cert_to_der(&pc->leaf_der, leaf, reg->p)) continue;
+        pc->not_before = md_cert_get_not_before(leaf);
+        pc->not_after = md_cert_get_not_after(leaf);
+        pc->rv = APR_SUCCESS;
+        /* readers may still hold the old record: it stays in reg->p */
+        apr_hash_set(reg->pubcerts, key, APR_HASH_KEY_STRING, pc);
+    }
+    apr_thread_mutex_unlock(reg->mutex);
+}
+
 apr_status_t md_reg_get_cred_files(const char **pkeyfile, const char **pcertfile,
                                    md_reg_t *reg, const md_t *md, int i, apr_pool_t *p)
 {

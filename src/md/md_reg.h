@@ -94,6 +94,11 @@ apr_status_t md_reg_get_pubcert(const md_pubcert_t **ppubcert, md_reg_t *reg,
                                 const md_t *md, int i, apr_pool_t *p);
 /* Drops cached chains of md (after activation or renewal). */
 void md_reg_forget(md_reg_t *reg, const md_t *md);
+
+/* The MD's certificates are now those of chains (apr_array_header_t* of
+ * md_cert_t*, one per key spec: a set that went live, md_live.h): renewal
+ * timing and status follow them. The files mod_ssl was given stay. */
+void md_reg_use_chains(md_reg_t *reg, const md_t *md, apr_array_header_t *chains);
 /* Frees the parsed certificates of all MDs, keeping what was learned from
  * them (files, state, validity, the leaf's DER): the parent calls it once
  * the MDs are assessed, so that its memory holds no parsed copy next to

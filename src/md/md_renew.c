@@ -18,6 +18,7 @@
 #include "md_ari.h"
 #include "md_event.h"
 #include "md_job.h"
+#include "md_live.h"
 #include "md_json.h"
 #include "md_log.h"
 #include "md_reg.h"
@@ -281,22 +282,56 @@ static int may_renew(const md_t *md)
     return !md->cert_files || md->cert_files->nelts == 0;
 }
 
+static void next_run_min(renew_task *t, apr_time_t at)
+{
+    if (at > 0 && (!t->next_run || at < t->next_run)) t->next_run = at;
+}
+
+/* MDActivation live: the staged set goes live; one that fails its checks
+ * is dropped and counts as a failed renewal. */
+static void go_live(renew_task *t, md_job_t *job, apr_pool_t *p)
+{
+    const md_renew_opts_t *opts = t->opts;
+    md_result_t *result = md_result_md_make(p, t->md->name);
+    apr_status_t rv;
+
+    if (!t->md->activation_live || !opts->go_live) return;
+    rv = opts->go_live(opts, t->md, job, result, p);
+    if (APR_SUCCESS == rv) {
+        job_save(t, job, p);
+        return;
+    }
+    if (!APR_STATUS_IS_EINVAL(rv)) {
+        next_run_min(t, t->now + md_renew_jittered(opts->retry_delay, random_byte()));
+        return;
+    }
+    md_store_purge(opts->store, p, MD_SG_STAGING, t->md->name);
+    job->notified = job->notified_renewed = 0;
+    job->valid_from = 0;
+    /* the outcome of the renewal that made the set, logged as its error */
+    md_job_end_run(job, result);
+    t->next_run = job->next_run;
+    job_save(t, job, p);
+}
+
 /* A renewal finished earlier: tell "renewed" once the activation delay
- * has passed. */
+ * has passed (and go live then, with MDActivation live). */
 static void notify_staged(renew_task *t, md_job_t *job, md_result_t *result,
                           apr_pool_t *p)
 {
-    if (job->notified_renewed) return;
     /* the job's clock, not the run's start: a certificate issued during
      * this run is valid from a later second, and 'renewed' belongs to it */
     if (job->valid_from > md_job_now(job)) {
-        t->next_run = job->valid_from;
+        if (!job->notified_renewed) t->next_run = job->valid_from;
         return;
     }
-    if (APR_SUCCESS != md_job_notify(job, "renewed", result)) {
-        t->next_run = job->next_run;
+    if (!job->notified_renewed) {
+        if (APR_SUCCESS != md_job_notify(job, "renewed", result)) {
+            t->next_run = job->next_run;
+        }
+        job_save(t, job, p);
     }
-    job_save(t, job, p);
+    go_live(t, job, p);
 }
 
 static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_pool_t *p)
@@ -343,11 +378,6 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
                       md_duration_print(p, job->next_run - t->now));
     }
     job_save(t, job, p);
-}
-
-static void next_run_min(renew_task *t, apr_time_t at)
-{
-    if (at > 0 && (!t->next_run || at < t->next_run)) t->next_run = at;
 }
 
 /* ARI (RFC 9773): 1 when the CA advises to renew now; otherwise the run
@@ -412,7 +442,20 @@ static void process(renew_task *t, apr_pool_t *p)
     if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
                              || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
                              || ari_due(t, p))) {
-        if (job->finished) {
+        if (job->finished && t->md->activation_live
+            && md_live_is_staged(opts->store, t->md, p)) {
+            /* it serves already and is due again: a new renewal replaces
+             * staging (live/NAME keeps serving meanwhile) */
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: the live certificate is "
+                          "due for renewal", t->md->name);
+            md_store_purge(opts->store, p, MD_SG_STAGING, t->md->name);
+            job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name,
+                              opts->retry_delay);
+            job->events = opts->events;
+            if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
+            run_renewal(t, job, result, p);
+        }
+        else if (job->finished) {
             notify_staged(t, job, result, p);
         }
         else {

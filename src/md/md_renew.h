@@ -48,6 +48,15 @@ struct md_renew_opts_t {
     struct md_renew_memo_t *memo;       /* jobs that could not be saved, may be NULL */
     const struct md_ari_conn_t *ari_conn; /* ARI (RFC 9773) requests, NULL: no ARI */
     apr_uint64_t *lock_failures;        /* counts MDs locked elsewhere, may be NULL */
+    /* MDActivation live (md_live.h), NULL: activation at restarts only.
+     * Called for an MD with activation_live whose staged set is complete
+     * and usable: APR_SUCCESS when it serves live (now or already), an
+     * APR_EINVAL result when the set failed its checks (the scheduler
+     * drops it and counts an error: the renewal runs again after the
+     * back-off), other failures are tried again at the next run. */
+    apr_status_t (*go_live)(const md_renew_opts_t *opts, const md_t *md,
+                            struct md_job_t *job, struct md_result_t *result,
+                            apr_pool_t *p);
     /* The clock of the jobs during a run (a renewal takes time: a certificate
      * issued in it is judged at the time it arrives), NULL: the system clock.
      * The run's own decisions are made at the `now` given to md_renew_run. */

@@ -16,6 +16,7 @@
 #include "md_crypto.h"
 #include "md_job.h"
 #include "md_json.h"
+#include "md_live.h"
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_result.h"
@@ -138,6 +139,7 @@ apr_status_t md_status_input_load(md_status_input_t **pin, md_reg_t *reg,
     if (APR_SUCCESS == rv) {
         in->job = job;
         load_staged(in, store, md, p);
+        in->staged_live = md->activation_live && md_live_is_staged(store, md, p);
     }
     else if (!APR_STATUS_IS_ENOENT(rv)) {
         in->error = rv;
@@ -253,11 +255,15 @@ md_json_t *md_status_md_json(const md_status_input_t *in, int with_log, apr_time
     if (in->ari) md_json_setj(ari_json(in->ari, p), json, MD_KEY_ARI, NULL);
     md_json_setb(in->md->stapling > 0, json, MD_KEY_STAPLING, NULL);
     md_json_setb(in->watched, json, MD_KEY_WATCHED, NULL);
-    if (in->job || in->renewal_due) md_json_setb(1, json, MD_KEY_RENEW, NULL);
+    if (in->md->activation_live) md_json_sets("live", json, MD_KEY_ACTIVATION, NULL);
+    if ((in->job && !in->staged_live) || in->renewal_due) {
+        md_json_setb(1, json, MD_KEY_RENEW, NULL);
+    }
     if (in->job) {
         jrenewal = md_job_to_json(in->job, with_log, p);
         md_json_setj(md_status_certs_json(in->staged, with_log, p), jrenewal,
                      MD_KEY_CERT, NULL);
+        if (in->staged_live) md_json_setb(1, jrenewal, MD_KEY_LIVE, NULL);
         md_json_setj(jrenewal, json, MD_KEY_RENEWAL, NULL);
     }
     if (APR_SUCCESS != in->error) md_json_setl((long)in->error, json, MD_KEY_ERROR, NULL);

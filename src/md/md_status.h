@@ -93,6 +93,7 @@ typedef struct md_status_input_t {
     const struct md_ari_t *ari;     /* ARI advice for the current certificates
                                      * (md_ari_current), NULL when none */
     int watched;                    /* supervised by the renewal watchdog */
+    int staged_live;                /* the staged set serves live (md_live.h) */
     apr_status_t error;             /* APR_SUCCESS, else an "error" member */
 } md_status_input_t;
 

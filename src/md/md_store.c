@@ -20,6 +20,7 @@ static const char *group_names[MD_SG_COUNT] = {
     "archive",
     "tmp",
     "ocsp",
+    "live",
 };
 
 const char *md_store_group_name(md_store_group_t group)

@@ -29,6 +29,7 @@ typedef enum {
     MD_SG_ARCHIVE,
     MD_SG_TMP,
     MD_SG_OCSP,
+    MD_SG_LIVE,         /* sets gone live without a restart (md_live.h) */
     MD_SG_COUNT,
 } md_store_group_t;
 

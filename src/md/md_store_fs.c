@@ -52,6 +52,7 @@ void md_store_fs_group_perms(md_store_group_t group, apr_fileperms_t *pdir_perms
         case MD_SG_STAGING:
         case MD_SG_CHALLENGES:
         case MD_SG_OCSP:
+        case MD_SG_LIVE:
             *pdir_perms = MD_FPROT_D_UALL_WREAD;
             *pfile_perms = MD_FPROT_F_UALL_WREAD;
             break;

@@ -16,6 +16,7 @@
 #include "mod_md_drive.h"
 #include "mod_md_ocsp.h"
 #include "mod_md_metrics.h"
+#include "mod_md_live.h"
 
 static void md_register_hooks(apr_pool_t *pool)
 {
@@ -27,6 +28,7 @@ static void md_register_hooks(apr_pool_t *pool)
     md_drive_register_hooks(pool);
     md_ocsp_register_hooks(pool);
     md_metrics_register_hooks(pool);
+    md_live_register_hooks(pool);
 }
 
 AP_DECLARE_MODULE(md) = {

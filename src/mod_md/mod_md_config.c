@@ -132,6 +132,7 @@ static md_srv_conf_t *srv_conf_make(apr_pool_t *p, md_mod_conf_t *mc, const char
     sc->transitive = MD_CONFIG_UNSET;
     sc->require_https = MD_REQUIRE_UNSET;
     sc->renew_mode = MD_CONFIG_UNSET;
+    sc->activation_live = MD_CONFIG_UNSET;
     sc->must_staple = MD_CONFIG_UNSET;
     sc->stapling = MD_CONFIG_UNSET;
     sc->staple_others = MD_CONFIG_UNSET;
@@ -161,6 +162,7 @@ void *md_config_merge_svr(apr_pool_t *pool, void *basev, void *addv)
     MERGE_INT(transitive);
     MERGE_INT(require_https);
     MERGE_INT(renew_mode);
+    MERGE_INT(activation_live);
     MERGE_INT(must_staple);
     MERGE_INT(stapling);
     MERGE_INT(staple_others);
@@ -688,6 +690,21 @@ static const char *set_renew_mode(cmd_parms *cmd, void *dc, const char *value)
     return NULL;
 }
 
+static const char *set_activation(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err;
+
+    (void)dc;
+    if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
+    if (is_word(value, "restart")) target_conf(cmd)->activation_live = 0;
+    else if (is_word(value, "live")) target_conf(cmd)->activation_live = 1;
+    else {
+        return apr_psprintf(cmd->pool, "unknown '%s', supported parameter values are "
+                            "'restart' and 'live'", value);
+    }
+    return NULL;
+}
+
 static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value)
 {
     const char *err;
@@ -1107,6 +1124,9 @@ const command_rec md_cmds[] = {
                   "Email address used for account registration"),
     AP_INIT_TAKE1("MDDriveMode", set_renew_mode, NULL, RSRC_CONF,
                   "deprecated, older name for MDRenewMode"),
+    AP_INIT_TAKE1("MDActivation", set_activation, NULL, RSRC_CONF,
+                  "when renewed certificates are used: at the next restart (restart, "
+                  "the default) or at once, without a restart (live)"),
     AP_INIT_TAKE1("MDRenewMode", set_renew_mode, NULL, RSRC_CONF,
                   "Controls how renewal of Managed Domain certificates shall be handled."),
     /* domains */
@@ -1367,6 +1387,7 @@ static void complete_md(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
     md->transitive = PICK_INT(transitive, md_defaults.transitive);
     md->require_https = (md_require_t)PICK_INT(require_https, md_defaults.require_https);
     md->renew_mode = PICK_INT(renew_mode, md_defaults.renew_mode);
+    md->activation_live = PICK_INT(activation_live, 0);
     if (MD_RENEW_AUTO == md->renew_mode && md->cert_files && md->cert_files->nelts > 0) {
         md->renew_mode = MD_RENEW_MANUAL;
     }

@@ -95,6 +95,7 @@ struct md_srv_conf_t {
     int transitive;                     /* MDMembers auto(1)/manual(0) */
     int require_https;                  /* md_require_t */
     int renew_mode;                     /* MD_RENEW_* */
+    int activation_live;                /* MDActivation: 0 restart, 1 live */
     int must_staple;
     int stapling;                       /* MDStapling */
     int staple_others;                  /* MDStapleOthers */

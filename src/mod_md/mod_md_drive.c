@@ -25,6 +25,7 @@
 #include "md_time.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
+#include "mod_md_live.h"
 #include "mod_md_metrics.h"
 #include "mod_md_drive.h"
 #include "mod_md_init.h"
@@ -88,6 +89,7 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10055)
                          "md watchdog run, auto drive %d mds", dctx->mds->nelts);
             dctx->opts.lock_failures = md_metrics_lock_failures();
+            md_live_refresh_all();
             rv = md_renew_run(&dctx->opts, dctx->mds, apr_time_now(), &dctx->next_run, ptemp);
             if (APR_SUCCESS != rv) {
                 ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10056)
@@ -305,6 +307,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     md_event_set_default(dctx->opts.events);
     dctx->opts.ocsp = mc->ocsp;
     dctx->opts.drive = drive_acme;
+    dctx->opts.go_live = md_live_go;
     dctx->opts.drive_baton = drive_settings(rt, mc, dctx->mds, s, pconf);
     dctx->opts.retry_delay = mc->retry_delay;
     dctx->opts.retry_failover = mc->retry_failover;

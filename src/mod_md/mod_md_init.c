@@ -23,6 +23,7 @@
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
+#include "md_live.h"
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_store.h"
@@ -492,7 +493,8 @@ static apr_status_t store_dir_created(void *baton, apr_pool_t *p, md_store_group
     server_rec *s = baton;
     apr_status_t rv;
 
-    if (MD_SG_CHALLENGES != group && MD_SG_STAGING != group && MD_SG_OCSP != group) {
+    if (MD_SG_CHALLENGES != group && MD_SG_STAGING != group && MD_SG_OCSP != group
+        && MD_SG_LIVE != group) {
         return APR_SUCCESS;
     }
     rv = md_os_chown_to_user(path, p);
@@ -553,7 +555,7 @@ static int repair_entry(void *baton, apr_pool_t *p, const char *dir, const char 
 static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
 {
     static const md_store_group_t groups[] = {
-        MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_OCSP, MD_SG_ACCOUNTS,
+        MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_OCSP, MD_SG_LIVE, MD_SG_ACCOUNTS,
     };
     const char *gdir;
     repair_ctx ctx;
@@ -586,13 +588,25 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     }
 }
 
+/* 1 when an MD uses MDActivation live (live/ is made only then: a store
+ * without it is what the original writes). */
+static int any_live(const md_mod_rt_t *rt)
+{
+    int i;
+
+    for (i = 0; rt->mds && i < rt->mds->nelts; ++i) {
+        if (APR_ARRAY_IDX(rt->mds, i, const md_t *)->activation_live) return 1;
+    }
+    return 0;
+}
+
 /* Opens the store and prepares its groups for the child. On failure
  * *pwhat says which step failed (rt->store may then be NULL). */
 static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
                                 const char **pwhat, apr_pool_t *p)
 {
     static const md_store_group_t child_groups[] = {
-        MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_ACCOUNTS, MD_SG_OCSP,
+        MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_ACCOUNTS, MD_SG_OCSP, MD_SG_LIVE,
     };
     apr_shm_t *shm;
     apr_status_t rv;
@@ -615,6 +629,7 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
     }
     *pwhat = "preparing its directories for the child processes";
     for (i = 0; i < sizeof(child_groups) / sizeof(child_groups[0]); ++i) {
+        if (MD_SG_LIVE == child_groups[i] && !any_live(rt)) continue;
         rv = md_store_make_dir(rt->store, child_groups[i], NULL, p);
         if (APR_SUCCESS != rv) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10047)
@@ -740,6 +755,8 @@ static apr_status_t sync_mds(md_mod_rt_t *rt, const init_settings *set, server_r
         md = APR_ARRAY_IDX(rt->mds, i, md_t *);
         apr_pool_clear(ptemp);
         md_reg_purge_errored_staging(rt->reg, md, ptemp);
+        /* MDActivation live: a set that served live is made permanent */
+        md_live_restage(rt->store, md, apr_time_now(), ptemp);
         if (APR_SUCCESS == md_reg_activate_staging(rt->reg, md, apr_time_now(), &job, ptemp)) {
             md_init_installed(rt, md, job, ptemp);
         }

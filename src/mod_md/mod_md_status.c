@@ -33,6 +33,7 @@
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
 #include "mod_md_init.h"
+#include "mod_md_live.h"
 #include "mod_md_status.h"
 
 APLOG_USE_MODULE(md);
@@ -145,6 +146,8 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
     apr_time_t job_mtime, expires;
     apr_pool_t *p;
 
+    /* a set gone live changes this process' view of the certificates */
+    md_live_refresh(md);
     if (!look && slot && slot->entry && !slot->volatile_input
         && slot->memo_version == memo_version) {
         expires = md_status_entry_expires(slot->entry);

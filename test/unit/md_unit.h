@@ -21,6 +21,7 @@ Suite *md_test_acme_suite(void);
 Suite *md_test_ocsp_suite(void);
 Suite *md_test_ari_suite(void);
 Suite *md_test_metrics_suite(void);
+Suite *md_test_live_suite(void);
 
 /* A pool for the running test, destroyed after it (set by the fixture
  * md_test_setup/md_test_teardown, which every TCase adds). */
