@@ -53,11 +53,11 @@ def _pem_key(key):
                              serialization.NoEncryption())
 
 
-def make_cert_store(path, n, log=print):
+def make_cert_store(path, n, log=print, age_days=1, valid_days=60):
     """Writes a store at path with domains/<name>/privkey.pem + pubcert.pem
-    (leaf + issuer, RSA-2048 leaf key shared by all, valid 60 days, issued by
-    a private EC root) for the first n domains. Kept as a template: callers
-    copy it. Returns path."""
+    (leaf + issuer, RSA-2048 leaf key shared by all, issued age_days ago,
+    valid for valid_days from then, by a private EC root) for the first n
+    domains. Kept as a template: callers copy it. Returns path."""
     done = os.path.join(path, ".complete")
     if os.path.exists(done):
         return path
@@ -80,8 +80,8 @@ def make_cert_store(path, n, log=print):
                 .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
                 .issuer_name(ca_name).public_key(leaf_key.public_key())
                 .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(days=1))
-                .not_valid_after(now + datetime.timedelta(days=60))
+                .not_valid_before(now - datetime.timedelta(days=age_days))
+                .not_valid_after(now + datetime.timedelta(days=valid_days - age_days))
                 .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]),
                                critical=False)
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None),
@@ -117,7 +117,7 @@ class BenchServer(HttpdEnv):
     """
 
     def __init__(self, kind, n, store_template=None, key_spec=None, ca=None,
-                 status=False, log_level="warn"):
+                 status=False, log_level="warn", extra=""):
         module = None if kind != "ours" else our_module()
         HttpdEnv.__init__(self, reference=(kind == "ref"), module=module,
                           log_level=log_level)
@@ -126,6 +126,7 @@ class BenchServer(HttpdEnv):
         self.key_spec = key_spec
         self.ca = ca
         self.status = status
+        self.extra = extra
         copy_store(store_template, self.store_dir)
         self.write_bench_config()
 
@@ -175,6 +176,8 @@ class BenchServer(HttpdEnv):
                           "MDRenewMode manual"]
             if self.key_spec:
                 lines.append("MDPrivateKeys %s" % self.key_spec)
+            if self.extra:
+                lines.append(self.extra)
         for name in domains(self.n):
             if self.kind != "floor":
                 lines.append("MDomain %s" % name)
