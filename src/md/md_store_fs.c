@@ -62,6 +62,11 @@ void md_store_fs_group_perms(md_store_group_t group, apr_fileperms_t *pdir_perms
     }
 }
 
+int md_store_fs_child_writes(md_store_group_t group)
+{
+    return MD_SG_CHALLENGES == group || MD_SG_STAGING == group || MD_SG_OCSP == group;
+}
+
 int md_store_fs_group_encrypts(md_store_group_t group)
 {
     switch (group) {
@@ -507,28 +512,32 @@ apr_status_t md_store_load(md_store_t *store, md_store_group_t group, const char
     apr_finfo_t info;
     void *value = NULL;
     apr_status_t rv;
+    int flags;
 
     if (pvalue) *pvalue = NULL;
     if (!aspect) return APR_EINVAL;
     rv = md_store_get_fname(&fname, store, group, name, aspect, p);
     if (APR_SUCCESS != rv) return rv;
-    rv = apr_stat(&info, fname, APR_FINFO_TYPE, p);
+    rv = apr_stat(&info, fname, APR_FINFO_TYPE | APR_FINFO_LINK, p);
     if (APR_SUCCESS != rv) return rv;
+    /* what the child processes can write, the parent reads as it is: a link
+     * there (to /etc/shadow, to a FIFO) is refused, not followed */
+    flags = md_store_fs_child_writes(group) ? MD_FREAD_NOFOLLOW : 0;
     switch (vtype) {
         case MD_SV_TEXT:
-            rv = md_util_fread_all(&text, &len, fname, MD_STORE_TEXT_MAX, p);
+            rv = md_util_fread(&text, &len, fname, MD_STORE_TEXT_MAX, flags, p);
             value = (void *)text;
             break;
         case MD_SV_JSON:
-            rv = md_json_readf((md_json_t **)&value, p, fname);
+            rv = md_json_readfx((md_json_t **)&value, p, fname, flags);
             break;
         case MD_SV_PKEY:
             /* keys in plain groups simply ignore the passphrase */
-            rv = md_pkey_fload((md_pkey_t **)&value, p, store->key.data,
-                               store->key.len, fname);
+            rv = md_pkey_floadx((md_pkey_t **)&value, p, store->key.data,
+                                store->key.len, fname, flags);
             break;
         case MD_SV_CHAIN:
-            rv = md_chain_fload((apr_array_header_t **)&value, p, fname);
+            rv = md_chain_floadx((apr_array_header_t **)&value, p, fname, flags);
             break;
         default:
             rv = APR_EINVAL;
