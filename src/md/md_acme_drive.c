@@ -816,7 +816,7 @@ apr_status_t md_acme_drive_activate_account(md_store_t *store, md_t *md, apr_poo
     rv = md_acme_acct_save(store, p, acct, pkey);
     if (APR_SUCCESS != rv) return rv;
     md->ca_account = acct->id;
-    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, p, 1);
-    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_ACCT_KEY, p, 1);
+    /* the staged copy goes with staging/NAME once the whole set is active:
+     * an activation that fails later finds it again, and the same id */
     return APR_SUCCESS;
 }

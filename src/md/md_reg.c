@@ -681,7 +681,17 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     rv = staged_load(&set, reg, md, p);
     if (APR_SUCCESS == rv && !staged_is_ready(&set, now)) return APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv)) return APR_ENOENT;  /* renewal still in progress */
-    if (APR_SUCCESS != rv) goto leave;
+    if (APR_SUCCESS != rv) {
+        /* the staged set itself is broken: no restart will make it good */
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      "AH10069: %s: error loading staged set, purging it", md->name);
+        md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
+        md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
+        return rv;
+    }
+    /* from here on, a failure is one of writing (a full disk, no archive
+     * slot left, a read-only domains/): the issued certificate stays in
+     * staging/ and the next restart activates it; every step is repeatable */
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: saving staged account", md->name);
     rv = md_acme_drive_activate_account(reg->store, set.md, p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) goto leave;
@@ -706,10 +716,10 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
                   md->name);
 leave:
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "AH10069: %s: error loading staged set, purging it", md->name);
-        md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
-        md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10693: %s: activating the "
+                      "staged certificate failed, keeping it in staging/ to activate it "
+                      "at the next restart", md->name);
+        md_store_purge(reg->store, p, MD_SG_TMP, md->name);
     }
     return rv;
 }
