@@ -179,27 +179,42 @@ void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton)
 
 /* --- directories ------------------------------------------------------------------- */
 
+/* 1 if dir is a directory; with nofollow a link to one is not. */
+static int is_dir(const char *dir, int nofollow, apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    return APR_SUCCESS == apr_stat(&info, dir, APR_FINFO_TYPE
+                                   | (nofollow ? APR_FINFO_LINK : 0), p)
+           && APR_DIR == info.filetype;
+}
+
 /* Creates dir if missing and sets the group's mode. The dir callback runs
  * when the directory was created, or always with force_cb. A directory that
- * exists but belongs to someone else keeps its mode (chmod is not ours). */
+ * exists but belongs to someone else keeps its mode (chmod is not ours).
+ * Where the child writes, a link is no directory: root would chmod (and the
+ * dir callback chown) what it points to. */
 static apr_status_t mk_dir(md_store_t *store, md_store_group_t group, const char *dir,
                            int force_cb, apr_pool_t *p)
 {
     apr_fileperms_t dperms, fperms;
-    int existed = md_util_is_dir(dir, p);
+    int nofollow = md_store_fs_child_writes(group);
+    int existed = is_dir(dir, nofollow, p);
     apr_status_t rv = APR_SUCCESS;
 
     md_store_fs_group_perms(group, &dperms, &fperms);
     if (!existed) {
         rv = apr_dir_make(dir, dperms, p);
-        if (APR_STATUS_IS_EEXIST(rv) && md_util_is_dir(dir, p)) rv = APR_SUCCESS;
+        if (APR_STATUS_IS_EEXIST(rv) && is_dir(dir, nofollow, p)) rv = APR_SUCCESS;
         if (APR_SUCCESS != rv) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                          "store: unable to create directory %s", dir);
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "store: unable to create "
+                          "directory %s%s", dir, APR_STATUS_IS_EEXIST(rv) ? " (something "
+                          "else, a link or a file, is there)" : "");
             return rv;
         }
     }
-    rv = apr_file_perms_set(dir, dperms);
+    rv = nofollow ? md_util_perms_set_nofollow(dir, dperms)
+                  : apr_file_perms_set(dir, dperms);
     if (APR_STATUS_IS_ENOTIMPL(rv)) rv = APR_SUCCESS;
     if (APR_SUCCESS != rv && existed) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,

@@ -496,10 +496,21 @@ static apr_status_t sync_parent_dir(const char *path, apr_pool_t *p)
     return rv;
 }
 
-/* Converts APR permission bits (0x0600 style) to a mode_t. */
-static mode_t perms_to_mode(apr_fileperms_t perms)
+unsigned int md_util_perms_to_mode(apr_fileperms_t perms)
 {
-    return (mode_t)((((perms >> 8) & 7) << 6) | (((perms >> 4) & 7) << 3) | (perms & 7));
+    return (((perms >> 8) & 7) << 6) | (((perms >> 4) & 7) << 3) | (perms & 7);
+}
+
+apr_status_t md_util_perms_set_nofollow(const char *path, apr_fileperms_t perms)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return APR_FROM_OS_ERROR(errno);
+    if (0 != fchmod(fd, (mode_t)md_util_perms_to_mode(perms))) rv = APR_FROM_OS_ERROR(errno);
+    close(fd);
+    return rv;
 }
 
 static apr_status_t write_open(apr_file_t **pf, const char *path,
@@ -514,7 +525,7 @@ static apr_status_t write_open(apr_file_t **pf, const char *path,
     /* the mode against the umask, on the file we opened (a path may since
      * name something else where the child can write) */
     rv = apr_os_file_get(&fd, *pf);
-    if (APR_SUCCESS == rv && 0 != fchmod(fd, perms_to_mode(perms))) {
+    if (APR_SUCCESS == rv && 0 != fchmod(fd, (mode_t)md_util_perms_to_mode(perms))) {
         rv = APR_FROM_OS_ERROR(errno);
     }
     if (APR_SUCCESS != rv) apr_file_close(*pf);

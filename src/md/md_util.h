@@ -87,6 +87,11 @@ int md_util_is_file(const char *path, apr_pool_t *p);
 const char *md_util_path_join(apr_pool_t *p, ...) __attribute__((sentinel));
 /* Creates the directory and its parents, then chmods it to perms. */
 apr_status_t md_util_mkdir(const char *path, apr_fileperms_t perms, apr_pool_t *p);
+/* APR permission bits (0x0644) as a Unix mode (0644). */
+unsigned int md_util_perms_to_mode(apr_fileperms_t perms);
+/* chmod that does not follow a link as the last component (ELOOP), done
+ * on the opened file (perms: APR permission bits). */
+apr_status_t md_util_perms_set_nofollow(const char *path, apr_fileperms_t perms);
 /* md_util_fread flags */
 #define MD_FREAD_NOFOLLOW   0x01    /* a symbolic link as the last component:
                                      * refused (ELOOP), logged as AH10692 */

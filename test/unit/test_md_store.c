@@ -431,6 +431,15 @@ START_TEST(test_child_links_refused)
     ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "x.org",
                                                      "job.json", &loaded, md_test_pool));
     ck_assert_str_eq("secret", md_json_gets(loaded, "name", NULL));
+
+    /* staging/y.org a link to a directory elsewhere: no save into it, no
+     * chmod of it (mk_dir made it 0755) */
+    ck_assert_int_eq(0, mkdir(path_of(dir, "elsewhere"), 0700));
+    ck_assert_int_eq(0, symlink(path_of(dir, "elsewhere"), path_of(dir, "staging/y.org")));
+    ck_assert_int_ne(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_STAGING,
+                                                     "y.org", "job.json", json, 0));
+    ck_assert_int_eq(0700, mode_of(path_of(dir, "elsewhere")));
+    ck_assert_int_eq(-1, access(path_of(dir, "elsewhere/job.json"), F_OK));
 }
 END_TEST
 
