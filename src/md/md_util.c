@@ -532,32 +532,31 @@ static apr_status_t write_open(apr_file_t **pf, const char *path,
     return rv;
 }
 
-/* Writes, flushes and fsyncs f, then closes it: the data is on disk
- * before a rename can make it the store's version. */
-static apr_status_t write_and_close(apr_file_t *f, apr_pool_t *p,
+/* Writes and flushes f (and fsyncs it unless MD_FWRITE_NOSYNC), then closes
+ * it: the data is on disk before a rename can make it the store's version. */
+static apr_status_t write_and_close(apr_file_t *f, int flags, apr_pool_t *p,
                                     md_util_file_cb *write_cb, void *baton)
 {
     apr_status_t rv = write_cb(baton, f, p), rv2;
 
     if (APR_SUCCESS == rv) rv = apr_file_flush(f);
-    if (APR_SUCCESS == rv) rv = apr_file_datasync(f);
+    if (APR_SUCCESS == rv && !(flags & MD_FWRITE_NOSYNC)) rv = apr_file_datasync(f);
     rv2 = apr_file_close(f);
     return (APR_SUCCESS == rv) ? rv2 : rv;
 }
 
-apr_status_t md_util_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
-                              md_util_file_cb *write_cb, void *baton)
+/* Opens <path>.tmp exclusively; a stale one (a writer died) is waited for
+ * briefly, then removed. */
+static apr_status_t tmp_open(apr_file_t **pf, const char *tmp, apr_fileperms_t perms,
+                             apr_pool_t *p)
 {
-    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
-    apr_file_t *f;
     apr_status_t rv;
     int i;
 
     for (i = 0; ; ++i) {
-        rv = write_open(&f, tmp, perms, p);
+        rv = write_open(pf, tmp, perms, p);
         if (!APR_STATUS_IS_EEXIST(rv)) break;
         if (i >= 20) {
-            /* a writer died and left its .tmp behind */
             apr_file_remove(tmp, p);
         }
         else {
@@ -565,30 +564,38 @@ apr_status_t md_util_freplace(const char *path, apr_fileperms_t perms, apr_pool_
         }
         if (i > 21) break;
     }
+    return rv;
+}
+
+static apr_status_t write_file(const char *path, apr_fileperms_t perms, int flags,
+                               md_util_file_cb *write_cb, void *baton, apr_pool_t *p)
+{
+    const char *tmp = (flags & MD_FWRITE_EXCL) ? path : apr_pstrcat(p, path, ".tmp", NULL);
+    apr_file_t *f;
+    apr_status_t rv;
+
+    rv = (flags & MD_FWRITE_EXCL) ? write_open(&f, path, perms, p)
+                                  : tmp_open(&f, tmp, perms, p);
     if (APR_SUCCESS != rv) return rv;
-    rv = write_and_close(f, p, write_cb, baton);
-    if (APR_SUCCESS == rv) rv = apr_file_rename(tmp, path, p);
+    rv = write_and_close(f, flags, p, write_cb, baton);
+    if (APR_SUCCESS == rv && tmp != path) rv = apr_file_rename(tmp, path, p);
     if (APR_SUCCESS != rv) {
         apr_file_remove(tmp, p);
         return rv;
     }
-    return sync_parent_dir(path, p);
+    return (flags & MD_FWRITE_NOSYNC) ? APR_SUCCESS : sync_parent_dir(path, p);
+}
+
+apr_status_t md_util_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
+                              md_util_file_cb *write_cb, void *baton)
+{
+    return write_file(path, perms, 0, write_cb, baton, p);
 }
 
 apr_status_t md_util_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               md_util_file_cb *write_cb, void *baton)
 {
-    apr_file_t *f;
-    apr_status_t rv;
-
-    rv = write_open(&f, path, perms, p);
-    if (APR_SUCCESS != rv) return rv;
-    rv = write_and_close(f, p, write_cb, baton);
-    if (APR_SUCCESS != rv) {
-        apr_file_remove(path, p);
-        return rv;
-    }
-    return sync_parent_dir(path, p);
+    return write_file(path, perms, MD_FWRITE_EXCL, write_cb, baton, p);
 }
 
 static apr_status_t write_text_cb(void *baton, apr_file_t *f, apr_pool_t *p)
@@ -599,16 +606,62 @@ static apr_status_t write_text_cb(void *baton, apr_file_t *f, apr_pool_t *p)
     return apr_file_write_full(f, text, strlen(text), NULL);
 }
 
+apr_status_t md_util_fwrite(const char *path, apr_fileperms_t perms, const char *text,
+                            int flags, apr_pool_t *p)
+{
+    return write_file(path, perms, flags, write_text_cb, (void *)text, p);
+}
+
 apr_status_t md_text_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               const char *text)
 {
-    return md_util_freplace(path, perms, p, write_text_cb, (void *)text);
+    return md_util_fwrite(path, perms, text, 0, p);
 }
 
 apr_status_t md_text_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               const char *text)
 {
-    return md_util_fcreatex(path, perms, p, write_text_cb, (void *)text);
+    return md_util_fwrite(path, perms, text, MD_FWRITE_EXCL, p);
+}
+
+apr_status_t md_util_fsync_dir(const char *dir, apr_pool_t *p)
+{
+    apr_status_t rv = APR_SUCCESS;
+    struct dirent *e;
+    DIR *d;
+    int dfd, fd;
+
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return APR_FROM_OS_ERROR(errno);
+    d = fdopendir(dfd);
+    if (!d) {
+        rv = APR_FROM_OS_ERROR(errno);
+        close(dfd);
+        return rv;
+    }
+    while (APR_SUCCESS == rv && (e = readdir(d))) {
+        if (DT_REG != e->d_type && DT_UNKNOWN != e->d_type) continue;
+        fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) continue;
+        if (0 != fdatasync(fd) && EINVAL != errno) rv = APR_FROM_OS_ERROR(errno);
+        close(fd);
+    }
+    if (APR_SUCCESS == rv && 0 != fsync(dirfd(d)) && EINVAL != errno) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    closedir(d);
+    return (APR_SUCCESS == rv) ? sync_parent_dir(dir, p) : rv;
+}
+
+apr_status_t md_util_syncfs(const char *path)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) return APR_FROM_OS_ERROR(errno);
+    if (0 != syncfs(fd)) rv = APR_FROM_OS_ERROR(errno);
+    close(fd);
+    return rv;
 }
 
 /* Deeper than any store tree; a deeper one is refused, not recursed into. */

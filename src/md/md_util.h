@@ -113,6 +113,17 @@ apr_status_t md_util_freplace(const char *path, apr_fileperms_t perms, apr_pool_
  * and its directory. */
 apr_status_t md_util_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               md_util_file_cb *write_cb, void *baton);
+/* md_util_fwrite flags */
+#define MD_FWRITE_EXCL      0x01    /* create path exclusively (APR_EEXIST), no temp */
+#define MD_FWRITE_NOSYNC    0x02    /* no fsync of file and directory: the caller
+                                     * syncs a batch of writes (md_util_syncfs) */
+/* Writes text as md_util_freplace does (md_util_fcreatex with EXCL). */
+apr_status_t md_util_fwrite(const char *path, apr_fileperms_t perms, const char *text,
+                            int flags, apr_pool_t *p);
+/* fsync of the regular files in dir, of dir and of its parent. */
+apr_status_t md_util_fsync_dir(const char *dir, apr_pool_t *p);
+/* syncfs(2) of the file system that holds path. */
+apr_status_t md_util_syncfs(const char *path);
 apr_status_t md_text_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               const char *text);
 apr_status_t md_text_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,

@@ -850,6 +850,9 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     md_reg_set_dns01(rt->reg, md_config_get_mod(s)->dns01_cmd,
                      md_config_get_mod(s)->dns01_version);
+    /* one sync for the start-up's writes, after mod_ssl made the fallbacks
+     * (md_post_config_after_ssl) */
+    md_reg_defer_sync(rt->reg, 1);
     if (!rt->store_error) {
         rv = sync_store(rt, &set, s, ptemp);
         if (APR_SUCCESS != rv) store_unusable(rt, &set, s, rv, "syncing the MDs with it");

@@ -30,7 +30,6 @@ static apr_status_t fchown_to_user(int fd, const struct stat *st)
     if (!S_ISDIR(st->st_mode) && !(S_ISREG(st->st_mode) && 1 == st->st_nlink)) {
         return APR_EINVAL;
     }
-    if (st->st_uid == ap_unixd_config.user_id) return APR_SUCCESS;
     if (0 != fchown(fd, ap_unixd_config.user_id, (gid_t)-1)) {
         return APR_FROM_OS_ERROR(errno);
     }

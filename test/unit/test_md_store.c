@@ -443,6 +443,34 @@ START_TEST(test_child_links_refused)
 }
 END_TEST
 
+START_TEST(test_deferred_sync)
+{
+    /* deferred saves write the same files (temp + rename), synced later */
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    md_store_t *store = open_store(dir);
+    md_json_t *json = md_json_create(md_test_pool), *loaded;
+
+    md_store_defer_sync(store, 1);
+    md_json_sets("a", json, "name", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_DOMAINS,
+                                                     "d.org", "md.json", json, 1));
+    ck_assert(APR_STATUS_IS_EEXIST(md_store_save_json(store, md_test_pool, MD_SG_DOMAINS,
+                                                      "d.org", "md.json", json, 1)));
+    md_json_sets("b", json, "name", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_DOMAINS,
+                                                     "d.org", "md.json", json, 0));
+    ck_assert_int_eq(-1, access(path_of(dir, "domains/d.org/md.json.tmp"), F_OK));
+    ck_assert_int_eq(APR_SUCCESS, md_store_sync(store));
+    ck_assert_int_eq(APR_SUCCESS, md_store_sync_dir(store, MD_SG_DOMAINS, "d.org",
+                                                    md_test_pool));
+    md_store_defer_sync(store, 0);
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "d.org",
+                                                     "md.json", &loaded, md_test_pool));
+    ck_assert_str_eq("b", md_json_gets(loaded, "name", NULL));
+    ck_assert_int_eq(0600, mode_of(path_of(dir, "domains/d.org/md.json")));
+}
+END_TEST
+
 START_TEST(test_create_exclusive)
 {
     const char *dir = md_test_mkdtemp(md_test_pool);
@@ -1113,6 +1141,7 @@ Suite *md_test_store_suite(void)
                         (int)(sizeof(group_modes) / sizeof(group_modes[0])));
     tcase_add_test(tc, test_save_load);
     tcase_add_test(tc, test_child_links_refused);
+    tcase_add_test(tc, test_deferred_sync);
     tcase_add_test(tc, test_create_exclusive);
     tcase_add_test(tc, test_key_encryption);
     tcase_add_loop_test(tc, test_bad_names, 0,
