@@ -296,9 +296,13 @@ leave:
     return rv;
 }
 
+/* An empty string is no URL: callers test for NULL and append to the
+ * URL's last character (renewalInfo: "" read one byte before it). */
 static const char *json_url(md_acme_t *acme, md_json_t *json, const char *key)
 {
-    return md_json_dups(acme->p, json, key, NULL);
+    const char *url = md_json_dups(acme->p, json, key, NULL);
+
+    return (url && *url) ? url : NULL;
 }
 
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
@@ -533,7 +537,7 @@ apr_status_t md_acme_ari_get(md_acme_ari_t **pari, md_acme_t *acme, const char *
     const char *base = acme->api.renewal_info;
     apr_status_t rv;
 
-    if (!base) {
+    if (!base || !*base) {
         rv = APR_ENOTIMPL;
         goto leave;
     }

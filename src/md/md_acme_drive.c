@@ -762,6 +762,8 @@ leave:
 /* --- activation of a staged account ----------------------------------------------- */
 
 typedef struct {
+    apr_pool_t *p;              /* where the id lives: the store's iteration
+                                 * pool dies before the caller reads it */
     md_acme_acct_t *staged;
     const char *id;
 } same_acct_ctx;
@@ -774,11 +776,12 @@ static int same_acct_cb(void *baton, const char *name, const char *aspect,
 
     (void)aspect;
     (void)vtype;
+    (void)ptemp;
     if (!strcmp(ctx->staged->url, md_json_gets(json, MD_KEY_URL, NULL) ?
                 md_json_gets(json, MD_KEY_URL, NULL) : "")
         && !strcmp(ctx->staged->ca_url, md_json_gets(json, "ca-url", NULL) ?
                    md_json_gets(json, "ca-url", NULL) : "")) {
-        ctx->id = apr_pstrdup(ptemp, name);
+        ctx->id = apr_pstrdup(ctx->p, name);
         return 0;
     }
     return 1;
@@ -802,17 +805,18 @@ apr_status_t md_acme_drive_activate_account(md_store_t *store, md_t *md, apr_poo
     }
     else {
         memset(&ctx, 0, sizeof(ctx));
+        ctx.p = p;
         ctx.staged = acct;
         md_store_iter(same_acct_cb, &ctx, store, p, MD_SG_ACCOUNTS,
                       apr_psprintf(p, "%s%s-*", MD_ACME_ACCT_PREFIX,
                                    md_acme_acct_sname(acct->ca_url, p)),
                       MD_FN_ACCOUNT, MD_SV_JSON);
-        acct->id = ctx.id ? apr_pstrdup(p, ctx.id) : NULL;
+        acct->id = ctx.id;
     }
     rv = md_acme_acct_save(store, p, acct, pkey);
     if (APR_SUCCESS != rv) return rv;
     md->ca_account = acct->id;
-    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, p, 1);
-    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_ACCT_KEY, p, 1);
+    /* the staged copy goes with staging/NAME once the whole set is active:
+     * an activation that fails later finds it again, and the same id */
     return APR_SUCCESS;
 }

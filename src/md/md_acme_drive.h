@@ -91,11 +91,13 @@ apr_status_t md_acme_drive_renew(md_store_t *store, const md_t *md,
                                  md_result_t *result, apr_pool_t *p);
 
 /**
- * Moves a newly registered account from staging/<md->name> into accounts/
+ * Copies a newly registered account from staging/<md->name> into accounts/
  * (activation step 2 of interfaces.md 1.9): re-uses the id in md->ca_account
  * if that account has the same url, else an existing account with the same
- * CA url and account url, else a new id. Sets md->ca_account and removes
- * the staged account files. APR_ENOENT when nothing is staged.
+ * CA url and account url, else a new id. Sets md->ca_account (allocated in
+ * p). The staged files stay until the caller purges staging/<md->name>, so
+ * a retry after a failed activation finds the same id. APR_ENOENT when
+ * nothing is staged.
  */
 apr_status_t md_acme_drive_activate_account(md_store_t *store, md_t *md,
                                             apr_pool_t *p);

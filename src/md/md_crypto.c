@@ -340,12 +340,18 @@ leave:
 apr_status_t md_pkey_fload(md_pkey_t **ppkey, apr_pool_t *p,
                            const char *pass, apr_size_t pass_len, const char *fname)
 {
+    return md_pkey_floadx(ppkey, p, pass, pass_len, fname, 0);
+}
+
+apr_status_t md_pkey_floadx(md_pkey_t **ppkey, apr_pool_t *p, const char *pass,
+                            apr_size_t pass_len, const char *fname, int flags)
+{
     const char *data;
     apr_size_t len;
     apr_status_t rv;
 
     *ppkey = NULL;
-    rv = md_util_fread_all(&data, &len, fname, MD_PKEY_FILE_MAX, p);
+    rv = md_util_fread(&data, &len, fname, MD_PKEY_FILE_MAX, flags, p);
     if (APR_SUCCESS != rv) goto leave;
     rv = md_pkey_read_pem(ppkey, p, pass, pass_len, data, len);
     if (APR_SUCCESS != rv) {
@@ -389,15 +395,6 @@ leave:
     return rv;
 }
 
-static apr_status_t write_text_cb(void *baton, apr_file_t *f, apr_pool_t *p)
-{
-    const char *text = baton;
-    apr_size_t written;
-
-    (void)p;
-    return apr_file_write_full(f, text, strlen(text), &written);
-}
-
 apr_status_t md_pkey_fsave(md_pkey_t *pkey, apr_pool_t *p,
                            const char *pass, apr_size_t pass_len,
                            const char *fname, apr_fileperms_t perms)
@@ -407,7 +404,7 @@ apr_status_t md_pkey_fsave(md_pkey_t *pkey, apr_pool_t *p,
 
     rv = md_pkey_to_pem(&pem, pkey, p, pass, pass_len);
     if (APR_SUCCESS != rv) return rv;
-    return md_util_freplace(fname, perms, p, write_text_cb, (void *)pem);
+    return md_text_freplace(fname, perms, p, pem);
 }
 
 int md_pkey_is_rsa(const md_pkey_t *pkey)

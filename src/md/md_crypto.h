@@ -62,6 +62,9 @@ apr_status_t md_pkey_gen(md_pkey_t **ppkey, apr_pool_t *p, const md_pkey_spec_t 
  * no key or the passphrase is wrong (logged at ERR). Freed with p. */
 apr_status_t md_pkey_fload(md_pkey_t **ppkey, apr_pool_t *p,
                            const char *pass, apr_size_t pass_len, const char *fname);
+/* md_pkey_fload with md_util_fread flags (MD_FREAD_NOFOLLOW). */
+apr_status_t md_pkey_floadx(md_pkey_t **ppkey, apr_pool_t *p, const char *pass,
+                            apr_size_t pass_len, const char *fname, int flags);
 apr_status_t md_pkey_read_pem(md_pkey_t **ppkey, apr_pool_t *p,
                               const char *pass, apr_size_t pass_len,
                               const char *pem, apr_size_t len);
@@ -114,10 +117,14 @@ apr_status_t md_cert_fload(md_cert_t **pcert, apr_pool_t *p, const char *fname);
  * gives an empty array (APR_SUCCESS). APR_ENOENT if missing. */
 apr_status_t md_chain_fload(apr_array_header_t **pcerts, apr_pool_t *p,
                             const char *fname);
+/* md_chain_fload with md_util_fread flags (MD_FREAD_NOFOLLOW). */
+apr_status_t md_chain_floadx(apr_array_header_t **pcerts, apr_pool_t *p,
+                             const char *fname, int flags);
 apr_status_t md_chain_read_pem(apr_array_header_t *certs, apr_pool_t *p,
                                const char *pem, apr_size_t len);
-/* Writes the chain in place (truncate + write) and chmods it to perms
- * (APR permission bits). fappend appends to (or creates) the file. */
+/* Writes the chain to a temp file and renames it over fname (md_util_freplace:
+ * fsynced, mode perms = APR permission bits). fappend writes the file's
+ * certificates and certs the same way (keeping its mode; 0644 when new). */
 apr_status_t md_chain_fsave(apr_array_header_t *certs, apr_pool_t *p,
                             const char *fname, apr_fileperms_t perms);
 apr_status_t md_chain_fappend(apr_array_header_t *certs, apr_pool_t *p, const char *fname);

@@ -107,12 +107,18 @@ leave:
 apr_status_t md_chain_fload(apr_array_header_t **pcerts, apr_pool_t *p,
                             const char *fname)
 {
+    return md_chain_floadx(pcerts, p, fname, 0);
+}
+
+apr_status_t md_chain_floadx(apr_array_header_t **pcerts, apr_pool_t *p,
+                             const char *fname, int flags)
+{
     apr_array_header_t *certs = apr_array_make(p, 5, sizeof(md_cert_t *));
     const char *data;
     apr_size_t len;
     apr_status_t rv;
 
-    rv = md_util_fread_all(&data, &len, fname, MD_CHAIN_FILE_MAX, p);
+    rv = md_util_fread(&data, &len, fname, MD_CHAIN_FILE_MAX, flags, p);
     if (APR_SUCCESS != rv) goto leave;
     rv = md_chain_read_pem(certs, p, data, len);
     if (APR_SUCCESS != rv && certs->nelts > 0) {
@@ -260,44 +266,37 @@ leave:
     return rv;
 }
 
-static apr_status_t chain_write(apr_array_header_t *certs, apr_pool_t *p,
-                                const char *fname, apr_int32_t flags,
-                                apr_fileperms_t perms)
+apr_status_t md_chain_fsave(apr_array_header_t *certs, apr_pool_t *p,
+                            const char *fname, apr_fileperms_t perms)
 {
-    apr_file_t *f;
     const char *pem;
-    apr_size_t written;
-    apr_status_t rv, rv2;
+    apr_status_t rv;
 
     rv = md_chain_to_pem(&pem, certs, p);
-    if (APR_SUCCESS != rv) return rv;
-    rv = apr_file_open(&f, fname, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_BINARY
-                       | flags, perms, p);
-    if (APR_SUCCESS != rv) goto leave;
-    rv = apr_file_write_full(f, pem, strlen(pem), &written);
-    rv2 = apr_file_close(f);
-    if (APR_SUCCESS == rv) rv = rv2;
-leave:
+    if (APR_SUCCESS == rv) rv = md_text_freplace(fname, perms, p, pem);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "writing certificates to %s", fname);
     }
     return rv;
 }
 
-apr_status_t md_chain_fsave(apr_array_header_t *certs, apr_pool_t *p,
-                            const char *fname, apr_fileperms_t perms)
-{
-    apr_status_t rv;
-
-    rv = chain_write(certs, p, fname, APR_FOPEN_TRUNCATE, perms);
-    if (APR_SUCCESS != rv) return rv;
-    rv = apr_file_perms_set(fname, perms);
-    return APR_STATUS_IS_ENOTIMPL(rv) ? APR_SUCCESS : rv;
-}
-
 apr_status_t md_chain_fappend(apr_array_header_t *certs, apr_pool_t *p, const char *fname)
 {
-    return chain_write(certs, p, fname, APR_FOPEN_APPEND, APR_FPROT_OS_DEFAULT);
+    apr_fileperms_t perms = APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
+                            | APR_FPROT_WREAD;
+    apr_array_header_t *all = apr_array_make(p, 5, sizeof(md_cert_t *));
+    apr_finfo_t info;
+    apr_status_t rv;
+
+    /* the old and the new certificates written anew: a reader never sees
+     * half a file */
+    if (APR_SUCCESS == apr_stat(&info, fname, APR_FINFO_PROT, p)) {
+        perms = info.protection;
+        rv = md_chain_fload(&all, p, fname);
+        if (APR_SUCCESS != rv) return rv;
+    }
+    apr_array_cat(all, certs);
+    return md_chain_fsave(all, p, fname, perms);
 }
 
 apr_status_t md_cert_to_der(md_data_t *der, const md_cert_t *cert, apr_pool_t *p)

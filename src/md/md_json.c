@@ -599,6 +599,11 @@ apr_status_t md_json_readd(md_json_t **pjson, apr_pool_t *p,
 
 apr_status_t md_json_readf(md_json_t **pjson, apr_pool_t *p, const char *path)
 {
+    return md_json_readfx(pjson, p, path, 0);
+}
+
+apr_status_t md_json_readfx(md_json_t **pjson, apr_pool_t *p, const char *path, int flags)
+{
     const char *data;
     apr_size_t len;
     json_error_t error;
@@ -606,7 +611,7 @@ apr_status_t md_json_readf(md_json_t **pjson, apr_pool_t *p, const char *path)
     apr_status_t rv;
 
     *pjson = NULL;
-    rv = md_util_fread_all(&data, &len, path, MD_JSON_MAX_SIZE, p);
+    rv = md_util_fread(&data, &len, path, MD_JSON_MAX_SIZE, flags, p);
     if (APR_SUCCESS != rv) return rv;
     j = json_loadb(data, len, JSON_DECODE_ANY, &error);
     if (!j) {

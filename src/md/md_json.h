@@ -107,5 +107,7 @@ apr_status_t md_json_fcreatex(const md_json_t *json, apr_pool_t *p, md_json_fmt_
 apr_status_t md_json_readd(md_json_t **pjson, apr_pool_t *p,
                            const char *data, apr_size_t len);
 apr_status_t md_json_readf(md_json_t **pjson, apr_pool_t *p, const char *path);
+/* md_json_readf with md_util_fread flags (MD_FREAD_NOFOLLOW). */
+apr_status_t md_json_readfx(md_json_t **pjson, apr_pool_t *p, const char *path, int flags);
 
 #endif /* md_json_h */

@@ -35,6 +35,7 @@ struct md_reg_t {
     const char *dns01_cmd;
     int dns01_version;
     const char *fallback_dir;   /* fallbacks outside the store, NULL: domains/ */
+    int sync_deferred;          /* md_reg_defer_sync */
 };
 
 static const md_timeslice_t default_renew_window = { 100 * APR_USEC_PER_SEC * MD_SECS_PER_DAY,
@@ -314,6 +315,24 @@ static apr_status_t fallback_key_get(const fallback_key_t **pfk, md_reg_t *reg,
     return rv;
 }
 
+void md_reg_defer_sync(md_reg_t *reg, int defer)
+{
+    reg->sync_deferred = defer;
+    if (reg->store) md_store_defer_sync(reg->store, defer);
+}
+
+apr_status_t md_reg_sync(md_reg_t *reg)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    md_reg_defer_sync(reg, 0);
+    if (reg->store) rv = md_store_sync(reg->store);
+    if (APR_SUCCESS == rv && reg->fallback_dir && md_util_is_dir(reg->fallback_dir, reg->p)) {
+        rv = md_util_syncfs(reg->fallback_dir);
+    }
+    return rv;
+}
+
 void md_reg_set_fallback_dir(md_reg_t *reg, const char *dir)
 {
     reg->fallback_dir = dir ? apr_pstrdup(reg->p, dir) : NULL;
@@ -328,7 +347,9 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
     const fallback_key_t *fk;
     md_cert_t *cert;
     apr_array_header_t *chain;
+    const char *pem;
     apr_status_t rv;
+    int flags;
 
     *pkeyfile = *pcertfile = NULL;
     if (!spec) return APR_EINVAL;
@@ -358,11 +379,13 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
     rv = md_cert_make_fallback(&cert, MD_FALLBACK_CN, md->domains, fk->pkey,
                                MD_FALLBACK_VALID, p);
     if (APR_SUCCESS != rv) return rv;
-    rv = md_text_freplace(kfile, MD_FPROT_F_UONLY, p, fk->pem);
+    flags = reg->sync_deferred ? MD_FWRITE_NOSYNC : 0;
+    rv = md_util_fwrite(kfile, MD_FPROT_F_UONLY, fk->pem, flags, p);
     if (APR_SUCCESS != rv) return rv;
     chain = apr_array_make(p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-    rv = md_chain_fsave(chain, p, cfile, MD_FPROT_F_UONLY);
+    rv = md_chain_to_pem(&pem, chain, p);
+    if (APR_SUCCESS == rv) rv = md_util_fwrite(cfile, MD_FPROT_F_UONLY, pem, flags, p);
     if (APR_SUCCESS != rv) return rv;
 leave_ok:
     *pkeyfile = kfile;
@@ -710,7 +733,17 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     rv = staged_load(&set, reg, md, p);
     if (APR_SUCCESS == rv && !staged_is_ready(&set, now)) return APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv)) return APR_ENOENT;  /* renewal still in progress */
-    if (APR_SUCCESS != rv) goto leave;
+    if (APR_SUCCESS != rv) {
+        /* the staged set itself is broken: no restart will make it good */
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      "AH10069: %s: error loading staged set, purging it", md->name);
+        md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
+        md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
+        return rv;
+    }
+    /* from here on, a failure is one of writing (a full disk, no archive
+     * slot left, a read-only domains/): the issued certificate stays in
+     * staging/ and the next restart activates it; every step is repeatable */
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: saving staged account", md->name);
     rv = md_acme_drive_activate_account(reg->store, set.md, p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) goto leave;
@@ -721,6 +754,9 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     rv = staged_to_tmp(&set, reg, md, p);
     if (APR_SUCCESS != rv) goto leave;
     rv = md_store_move(reg->store, p, MD_SG_TMP, MD_SG_DOMAINS, md->name, 1);
+    if (APR_SUCCESS != rv) goto leave;
+    /* the new domains/NAME on disk before staging/ goes, deferred or not */
+    rv = md_store_sync_dir(reg->store, MD_SG_DOMAINS, md->name, p);
     if (APR_SUCCESS != rv) goto leave;
     md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
     md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
@@ -735,10 +771,10 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
                   md->name);
 leave:
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "AH10069: %s: error loading staged set, purging it", md->name);
-        md_store_purge(reg->store, p, MD_SG_STAGING, md->name);
-        md_store_purge(reg->store, p, MD_SG_CHALLENGES, md->name);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10693: %s: activating the "
+                      "staged certificate failed, keeping it in staging/ to activate it "
+                      "at the next restart", md->name);
+        md_store_purge(reg->store, p, MD_SG_TMP, md->name);
     }
     return rv;
 }

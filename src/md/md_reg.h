@@ -117,6 +117,14 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
                                        md_reg_t *reg, const md_t *md, int i,
                                        apr_pool_t *p);
 
+/* Defers the fsyncs of the store's saves and of fallback files (the
+ * parent's start-up: a file or three per MD); md_reg_sync ends that and
+ * syncs them all (syncfs of the store's and the fallbacks' file systems).
+ * Activation fsyncs the new domains/NAME before it purges staging/NAME,
+ * deferred or not. */
+void md_reg_defer_sync(md_reg_t *reg, int defer);
+apr_status_t md_reg_sync(md_reg_t *reg);
+
 /* Puts fallback files in <dir>/<name>/ instead of domains/<name>/ (dir is
  * created 0700 when needed; NULL restores the default). For a store that
  * cannot be written: the server still gets certificates. */

@@ -61,6 +61,17 @@ apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *pa
 
 /* The directory the store lives in. */
 const char *md_store_base_dir(md_store_t *store);
+/* Every save is durable when it returns (file and directory fsynced) unless
+ * deferred: the parent's start-up writes a file or three per MD and syncs
+ * them at once with md_store_sync (one syncfs instead of thousands of
+ * fsyncs). Set by one thread before concurrent use. */
+void md_store_defer_sync(md_store_t *store, int defer);
+/* syncfs of the store's file system: deferred saves, moves and removals are
+ * on disk when it returns. */
+apr_status_t md_store_sync(md_store_t *store);
+/* fsync of <group>/<name>'s files, the directory and <group>/. */
+apr_status_t md_store_sync_dir(md_store_t *store, md_store_group_t group,
+                               const char *name, apr_pool_t *p);
 /* Installs the directory callback (call once, before concurrent use). */
 void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton);
 /* Counts every change made through store (saves, removals, moves, renames)

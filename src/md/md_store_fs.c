@@ -38,6 +38,7 @@ struct md_store_t {
     apr_file_t *lock_file;      /* store.lock while locked globally */
     apr_pool_t *lock_pool;      /* the pool lock_file lives in */
     int readonly;               /* opened for reading plain values only */
+    int sync_deferred;          /* saves skip fsync; md_store_sync syncs them */
 };
 
 #define RO_CHECK(store) do { if ((store)->readonly) return APR_EACCES; } while (0)
@@ -61,6 +62,11 @@ void md_store_fs_group_perms(md_store_group_t group, apr_fileperms_t *pdir_perms
             *pfile_perms = MD_FPROT_F_UONLY;
             break;
     }
+}
+
+int md_store_fs_child_writes(md_store_group_t group)
+{
+    return MD_SG_CHALLENGES == group || MD_SG_STAGING == group || MD_SG_OCSP == group;
 }
 
 int md_store_fs_group_encrypts(md_store_group_t group)
@@ -167,6 +173,28 @@ static void changed(md_store_t *store)
     if (store->changes) apr_atomic_inc32(store->changes);
 }
 
+void md_store_defer_sync(md_store_t *store, int defer)
+{
+    store->sync_deferred = defer;
+}
+
+apr_status_t md_store_sync(md_store_t *store)
+{
+    if (store->readonly) return APR_SUCCESS;
+    return md_util_syncfs(store->base);
+}
+
+apr_status_t md_store_sync_dir(md_store_t *store, md_store_group_t group,
+                               const char *name, apr_pool_t *p)
+{
+    const char *dir;
+    apr_status_t rv;
+
+    if (store->readonly) return APR_SUCCESS;
+    rv = get_dir(&dir, store, group, name, p);
+    return (APR_SUCCESS == rv) ? md_util_fsync_dir(dir, p) : rv;
+}
+
 void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton)
 {
     store->dir_cb = cb;
@@ -175,27 +203,42 @@ void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton)
 
 /* --- directories ------------------------------------------------------------------- */
 
+/* 1 if dir is a directory; with nofollow a link to one is not. */
+static int is_dir(const char *dir, int nofollow, apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    return APR_SUCCESS == apr_stat(&info, dir, APR_FINFO_TYPE
+                                   | (nofollow ? APR_FINFO_LINK : 0), p)
+           && APR_DIR == info.filetype;
+}
+
 /* Creates dir if missing and sets the group's mode. The dir callback runs
  * when the directory was created, or always with force_cb. A directory that
- * exists but belongs to someone else keeps its mode (chmod is not ours). */
+ * exists but belongs to someone else keeps its mode (chmod is not ours).
+ * Where the child writes, a link is no directory: root would chmod (and the
+ * dir callback chown) what it points to. */
 static apr_status_t mk_dir(md_store_t *store, md_store_group_t group, const char *dir,
                            int force_cb, apr_pool_t *p)
 {
     apr_fileperms_t dperms, fperms;
-    int existed = md_util_is_dir(dir, p);
+    int nofollow = md_store_fs_child_writes(group);
+    int existed = is_dir(dir, nofollow, p);
     apr_status_t rv = APR_SUCCESS;
 
     md_store_fs_group_perms(group, &dperms, &fperms);
     if (!existed) {
         rv = apr_dir_make(dir, dperms, p);
-        if (APR_STATUS_IS_EEXIST(rv) && md_util_is_dir(dir, p)) rv = APR_SUCCESS;
+        if (APR_STATUS_IS_EEXIST(rv) && is_dir(dir, nofollow, p)) rv = APR_SUCCESS;
         if (APR_SUCCESS != rv) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                          "store: unable to create directory %s", dir);
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "store: unable to create "
+                          "directory %s%s", dir, APR_STATUS_IS_EEXIST(rv) ? " (something "
+                          "else, a link or a file, is there)" : "");
             return rv;
         }
     }
-    rv = apr_file_perms_set(dir, dperms);
+    rv = nofollow ? md_util_perms_set_nofollow(dir, dperms)
+                  : apr_file_perms_set(dir, dperms);
     if (APR_STATUS_IS_ENOTIMPL(rv)) rv = APR_SUCCESS;
     if (APR_SUCCESS != rv && existed) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
@@ -508,28 +551,32 @@ apr_status_t md_store_load(md_store_t *store, md_store_group_t group, const char
     apr_finfo_t info;
     void *value = NULL;
     apr_status_t rv;
+    int flags;
 
     if (pvalue) *pvalue = NULL;
     if (!aspect) return APR_EINVAL;
     rv = md_store_get_fname(&fname, store, group, name, aspect, p);
     if (APR_SUCCESS != rv) return rv;
-    rv = apr_stat(&info, fname, APR_FINFO_TYPE, p);
+    rv = apr_stat(&info, fname, APR_FINFO_TYPE | APR_FINFO_LINK, p);
     if (APR_SUCCESS != rv) return rv;
+    /* what the child processes can write, the parent reads as it is: a link
+     * there (to /etc/shadow, to a FIFO) is refused, not followed */
+    flags = md_store_fs_child_writes(group) ? MD_FREAD_NOFOLLOW : 0;
     switch (vtype) {
         case MD_SV_TEXT:
-            rv = md_util_fread_all(&text, &len, fname, MD_STORE_TEXT_MAX, p);
+            rv = md_util_fread(&text, &len, fname, MD_STORE_TEXT_MAX, flags, p);
             value = (void *)text;
             break;
         case MD_SV_JSON:
-            rv = md_json_readf((md_json_t **)&value, p, fname);
+            rv = md_json_readfx((md_json_t **)&value, p, fname, flags);
             break;
         case MD_SV_PKEY:
             /* keys in plain groups simply ignore the passphrase */
-            rv = md_pkey_fload((md_pkey_t **)&value, p, store->key.data,
-                               store->key.len, fname);
+            rv = md_pkey_floadx((md_pkey_t **)&value, p, store->key.data,
+                                store->key.len, fname, flags);
             break;
         case MD_SV_CHAIN:
-            rv = md_chain_fload((apr_array_header_t **)&value, p, fname);
+            rv = md_chain_floadx((apr_array_header_t **)&value, p, fname, flags);
             break;
         default:
             rv = APR_EINVAL;
@@ -544,13 +591,30 @@ apr_status_t md_store_load(md_store_t *store, md_store_group_t group, const char
     return rv;
 }
 
-static apr_status_t save_pkey(md_store_t *store, apr_pool_t *p, md_store_group_t group,
-                              const char *fname, md_pkey_t *pkey, apr_fileperms_t perms)
+/* The file content of a value: JSON indented, keys as PKCS#8 PEM
+ * (encrypted in the groups that encrypt), chains as PEM. */
+static apr_status_t value_text(const char **ptext, md_store_t *store,
+                               md_store_group_t group, md_store_vtype_t vtype,
+                               void *value, apr_pool_t *p)
 {
-    if (md_store_fs_group_encrypts(group)) {
-        return md_pkey_fsave(pkey, p, store->key.data, store->key.len, fname, perms);
+    *ptext = NULL;
+    switch (vtype) {
+        case MD_SV_TEXT:
+            *ptext = value;
+            return APR_SUCCESS;
+        case MD_SV_JSON:
+            *ptext = md_json_writep(value, p, MD_JSON_FMT_INDENT);
+            return *ptext ? APR_SUCCESS : APR_EINVAL;
+        case MD_SV_PKEY:
+            if (md_store_fs_group_encrypts(group)) {
+                return md_pkey_to_pem(ptext, value, p, store->key.data, store->key.len);
+            }
+            return md_pkey_to_pem(ptext, value, p, NULL, 0);
+        case MD_SV_CHAIN:
+            return md_chain_to_pem(ptext, value, p);
+        default:
+            return APR_EINVAL;
     }
-    return md_pkey_fsave(pkey, p, NULL, 0, fname, MD_STORE_PLAIN_KEY_PERMS);
 }
 
 static apr_status_t store_save(md_store_t *store, apr_pool_t *p, md_store_group_t group,
@@ -558,8 +622,9 @@ static apr_status_t store_save(md_store_t *store, apr_pool_t *p, md_store_group_
                                md_store_vtype_t vtype, void *value, int create)
 {
     apr_fileperms_t dperms, fperms;
-    const char *fname;
+    const char *fname, *text;
     apr_status_t rv;
+    int flags = store->sync_deferred ? MD_FWRITE_NOSYNC : 0;
 
     RO_CHECK(store);
     if (!aspect || !value) return APR_EINVAL;
@@ -568,30 +633,17 @@ static apr_status_t store_save(md_store_t *store, apr_pool_t *p, md_store_group_
     rv = ensure_dirs(store, group, name, 0, p);
     if (APR_SUCCESS != rv) return rv;
     md_store_fs_group_perms(group, &dperms, &fperms);
+    if (MD_SV_PKEY == vtype && !md_store_fs_group_encrypts(group)) {
+        fperms = MD_STORE_PLAIN_KEY_PERMS;
+    }
     if (create && (MD_SV_PKEY == vtype || MD_SV_CHAIN == vtype)
         && md_store_exists(store, group, name, aspect, p)) {
         rv = APR_EEXIST;
         goto leave;
     }
-    switch (vtype) {
-        case MD_SV_TEXT:
-            rv = create ? md_text_fcreatex(fname, fperms, p, value)
-                        : md_text_freplace(fname, fperms, p, value);
-            break;
-        case MD_SV_JSON:
-            rv = create ? md_json_fcreatex(value, p, MD_JSON_FMT_INDENT, fname, fperms)
-                        : md_json_freplace(value, p, MD_JSON_FMT_INDENT, fname, fperms);
-            break;
-        case MD_SV_PKEY:
-            rv = save_pkey(store, p, group, fname, value, fperms);
-            break;
-        case MD_SV_CHAIN:
-            rv = md_chain_fsave(value, p, fname, fperms);
-            break;
-        default:
-            rv = APR_EINVAL;
-            break;
-    }
+    if (create && (MD_SV_TEXT == vtype || MD_SV_JSON == vtype)) flags |= MD_FWRITE_EXCL;
+    rv = value_text(&text, store, group, vtype, value, p);
+    if (APR_SUCCESS == rv) rv = md_util_fwrite(fname, fperms, text, flags, p);
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, APR_STATUS_IS_EEXIST(rv) ? MD_LOG_DEBUG : MD_LOG_ERR,

@@ -57,6 +57,10 @@ apr_status_t md_store_fs_open_readonly(md_store_t **pstore, apr_pool_t *p,
 void md_store_fs_group_perms(md_store_group_t group, apr_fileperms_t *pdir_perms,
                              apr_fileperms_t *pfile_perms);
 
+/* 1 for the groups the child processes (User) write: challenges, staging,
+ * ocsp. The parent follows no link in them (docs/security.md). */
+int md_store_fs_child_writes(md_store_group_t group);
+
 /* 1 if private keys saved in the group are encrypted with the store key
  * (accounts, staging, archive, ocsp and the top level), 0 for domains,
  * challenges and tmp. */

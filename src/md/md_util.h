@@ -88,21 +88,51 @@ int md_util_is_file(const char *path, apr_pool_t *p);
 const char *md_util_path_join(apr_pool_t *p, ...) __attribute__((sentinel));
 /* Creates the directory and its parents, then chmods it to perms. */
 apr_status_t md_util_mkdir(const char *path, apr_fileperms_t perms, apr_pool_t *p);
-/* Reads a whole file; APR_EINVAL if larger than max. Data is NUL terminated. */
+/* APR permission bits (0x0644) as a Unix mode (0644). */
+unsigned int md_util_perms_to_mode(apr_fileperms_t perms);
+/* chmod that does not follow a link as the last component (ELOOP), done
+ * on the opened file (perms: APR permission bits). */
+apr_status_t md_util_perms_set_nofollow(const char *path, apr_fileperms_t perms);
+/* md_util_fread flags */
+#define MD_FREAD_NOFOLLOW   0x01    /* a symbolic link as the last component:
+                                     * refused (ELOOP), logged as AH10692 */
+/* Reads a whole regular file into p, NUL terminated. The open never blocks:
+ * a FIFO, socket or device is APR_EINVAL (AH10690), as is a file larger than
+ * max (AH10691). */
+apr_status_t md_util_fread(const char **pdata, apr_size_t *plen, const char *path,
+                           apr_size_t max, int flags, apr_pool_t *p);
+/* md_util_fread without flags (links are followed). */
 apr_status_t md_util_fread_all(const char **pdata, apr_size_t *plen,
                                const char *path, apr_size_t max, apr_pool_t *p);
-/* Writes <path>.tmp (exclusive, mode perms, chmod against umask), then
- * renames it over path. A stale .tmp is waited for briefly, then removed. */
+/* Writes <path>.tmp (exclusive, mode perms, fchmod against umask), fsyncs
+ * it, renames it over path and fsyncs the directory: after a crash path
+ * holds the old or the new content, never a partial one. A stale .tmp is
+ * waited for briefly, then removed. */
 apr_status_t md_util_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               md_util_file_cb *write_cb, void *baton);
-/* Creates path exclusively (APR_EEXIST if it exists) and writes it. */
+/* Creates path exclusively (APR_EEXIST if it exists), writes and fsyncs it
+ * and its directory. */
 apr_status_t md_util_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               md_util_file_cb *write_cb, void *baton);
+/* md_util_fwrite flags */
+#define MD_FWRITE_EXCL      0x01    /* create path exclusively (APR_EEXIST), no temp */
+#define MD_FWRITE_NOSYNC    0x02    /* no fsync of file and directory: the caller
+                                     * syncs a batch of writes (md_util_syncfs) */
+/* Writes text as md_util_freplace does (md_util_fcreatex with EXCL). */
+apr_status_t md_util_fwrite(const char *path, apr_fileperms_t perms, const char *text,
+                            int flags, apr_pool_t *p);
+/* fsync of the regular files in dir, of dir and of its parent. */
+apr_status_t md_util_fsync_dir(const char *dir, apr_pool_t *p);
+/* syncfs(2) of the file system that holds path. */
+apr_status_t md_util_syncfs(const char *path);
 apr_status_t md_text_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               const char *text);
 apr_status_t md_text_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               const char *text);
-/* Removes a file or a directory tree. APR_SUCCESS if it did not exist. */
+/* Removes a file or a directory tree. APR_SUCCESS if it did not exist.
+ * Links are removed, never followed (the directories are opened with
+ * O_NOFOLLOW relative to their parent); trees deeper than 32 levels are
+ * refused (ELOOP). */
 apr_status_t md_util_rm_recursive(const char *path, apr_pool_t *p);
 
 typedef int md_util_dir_cb(void *baton, apr_pool_t *p, const char *dir,

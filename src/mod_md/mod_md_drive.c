@@ -278,6 +278,13 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     apr_status_t rv;
 
     (void)plog; (void)ptemp;
+    if (rt && rt->reg) {
+        rv = md_reg_sync(rt->reg);
+        if (APR_SUCCESS != rv) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, APLOGNO(10694)
+                         "syncing the store's start-up writes to disk failed");
+        }
+    }
     if (!rt || !rt->reg || rt->dry_run) return OK;
     if (rt->store_error) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10631)

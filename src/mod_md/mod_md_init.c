@@ -508,45 +508,32 @@ static apr_status_t store_dir_created(void *baton, apr_pool_t *p, md_store_group
 /* --- repairing what a restore left wrong --------------------------------------------- */
 
 typedef struct {
-    server_rec *s;
     int group_chown;            /* hand entries to User (challenges, staging, ocsp) */
-    int depth;
     int repaired;
 } repair_ctx;
 
 /* A file or directory of a group: owned by User where the child writes,
- * readable for the child in accounts/ (else it registers new accounts). */
-static int repair_entry(void *baton, apr_pool_t *p, const char *dir, const char *name,
-                        apr_filetype_e ftype)
+ * readable for the child in accounts/ (else it registers new accounts).
+ * The entry is open: nothing here follows a link User may have put there. */
+static void repair_entry(void *baton, const md_os_entry_t *e, const char *name)
 {
     repair_ctx *ctx = baton;
-    const char *path = md_util_path_join(p, dir, name, NULL);
-    apr_finfo_t info;
+    apr_fileperms_t perms = md_os_entry_perms(e);
 
-    if (APR_DIR != ftype && APR_REG != ftype) return 1;
-    if (APR_SUCCESS != apr_stat(&info, path, APR_FINFO_USER | APR_FINFO_PROT, p)) return 1;
     if (ctx->group_chown) {
-        if (md_os_is_root() && (uid_t)-1 != ap_unixd_config.user_id
-            && info.user != ap_unixd_config.user_id) {
-            if (APR_SUCCESS == md_os_chown_to_user(path, p)) ++ctx->repaired;
+        ctx->repaired += md_os_entry_chown_to_user(e);
+    }
+    else if (md_os_entry_is_dir(e)) {
+        if ((perms & MD_FPROT_D_UALL_WREAD) != MD_FPROT_D_UALL_WREAD) {
+            ctx->repaired += md_os_entry_perms_set(e, MD_FPROT_D_UALL_WREAD);
         }
     }
-    else if (APR_DIR == ftype && (info.protection & MD_FPROT_D_UALL_WREAD)
-             != MD_FPROT_D_UALL_WREAD) {
-        if (APR_SUCCESS == apr_file_perms_set(path, MD_FPROT_D_UALL_WREAD)) ++ctx->repaired;
-    }
-    else if (APR_REG == ftype && !(info.protection & APR_FPROT_WREAD)
+    else if (!(perms & APR_FPROT_WREAD)
              && (!strcmp(MD_FN_ACCOUNT, name) || !strcmp(MD_FN_ACCT_KEY, name))) {
         /* only the account files: account.pem is encrypted, anything else
          * (a legacy plain key) keeps its mode */
-        if (APR_SUCCESS == apr_file_perms_set(path, MD_FPROT_F_UALL_WREAD)) ++ctx->repaired;
+        ctx->repaired += md_os_entry_perms_set(e, MD_FPROT_F_UALL_WREAD);
     }
-    if (APR_DIR == ftype && ctx->depth == 0) {
-        ctx->depth = 1;
-        md_util_dir_do(repair_entry, ctx, p, path, NULL);
-        ctx->depth = 0;
-    }
-    return 1;
 }
 
 /* Ownership below challenges/, staging/, ocsp/ and the modes below
@@ -563,12 +550,11 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
 
     for (i = 0; i < sizeof(groups) / sizeof(groups[0]); ++i) {
         memset(&ctx, 0, sizeof(ctx));
-        ctx.s = s;
         ctx.group_chown = (MD_SG_ACCOUNTS != groups[i]);
         if (!ctx.group_chown && !md_os_is_root()) continue;
         gdir = md_store_get_dir(rt->store, groups[i], NULL, p);
         if (!gdir) continue;
-        md_util_dir_do(repair_entry, &ctx, p, gdir, NULL);
+        md_os_walk(gdir, 1, repair_entry, &ctx);
         if (!ctx.group_chown && ctx.repaired == 0) {
             /* accounts/ itself: readable once it holds accounts */
             apr_finfo_t info;
@@ -576,8 +562,7 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
                 && (info.protection & MD_FPROT_D_UALL_WREAD) != MD_FPROT_D_UALL_WREAD
                 && md_store_exists(rt->store, groups[i], NULL, NULL, p)) {
                 /* only when it has entries (0750 until the first account) */
-                ctx.depth = 1;
-                md_util_dir_do(repair_entry, &ctx, p, gdir, NULL);
+                md_os_walk(gdir, 0, repair_entry, &ctx);
             }
         }
         if (ctx.repaired > 0) {
@@ -882,6 +867,9 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     md_reg_set_dns01(rt->reg, md_config_get_mod(s)->dns01_cmd,
                      md_config_get_mod(s)->dns01_version);
+    /* one sync for the start-up's writes, after mod_ssl made the fallbacks
+     * (md_post_config_after_ssl) */
+    md_reg_defer_sync(rt->reg, 1);
     if (!rt->store_error) {
         rv = sync_store(rt, &set, s, ptemp);
         if (APR_SUCCESS != rv) store_unusable(rt, &set, s, rv, "syncing the MDs with it");

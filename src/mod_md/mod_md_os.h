@@ -7,10 +7,33 @@
 #define mod_md_os_h
 
 #include <apr_pools.h>
+#include <apr_file_info.h>
 
 /* chown path to the configured User (uid only) when running as root.
- * APR_SUCCESS when not root (nothing to do). */
+ * APR_SUCCESS when not root (nothing to do). Done on the opened path
+ * without following a link (ELOOP); a regular file with more than one hard
+ * link is refused (APR_EINVAL). */
 apr_status_t md_os_chown_to_user(const char *path, apr_pool_t *p);
+
+/* A directory or regular file met by md_os_walk, open (O_NOFOLLOW) for the
+ * time of the callback. */
+typedef struct md_os_entry_t md_os_entry_t;
+/* name: the entry's name in its directory. */
+typedef void md_os_walk_cb(void *baton, const md_os_entry_t *e, const char *name);
+/* Walks the directories and regular files below dir, down to max_depth
+ * (0: dir's entries only), opening each relative to its parent without
+ * following a link: links, FIFOs, sockets and devices are skipped, and the
+ * walk never leaves dir. */
+apr_status_t md_os_walk(const char *dir, int max_depth, md_os_walk_cb *cb, void *baton);
+int md_os_entry_is_dir(const md_os_entry_t *e);
+/* The entry's mode as APR permission bits. */
+apr_fileperms_t md_os_entry_perms(const md_os_entry_t *e);
+/* fchown to User when root and not User's yet (regular files only with one
+ * link); 1 if the owner was changed. */
+int md_os_entry_chown_to_user(const md_os_entry_t *e);
+/* fchmod (APR permission bits; not for files with more than one link);
+ * 1 if done. */
+int md_os_entry_perms_set(const md_os_entry_t *e, apr_fileperms_t perms);
 
 /* 1 if the process runs as root. */
 int md_os_is_root(void);

@@ -305,6 +305,76 @@ def test_500_permissions_repaired(acme_factory):
     assert count_in_logs([ae.env], "AH10632") == 1
 
 
+def _www_data():
+    import pwd
+    return pwd.getpwnam("www-data")
+
+
+def _generations(ae):
+    return count_in_logs([ae.env], "resuming normal operations")
+
+
+def test_500_fifo_in_staging_graceful_completes(acme_factory):
+    """A FIFO that User put at staging/NAME/md.json: the parent reads it at
+    the graceful restart without blocking (it waited forever for a writer),
+    names it (AH10690), drops the staged set and serves on."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = "fifo.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    ae.write(["MDomain %s" % name], vhosts=[[name]])
+    ae.start()
+    ae.issue(name)
+    cert = ae.server_cert(name)
+    user = _www_data()
+    staged = ae.path("staging", name)
+    os.makedirs(staged, exist_ok=True)
+    os.chown(staged, user.pw_uid, user.pw_gid)
+    fifo = os.path.join(staged, "md.json")
+    os.mkfifo(fifo)
+    os.chown(fifo, user.pw_uid, user.pw_gid)
+    ae.env.allow_log(r"AH10690: .*staging/%s/md.json is not a regular file" % name,
+                     r"AH10069: %s: error loading staged set, purging it" % name)
+    before = _generations(ae)
+    ae.graceful()
+    wait_until(lambda: _generations(ae) > before, 15, what="graceful restart done")
+    assert ae.server_cert(name).serial_number == cert.serial_number
+    assert count_in_logs([ae.env], "AH10690") >= 1
+    assert not os.path.exists(fifo)
+
+
+def test_500_links_in_staging_not_followed(acme_factory):
+    """Links User put into staging/ point outside the store: root neither
+    hands their targets to User at start-up (a hard link to a root file was
+    chowned) nor removes or changes them when it purges staging/."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = "links.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    outside = os.path.join(ae.env.root, "outside")
+    os.makedirs(outside)
+    os.chmod(outside, 0o700)
+    secret = os.path.join(outside, "secret")
+    with open(secret, "w") as f:
+        f.write("root only")
+    os.chmod(secret, 0o600)
+    staged = ae.path("staging", name)
+    os.makedirs(staged)
+    os.link(secret, os.path.join(staged, "hard.pem"))
+    os.symlink(secret, os.path.join(staged, "privkey.pem"))
+    os.symlink(outside, os.path.join(staged, "dir"))
+    with open(os.path.join(staged, "job.json"), "w") as f:
+        json.dump({"name": name, "finished": False, "errors": 1}, f)
+    ae.write(["MDomain %s" % name], vhosts=[[name]])
+    ae.start()
+    ae.issue(name)
+    for path, mode in ((secret, 0o600), (outside, 0o700)):
+        st = os.lstat(path)
+        assert (st.st_uid, st.st_mode & 0o7777) == (0, mode), (path, st)
+    with open(secret) as f:
+        assert f.read() == "root only"
+
+
 # --- 5. two servers, one store ----------------------------------------------------------------
 
 def _twin(acme_factory, env_factory, name, store_locks="on"):

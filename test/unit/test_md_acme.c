@@ -501,12 +501,15 @@ START_TEST(test_rfc3339)
 }
 END_TEST
 
+/* The directory with a renewalInfo URL. */
+#define A_DIR_ARI(url) { "GET", "/dir", 0, 200, J, NULL, "{\"newNonce\": \"" CA "/nonce\", " \
+                         "\"newAccount\": \"" CA "/new-acct\", \"newOrder\": \"" CA \
+                         "/new-order\", \"renewalInfo\": \"" url "\"}", NULL, NULL }
+
 START_TEST(test_ari_get)
 {
     static const fake_answer script[] = {
-        { "GET", "/dir", 0, 200, J, NULL, "{\"newNonce\": \"" CA "/nonce\", "
-          "\"newAccount\": \"" CA "/new-acct\", \"newOrder\": \"" CA "/new-order\", "
-          "\"renewalInfo\": \"" CA "/ari/\"}", NULL, NULL },
+        A_DIR_ARI(CA "/ari/"),
         { "GET", "/ari/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", 0, 200, J, NULL,
           "{\"suggestedWindow\": {\"start\": \"2026-11-30T11:54:24Z\", "
           "\"end\": \"2026-12-01T11:54:24Z\"}, \"explanationURL\": "
@@ -534,6 +537,27 @@ START_TEST(test_ari_get)
     acme->api.renewal_info = NULL;
     ck_assert_int_eq(APR_ENOTIMPL, md_acme_ari_get(&ari, acme, "x.y", result,
                                                    md_test_pool));
+}
+END_TEST
+
+START_TEST(test_ari_empty_url)
+{
+    /* "renewalInfo": "" is no ARI endpoint (the URL building read the byte
+     * before the empty string and then asked the CA for "/<cert-id>") */
+    static const fake_answer script[] = {
+        A_DIR_ARI(""),
+    };
+    md_result_t *result = md_result_make(md_test_pool, APR_SUCCESS);
+    md_acme_ari_t *ari;
+    md_acme_t *acme;
+
+    fake_start(script, N(script));
+    acme = acme_setup(result);
+    ck_assert_ptr_null(acme->api.renewal_info);
+    ck_assert_int_eq(APR_ENOTIMPL, md_acme_ari_get(&ari, acme, "aYhba4dGQEHhs3uEe6CuLN4.AI",
+                                                   result, md_test_pool));
+    ck_assert_ptr_null(ari);
+    ck_assert_int_eq(1, fake.requests->nelts);
 }
 END_TEST
 
@@ -765,8 +789,57 @@ START_TEST(test_renew)
     ck_assert_str_eq("ACME-ca.test-0000", staged->ca_account);
     ck_assert(md_store_exists(store, MD_SG_ACCOUNTS, "ACME-ca.test-0000", MD_FN_ACCOUNT,
                               md_test_pool));
-    ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_ACCOUNT,
+    /* the staged copy goes with staging/NAME; a second run finds the same */
+    staged->ca_account = NULL;
+    ck_assert_int_eq(APR_SUCCESS, md_acme_drive_activate_account(store, staged,
+                                                                 md_test_pool));
+    ck_assert_str_eq("ACME-ca.test-0000", staged->ca_account);
+}
+END_TEST
+
+/* A valid account at the fake CA saved as accounts/ACME-ca.test-0000. */
+static md_acme_acct_t *stored_acct(md_store_t *store, const char *url, md_pkey_t **ppkey)
+{
+    md_acme_acct_t *acct = apr_pcalloc(md_test_pool, sizeof(*acct));
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(ppkey, md_test_pool, &spec));
+    acct->url = url;
+    acct->ca_url = DIR_URL;
+    acct->status = MD_ACME_ACCT_ST_VALID;
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_save(store, md_test_pool, acct, *ppkey));
+    ck_assert_str_eq("ACME-ca.test-0000", acct->id);
+    return acct;
+}
+
+START_TEST(test_activate_known_account)
+{
+    /* the staged account is one accounts/ already holds: its id must outlive
+     * the store's iteration pool. The pool's allocator keeps no free memory,
+     * so a read after the store destroyed that pool is a use-after-free that
+     * AddressSanitizer reports. */
+    apr_allocator_t *allocator;
+    apr_pool_t *strict;
+    md_store_t *store = renew_store();
+    md_pkey_t *pkey;
+    md_acme_acct_t *acct = stored_acct(store, CA "/acct/7", &pkey);
+    md_t *md = renew_md();
+
+    acct->id = NULL;
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_save_in(store, md_test_pool, MD_SG_STAGING,
+                                                       md->name, acct, pkey));
+
+    ck_assert_int_eq(APR_SUCCESS, apr_allocator_create(&allocator));
+    apr_allocator_max_free_set(allocator, 1);
+    ck_assert_int_eq(APR_SUCCESS, apr_pool_create_ex(&strict, md_test_pool, NULL,
+                                                     allocator));
+    apr_allocator_owner_set(allocator, strict);
+    md->ca_account = NULL;
+    ck_assert_int_eq(APR_SUCCESS, md_acme_drive_activate_account(store, md, strict));
+    ck_assert_str_eq("ACME-ca.test-0000", md->ca_account);
+    ck_assert(!md_store_exists(store, MD_SG_ACCOUNTS, "ACME-ca.test-0001", MD_FN_ACCOUNT,
                                md_test_pool));
+    apr_pool_destroy(strict);
 }
 END_TEST
 
@@ -778,20 +851,13 @@ START_TEST(test_renew_acct_unreachable)
         { "POST", "/acct/1", APR_ECONNREFUSED, 0, NULL, NULL, NULL, NULL, NULL },
     };
     md_result_t *result = md_result_md_make(md_test_pool, "example.org");
-    md_acme_acct_t *acct = apr_pcalloc(md_test_pool, sizeof(*acct));
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
     md_store_t *store;
     md_pkey_t *pkey;
     md_t *md = renew_md();
 
     fake_start(script, N(script));
     store = renew_store();
-    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, md_test_pool, &spec));
-    acct->url = CA "/acct/1";
-    acct->ca_url = DIR_URL;
-    acct->status = MD_ACME_ACCT_ST_VALID;
-    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_save(store, md_test_pool, acct, pkey));
-    ck_assert_str_eq("ACME-ca.test-0000", acct->id);
+    stored_acct(store, CA "/acct/1", &pkey);
     ck_assert_int_eq(APR_ECONNREFUSED, md_acme_drive_renew(store, md, NULL, result,
                                                            md_test_pool));
     ck_assert_int_eq(N(script), fake.requests->nelts);
@@ -1067,6 +1133,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_order_json);
     tcase_add_loop_test(tc, test_rfc3339, 0, N(rfc3339_cases));
     tcase_add_test(tc, test_ari_get);
+    tcase_add_test(tc, test_ari_empty_url);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("renew");
@@ -1076,6 +1143,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_renew_resume);
     tcase_add_test(tc, test_renew_order_not_ready);
     tcase_add_test(tc, test_renew_acct_unreachable);
+    tcase_add_test(tc, test_activate_known_account);
     tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);

@@ -6,6 +6,7 @@
  * certificates and CSRs (parsed back with OpenSSL), JWK/JWS and digests.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
 #include <apr_file_info.h>
@@ -338,6 +339,7 @@ START_TEST(test_chain_fsave)
 {
     const char *dir = md_test_mkdtemp(md_test_pool);
     const char *fname = md_util_path_join(md_test_pool, dir, "pubcert.pem", NULL);
+    const char *old = md_util_path_join(md_test_pool, dir, "old.pem", NULL);
     apr_array_header_t *certs, *loaded, *one;
     const char *fp1, *fp2;
 
@@ -352,15 +354,20 @@ START_TEST(test_chain_fsave)
     md_cert_to_sha256_fingerprint(&fp2, APR_ARRAY_IDX(loaded, 1, md_cert_t *), md_test_pool);
     ck_assert_str_eq(fp1, fp2);
 
-    /* a shorter chain truncates the file, chmod applies */
+    /* a shorter chain replaces the file (a new one: what holds the old one,
+     * here a hard link, still reads it whole), chmod applies */
+    ck_assert_int_eq(0, link(fname, old));
     one = apr_array_make(md_test_pool, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(one, md_cert_t *) = APR_ARRAY_IDX(certs, 0, md_cert_t *);
     ck_assert_int_eq(APR_SUCCESS, md_chain_fsave(one, md_test_pool, fname, PERMS_0600));
     ck_assert_int_eq(PERMS_0600, file_perms(fname));
     ck_assert_str_eq(file_text(DATA("crypto-leaf1.pem")), file_text(fname));
+    ck_assert_str_eq(file_text(DATA("crypto-chain.pem")), file_text(old));
     ck_assert_int_eq(APR_SUCCESS, md_chain_fappend(one, md_test_pool, fname));
     ck_assert_int_eq(APR_SUCCESS, md_chain_fload(&loaded, md_test_pool, fname));
     ck_assert_int_eq(2, loaded->nelts);
+    ck_assert_int_eq(PERMS_0600, file_perms(fname));
+    ck_assert_str_eq(file_text(DATA("crypto-chain.pem")), file_text(old));
 }
 END_TEST
 

@@ -265,6 +265,48 @@ START_TEST(test_activate_broken_staging)
 }
 END_TEST
 
+START_TEST(test_activate_write_error)
+{
+    /* a staged set that cannot be written to domains/ (here: all 999
+     * archive slots taken) stays staged and is activated once that works;
+     * it used to be purged, and the next renewal ordered anew */
+    md_t *md = make_md("g.example.org", NULL);
+    const char *adir = md_store_get_dir(store, MD_SG_ARCHIVE, NULL, md_test_pool);
+    md_json_t *job;
+    int i;
+
+    put_cert(md, NULL, 10 * DAY, 0);
+    stage_set(md, 1);
+    for (i = 1; i <= 999; ++i) {
+        ck_assert_int_eq(APR_SUCCESS, md_util_mkdir(apr_psprintf(md_test_pool,
+                                                                 "%s/%s.%d", adir,
+                                                                 md->name, i),
+                                                    0x0700, md_test_pool));
+    }
+    ck_assert_int_ne(APR_SUCCESS, md_reg_activate_staging(reg, md, apr_time_now(), &job,
+                                                          md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_PUBCERT,
+                              md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_TMP, md->name, MD_FN_MD, md_test_pool));
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+
+    /* a slot freed (the next restart): the staged certificate goes live */
+    ck_assert_int_eq(APR_SUCCESS, md_util_rm_recursive(apr_psprintf(md_test_pool,
+                                                                    "%s/%s.7", adir,
+                                                                    md->name),
+                                                       md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_activate_staging(reg, md, apr_time_now(), &job,
+                                                          md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_ARCHIVE, "g.example.org.7", MD_FN_PUBCERT,
+                              md_test_pool));
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+}
+END_TEST
+
 START_TEST(test_sync_renamed)
 {
     md_t *old = make_md("old.example.org", "www.example.org");
@@ -498,6 +540,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_renew_timing);
     tcase_add_test(tc, test_drop_certs);
     tcase_add_test(tc, test_activate_staging);
+    tcase_add_test(tc, test_activate_write_error);
     tcase_add_test(tc, test_activate_broken_staging);
     tcase_add_test(tc, test_sync_renamed);
     suite_add_tcase(s, tc);

@@ -5,6 +5,7 @@
  * exclusive saves, key encryption per group, archive numbering on moves,
  * purge, iteration, name checks and the global lock.
  */
+#include <errno.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -399,6 +400,74 @@ START_TEST(test_save_load)
                                                   MD_FN_HTTP01, md_test_pool, 1));
     ck_assert_int_eq(APR_SUCCESS, md_store_remove(store, MD_SG_CHALLENGES, "nope",
                                                   MD_FN_HTTP01, md_test_pool, 1));
+}
+END_TEST
+
+START_TEST(test_child_links_refused)
+{
+    /* a link the child put into staging/ is not followed by the store (the
+     * parent would read what it points to); in domains/ (root's) it is */
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    const char *outside = path_of(dir, "outside.json");
+    md_store_t *store = open_store(dir);
+    md_json_t *json = md_json_create(md_test_pool), *loaded;
+
+    md_json_sets("secret", json, "name", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_json_fcreatex(json, md_test_pool, MD_JSON_FMT_INDENT,
+                                                   outside, MD_FPROT_F_UONLY));
+    ck_assert_int_eq(APR_SUCCESS, md_store_make_dir(store, MD_SG_STAGING, "x.org",
+                                                    md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_make_dir(store, MD_SG_DOMAINS, "x.org",
+                                                    md_test_pool));
+    ck_assert_int_eq(0, symlink(outside, path_of(dir, "staging/x.org/job.json")));
+    ck_assert_int_eq(0, symlink(outside, path_of(dir, "domains/x.org/job.json")));
+    capture_start();
+    ck_assert_int_eq(APR_FROM_OS_ERROR(ELOOP),
+                     md_store_load_json(store, MD_SG_STAGING, "x.org", "job.json",
+                                        &loaded, md_test_pool));
+    capture_stop();
+    ck_assert_msg(strstr(captured, "AH10692: ") && strstr(captured, "staging/x.org/job.json"),
+                  "log: %s", captured);
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "x.org",
+                                                     "job.json", &loaded, md_test_pool));
+    ck_assert_str_eq("secret", md_json_gets(loaded, "name", NULL));
+
+    /* staging/y.org a link to a directory elsewhere: no save into it, no
+     * chmod of it (mk_dir made it 0755) */
+    ck_assert_int_eq(0, mkdir(path_of(dir, "elsewhere"), 0700));
+    ck_assert_int_eq(0, symlink(path_of(dir, "elsewhere"), path_of(dir, "staging/y.org")));
+    ck_assert_int_ne(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_STAGING,
+                                                     "y.org", "job.json", json, 0));
+    ck_assert_int_eq(0700, mode_of(path_of(dir, "elsewhere")));
+    ck_assert_int_eq(-1, access(path_of(dir, "elsewhere/job.json"), F_OK));
+}
+END_TEST
+
+START_TEST(test_deferred_sync)
+{
+    /* deferred saves write the same files (temp + rename), synced later */
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    md_store_t *store = open_store(dir);
+    md_json_t *json = md_json_create(md_test_pool), *loaded;
+
+    md_store_defer_sync(store, 1);
+    md_json_sets("a", json, "name", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_DOMAINS,
+                                                     "d.org", "md.json", json, 1));
+    ck_assert(APR_STATUS_IS_EEXIST(md_store_save_json(store, md_test_pool, MD_SG_DOMAINS,
+                                                      "d.org", "md.json", json, 1)));
+    md_json_sets("b", json, "name", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_DOMAINS,
+                                                     "d.org", "md.json", json, 0));
+    ck_assert_int_eq(-1, access(path_of(dir, "domains/d.org/md.json.tmp"), F_OK));
+    ck_assert_int_eq(APR_SUCCESS, md_store_sync(store));
+    ck_assert_int_eq(APR_SUCCESS, md_store_sync_dir(store, MD_SG_DOMAINS, "d.org",
+                                                    md_test_pool));
+    md_store_defer_sync(store, 0);
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "d.org",
+                                                     "md.json", &loaded, md_test_pool));
+    ck_assert_str_eq("b", md_json_gets(loaded, "name", NULL));
+    ck_assert_int_eq(0600, mode_of(path_of(dir, "domains/d.org/md.json")));
 }
 END_TEST
 
@@ -1071,6 +1140,8 @@ Suite *md_test_store_suite(void)
     tcase_add_loop_test(tc, test_modes, 0,
                         (int)(sizeof(group_modes) / sizeof(group_modes[0])));
     tcase_add_test(tc, test_save_load);
+    tcase_add_test(tc, test_child_links_refused);
+    tcase_add_test(tc, test_deferred_sync);
     tcase_add_test(tc, test_create_exclusive);
     tcase_add_test(tc, test_key_encryption);
     tcase_add_loop_test(tc, test_bad_names, 0,

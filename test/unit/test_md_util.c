@@ -3,7 +3,9 @@
  * Unit tests for md_util.c: base64url, hex, DNS names, URI checks, string
  * arrays, file writes and running commands.
  */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <apr_strings.h>
 
@@ -179,6 +181,84 @@ START_TEST(test_file_writes)
 }
 END_TEST
 
+START_TEST(test_fread_special)
+{
+    /* a FIFO where a file is expected must not block the reader (the parent
+     * waited forever for a writer); links are refused only when asked */
+    const char *dir = md_test_mkdtemp(md_test_pool), *data;
+    const char *fifo = md_util_path_join(md_test_pool, dir, "md.json", NULL);
+    const char *file = md_util_path_join(md_test_pool, dir, "f.txt", NULL);
+    const char *link = md_util_path_join(md_test_pool, dir, "link", NULL);
+    apr_size_t len;
+
+    ck_assert_int_eq(0, mkfifo(fifo, 0644));
+    ck_assert_int_eq(APR_EINVAL, md_util_fread_all(&data, &len, fifo, 100, md_test_pool));
+    ck_assert_ptr_null(data);
+    ck_assert_int_eq(APR_EINVAL, md_util_fread_all(&data, &len, "/dev/zero", 100,
+                                                   md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_text_freplace(file, 0x0600, md_test_pool, "x"));
+    ck_assert_int_eq(0, symlink(file, link));
+    ck_assert_int_eq(APR_SUCCESS, md_util_fread(&data, &len, link, 100, 0, md_test_pool));
+    ck_assert_str_eq("x", data);
+    ck_assert_int_eq(APR_FROM_OS_ERROR(ELOOP),
+                     md_util_fread(&data, &len, link, 100, MD_FREAD_NOFOLLOW,
+                                   md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_fread(&data, &len, file, 100, MD_FREAD_NOFOLLOW,
+                                                md_test_pool));
+}
+END_TEST
+
+START_TEST(test_freplace_new_inode)
+{
+    /* the new content goes to a new file renamed over the old one: a link
+     * to the old file (a reader, a backup) keeps the old, complete content */
+    const char *dir = md_test_mkdtemp(md_test_pool), *data;
+    const char *path = md_util_path_join(md_test_pool, dir, "pubcert.pem", NULL);
+    const char *other = md_util_path_join(md_test_pool, dir, "reader", NULL);
+    apr_size_t len;
+
+    ck_assert_int_eq(APR_SUCCESS, md_text_freplace(path, 0x0600, md_test_pool, "old"));
+    ck_assert_int_eq(0, link(path, other));
+    ck_assert_int_eq(APR_SUCCESS, md_text_freplace(path, 0x0600, md_test_pool, "new!"));
+    ck_assert_int_eq(APR_SUCCESS, md_util_fread_all(&data, &len, other, 100, md_test_pool));
+    ck_assert_str_eq("old", data);
+    ck_assert_int_eq(APR_SUCCESS, md_util_fread_all(&data, &len, path, 100, md_test_pool));
+    ck_assert_str_eq("new!", data);
+}
+END_TEST
+
+START_TEST(test_rm_links)
+{
+    /* removing a tree removes links in it, never what they point to */
+    const char *dir = md_test_mkdtemp(md_test_pool), *data;
+    const char *tree = md_util_path_join(md_test_pool, dir, "staging", NULL);
+    const char *outside = md_util_path_join(md_test_pool, dir, "outside", NULL);
+    const char *ofile = md_util_path_join(md_test_pool, outside, "keep.txt", NULL);
+    apr_size_t len;
+
+    ck_assert_int_eq(APR_SUCCESS, md_util_mkdir(md_util_path_join(md_test_pool, tree, "a",
+                                                                  "b", NULL),
+                                                0x0700, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_mkdir(outside, 0x0700, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_text_freplace(ofile, 0x0600, md_test_pool, "k"));
+    ck_assert_int_eq(0, symlink(outside, md_util_path_join(md_test_pool, tree, "a",
+                                                            "dirlink", NULL)));
+    ck_assert_int_eq(0, symlink(ofile, md_util_path_join(md_test_pool, tree, "a", "b",
+                                                          "filelink", NULL)));
+    ck_assert_int_eq(0, link(ofile, md_util_path_join(md_test_pool, tree, "hard", NULL)));
+    ck_assert_int_eq(0, mkfifo(md_util_path_join(md_test_pool, tree, "fifo", NULL), 0600));
+    ck_assert_int_eq(APR_SUCCESS, md_util_rm_recursive(tree, md_test_pool));
+    ck_assert(!md_util_is_dir(tree, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_fread_all(&data, &len, ofile, 10, md_test_pool));
+    ck_assert_str_eq("k", data);
+    /* a link as the tree itself: the link goes, its target stays */
+    ck_assert_int_eq(0, symlink(outside, tree));
+    ck_assert_int_eq(APR_SUCCESS, md_util_rm_recursive(tree, md_test_pool));
+    ck_assert(md_util_is_file(ofile, md_test_pool));
+    ck_assert_int_eq(-1, access(tree, F_OK));
+}
+END_TEST
+
 START_TEST(test_exec)
 {
     const char **argv;
@@ -217,6 +297,9 @@ Suite *md_test_util_suite(void)
     tcase_add_loop_test(tc, test_uri_check, 0, N(uri_cases));
     tcase_add_test(tc, test_arrays_and_schemes);
     tcase_add_test(tc, test_file_writes);
+    tcase_add_test(tc, test_fread_special);
+    tcase_add_test(tc, test_freplace_new_inode);
+    tcase_add_test(tc, test_rm_links);
     tcase_add_test(tc, test_exec);
     suite_add_tcase(s, tc);
     return s;
