@@ -66,7 +66,8 @@ void md_store_fs_group_perms(md_store_group_t group, apr_fileperms_t *pdir_perms
 
 int md_store_fs_child_writes(md_store_group_t group)
 {
-    return MD_SG_CHALLENGES == group || MD_SG_STAGING == group || MD_SG_OCSP == group;
+    return MD_SG_CHALLENGES == group || MD_SG_STAGING == group || MD_SG_OCSP == group
+           || MD_SG_LIVE == group;
 }
 
 int md_store_fs_group_encrypts(md_store_group_t group)

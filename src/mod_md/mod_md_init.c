@@ -493,8 +493,7 @@ static apr_status_t store_dir_created(void *baton, apr_pool_t *p, md_store_group
     server_rec *s = baton;
     apr_status_t rv;
 
-    if (MD_SG_CHALLENGES != group && MD_SG_STAGING != group && MD_SG_OCSP != group
-        && MD_SG_LIVE != group) {
+    if (!md_store_fs_child_writes(group)) {
         return APR_SUCCESS;
     }
     rv = md_os_chown_to_user(path, p);
