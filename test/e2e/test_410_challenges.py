@@ -299,3 +299,48 @@ def test_410_tls_alpn01_from_store_differential(env_factory):
         assert cert is not None, out
         served.append(fingerprint(cert) == fps["rsa"])
     assert served == [True, True]
+
+
+ALPN_ORDER_MDS = [("ec-a.mdspec.org", "secp256r1 secp384r1"),
+                  ("ec-b.mdspec.org", "secp384r1 secp256r1"),
+                  ("mixed.mdspec.org", "secp384r1 rsa2048")]
+EC_SIGALGS = "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384"
+RSA_SIGALGS = "rsa_pss_rsae_sha256:rsa_pkcs1_sha256"
+
+
+def _alpn_order_served(env_factory, reference):
+    """{md: served challenge kind} for MDs with several key types and the
+    same challenge files: two with opposite EC orders (directory order can
+    satisfy at most one), one with RSA and EC files."""
+    from md_certs import fingerprint, s_client
+    e = env_factory(reference=reference)
+    e.allow_log(r"AH10085", r"AH10045")
+    body = ["MDRenewMode manual"]
+    for name, keys in ALPN_ORDER_MDS:
+        body += ["<MDomain %s>" % name, "  MDPrivateKeys %s" % keys, "</MDomain>",
+                 "<VirtualHost 127.0.0.1:%d>" % e.https_port, "  ServerName %s" % name,
+                 "  Protocols acme-tls/1 http/1.1", "  SSLEngine on", "</VirtualHost>"]
+    e.write_config("\n".join(body), listen_https=True)
+    rc, out = e.start()
+    assert rc == 0, out + "\n".join(e.log_lines())
+    served = {}
+    for name, keys in ALPN_ORDER_MDS:
+        kinds = ["secp256r1", "secp384r1"] + (["rsa"] if "rsa" in keys else [])
+        fps = _write_alpn_certs(e, name, kinds)
+        by_fp = {fp: kind for kind, fp in fps.items()}
+        sigalgs = RSA_SIGALGS if "rsa" in keys else EC_SIGALGS
+        cert, out = s_client(e.https_port, name, alpn="acme-tls/1", sigalgs=sigalgs)
+        assert cert is not None, out
+        served[name] = by_fp.get(fingerprint(cert), "other")
+    return served
+
+
+def test_410_tls_alpn01_key_order(env_factory):
+    """tls-alpn-01 with several key types: the RSA challenge certificate
+    first (not the vhost's fallback in the RSA slot), then the MD's order.
+    The reference agrees on the RSA case; for MDs with EC keys only it
+    served no challenge certificate here (ours: the MD's first type)."""
+    assert _alpn_order_served(env_factory, False) == {
+        "ec-a.mdspec.org": "secp256r1", "ec-b.mdspec.org": "secp384r1",
+        "mixed.mdspec.org": "rsa"}
+    assert _alpn_order_served(env_factory, True)["mixed.mdspec.org"] == "rsa"
