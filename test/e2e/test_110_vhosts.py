@@ -237,6 +237,18 @@ CONTACT_CASES = [
      "  MDContactEmail vmd@example.org\n</VirtualHost>\n",
      {"a.org": ["mailto:vhost@example.org"], "b.org": ["mailto:vmd@example.org"],
       "c.org": []}),
+    # a vhost with both: its MDContactEmail
+    (None, "MDomain a.org\n"
+     "<VirtualHost 127.0.0.1:{https}>\n  ServerName a.org\n"
+     "  ServerAdmin vhost@example.org\n  MDContactEmail vmd@example.org\n</VirtualHost>\n",
+     {"a.org": ["mailto:vmd@example.org"]}),
+    # two vhosts: the first in httpd's list of servers, the one defined last
+    (None, "MDomain a.org\n"
+     "<VirtualHost 127.0.0.1:{https}>\n  ServerName a.org\n"
+     "  ServerAdmin first@example.org\n</VirtualHost>\n"
+     "<VirtualHost 127.0.0.1:{https}>\n  ServerName www.a.org\n  ServerAlias a.org\n"
+     "  ServerAdmin second@example.org\n</VirtualHost>\n",
+     {"a.org": ["mailto:second@example.org"]}),
 ]
 
 
