@@ -272,6 +272,8 @@ typedef struct {
     md_ocsp_answer_t answer;
     apr_time_t resp_mtime;          /* of the file last looked at, 0 none */
     apr_time_t last_check;          /* when the store was last consulted */
+    apr_uint32_t seen_changes;      /* the store's change count then */
+    int changes_counted;            /* 0: the store does not count them */
     apr_time_t next_fetch;          /* after a refresh: not before this */
 } ocsp_status;
 
@@ -372,6 +374,8 @@ static void ostat_refresh(md_ocsp_reg_t *reg, ocsp_status *ostat, apr_time_t now
     apr_status_t rv;
 
     ostat->last_check = now;
+    /* the count before the look: a save after it moves the count again */
+    ostat->changes_counted = md_store_get_change_count(reg->store, &ostat->seen_changes);
     mtime = md_store_get_modified(reg->store, MD_SG_OCSP, ostat->md_name,
                                   ostat->file_name, p);
     if (!mtime || mtime == ostat->resp_mtime) return;
@@ -467,6 +471,18 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
     return APR_SUCCESS;
 }
 
+/* 1 if anything changed in the store (through any process of the server:
+ * the count lives in shared memory) since ostat last looked into it. A
+ * response that the watchdog saved is then stapled by every process from
+ * its next handshake on (mutex held). */
+static int store_moved(md_ocsp_reg_t *reg, const ocsp_status *ostat)
+{
+    apr_uint32_t count;
+
+    if (!md_store_get_change_count(reg->store, &count)) return 0;
+    return !ostat->changes_counted || count != ostat->seen_changes;
+}
+
 apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t *reg,
                                 const char *ext_id, apr_size_t ext_id_len, apr_time_t now,
                                 apr_pool_t *p)
@@ -486,7 +502,9 @@ apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t
         pause = (now < renew_at) ? -1
                 : md_ocsp_recheck_interval(ostat->answer.valid.end - now);
     }
-    if (pause >= 0 && now - ostat->last_check >= pause) ostat_refresh(reg, ostat, now, p);
+    if ((pause >= 0 && now - ostat->last_check >= pause) || store_moved(reg, ostat)) {
+        ostat_refresh(reg, ostat, now, p);
+    }
     if (ostat_usable(ostat, now)) cb(ostat->der, ostat->der_len, baton);
     else cb(NULL, 0, baton);
     apr_thread_mutex_unlock(reg->mutex);

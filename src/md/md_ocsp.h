@@ -157,8 +157,9 @@ typedef void md_ocsp_copy_der(const unsigned char *der, apr_size_t der_len, void
 /**
  * Hand the current response of the certificate primed as ext_id to cb, or
  * (NULL, 0) when there is none or it is stale at now. Never contacts a responder;
- * once the response is due for refresh the store is consulted now and
- * then (md_ocsp_recheck_interval; every second while there is none).
+ * the store is consulted whenever its change count (md_store_get_change_count)
+ * moved since the last look, and once the response is due for refresh now
+ * and then (md_ocsp_recheck_interval; every second while there is none).
  * Thread-safe.
  * @return APR_SUCCESS (cb was called), APR_ENOENT for an unknown id
  */

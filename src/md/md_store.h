@@ -79,6 +79,9 @@ void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton);
  * by several processes: readers then know that nothing changed through any
  * of them without looking at files. Call once, before concurrent use. */
 void md_store_set_change_counter(md_store_t *store, apr_uint32_t *counter);
+/* 1 with the current count in *pcount when store counts its changes
+ * (md_store_set_change_counter), else 0. Thread- and process-safe. */
+int md_store_get_change_count(md_store_t *store, apr_uint32_t *pcount);
 
 /* Names and aspects (file names) must be plain path segments: NULL, "",
  * ".", ".." or anything containing '/' gives APR_EINVAL everywhere (for

@@ -168,6 +168,12 @@ void md_store_set_change_counter(md_store_t *store, apr_uint32_t *counter)
     store->changes = counter;
 }
 
+int md_store_get_change_count(md_store_t *store, apr_uint32_t *pcount)
+{
+    *pcount = store->changes ? apr_atomic_read32(store->changes) : 0;
+    return store->changes != NULL;
+}
+
 /* Counts a change (also an attempted one: a reader only looks again). */
 static void changed(md_store_t *store)
 {

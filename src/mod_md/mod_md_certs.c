@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Certificates for mod_ssl through httpd's ssl hooks: the MD's real
- * credentials when they exist, parse and match, a generated fallback
- * certificate otherwise (mod_ssl then answers 503).
+ * Certificates for mod_ssl through httpd's ssl hooks: those of the MD's
+ * real credentials that exist, parse and match, generated fallback
+ * certificates when none does (mod_ssl then answers 503).
  */
 #include <apr_strings.h>
 #include <httpd.h>
@@ -54,13 +54,19 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p,
     }
     certs = apr_array_make(p, 2, sizeof(const char *));
     keys = apr_array_make(p, 2, sizeof(const char *));
+    /* the certificates that exist (a key type added to MDPrivateKeys has
+     * none until the renewal): fallbacks only when there is none at all */
     for (i = 0; i < md_reg_slot_count(md); ++i) {
         if (APR_SUCCESS != md_reg_get_cred_files(&keyfile, &certfile, rt->reg, md, i, p)) {
-            return DECLINED;
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10670)
+                         "%s: no usable %s certificate for server %s", md->name,
+                         md_reg_slot_name(md, i, p), s->server_hostname);
+            continue;
         }
         APR_ARRAY_PUSH(certs, const char *) = certfile;
         APR_ARRAY_PUSH(keys, const char *) = keyfile;
     }
+    if (certs->nelts == 0) return DECLINED;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10077)
                  "%s[state=%d]: providing certificates for server %s",
                  md->name, md->state, s->server_hostname);

@@ -168,63 +168,94 @@ static const char *md_protocol_get(const conn_rec *c)
     return ctx ? ctx->protocol : NULL;
 }
 
-typedef struct {
-    apr_pool_t *p;
-    const char *dir;
-    const char *cert_pem;
-    const char *key_pem;
-} alpn_files_ctx;
-
-static int alpn_cert_cb(void *baton, apr_pool_t *p, const char *dir,
-                        const char *name, apr_filetype_e ftype)
+/* Reads the certificate and key of one challenge file name (the cert's
+ * name; the key's is derived). 1 when both were read. */
+static int alpn_read_pair(const char *dir, const char *cert_name, const char **pcert_pem,
+                          const char **pkey_pem, apr_pool_t *p)
 {
-    alpn_files_ctx *ctx = baton;
-    const char *suffix = name + sizeof("acme-tls-alpn-01-pubcert") - 1;
-    const char *cert, *key;
+    apr_size_t prefix = sizeof(MD_FN_TLSALPN01_CERT) - sizeof(".pem");
+    const char *key_name;
     apr_size_t len;
 
-    (void)p;
-    if (APR_REG != ftype) return 1;
-    if (APR_SUCCESS != md_util_fread_all(&cert, &len, md_util_path_join(ctx->p, dir, name,
-                                                                        NULL),
-                                         64 * 1024, ctx->p)) {
-        return 1;
+    if (strncmp(cert_name, MD_FN_TLSALPN01_CERT, prefix)) return 0;
+    key_name = apr_psprintf(p, "%.*s%s", (int)(sizeof(MD_FN_TLSALPN01_PKEY)
+                                               - sizeof(".pem")),
+                            MD_FN_TLSALPN01_PKEY, cert_name + prefix);
+    return APR_SUCCESS == md_util_fread_all(pcert_pem, &len,
+                                            md_util_path_join(p, dir, cert_name, NULL),
+                                            64 * 1024, p)
+           && APR_SUCCESS == md_util_fread_all(pkey_pem, &len,
+                                               md_util_path_join(p, dir, key_name, NULL),
+                                               64 * 1024, p);
+}
+
+static int collect_name(void *baton, apr_pool_t *p, const char *dir, const char *name,
+                        apr_filetype_e ftype)
+{
+    apr_array_header_t *names = baton;
+
+    (void)p; (void)dir;
+    if (APR_REG == ftype) {
+        APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(names->pool, name);
     }
-    if (APR_SUCCESS != md_util_fread_all(&key, &len, md_util_path_join(
-                          ctx->p, dir, apr_pstrcat(ctx->p, "acme-tls-alpn-01-privkey",
-                                                   suffix, NULL), NULL),
-                                         64 * 1024, ctx->p)) {
-        return 1;
+    return 1;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The challenge certificate names to try, best first: the RSA one (the
+ * connection's RSA slot must not keep the vhost's certificate), then the
+ * MD's key types in its order; for a host of no configured MD (set up by
+ * a2md) the other files sorted by name. Never directory order. */
+static apr_array_header_t *alpn_candidates(const char *dir, const char *host,
+                                           apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *files;
+    md_t *md = md_mod_md_for_host(host);
+    int i;
+
+    APR_ARRAY_PUSH(names, const char *) = MD_FN_TLSALPN01_CERT;
+    if (md) {
+        for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+            APR_ARRAY_PUSH(names, const char *) = md_pkey_spec_filename(
+                md_pkeys_spec_get(md->pks, i), MD_FN_TLSALPN01_CERT, p);
+        }
+        return names;
     }
-    ctx->cert_pem = cert;
-    ctx->key_pem = key;
-    return 0;
+    files = apr_array_make(p, 4, sizeof(const char *));
+    md_util_dir_do(collect_name, files, p, dir, "acme-tls-alpn-01-pubcert.*.pem");
+    qsort(files->elts, (size_t)files->nelts, sizeof(const char *), compare_names);
+    apr_array_cat(names, files);
+    return names;
 }
 
 static int md_answer_challenge(conn_rec *c, const char *servername,
                                const char **pcert_pem, const char **pkey_pem)
 {
     md_mod_rt_t *rt = md_mod_rt_get();
-    alpn_files_ctx ctx;
+    apr_array_header_t *names;
+    const char *dir;
+    int i;
 
     if (!rt || !rt->store || !servername || !md_protocol_get(c)
         || !md_dns_is_name(servername, 0, 0)) {
         return DECLINED;
     }
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.p = c->pool;
-    ctx.dir = md_store_get_dir(rt->store, MD_SG_CHALLENGES, servername, c->pool);
-    if (ctx.dir) {
-        md_util_dir_do(alpn_cert_cb, &ctx, c->pool, ctx.dir, "acme-tls-alpn-01-pubcert*.pem");
+    dir = md_store_get_dir(rt->store, MD_SG_CHALLENGES, servername, c->pool);
+    names = dir ? alpn_candidates(dir, servername, c->pool) : NULL;
+    for (i = 0; names && i < names->nelts; ++i) {
+        if (alpn_read_pair(dir, APR_ARRAY_IDX(names, i, const char *), pcert_pem,
+                           pkey_pem, c->pool)) {
+            return OK;
+        }
     }
-    if (!ctx.cert_pem) {
-        ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, APLOGNO(10080)
-                      "%s: unknown tls-alpn-01 challenge host", servername);
-        return DECLINED;
-    }
-    *pcert_pem = ctx.cert_pem;
-    *pkey_pem = ctx.key_pem;
-    return OK;
+    ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, APLOGNO(10080)
+                  "%s: unknown tls-alpn-01 challenge host", servername);
+    return DECLINED;
 }
 
 void md_challenge_register_hooks(apr_pool_t *pool)

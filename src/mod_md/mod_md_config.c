@@ -1331,12 +1331,24 @@ static const void *pick_ptr(const md_srv_conf_t *sec, const md_srv_conf_t *glob,
 #define PICK_INT(f, def)    pick_int(sec, glob, SRV_OFF(f), def)
 #define PICK_PTR(f)         pick_ptr(sec, glob, SRV_OFF(f))
 
+/* The contact of an MD without its own: MDContactEmail (section, else
+ * main server), else the main server's ServerAdmin unless it is the
+ * compiled-in default. NULL leaves it to the first matching vhost. */
+static const char *pick_contact(const md_srv_conf_t *sec, const md_srv_conf_t *glob,
+                                const char *admin)
+{
+    const char *contact = PICK_PTR(ca_contact);
+
+    if (contact) return contact;
+    return (admin && strcmp(DEFAULT_ADMIN, admin))? admin : NULL;
+}
+
 static void complete_ca(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t *glob,
-                        apr_pool_t *p)
+                        const char *admin, apr_pool_t *p)
 {
     const apr_array_header_t *urls = PICK_PTR(ca_urls);
     const apr_array_header_t *challenges = PICK_PTR(ca_challenges);
-    const char *contact = PICK_PTR(ca_contact);
+    const char *contact = pick_contact(sec, glob, admin);
     const char *proto = PICK_PTR(ca_proto);
 
     md_mod_conf_t *mc = glob->mc;
@@ -1359,7 +1371,7 @@ static void complete_ca(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
     md->ca_agreement = PICK_PTR(ca_agreement);
     md->ca_challenges = (challenges && challenges->nelts > 0)?
         md_array_str_compact(p, challenges, 0) : NULL;
-    if (contact) {
+    if (contact && !(md->contacts && md->contacts->nelts > 0)) {
         if (contact != mc->completed_contact_src) {
             mc->completed_contact_src = contact;
             mc->completed_contacts = apr_array_make(p, 1, sizeof(const char *));
@@ -1380,7 +1392,7 @@ static void complete_ca(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
 }
 
 static void complete_md(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t *glob,
-                        apr_pool_t *p)
+                        const char *admin, apr_pool_t *p)
 {
     const md_pkeys_spec_t *pks;
 
@@ -1404,7 +1416,7 @@ static void complete_md(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
     if (!md->warn_window) md->warn_window = &md_defaults.warn_window;
     pks = PICK_PTR(pks);
     md->pks = pks? md_pkeys_spec_clone(p, pks) : NULL;
-    complete_ca(md, sec, glob, p);
+    complete_ca(md, sec, glob, admin, p);
     if (sec) {
         md->proxy_url = sec->proxy_url;
         md->ca_certs = sec->ca_certs;
@@ -1421,10 +1433,11 @@ apr_status_t md_config_complete_md(md_t *md, server_rec *base_server, apr_pool_t
 
     for (i = 0; i < mds->nelts; ++i) {
         if (APR_ARRAY_IDX(mds, i, md_t *) != md) continue;
-        complete_md(md, APR_ARRAY_IDX(glob->mc->md_sections, i, md_srv_conf_t *), glob, p);
+        complete_md(md, APR_ARRAY_IDX(glob->mc->md_sections, i, md_srv_conf_t *), glob,
+                    base_server->server_admin, p);
         return APR_SUCCESS;
     }
-    complete_md(md, NULL, glob, p);
+    complete_md(md, NULL, glob, base_server->server_admin, p);
     return APR_SUCCESS;
 }
 
@@ -1436,7 +1449,8 @@ apr_status_t md_config_complete_all(server_rec *base_server, apr_pool_t *p)
 
     for (i = 0; i < mc->mds->nelts; ++i) {
         complete_md(APR_ARRAY_IDX(mc->mds, i, md_t *),
-                    APR_ARRAY_IDX(mc->md_sections, i, md_srv_conf_t *), glob, p);
+                    APR_ARRAY_IDX(mc->md_sections, i, md_srv_conf_t *), glob,
+                    base_server->server_admin, p);
     }
     return APR_SUCCESS;
 }

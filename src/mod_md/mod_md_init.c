@@ -33,7 +33,6 @@
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_init.h"
-#include "mod_md_ocsp.h"
 #include "mod_md_os.h"
 
 APLOG_USE_MODULE(md);
@@ -850,8 +849,8 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     current_rt = rt;
     apr_pool_cleanup_register(pconf, rt, rt_cleanup, apr_pool_cleanup_null);
-    if (rt->mds->nelts == 0 && !md_ocsp_wanted(s)) return OK;
-
+    /* also without any MDomain: challenges that a2md (or a former config)
+     * set up in the store are answered from it */
     rv = setup_store(rt, &set, s, &what, ptemp);
     if (APR_SUCCESS == rv) {
         update_reachability(rt, &set, s, ptemp);

@@ -36,14 +36,6 @@ static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
-int md_ocsp_wanted(server_rec *s)
-{
-    for (; s; s = s->next) {
-        if (md_config_geti(md_config_get(s), MD_CONFIG_STAPLING)) return 1;
-    }
-    return 0;
-}
-
 /* Whether stapling applies to s (interfaces.md 8.6), and under which name
  * its certificates are filed (NULL: "other"). */
 static int staple_here(server_rec *s, const char **pname)

@@ -13,10 +13,4 @@
 /** Registers the stapling hooks. */
 void md_ocsp_register_hooks(apr_pool_t *pool);
 
-/**
- * 1 if any server of the configuration has MDStapling on (the store is
- * then needed even without Managed Domains).
- */
-int md_ocsp_wanted(server_rec *s);
-
 #endif /* mod_md_ocsp_h */

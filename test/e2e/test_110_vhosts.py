@@ -194,3 +194,92 @@ def test_110_no_conflict_for_unassigned_ssl_vhost(env):
                         "SSLCertificateKeyFile %s/ssl/k.pem" % (env.root, env.root))))
     assert rc == 0, out
     assert stored_domains(env) == {"a.org": ["a.org"]}
+
+
+# --- contacts (issue 12, item 12) -------------------------------------------------------------
+
+def stored_contacts(env):
+    """{md name: contacts} of all md.json in domains/."""
+    res = {}
+    for path in glob.glob(os.path.join(env.store_dir, "domains", "*", "md.json")):
+        with open(path) as f:
+            md = json.load(f)
+        res[md["name"]] = md.get("contacts")
+    return res
+
+
+def write_admin(env, admin, body):
+    """The test config with the main server's ServerAdmin replaced (None:
+    no ServerAdmin, the compiled-in default)."""
+    text = env.base_config(True).replace(
+        "ServerAdmin admin@example.org\n", "ServerAdmin %s\n" % admin if admin else "")
+    text += "MDCertificateAuthority %s\nMDRenewMode manual\n%s\n" % (CLOSED_CA, body)
+    env.write_config(text, base=False)
+
+
+CONTACT_CASES = [
+    # main ServerAdmin, no vhost matches: in md.json all the same
+    ("admin@example.org", "MDomain a.org\n", {"a.org": ["mailto:admin@example.org"]}),
+    ("mailto:adm@example.org", "MDomain a.org\n", {"a.org": ["mailto:adm@example.org"]}),
+    # MDContactEmail (section over main server) wins over ServerAdmin
+    ("admin@example.org", "MDContactEmail main@example.org\nMDomain a.org\n"
+     "<MDomain b.org>\n  MDContactEmail sec@example.org\n</MDomain>\n",
+     {"a.org": ["mailto:main@example.org"], "b.org": ["mailto:sec@example.org"]}),
+    # the main ServerAdmin wins over the vhost's
+    ("admin@example.org", "MDomain a.org\n<VirtualHost 127.0.0.1:{https}>\n"
+     "  ServerName a.org\n  ServerAdmin vhost@example.org\n</VirtualHost>\n",
+     {"a.org": ["mailto:admin@example.org"]}),
+    # only without a main one: the vhost's ServerAdmin or MDContactEmail
+    (None, "MDomain a.org\nMDomain b.org\nMDomain c.org\n"
+     "<VirtualHost 127.0.0.1:{https}>\n  ServerName a.org\n"
+     "  ServerAdmin vhost@example.org\n</VirtualHost>\n"
+     "<VirtualHost 127.0.0.1:{https}>\n  ServerName b.org\n"
+     "  MDContactEmail vmd@example.org\n</VirtualHost>\n",
+     {"a.org": ["mailto:vhost@example.org"], "b.org": ["mailto:vmd@example.org"],
+      "c.org": []}),
+    # a vhost with both: its MDContactEmail
+    (None, "MDomain a.org\n"
+     "<VirtualHost 127.0.0.1:{https}>\n  ServerName a.org\n"
+     "  ServerAdmin vhost@example.org\n  MDContactEmail vmd@example.org\n</VirtualHost>\n",
+     {"a.org": ["mailto:vmd@example.org"]}),
+    # two vhosts: the first in httpd's list of servers, the one defined last
+    (None, "MDomain a.org\n"
+     "<VirtualHost 127.0.0.1:{https}>\n  ServerName a.org\n"
+     "  ServerAdmin first@example.org\n</VirtualHost>\n"
+     "<VirtualHost 127.0.0.1:{https}>\n  ServerName www.a.org\n  ServerAlias a.org\n"
+     "  ServerAdmin second@example.org\n</VirtualHost>\n",
+     {"a.org": ["mailto:second@example.org"]}),
+]
+
+
+@pytest.mark.parametrize("admin,body,expected", CONTACT_CASES)
+def test_110_contacts_differential(env_factory, admin, body, expected):
+    """md.json contacts as the reference writes them, also for an MD that
+    matches no vhost (AH10045)."""
+    results = []
+    for ref in (False, True):
+        e = env_factory(reference=ref)
+        e.allow_log(r"AH10045", r"AH10085")
+        write_admin(e, admin, body.replace("{https}", str(e.https_port)))
+        rc, out = e.start()
+        assert rc == 0, out + "\n".join(e.log_lines())
+        results.append(stored_contacts(e))
+    assert results[0] == results[1]
+    assert results[0] == expected
+
+
+def test_110_contacts_replace_stored(env_factory):
+    """Config contacts replace the stored ones at each start; with none in
+    the config the stored ones stay."""
+    steps = [("MDContactEmail one@example.org\n", ["mailto:one@example.org"]),
+             ("MDContactEmail two@example.org\n", ["mailto:two@example.org"]),
+             ("", ["mailto:two@example.org"])]
+    for ref in (False, True):
+        e = env_factory(reference=ref)
+        e.allow_log(r"AH10045", r"AH10085")
+        for body, expected in steps:
+            write_admin(e, None, body + "MDomain a.org\n")
+            rc, out = e.start()
+            assert rc == 0, out
+            e.stop()
+            assert stored_contacts(e) == {"a.org": expected}, (ref, body)

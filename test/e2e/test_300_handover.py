@@ -307,3 +307,41 @@ def test_300_start_5000_mds(env):
     assert not missing, missing[:10]
     cert, _ = s_client(env.https_port, "d4321.example.org")
     assert cert_sans(cert) == ["d4321.example.org"]
+
+
+# --- some key types without certificates (issue 12, item 14) ------------------------------
+
+def _partial_facts(env):
+    """Serves an MD whose RSA certificate exists and whose secp384r1 one not
+    (MDPrivateKeys extended): what mod_ssl got, what the site answers."""
+    import requests
+    d = domain_dir(env, "a.org")
+    rsa_cert = write_cred(d, ["a.org"], kind="rsa3072")
+    env.allow_log(r"AH10085", r"AH10045")
+    if env.reference:
+        env.allow_log(r"\[md:error\].* cert has no authority key id extension")
+    start_ok(env, "<MDomain a.org>\nMDPrivateKeys rsa3072 secp384r1\n</MDomain>\n"
+                  "<Location /md-status>\n  SetHandler md-status\n</Location>\n"
+                  + ssl_vhost(env, "a.org"))
+    cert, out = s_client(env.https_port, "a.org", sigalgs="rsa_pss_rsae_sha256")
+    ec_cert, ec_out = s_client(env.https_port, "a.org", sigalgs="ecdsa_secp384r1_sha384")
+    status, _, _ = https_get(env, "a.org")
+    md_status = requests.get("http://127.0.0.1:%d/md-status/a.org" % env.http_port,
+                             timeout=10).json()
+    return {"rsa-served": cert is not None and fingerprint(cert) == fingerprint(rsa_cert),
+            "ec-served": ec_cert is not None and cert_cn(ec_cert),
+            "status": status,
+            "fallbacks": sorted(fn for fn in os.listdir(d) if fn.startswith("fallback")),
+            "renew": md_status.get("renew")}
+
+
+def test_300_partial_key_types_differential(env_factory):
+    """Only the certificates that exist go to mod_ssl, no fallback, no 503,
+    md-status says renew: the same as the reference."""
+    facts = [_partial_facts(env_factory(reference=ref)) for ref in (False, True)]
+    assert facts[0] == facts[1]
+    assert facts[0]["rsa-served"] is True
+    assert facts[0]["ec-served"] is False
+    assert facts[0]["status"] != 503
+    assert facts[0]["fallbacks"] == []
+    assert facts[0]["renew"] is True

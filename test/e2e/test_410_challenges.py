@@ -208,3 +208,139 @@ def test_410_dual_differential(acme_factory):
     diffs = ["%s: ours %s, reference %s" % (k, ours[k], ref[k])
              for k in ref if ours[k] != ref[k]]
     assert not diffs, "\n".join(diffs)
+
+
+# --- answers from the store alone (issue 12, items 13 and 15) -----------------------------
+
+STORE_HOST = "store-only.mdspec.org"
+
+
+def _store_only_env(env_factory, reference, body=""):
+    """A server without MDomain (unless body has one): an http vhost and an
+    https vhost with acme-tls/1 and a certificate of its own."""
+    from md_certs import write_cred
+    e = env_factory(reference=reference)
+    e.allow_log(r"AH10045", r"AH10085")
+    ssl_dir = os.path.join(e.root, "ssl")
+    write_cred(ssl_dir, ["vhost.mdspec.org"], cert_name="c.pem", key_name="k.pem")
+    e.write_config(
+        "%s\n<VirtualHost 127.0.0.1:%d>\n  ServerName vhost.mdspec.org\n"
+        "  ServerAlias *.mdspec.org\n  Protocols acme-tls/1 http/1.1\n"
+        "  SSLEngine on\n  SSLCertificateFile %s/c.pem\n"
+        "  SSLCertificateKeyFile %s/k.pem\n</VirtualHost>\n"
+        % (body, e.https_port, ssl_dir, ssl_dir), listen_https=True)
+    rc, out = e.start()
+    assert rc == 0, out + "\n".join(e.log_lines())
+    return e
+
+
+def _http01_answers(e):
+    from md_certs import curl
+    chall = os.path.join(e.store_dir, "challenges", STORE_HOST)
+    os.makedirs(chall, exist_ok=True)
+    with open(os.path.join(chall, "acme-http-01.txt"), "w") as f:
+        f.write("tok123.thumb")
+    url = "http://127.0.0.1:%d/.well-known/acme-challenge/" % e.http_port
+    res = {}
+    for key, u, host, method in [
+            ("get", url + "tok123", STORE_HOST, None),
+            ("post", url + "tok123", STORE_HOST, "POST"),
+            ("put", url + "tok123", STORE_HOST, "PUT"),
+            ("other-host", url + "tok123", "other.example.org", None),
+            ("bare", url[:-1], STORE_HOST, None),
+            ("slash", url, STORE_HOST, None),
+            ("deeper", url + "a/b", STORE_HOST, None)]:
+        status, _, body = curl(u, method=method, headers=["Host: %s" % host])
+        res[key] = (status, body if status == 200 else None)
+    return res
+
+
+@pytest.mark.parametrize("body", ["", "MDRenewMode manual\nMDomain other.mdspec.org"],
+                         ids=["no-md", "md"])
+def test_410_http01_from_store_differential(env_factory, body):
+    """http-01 files in the store are answered for any host, also without
+    any MDomain; the same answers as the reference."""
+    answers = [_http01_answers(_store_only_env(env_factory, ref, body))
+               for ref in (False, True)]
+    assert answers[0] == answers[1]
+    assert answers[0]["get"] == (200, b"tok123.thumb")
+    assert answers[0]["post"][0] == 501
+    assert answers[0]["other-host"][0] == 404
+    assert answers[0]["bare"][0] == 404
+    assert answers[0]["slash"][0] == 404
+
+
+def _write_alpn_certs(e, host, kinds):
+    """Challenge certificates for host of the given kinds ("rsa" writes the
+    names without suffix); returns {kind: fingerprint}."""
+    from md_certs import fingerprint, write_cred
+    chall = os.path.join(e.store_dir, "challenges", host)
+    fps = {}
+    for kind in kinds:
+        suffix = "" if kind == "rsa" else "." + kind
+        cert = write_cred(chall, [host], kind=kind,
+                          cert_name="acme-tls-alpn-01-pubcert%s.pem" % suffix,
+                          key_name="acme-tls-alpn-01-privkey%s.pem" % suffix)
+        fps[kind] = fingerprint(cert)
+    for name in os.listdir(chall):
+        os.chmod(os.path.join(chall, name), 0o644)      # the child reads them
+    return fps
+
+
+def test_410_tls_alpn01_from_store_differential(env_factory):
+    """A tls-alpn-01 certificate in the store is served on acme-tls/1 with
+    SNI of its host, also without any MDomain, as by the reference."""
+    from md_certs import fingerprint, s_client
+    served = []
+    for ref in (False, True):
+        e = _store_only_env(env_factory, ref)
+        fps = _write_alpn_certs(e, STORE_HOST, ["rsa"])
+        cert, out = s_client(e.https_port, STORE_HOST, alpn="acme-tls/1")
+        assert cert is not None, out
+        served.append(fingerprint(cert) == fps["rsa"])
+    assert served == [True, True]
+
+
+ALPN_ORDER_MDS = [("ec-a.mdspec.org", "secp256r1 secp384r1"),
+                  ("ec-b.mdspec.org", "secp384r1 secp256r1"),
+                  ("mixed.mdspec.org", "secp384r1 rsa2048")]
+EC_SIGALGS = "ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384"
+RSA_SIGALGS = "rsa_pss_rsae_sha256:rsa_pkcs1_sha256"
+
+
+def _alpn_order_served(env_factory, reference):
+    """{md: served challenge kind} for MDs with several key types and the
+    same challenge files: two with opposite EC orders (directory order can
+    satisfy at most one), one with RSA and EC files."""
+    from md_certs import fingerprint, s_client
+    e = env_factory(reference=reference)
+    e.allow_log(r"AH10085", r"AH10045")
+    body = ["MDRenewMode manual"]
+    for name, keys in ALPN_ORDER_MDS:
+        body += ["<MDomain %s>" % name, "  MDPrivateKeys %s" % keys, "</MDomain>",
+                 "<VirtualHost 127.0.0.1:%d>" % e.https_port, "  ServerName %s" % name,
+                 "  Protocols acme-tls/1 http/1.1", "  SSLEngine on", "</VirtualHost>"]
+    e.write_config("\n".join(body), listen_https=True)
+    rc, out = e.start()
+    assert rc == 0, out + "\n".join(e.log_lines())
+    served = {}
+    for name, keys in ALPN_ORDER_MDS:
+        kinds = ["secp256r1", "secp384r1"] + (["rsa"] if "rsa" in keys else [])
+        fps = _write_alpn_certs(e, name, kinds)
+        by_fp = {fp: kind for kind, fp in fps.items()}
+        sigalgs = RSA_SIGALGS if "rsa" in keys else EC_SIGALGS
+        cert, out = s_client(e.https_port, name, alpn="acme-tls/1", sigalgs=sigalgs)
+        assert cert is not None, out
+        served[name] = by_fp.get(fingerprint(cert), "other")
+    return served
+
+
+def test_410_tls_alpn01_key_order(env_factory):
+    """tls-alpn-01 with several key types: the RSA challenge certificate
+    first (not the vhost's fallback in the RSA slot), then the MD's order.
+    The reference agrees on the RSA case; for MDs with EC keys only it
+    served no challenge certificate here (ours: the MD's first type)."""
+    assert _alpn_order_served(env_factory, False) == {
+        "ec-a.mdspec.org": "secp256r1", "ec-b.mdspec.org": "secp384r1",
+        "mixed.mdspec.org": "rsa"}
+    assert _alpn_order_served(env_factory, True)["mixed.mdspec.org"] == "rsa"

@@ -115,7 +115,8 @@ def staple(env, servername=NAME):
 
 def wait_staple(env, servername=NAME, timeout=5):
     """The staple, once handshake processes picked up the stored response
-    (they look into the store every second while they have none)."""
+    (they look into the store when it changed and every second while they
+    have none)."""
     return wait_for(lambda: staple(env, servername), timeout=timeout, what="staple")
 
 
@@ -418,3 +419,86 @@ def test_600_same_files_as_reference(env_factory, ca, responder):
     assert list(our_job["last"].keys()) == list(ref_job["last"].keys())
     assert [e["type"] for e in our_job["log"]["entries"]] == \
         [e["type"] for e in ref_job["log"]["entries"]]
+
+
+# --- every handshake staples once a response exists (issue 12) ------------------------------
+
+SEVERAL_CHILDREN = """
+StartServers 4
+ServerLimit 4
+ThreadsPerChild 4
+MaxRequestWorkers 16
+MinSpareThreads 4
+MaxSpareThreads 16
+"""
+
+
+def _handshakes(env, stop, results, counter):
+    """s_client -status handshakes, each with a request GET /?hs=N, until
+    stop is set: (start, end, stapled, N)."""
+    while not stop.is_set():
+        n = next(counter)
+        t0 = time.time()
+        p = subprocess.run(["openssl", "s_client", "-connect",
+                            "127.0.0.1:%d" % env.https_port, "-servername", NAME,
+                            "-status", "-ign_eof"],
+                           input=b"GET /?hs=%d HTTP/1.0\r\nHost: %s\r\n\r\n"
+                           % (n, NAME.encode()), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=20)
+        out = p.stdout.decode(errors="replace")
+        if "Certificate chain" in out:
+            results.append((t0, time.time(), "OCSP Response Status: successful" in out, n))
+
+
+def _serving_pids(env):
+    """{N: pid of the child that answered GET /?hs=N} from the access log."""
+    pids = {}
+    with open(os.path.join(env.logs_dir, "hs_log")) as f:
+        for line in f:
+            m = re.match(r"(\d+) \?hs=(\d+)$", line.strip())
+            if m:
+                pids[int(m.group(2))] = int(m.group(1))
+    return pids
+
+
+def test_600_every_handshake_after_first_staple(env, ca, responder):
+    """Handshakes over several child processes while the first response is
+    fetched (the responder answers after 2 seconds): once one handshake got
+    a staple, every handshake that starts later gets one, whichever process
+    serves it (they learn of the saved response at their next handshake,
+    not up to a second later)."""
+    import threading
+    answer = responder.answer
+
+    def slow_answer(req_der):
+        time.sleep(2)
+        return answer(req_der)
+
+    responder.answer = slow_answer
+    leaf = ca.issue("static", [NAME], ocsp_url=responder.url)
+    import itertools
+    start(env, config(env, leaf, extra=SEVERAL_CHILDREN + 'CustomLog %s/hs_log "%%P %%q"'
+                      % env.logs_dir))
+    stop, results, counter = threading.Event(), [], itertools.count()
+    threads = [threading.Thread(target=_handshakes, args=(env, stop, results, counter))
+               for _ in range(6)]
+    for t in threads:
+        t.start()
+    try:
+        first = wait_for(lambda: min((r[1] for r in list(results) if r[2]),
+                                     default=None), timeout=30, what="first staple")
+        wait_for(lambda: len([r for r in list(results) if r[0] > first]) >= 120,
+                 timeout=60, what="handshakes after the first staple")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    before = [r for r in results if r[1] < first]
+    after = [r for r in results if r[0] > first]
+    missing = [r for r in after if not r[2]]
+    pids = _serving_pids(env)
+    serving = {pids.get(r[3]) for r in after} - {None}
+    assert before, "no handshake before the first staple: the test proves nothing"
+    assert len(serving) >= 2, "one child served all: the test proves nothing"
+    assert not missing, "%d of %d handshakes after the first staple had none" % (
+        len(missing), len(after))

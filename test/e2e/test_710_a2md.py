@@ -458,3 +458,24 @@ def test_710_acme_unknown_accounts(store, pebble_factory):
     # delreg removes with "force", as the original: unknown is no error
     rc, out, err = a2md("-d", store, "acme", "delreg", "ACME-nope-0001")
     assert rc == 0 and out == "" and err == ""
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_710_drive_next_to_server_without_mdomain(acme_factory, reference):
+    """a2md drives an MD that exists only in the store while a server with
+    no MDomain at all runs: the server answers pebble's http-01 requests
+    from the store's challenges (issue 12, item 13)."""
+    name = "storeonly.mdspec.org"
+    ae = acme_factory(reference=reference)
+    ae.write([])
+    ae.start()
+    ca = ["-a", ae.peb.url, "-C", ae.ca_file, "-d", ae.store, "-t", "accepted"]
+    rc, out, err = a2md(*ca, "add", name)
+    assert rc == 0, err
+    rc, out, err = a2md(*ca, "update", name, "contacts", "admin@mdspec.org")
+    assert rc == 0, err
+    rc, out, err = a2md(*ca, "update", name, "agreement", "accepted")
+    assert rc == 0, err
+    rc, out, err = a2md(*ca, "drive", "-c", "http-01", name)
+    assert rc == 0, err
+    assert os.path.exists(os.path.join(ae.store, "domains", name, chain_file())), err

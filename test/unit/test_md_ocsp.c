@@ -479,6 +479,45 @@ START_TEST(test_reg_reload)
 }
 END_TEST
 
+/* Another process (the watchdog) saved a response: a process with none
+ * staples it at its next handshake when the stores share a change counter
+ * (not a second later); without a counter it waits for the recheck. */
+START_TEST(test_reg_saved_elsewhere)
+{
+    md_ocsp_reg_t *handshakes = reg, *watchdog;
+    md_store_t *other;
+    apr_uint32_t changes = 0;
+    copy_rec rec = { 0, 0 };
+    apr_time_t next, now = apr_time_now();
+    md_timeslice_t *window;
+    int counted = _i;
+
+    md_timeslice_parse(&window, md_test_pool, "33%", MD_TIME_LIFE_NORM);
+    if (counted) md_store_set_change_counter(store, &changes);
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&other, md_test_pool,
+                                                   md_store_base_dir(store)));
+    if (counted) md_store_set_change_counter(other, &changes);
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_reg_make(&watchdog, md_test_pool, other, window,
+                                                   "Apache/2.4.71", NULL, 0));
+    prime_leaf("example.org");
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(watchdog, "id-leaf", 7,
+                                                load_cert("leaf.pem"), load_cert("ca.pem"),
+                                                "example.org", now, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, handshakes, "id-leaf",
+                                                     7, now, md_test_pool));
+    ck_assert_int_eq(0, rec.len);
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(watchdog, now, md_test_pool, &next));
+    ck_assert_int_eq(1, fake_requests);
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, handshakes, "id-leaf",
+                                                     7, now + 1000, md_test_pool));
+    ck_assert_int_eq(counted ? read_file("resp-no-nonce.der")->len : 0, rec.len);
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, handshakes, "id-leaf",
+                                                     7, now + apr_time_from_sec(2),
+                                                     md_test_pool));
+    ck_assert_int_eq(read_file("resp-no-nonce.der")->len, rec.len);
+}
+END_TEST
+
 START_TEST(test_reg_revoked)
 {
     copy_rec rec = { 0, 0 };
@@ -620,6 +659,7 @@ Suite *md_test_ocsp_suite(void)
     tcase_add_test(tc, test_reg_renew_good);
     tcase_add_test(tc, test_reg_reload);
     tcase_add_test(tc, test_reg_revoked);
+    tcase_add_loop_test(tc, test_reg_saved_elsewhere, 0, 2);
     tcase_add_loop_test(tc, test_reg_errors, 0,
                         (int)(sizeof(error_cases) / sizeof(error_cases[0])));
     tcase_add_test(tc, test_reg_stored_revoked);
