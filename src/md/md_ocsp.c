@@ -342,7 +342,12 @@ void md_ocsp_reg_set_events(md_ocsp_reg_t *reg, const md_event_t *events)
 
 int md_ocsp_count(md_ocsp_reg_t *reg)
 {
-    return reg->ordered->nelts;
+    int n;
+
+    apr_thread_mutex_lock(reg->mutex);
+    n = reg->ordered->nelts;
+    apr_thread_mutex_unlock(reg->mutex);
+    return n;
 }
 
 /* Replace the response (mutex held). */
@@ -448,24 +453,28 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
     if (!md_name) md_name = MD_OCSP_OTHER;
     rv = md_cert_to_sha1_hex(&hexid, cert, p);
     if (APR_SUCCESS != rv) return rv;
+    url = md_cert_get_ocsp_url(cert, p);
+    if (!url) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "md[%s]: certificate with serial "
+                      "%s has no OCSP responder URL", md_name,
+                      md_cert_get_serial_number(cert, p));
+        return APR_ENOENT;
+    }
+    /* also while serving (a certificate gone live): handshakes look up ids,
+     * the watchdog walks the list, all under the mutex */
+    apr_thread_mutex_lock(reg->mutex);
     ostat = apr_hash_get(reg->by_hexid, hexid, APR_HASH_KEY_STRING);
     if (!ostat) {
-        url = md_cert_get_ocsp_url(cert, p);
-        if (!url) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "md[%s]: certificate with serial "
-                          "%s has no OCSP responder URL", md_name,
-                          md_cert_get_serial_number(cert, p));
-            return APR_ENOENT;
-        }
         ostat = ostat_make(reg, hexid, cert, issuer, md_name, url, p);
         apr_hash_set(reg->by_hexid, ostat->hexid, APR_HASH_KEY_STRING, ostat);
         APR_ARRAY_PUSH(reg->ordered, ocsp_status *) = ostat;
-        apr_thread_mutex_lock(reg->mutex);
         ostat_refresh(reg, ostat, now, p);
-        apr_thread_mutex_unlock(reg->mutex);
     }
-    apr_hash_set(reg->by_ext_id, apr_pmemdup(reg->p, ext_id, ext_id_len),
-                 (apr_ssize_t)ext_id_len, ostat);
+    if (!apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len)) {
+        apr_hash_set(reg->by_ext_id, apr_pmemdup(reg->p, ext_id, ext_id_len),
+                     (apr_ssize_t)ext_id_len, ostat);
+    }
+    apr_thread_mutex_unlock(reg->mutex);
     md_log_perror(MD_LOG_MARK, MD_LOG_TRACE2, 0, p, "md[%s]: stapling certificate %s, "
                   "responder %s", ostat->md_name, ostat->hexid, ostat->url);
     return APR_SUCCESS;
@@ -483,6 +492,18 @@ static int store_moved(md_ocsp_reg_t *reg, const ocsp_status *ostat)
     return !ostat->changes_counted || count != ostat->seen_changes;
 }
 
+/* The primed certificates as they are now (a copy in p: priming may go on
+ * while the caller walks it). */
+static apr_array_header_t *ordered_copy(md_ocsp_reg_t *reg, apr_pool_t *p)
+{
+    apr_array_header_t *copy;
+
+    apr_thread_mutex_lock(reg->mutex);
+    copy = apr_array_copy(p, reg->ordered);
+    apr_thread_mutex_unlock(reg->mutex);
+    return copy;
+}
+
 apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t *reg,
                                 const char *ext_id, apr_size_t ext_id_len, apr_time_t now,
                                 apr_pool_t *p)
@@ -491,9 +512,12 @@ apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t
     apr_time_t renew_at;
     apr_interval_time_t pause;
 
-    ostat = apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len);
-    if (!ostat) return APR_ENOENT;
     apr_thread_mutex_lock(reg->mutex);
+    ostat = apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len);
+    if (!ostat) {
+        apr_thread_mutex_unlock(reg->mutex);
+        return APR_ENOENT;
+    }
     if (!ostat->der) {
         pause = apr_time_from_sec(1);
     }
@@ -738,6 +762,7 @@ apr_status_t md_ocsp_renew(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p,
 {
     apr_time_t next = now + MD_OCSP_MAX_WAIT, at;
     update_list list;
+    apr_array_header_t *ordered;
     md_http_t *http = NULL;
     ocsp_update *u;
     apr_pool_t *ptemp;
@@ -746,10 +771,11 @@ apr_status_t md_ocsp_renew(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p,
 
     rv = apr_pool_create(&ptemp, p);
     if (APR_SUCCESS != rv) goto leave;
-    list.updates = apr_array_make(ptemp, reg->ordered->nelts, sizeof(ocsp_update *));
+    ordered = ordered_copy(reg, ptemp);
+    list.updates = apr_array_make(ptemp, ordered->nelts, sizeof(ocsp_update *));
     list.next = 0;
-    for (i = 0; i < reg->ordered->nelts; ++i) {
-        u = update_if_due(reg, APR_ARRAY_IDX(reg->ordered, i, ocsp_status *), now,
+    for (i = 0; i < ordered->nelts; ++i) {
+        u = update_if_due(reg, APR_ARRAY_IDX(ordered, i, ocsp_status *), now,
                           &next, ptemp);
         if (u) APR_ARRAY_PUSH(list.updates, ocsp_update *) = u;
     }
@@ -809,14 +835,14 @@ static void ostat_snapshot(md_status_stapling_t *st, md_ocsp_reg_t *reg,
 apr_status_t md_ocsp_get_staplings(apr_array_header_t **pstaplings, md_ocsp_reg_t *reg,
                                    apr_time_t now, apr_pool_t *p)
 {
-    apr_array_header_t *staplings;
+    apr_array_header_t *staplings, *ordered = ordered_copy(reg, p);
     md_status_stapling_t st;
     ocsp_status *ostat;
     int i;
 
-    staplings = apr_array_make(p, reg->ordered->nelts, sizeof(md_json_t *));
-    for (i = 0; i < reg->ordered->nelts; ++i) {
-        ostat = APR_ARRAY_IDX(reg->ordered, i, ocsp_status *);
+    staplings = apr_array_make(p, ordered->nelts, sizeof(md_json_t *));
+    for (i = 0; i < ordered->nelts; ++i) {
+        ostat = APR_ARRAY_IDX(ordered, i, ocsp_status *);
         ostat_snapshot(&st, reg, ostat, now, p);
         st.job = job_load(reg, ostat->md_name, p);
         APR_ARRAY_PUSH(staplings, md_json_t *) = md_status_stapling_json(&st, 0, p);
@@ -828,17 +854,19 @@ apr_status_t md_ocsp_get_staplings(apr_array_header_t **pstaplings, md_ocsp_reg_
 void md_ocsp_status_fill(md_ocsp_reg_t *reg, md_status_input_t *in, apr_time_t now,
                          apr_pool_t *p)
 {
+    apr_array_header_t *ordered;
     md_status_stapling_t st;
     md_status_slot_t *slot;
     ocsp_status *ostat;
     int i, j;
 
     if (!reg || !in || !in->md || in->md->stapling <= 0 || !in->slots) return;
+    ordered = ordered_copy(reg, p);
     for (i = 0; i < in->slots->nelts; ++i) {
         slot = APR_ARRAY_IDX(in->slots, i, md_status_slot_t *);
         if (!slot->cert || !slot->cert->sha256_fingerprint) continue;
-        for (j = 0; j < reg->ordered->nelts; ++j) {
-            ostat = APR_ARRAY_IDX(reg->ordered, j, ocsp_status *);
+        for (j = 0; j < ordered->nelts; ++j) {
+            ostat = APR_ARRAY_IDX(ordered, j, ocsp_status *);
             if (!ostat->sha256_fp || strcmp(ostat->sha256_fp, slot->cert->sha256_fingerprint)
                 || strcmp(ostat->md_name, in->md->name)) {
                 continue;

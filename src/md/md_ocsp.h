@@ -141,8 +141,9 @@ void md_ocsp_reg_set_events(md_ocsp_reg_t *reg, const struct md_event_t *events)
  * Register cert (issued by issuer) for stapling under the caller's opaque
  * id ext_id, filed under md_name (NULL: "other"). The same certificate may
  * be primed under several ids. A stored response is loaded (and judged at
- * now). Start-up only
- * (not thread-safe). The certificates are referenced by the registry.
+ * now). Thread-safe: also for certificates that go live while the server
+ * runs (MDActivation live). The certificates are referenced by the
+ * registry: they must live as long as it.
  * @return APR_SUCCESS, APR_ENOENT when the certificate has no OCSP
  *         responder URL (DEBUG log), APR_EINVAL for bad input
  */

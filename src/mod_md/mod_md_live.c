@@ -13,6 +13,7 @@
  * read a pointer. Sets are never freed while the process lives: they are
  * few and small (one per renewal), and a handshake may still use one.
  */
+#include <stdio.h>
 #include <string.h>
 #include <apr_atomic.h>
 #include <apr_hash.h>
@@ -27,13 +28,16 @@
 #include <openssl/ssl.h>
 
 #include "md.h"
+#include "md_crypto.h"
 #include "md_job.h"
 #include "md_live.h"
 #include "md_log.h"
+#include "md_ocsp.h"
 #include "md_reg.h"
 #include "md_result.h"
 #include "md_store.h"
 #include "mod_md.h"
+#include "mod_md_config.h"
 #include "mod_md_init.h"
 #include "mod_md_live.h"
 
@@ -124,40 +128,75 @@ static live_md *live_get(const md_t *md)
 
 /* --- loading a set in this process ---------------------------------------------------- */
 
-/* The set lm serves now, loading a newer one first (see the file comment). */
-static const md_live_set_t *live_current(live_md *lm)
+/* With stapling on for the MD, the set's certificates are registered with
+ * the stapler under mod_ssl's id for them (the SHA-1 of the DER), so that
+ * handshakes with them get the responses the OCSP watchdog fetches. */
+static void live_staple(live_md *lm, const md_live_set_t *set, apr_pool_t *p)
+{
+    md_ocsp_reg_t *reg = md_config_get_mod(state->rt->base_server)->ocsp;
+    apr_array_header_t *chains = md_live_chains(set), *chain;
+    unsigned char id[20];
+    const char *hex;
+    apr_size_t k;
+    int i;
+
+    if (!reg || lm->md->stapling <= 0) return;
+    for (i = 0; i < chains->nelts; ++i) {
+        chain = APR_ARRAY_IDX(chains, i, apr_array_header_t *);
+        if (chain->nelts < 2 || APR_SUCCESS != md_cert_to_sha1_hex(
+                &hex, APR_ARRAY_IDX(chain, 0, md_cert_t *), p)) {
+            continue;
+        }
+        for (k = 0; k < sizeof(id); ++k) {
+            unsigned int byte;
+
+            sscanf(hex + 2 * k, "%2x", &byte);
+            id[k] = (unsigned char)byte;
+        }
+        md_ocsp_prime(reg, (const char *)id, sizeof(id), APR_ARRAY_IDX(chain, 0, md_cert_t *),
+                      APR_ARRAY_IDX(chain, 1, md_cert_t *), lm->md->name, apr_time_now(), p);
+    }
+}
+
+/* Loads live/NAME for lm as generation gen (lm's mutex held). */
+static void live_load(live_md *lm, apr_uint32_t gen)
 {
     md_mod_rt_t *rt = state->rt;
-    apr_uint32_t gen = apr_atomic_read32(&state->gens[lm->idx]);
     md_live_set_t *set;
     const char *err = NULL;
     apr_pool_t *p;
     apr_status_t rv;
 
-    if (0 == gen || gen == apr_atomic_read32(&lm->loaded)) {
-        return apr_atomic_casptr((volatile void **)&lm->set, NULL, NULL);
+    if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) return;
+    rv = md_live_load(&set, rt->store, lm->md, apr_time_now(), &err, p);
+    if (APR_SUCCESS == rv) {
+        md_reg_use_chains(rt->reg, lm->md, md_live_chains(set));
+        live_staple(lm, set, p);
+        apr_atomic_xchgptr((volatile void **)&lm->set, set);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, rt->base_server, APLOGNO(10712)
+                     "%s: serving the live certificate (serial %s) on new "
+                     "connections", lm->md->name, md_live_serial(set, p));
     }
-    apr_thread_mutex_lock(lm->mutex);
-    if (gen != apr_atomic_read32(&lm->loaded)
-        && APR_SUCCESS == apr_pool_create_unmanaged_ex(&p, NULL, NULL)) {
-        rv = md_live_load(&set, rt->store, lm->md, apr_time_now(), &err, p);
-        if (APR_SUCCESS == rv) {
-            md_reg_use_chains(rt->reg, lm->md, md_live_chains(set));
-            apr_atomic_xchgptr((volatile void **)&lm->set, set);
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, rt->base_server, APLOGNO(10712)
-                         "%s: serving the live certificate (serial %s) on new "
-                         "connections", lm->md->name, md_live_serial(set, p));
-        }
-        else {
-            /* the previous set (or mod_ssl's) stays: never an unchecked one */
-            ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->base_server, APLOGNO(10713)
-                         "%s: the live certificate set is not served: %s",
-                         lm->md->name, err ? err : "it cannot be loaded");
-            apr_pool_destroy(p);
-        }
-        apr_atomic_set32(&lm->loaded, gen);
+    else {
+        /* the previous set (or mod_ssl's) stays: never an unchecked one */
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->base_server, APLOGNO(10713)
+                     "%s: the live certificate set is not served: %s",
+                     lm->md->name, err ? err : "it cannot be loaded");
+        apr_pool_destroy(p);
     }
-    apr_thread_mutex_unlock(lm->mutex);
+    apr_atomic_set32(&lm->loaded, gen);
+}
+
+/* The set lm serves now, loading a newer one first (see the file comment). */
+static const md_live_set_t *live_current(live_md *lm)
+{
+    apr_uint32_t gen = apr_atomic_read32(&state->gens[lm->idx]);
+
+    if (0 != gen && gen != apr_atomic_read32(&lm->loaded)) {
+        apr_thread_mutex_lock(lm->mutex);
+        if (gen != apr_atomic_read32(&lm->loaded)) live_load(lm, gen);
+        apr_thread_mutex_unlock(lm->mutex);
+    }
     return apr_atomic_casptr((volatile void **)&lm->set, NULL, NULL);
 }
 
@@ -274,8 +313,18 @@ apr_status_t md_live_go(const md_renew_opts_t *opts, const md_t *md, md_job_t *j
                      err ? err : "error");
         return rv;
     }
+    /* this process first: its stapler fetches the new certificate's OCSP
+     * response (if any) before the others serve it */
+    apr_thread_mutex_lock(lm->mutex);
+    live_load(lm, apr_atomic_read32(&state->gens[lm->idx]) + 1);
+    apr_thread_mutex_unlock(lm->mutex);
+    if (md->stapling > 0 && md_config_get_mod(state->rt->base_server)->ocsp) {
+        apr_time_t next;
+
+        md_ocsp_renew(md_config_get_mod(state->rt->base_server)->ocsp, apr_time_now(), p,
+                      &next);
+    }
     apr_atomic_inc32(&state->gens[lm->idx]);
-    md_live_refresh(md);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, state->rt->base_server, APLOGNO(10718)
                  "%s: the renewed certificates are live: new connections get them in "
                  "all processes; the next restart makes them permanent", md->name);

@@ -26,6 +26,7 @@
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_init.h"
+#include "mod_md_live.h"
 #include "mod_md_ocsp.h"
 
 APLOG_USE_MODULE(md);
@@ -142,6 +143,8 @@ static apr_status_t ocsp_watchdog(int state, void *baton, apr_pool_t *ptemp)
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10198)
                          "md ocsp watchdog run, ocsp stapling %d certificates",
                          md_ocsp_count(octx->reg));
+            /* certificates gone live (MDActivation live) are stapled too */
+            md_live_refresh_all();
             md_ocsp_renew(octx->reg, apr_time_now(), ptemp, &next_run);
             wait = next_run - apr_time_now();
             if (wait < apr_time_from_sec(1)) wait = apr_time_from_sec(1);

@@ -208,3 +208,74 @@ class OcspResponder:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+class PebbleOcspResponder(OcspResponder):
+    """Answers for the certificates pebble issues (pebble has no responder):
+    "good", signed by pebble's intermediate, whose key pebble's management
+    interface hands out (also for the leaves of the OcspCAs in cas). The
+    certificate of a request is looked up by its serial among the PEM files
+    below the given directories (the store)."""
+
+    def __init__(self, dirs, port=None, valid_minutes=60, cas=()):
+        OcspResponder.__init__(self, None, port=port, valid_minutes=valid_minutes)
+        self.dirs = dirs
+        self.cas = list(cas)
+        self.served = []            # serials answered "good"
+        self.peb = None
+        self.issuer = self.issuer_key = None
+
+    def _issuer(self):
+        if self.issuer is None:
+            import requests
+            base = "https://localhost:%d" % self.peb.mgmt_port
+            cert = requests.get(base + "/intermediates/0", verify=self.peb.ca_file, timeout=5)
+            key = requests.get(base + "/intermediate-keys/0", verify=self.peb.ca_file,
+                               timeout=5)
+            cert.raise_for_status()
+            key.raise_for_status()
+            self.issuer = x509.load_pem_x509_certificate(cert.content)
+            self.issuer_key = serialization.load_pem_private_key(key.content, None)
+        return self.issuer, self.issuer_key
+
+    def _find(self, serial):
+        for d in self.dirs:
+            for dirpath, _, files in os.walk(d):
+                for fn in files:
+                    if not fn.startswith("pubcert"):
+                        continue
+                    try:
+                        with open(os.path.join(dirpath, fn), "rb") as f:
+                            cert = x509.load_pem_x509_certificate(f.read())
+                    except (OSError, ValueError):
+                        continue
+                    if cert.serial_number == serial:
+                        return cert
+        return None
+
+    def answer(self, req_der):
+        from cryptography.x509 import ocsp
+        req = ocsp.load_der_ocsp_request(req_der)
+        leaf = self._find(req.serial_number)
+        if leaf is None:
+            return 200, ocsp.OCSPResponseBuilder.build_unsuccessful(
+                ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(serialization.Encoding.DER)
+        issuer, key = None, None
+        for ca in self.cas:
+            if x509.SubjectKeyIdentifier.from_public_key(
+                    ca.cert.public_key()).digest == req.issuer_key_hash:
+                issuer, key = ca.cert, ca.key
+        if issuer is None:
+            issuer, key = self._issuer()
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        resp = (ocsp.OCSPResponseBuilder()
+                .add_response(cert=leaf, issuer=issuer, algorithm=hashes.SHA1(),
+                              cert_status=ocsp.OCSPCertStatus.GOOD,
+                              this_update=now - datetime.timedelta(minutes=1),
+                              next_update=now + datetime.timedelta(
+                                  minutes=self.valid_minutes),
+                              revocation_time=None, revocation_reason=None)
+                .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer)
+                .sign(key, hashes.SHA256()))
+        self.served.append(req.serial_number)
+        return 200, resp.public_bytes(serialization.Encoding.DER)

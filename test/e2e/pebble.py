@@ -87,8 +87,10 @@ class Pebble:
     set_txt()/clear_txt(): dns-01 TXT records via challtestsrv
     """
 
-    def __init__(self, workdir, http_port=80, tls_port=443, env=None, eab_keys=None):
+    def __init__(self, workdir, http_port=80, tls_port=443, env=None, eab_keys=None,
+                 ocsp_url=""):
         self.workdir = workdir
+        self.ocsp_url = ocsp_url    # the AIA OCSP URL of the certificates it issues
         self.http_port = http_port
         self.tls_port = tls_port
         self.env = dict(env or {})
@@ -123,7 +125,7 @@ class Pebble:
             "privateKey": self.key_file,
             "httpPort": self.http_port,
             "tlsPort": self.tls_port,
-            "ocspResponderURL": "",
+            "ocspResponderURL": self.ocsp_url,
             "externalAccountBindingRequired": bool(self.eab_keys),
         }}
         if self.eab_keys:

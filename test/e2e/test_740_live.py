@@ -4,17 +4,21 @@
 # to TLS clients without a restart, in every child process (also those
 # started after the switch); a staged set that fails its checks never goes
 # live; a graceful restart afterwards makes the live set permanent without a
-# new order; MDActivation restart keeps the original's behaviour.
+# new order; MDActivation restart keeps the original's behaviour; with
+# stapling, the live certificate's response is there when it goes live.
 
 import datetime
 import os
 import re
+import shutil
+import subprocess
 import time
 
 from cryptography import x509
 
 from md_acme_env import acme_factory, wait_until  # noqa: F401
 from md_certs import cert_pem, key_pem, make_cert, write_pem
+from ocsp_ca import OcspCA, PebbleOcspResponder
 
 # children are replaced after a few connections: later ones must serve the
 # live set too, not what the parent loaded at start
@@ -139,3 +143,53 @@ def test_740_restart_mode_is_unchanged(acme_factory):
     ae.graceful()
     wait_until(lambda: serial(ae.server_cert(name)) != old.serial_number, 30,
                what="the renewed certificate after the restart")
+
+
+def staple_of(ae, name):
+    """(served serial, stapled serial or None, cert status) of one handshake."""
+    p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % ae.env.https_port,
+                        "-servername", name, "-status"],
+                       input=b"", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    out = p.stdout.decode(errors="replace")
+    m = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", out, re.S)
+    served = x509.load_pem_x509_certificate(m.group(0).encode()).serial_number if m else None
+    if "OCSP response: no response sent" in out:
+        return served, None, None
+    sm = re.search(r"Serial Number: ([0-9A-F]+)", out)
+    st = re.search(r"Cert Status: (\w+)", out)
+    return served, int(sm.group(1), 16) if sm else None, st.group(1) if st else None
+
+
+def test_740_live_certificate_is_stapled(acme_factory, tmp_path):
+    """With MDStapling on, the renewed certificate's OCSP response is fetched
+    before it goes live: handshakes with it carry its staple at once."""
+    name = "live-ocsp.mdspec.org"
+    ca = OcspCA(str(tmp_path / "ca"))
+    responder = PebbleOcspResponder([], cas=[ca]).start()
+    try:
+        ae = acme_factory(ocsp_url=responder.url)
+        responder.peb = ae.peb
+        responder.dirs = [ae.store]
+        # the current certificate: from a CA with a responder, due (1 day left)
+        old = ca.issue("old", [name], ocsp_url=responder.url, days=1)
+        d = ae.path("domains", name)
+        os.makedirs(d)
+        shutil.copyfile(old["chain"], os.path.join(d, "pubcert.secp256r1.pem"))
+        shutil.copyfile(old["key"], os.path.join(d, "privkey.secp256r1.pem"))
+        ae.write(["<MDomain %s>" % name, "MDPrivateKeys secp256r1", "MDActivation live",
+                  "MDStapling on", "MDRenewWindow 2d", "</MDomain>"], vhosts=[[name]])
+        ae.start()
+        wait_until(lambda: staple_of(ae, name)[1] == old["x509"].serial_number, 20,
+                   what="the staple of the current certificate")
+        ae.wait_staged(name, specs=("secp256r1",))
+        wait_until(lambda: staple_of(ae, name)[0] != old["x509"].serial_number, 30,
+                   what="the live certificate")
+        live = pem_cert(ae.path("live", name, "pubcert.secp256r1.pem"))
+        # its response was there before it went live: every handshake staples it
+        for _ in range(12):
+            served, stapled, status = staple_of(ae, name)
+            assert served == live.serial_number
+            assert stapled == live.serial_number and status == "good"
+        assert live.serial_number in responder.served
+    finally:
+        responder.stop()

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <check.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 #include <openssl/ocsp.h>
 
 #include "md.h"
@@ -381,6 +382,64 @@ static void prime_leaf(const char *name)
                                                 md_test_pool));
 }
 
+/* Certificates that go live while the server runs are primed while other
+ * threads look up ids: the lookups keep working and find the new ones. */
+typedef struct {
+    md_ocsp_reg_t *reg;
+    volatile int stop;
+    int found;
+} lookup_ctx;
+
+static void *APR_THREAD_FUNC lookups(apr_thread_t *thread, void *data)
+{
+    lookup_ctx *ctx = data;
+    copy_rec rec = { 0, 0 };
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    while (!ctx->stop) {
+        if (APR_SUCCESS == md_ocsp_get_status(copy_cb, &rec, ctx->reg, "id-live-99", 10,
+                                              apr_time_now(), p)) {
+            ctx->found = 1;
+        }
+        md_ocsp_get_status(copy_cb, &rec, ctx->reg, "id-leaf", 7, apr_time_now(), p);
+        apr_pool_clear(p);
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+START_TEST(test_reg_prime_while_serving)
+{
+    lookup_ctx ctx = { reg, 0, 0 };
+    md_cert_t *leaf = load_cert("leaf.pem"), *leaf2 = load_cert("leaf2.pem");
+    md_cert_t *ca = load_cert("ca.pem");
+    apr_thread_t *thread;
+    apr_status_t trv;
+    copy_rec rec = { 0, 0 };
+    char id[16];
+    int i;
+
+    prime_leaf("example.org");
+    ck_assert_int_eq(APR_SUCCESS, apr_thread_create(&thread, NULL, lookups, &ctx,
+                                                    md_test_pool));
+    for (i = 0; i < 100; ++i) {
+        apr_snprintf(id, sizeof(id), "id-live-%02d", i);
+        ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, id, 10, (i % 2) ? leaf2 : leaf, ca,
+                                                    "example.org", apr_time_now(),
+                                                    md_test_pool));
+    }
+    ctx.stop = 1;
+    apr_thread_join(&trv, thread);
+    /* two certificates, each once, under 101 ids */
+    ck_assert_int_eq(2, md_ocsp_count(reg));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-live-99", 10,
+                                                     apr_time_now(), md_test_pool));
+    ck_assert_int_eq(1, rec.calls);
+}
+END_TEST
+
 START_TEST(test_reg_prime)
 {
     copy_rec rec = { 0, 0 };
@@ -656,6 +715,7 @@ Suite *md_test_ocsp_suite(void)
     tc = tcase_create("registry");
     tcase_add_checked_fixture(tc, reg_setup, reg_teardown);
     tcase_add_test(tc, test_reg_prime);
+    tcase_add_test(tc, test_reg_prime_while_serving);
     tcase_add_test(tc, test_reg_renew_good);
     tcase_add_test(tc, test_reg_reload);
     tcase_add_test(tc, test_reg_revoked);
