@@ -793,6 +793,15 @@ apr_status_t md_acme_drive_activate_account(md_store_t *store, md_t *md, apr_poo
 
     rv = md_acme_acct_load(&acct, &pkey, store, MD_SG_STAGING, md->name, p);
     if (APR_SUCCESS != rv) return rv;
+    /* staging/ is writable by the httpd User: only an account at the CA the
+     * (checked) md names is taken over */
+    if (!acct->ca_url || !md->ca_effective || strcmp(acct->ca_url, md->ca_effective)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "AH10701: %s: staged "
+                      "account is for CA %s, not %s", md->name,
+                      acct->ca_url ? acct->ca_url : "(none)",
+                      md->ca_effective ? md->ca_effective : "(none)");
+        return APR_EINVAL;
+    }
     acct->registration = NULL;
     if (md->ca_account
         && APR_SUCCESS == md_acme_acct_load(&other, &okey, store, MD_SG_ACCOUNTS,

@@ -595,6 +595,48 @@ typedef struct {
     apr_array_header_t *chains;     /* apr_array_header_t* per slot */
 } staged_set;
 
+static int same_domains(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i;
+
+    if (!a || !b || a->nelts != b->nelts) return 0;
+    for (i = 0; i < a->nelts; ++i) {
+        if (md_array_str_index(b, APR_ARRAY_IDX(a, i, const char *), 0, 0) < 0) return 0;
+    }
+    return 1;
+}
+
+/* The staged md.json is written by the renewal, which runs as the httpd
+ * User: the parent (root) takes nothing from it but the CA it was obtained
+ * from and the account id, and only after checking them against the
+ * configured md. Domains and key specs must be the configured ones. */
+static apr_status_t staged_check_md(const md_t *staged, const md_t *md, apr_pool_t *p)
+{
+    const char *what = NULL;
+
+    if (!same_domains(staged->domains, md->domains)
+        || !same_domains(md->domains, staged->domains)) {
+        what = apr_psprintf(p, "domains [%s], configured [%s]",
+                            staged->domains ? md_array_str_join(staged->domains, " ", p)
+                                            : "",
+                            md_array_str_join(md->domains, " ", p));
+    }
+    else if (!md_pkeys_spec_eq(staged->pks, md->pks)) {
+        what = "private key specs differ from the configured ones";
+    }
+    else if (!staged->ca_effective) {
+        what = "no CA url";
+    }
+    else if (md->ca_urls && md->ca_urls->nelts > 0
+             && md_array_str_index(md->ca_urls, staged->ca_effective, 0, 1) < 0) {
+        what = apr_psprintf(p, "CA url %s is not configured", staged->ca_effective);
+    }
+    if (!what) return APR_SUCCESS;
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "AH10700: %s: staged md.json "
+                  "does not match the configuration: %s", md->name, what);
+    return APR_EINVAL;
+}
+
 static apr_status_t staged_load(staged_set *set, md_reg_t *reg, const md_t *md,
                                 apr_pool_t *p)
 {
@@ -611,16 +653,17 @@ static apr_status_t staged_load(staged_set *set, md_reg_t *reg, const md_t *md,
     set->chains = apr_array_make(p, 2, sizeof(apr_array_header_t *));
     /* without a chain for every spec the renewal is still in progress (a key
      * may already be there): ENOENT, nothing to activate, nothing to purge */
-    for (i = 0; i < md_pkeys_spec_count(set->md->pks); ++i) {
-        spec = md_pkeys_spec_get(set->md->pks, i);
+    for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+        spec = md_pkeys_spec_get(md->pks, i);
         rv = md_store_chain_load(reg->store, MD_SG_STAGING, md->name, spec, &chain, p);
         if (APR_SUCCESS != rv) return rv;
         if (chain->nelts <= 0) return APR_ENOENT;
         APR_ARRAY_PUSH(set->chains, apr_array_header_t *) = chain;
     }
-    if (!set->md->ca_effective) return APR_EINVAL;
-    for (i = 0; i < md_pkeys_spec_count(set->md->pks); ++i) {
-        spec = md_pkeys_spec_get(set->md->pks, i);
+    rv = staged_check_md(set->md, md, p);
+    if (APR_SUCCESS != rv) return rv;
+    for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+        spec = md_pkeys_spec_get(md->pks, i);
         chain = APR_ARRAY_IDX(set->chains, i, apr_array_header_t *);
         rv = md_store_pkey_load(reg->store, MD_SG_STAGING, md->name, spec, &pkey, p);
         if (APR_SUCCESS != rv) return rv;
@@ -671,6 +714,7 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
                                      md_json_t **pjob, apr_pool_t *p)
 {
     staged_set set;
+    md_t *staged;
     apr_status_t rv;
 
     *pjob = NULL;
@@ -682,12 +726,19 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     if (APR_SUCCESS == rv && !staged_is_ready(&set, now)) return APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv)) return APR_ENOENT;  /* renewal still in progress */
     if (APR_SUCCESS != rv) goto leave;
+    /* from here on the staged md.json is only a carrier of the two checked
+     * values: what is saved and used (commands above all) is the
+     * configuration */
+    staged = md_copy(p, md);
+    staged->ca_effective = set.md->ca_effective;
+    staged->ca_account = set.md->ca_account;
+    set.md = staged;
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: saving staged account", md->name);
     rv = md_acme_drive_activate_account(reg->store, set.md, p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) goto leave;
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: purging order information",
                   md->name);
-    md_acme_order_purge(reg->store, p, MD_SG_STAGING, set.md, reg->dns01_cmd,
+    md_acme_order_purge(reg->store, p, MD_SG_STAGING, md, reg->dns01_cmd,
                         reg->dns01_version);
     rv = staged_to_tmp(&set, reg, md, p);
     if (APR_SUCCESS != rv) goto leave;

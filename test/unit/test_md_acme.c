@@ -805,8 +805,15 @@ START_TEST(test_order_purge)
     md_acme_order_t *order = md_acme_order_create(md_test_pool);
     md_t *md = renew_md();
 
+    APR_ARRAY_PUSH(md->domains, const char *) = "www.example.org";
     APR_ARRAY_PUSH(order->challenge_setups, const char *) = "http-01:example.org";
     APR_ARRAY_PUSH(order->challenge_setups, const char *) = "tls-alpn-01:www.example.org";
+    /* order.json is writable by the httpd User: names of other MDs are
+     * not torn down */
+    APR_ARRAY_PUSH(order->challenge_setups, const char *) = "http-01:other.example.net";
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, md_test_pool, MD_SG_CHALLENGES,
+                                                "other.example.net", MD_FN_HTTP01,
+                                                MD_SV_TEXT, (void *)"e.f", 0));
     ck_assert_int_eq(APR_SUCCESS, md_store_save(store, md_test_pool, MD_SG_CHALLENGES,
                                                 "example.org", MD_FN_HTTP01, MD_SV_TEXT,
                                                 (void *)"a.b", 0));
@@ -823,6 +830,8 @@ START_TEST(test_order_purge)
                                md_test_pool));
     ck_assert(!md_store_exists(store, MD_SG_CHALLENGES, "www.example.org", MD_FN_HTTP01,
                                md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_CHALLENGES, "other.example.net", MD_FN_HTTP01,
+                              md_test_pool));
     /* nothing to purge is fine */
     ck_assert_int_eq(APR_SUCCESS, md_acme_order_purge(store, md_test_pool, MD_SG_STAGING,
                                                       md, NULL, 1));
@@ -1023,6 +1032,54 @@ START_TEST(test_renew_authz_invalid)
 }
 END_TEST
 
+/* The CA chooses an authorization's identifier: one that was not ordered
+ * (or that would read as an option of the dns-01 command) is refused
+ * before anything is set up for it. */
+#define AUTHZ_FOR(name, wc) "{\"status\": \"pending\", \"identifier\": " \
+    "{\"type\": \"dns\", \"value\": \"" name "\"}" wc ", \"challenges\": [" \
+    CHA("http-01", "pending") "]}"
+
+typedef struct {
+    const char *authz;
+    const char *detail;
+} foreign_authz_case;
+
+static const foreign_authz_case foreign_authz_cases[] = {
+    { AUTHZ_FOR("other.example.net", ""), "'other.example.net'" },
+    { AUTHZ_FOR("-x.example.org", ""), "'-x.example.org'" },
+    { AUTHZ_FOR("../example.org", ""), "'../example.org'" },
+    /* a wildcard authorization for example.org stands for *.example.org */
+    { AUTHZ_FOR("example.org", ", \"wildcard\": true"), "'example.org' (wildcard)" },
+};
+
+START_TEST(test_renew_authz_foreign)
+{
+    fake_answer script[] = {
+        A_DIR, A_NONCE,
+        { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
+        { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
+        { "POST", "/authz/1", 0, 200, J, NULL, NULL, NULL, NULL },
+    };
+    const foreign_authz_case *c = &foreign_authz_cases[_i];
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_store_t *store;
+    md_t *md = renew_md();
+
+    md->profile = NULL;
+    script[4].body = c->authz;
+    fake_start(script, N(script));
+    store = renew_store();
+    ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, NULL, result,
+                                                     md_test_pool));
+    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_msg(result->detail && strstr(result->detail, c->detail)
+                  && strstr(result->detail, "which was not ordered"),
+                  "detail: %s", result->detail);
+    ck_assert(!md_store_exists(store, MD_SG_CHALLENGES, "other.example.net",
+                               MD_FN_HTTP01, md_test_pool));
+}
+END_TEST
+
 START_TEST(test_renew_tos_required)
 {
     static const fake_answer script[] = { A_DIR };
@@ -1080,6 +1137,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);
     tcase_add_test(tc, test_renew_authz_invalid);
+    tcase_add_loop_test(tc, test_renew_authz_foreign, 0, N(foreign_authz_cases));
     tcase_add_test(tc, test_renew_tos_required);
     suite_add_tcase(s, tc);
     return s;
