@@ -348,6 +348,7 @@ static int staged_complete(drive_ctx *ctx, const md_pkey_spec_t *spec,
     apr_array_header_t *chain;
     md_pkey_t *pkey;
     md_cert_t *leaf;
+    const char *why;
 
     if (APR_SUCCESS != md_store_pkey_load(ctx->store, MD_SG_STAGING, ctx->md->name,
                                           spec, &pkey, ctx->p)
@@ -358,8 +359,8 @@ static int staged_complete(drive_ctx *ctx, const md_pkey_spec_t *spec,
     }
     leaf = APR_ARRAY_IDX(chain, 0, md_cert_t *);
     if (APR_SUCCESS != md_cert_check_pkey(leaf, pkey)
-        || !md_cert_covers_md(leaf, ctx->md, ctx->p)
-        || md_cert_has_expired(leaf, drive_now(ctx))) {
+        || APR_SUCCESS != md_chain_check_for_md(&why, chain, ctx->md, drive_now(ctx),
+                                                ctx->p)) {
         return 0;
     }
     *pchain = chain;
@@ -529,7 +530,7 @@ static apr_status_t order_complete(apr_array_header_t **pchain, drive_ctx *ctx,
 {
     const md_acme_drive_opts_t *opts = ctx->opts;
     apr_array_header_t *chain = apr_array_make(ctx->p, 3, sizeof(md_cert_t *));
-    const char *name = ctx->md->name;
+    const char *name = ctx->md->name, *why;
     apr_status_t rv = APR_SUCCESS;
 
     *pchain = NULL;
@@ -571,6 +572,17 @@ static apr_status_t order_complete(apr_array_header_t **pchain, drive_ctx *ctx,
     if (APR_SUCCESS != rv) {
         md_result_printf(ctx->result, rv, "The certificate of order %s does not match "
                          "the %s key of %s.", order->url, md_pkey_spec_name(spec), name);
+        goto leave;
+    }
+    /* nothing the CA sends is staged (and later replaces a working
+     * certificate) unless it is what was ordered */
+    rv = md_chain_check_for_md(&why, chain, ctx->md, drive_now(ctx), ctx->p);
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "The %s certificate the ACME server at <%s> "
+                         "sent for %s (order %s) is not used: %s.",
+                         md_pkey_spec_name(spec), ctx->acme->url, name, order->url, why);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "AH10705: %s: %s", name,
+                      ctx->result->detail);
         goto leave;
     }
     *pchain = chain;

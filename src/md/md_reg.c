@@ -638,11 +638,12 @@ static apr_status_t staged_check_md(const md_t *staged, const md_t *md, apr_pool
 }
 
 static apr_status_t staged_load(staged_set *set, md_reg_t *reg, const md_t *md,
-                                apr_pool_t *p)
+                                apr_time_t now, apr_pool_t *p)
 {
     md_pkey_spec_t *spec;
     md_pkey_t *pkey;
     apr_array_header_t *chain;
+    const char *why;
     apr_status_t rv;
     int i;
 
@@ -669,6 +670,13 @@ static apr_status_t staged_load(staged_set *set, md_reg_t *reg, const md_t *md,
         if (APR_SUCCESS != rv) return rv;
         rv = md_cert_check_pkey(APR_ARRAY_IDX(chain, 0, md_cert_t *), pkey);
         if (APR_SUCCESS != rv) return rv;
+        rv = md_chain_check_for_md(&why, chain, md, now, p);
+        if (APR_SUCCESS != rv) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10706: %s: the staged %s "
+                          "certificate is not activated: %s", md->name,
+                          md_pkey_spec_name(spec), why);
+            return rv;
+        }
         APR_ARRAY_PUSH(set->pkeys, md_pkey_t *) = pkey;
     }
     return APR_SUCCESS;
@@ -722,7 +730,7 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     if (!md_store_exists(reg->store, MD_SG_STAGING, md->name, MD_FN_MD, p)) {
         return APR_ENOENT;
     }
-    rv = staged_load(&set, reg, md, p);
+    rv = staged_load(&set, reg, md, now, p);
     if (APR_SUCCESS == rv && !staged_is_ready(&set, now)) return APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv)) return APR_ENOENT;  /* renewal still in progress */
     if (APR_SUCCESS != rv) goto leave;

@@ -579,6 +579,51 @@ static const char *cert_body(md_http_request_t *req)
     return pem;
 }
 
+/* Certificates a CA should not send: for other names, signed by another
+ * issuer than the chain's next certificate, or expired (by the drive's
+ * clock, moved ahead). */
+typedef enum { BAD_NAMES, BAD_MORE_NAMES, BAD_ISSUER, BAD_EXPIRED } bad_cert;
+static bad_cert bad_kind;
+
+static const char *bad_cert_body(md_http_request_t *req)
+{
+    md_pkey_spec_t *spec = md_pkeys_spec_get(NULL, 0);
+    apr_array_header_t *domains = apr_array_make(req->pool, 2, sizeof(const char *));
+    apr_array_header_t *chain = apr_array_make(req->pool, 2, sizeof(md_cert_t *));
+    md_pkey_t *pkey, *other;
+    md_cert_t *cert;
+    const char *pem;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_load(fake.store, MD_SG_STAGING,
+                                                     "example.org", spec, &pkey,
+                                                     req->pool));
+    APR_ARRAY_PUSH(domains, const char *) =
+        (BAD_NAMES == bad_kind) ? "other.example.net" : "example.org";
+    if (BAD_MORE_NAMES == bad_kind) {
+        APR_ARRAY_PUSH(domains, const char *) = "other.example.net";
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "example.org", domains,
+                                                        pkey, apr_time_from_sec(3600),
+                                                        req->pool));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    if (BAD_ISSUER == bad_kind) {
+        ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&other, req->pool, spec));
+        ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "example.org",
+                                                            domains, other,
+                                                            apr_time_from_sec(3600),
+                                                            req->pool));
+        APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_chain_to_pem(&pem, chain, req->pool));
+    return pem;
+}
+
+static apr_time_t two_hours_ahead(void *baton)
+{
+    (void)baton;
+    return apr_time_now() + apr_time_from_sec(7200);
+}
+
 static const fake_answer renew_script[] = {
     A_DIR,
     A_NONCE,
@@ -766,6 +811,46 @@ START_TEST(test_renew)
     ck_assert(md_store_exists(store, MD_SG_ACCOUNTS, "ACME-ca.test-0000", MD_FN_ACCOUNT,
                               md_test_pool));
     ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_ACCOUNT,
+                               md_test_pool));
+}
+END_TEST
+
+static const char *bad_cert_details[] = {
+    "it is for 'other.example.net', which is not a name of the MD",
+    "it is for 'other.example.net', which is not a name of the MD",
+    "it is not signed by the next certificate of the chain (issuer /CN=example.org, "
+    "next is /CN=example.org)",
+    "it expired on ",
+};
+
+START_TEST(test_renew_bad_cert)
+{
+    fake_answer script[N(renew_script)];
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_drive_opts_t opts;
+    md_store_t *store;
+    md_t *md = renew_md();
+
+    bad_kind = (bad_cert)_i;
+    memcpy(script, renew_script, sizeof(script));
+    script[N(script) - 1].body_fn = bad_cert_body;
+    fake_start(script, N(script));
+    store = renew_store();
+    md_acme_drive_opts_init(&opts);
+    if (BAD_EXPIRED == bad_kind) opts.now_cb = two_hours_ahead;
+    ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, &opts, result,
+                                                     md_test_pool));
+    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_msg(result->detail
+                  && strstr(result->detail, "The rsa certificate the ACME server at <"
+                            DIR_URL "> sent for example.org (order " CA "/order/1) is "
+                            "not used: ")
+                  && strstr(result->detail, bad_cert_details[_i]),
+                  "detail: %s", result->detail);
+    /* nothing was staged that activation could pick up */
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_PUBCERT,
+                               md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_MD,
                                md_test_pool));
 }
 END_TEST
@@ -1133,6 +1218,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_renew_resume);
     tcase_add_test(tc, test_renew_order_not_ready);
     tcase_add_test(tc, test_renew_acct_unreachable);
+    tcase_add_loop_test(tc, test_renew_bad_cert, BAD_NAMES, BAD_EXPIRED + 1);
     tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);

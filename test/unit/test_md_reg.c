@@ -367,6 +367,56 @@ START_TEST(test_activate_staged_mismatch)
 }
 END_TEST
 
+/* A staged certificate that is not for the MD (names, issuer, time) is
+ * not activated, whoever put it there; the working one stays. */
+START_TEST(test_activate_staged_bad_cert)
+{
+    md_t *md = make_md("i.example.org", "www.i.example.org");
+    md_pkey_spec_t *spec = md_pkeys_spec_get(NULL, 0);
+    apr_array_header_t *chain = apr_array_make(md_test_pool, 2, sizeof(md_cert_t *));
+    apr_array_header_t *names = apr_array_make(md_test_pool, 2, sizeof(const char *));
+    apr_time_t now = apr_time_now();
+    md_pkey_t *pkey, *other;
+    md_cert_t *cert;
+    md_json_t *job;
+
+    put_cert(md, NULL, 10 * DAY, 0);
+    stage_set(md, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_load(store, MD_SG_STAGING, md->name, spec,
+                                                     &pkey, md_test_pool));
+    APR_ARRAY_PUSH(names, const char *) = "i.example.org";
+    switch (_i) {
+        case 0:     /* one name of the MD missing */
+            break;
+        case 1:     /* one name more */
+            APR_ARRAY_PUSH(names, const char *) = "www.i.example.org";
+            APR_ARRAY_PUSH(names, const char *) = "evil.example.net";
+            break;
+        default:
+            APR_ARRAY_PUSH(names, const char *) = "www.i.example.org";
+            break;
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "staged", names, pkey,
+                                                        90 * DAY, md_test_pool));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    if (2 == _i) {      /* the next certificate did not sign it */
+        ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&other, md_test_pool, spec));
+        ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "staged", names, other,
+                                                            90 * DAY, md_test_pool));
+        APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    }
+    if (3 == _i) now += 91 * DAY;   /* expired at the activation's 'now' */
+    ck_assert_int_eq(APR_SUCCESS, md_store_chain_save(store, md_test_pool, MD_SG_STAGING,
+                                                      md->name, spec, chain, 0));
+    ck_assert_int_eq(APR_EINVAL, md_reg_activate_staging(reg, md, now, &job,
+                                                         md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_ARCHIVE, "i.example.org.1", MD_FN_PUBCERT,
+                               md_test_pool));
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+}
+END_TEST
+
 START_TEST(test_sync_renamed)
 {
     md_t *old = make_md("old.example.org", "www.example.org");
@@ -602,6 +652,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_activate_staging);
     tcase_add_test(tc, test_activate_broken_staging);
     tcase_add_test(tc, test_activate_staged_cmd);
+    tcase_add_loop_test(tc, test_activate_staged_bad_cert, 0, 4);
     tcase_add_loop_test(tc, test_activate_staged_mismatch, STAGED_DOMAINS, STAGED_CA + 1);
     tcase_add_test(tc, test_sync_renamed);
     suite_add_tcase(s, tc);
