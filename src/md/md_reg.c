@@ -25,7 +25,10 @@
 #define MD_FALLBACK_VALID     apr_time_from_sec(14 * MD_SECS_PER_DAY)
 
 struct md_reg_t {
-    apr_pool_t *p;
+    apr_pool_t *p;              /* set-up (single threaded) allocations only */
+    apr_pool_t *lp;             /* own, unmanaged: allocations under mutex by
+                                 * request and renewal threads, which must
+                                 * not share p (the server's pool) */
     md_store_t *store;
     apr_thread_mutex_t *mutex;
     apr_hash_t *pubcerts;       /* "<name>\n<slot>" -> md_pubcert_t* */
@@ -42,6 +45,12 @@ static const md_timeslice_t default_renew_window = { 100 * APR_USEC_PER_SEC * MD
 static const md_timeslice_t default_warn_window = { 100 * APR_USEC_PER_SEC * MD_SECS_PER_DAY,
                                                     10 * APR_USEC_PER_SEC * MD_SECS_PER_DAY };
 
+static apr_status_t lp_cleanup(void *data)
+{
+    apr_pool_destroy(data);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store)
 {
     md_reg_t *reg = apr_pcalloc(p, sizeof(*reg));
@@ -49,12 +58,16 @@ apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store)
 
     reg->p = p;
     reg->store = store;
-    reg->pubcerts = apr_hash_make(p);
-    reg->fallback_keys = apr_hash_make(p);
-    rv = apr_pool_create(&reg->certs_p, p);
+    rv = apr_pool_create_unmanaged_ex(&reg->lp, NULL, NULL);
+    if (APR_SUCCESS != rv) goto leave;
+    apr_pool_cleanup_register(p, reg->lp, lp_cleanup, apr_pool_cleanup_null);
+    reg->pubcerts = apr_hash_make(reg->lp);
+    reg->fallback_keys = apr_hash_make(reg->lp);
+    rv = apr_pool_create(&reg->certs_p, reg->lp);
     if (APR_SUCCESS == rv) {
         rv = apr_thread_mutex_create(&reg->mutex, APR_THREAD_MUTEX_DEFAULT, p);
     }
+leave:
     *preg = (APR_SUCCESS == rv) ? reg : NULL;
     return rv;
 }
@@ -102,7 +115,7 @@ static apr_status_t leaf_load(md_pubcert_t *pc, md_reg_t *reg, apr_pool_t *p)
     rv = md_chain_fload_leaf(&leaf, p, pc->cert_file);
     if (APR_SUCCESS != rv) return rv;
     leaf = md_cert_dup(leaf, reg->certs_p);
-    rv = md_cert_to_der(&pc->leaf_der, leaf, reg->p);
+    rv = md_cert_to_der(&pc->leaf_der, leaf, reg->lp);
     if (APR_SUCCESS != rv) return rv;
     pc->certs = apr_array_make(reg->certs_p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(pc->certs, md_cert_t *) = leaf;
@@ -139,9 +152,9 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
     else {
         spec = md_pkeys_spec_get(md->pks, i);
         md_store_get_fname(&pc->cert_file, reg->store, MD_SG_DOMAINS, md->name,
-                           md_chain_filename(spec, p), reg->p);
+                           md_chain_filename(spec, p), reg->lp);
         md_store_get_fname(&pc->key_file, reg->store, MD_SG_DOMAINS, md->name,
-                           md_pkey_filename(spec, p), reg->p);
+                           md_pkey_filename(spec, p), reg->lp);
     }
     rv = leaf_load(pc, reg, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
@@ -150,7 +163,7 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
     }
     if (APR_SUCCESS != rv) {
         pc->rv = rv;
-        pc->error = apr_psprintf(reg->p, "certificate file %s cannot be read", pc->cert_file);
+        pc->error = apr_psprintf(reg->lp, "certificate file %s cannot be read", pc->cert_file);
         return;
     }
     if (!pc->key_file) {
@@ -162,12 +175,12 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
                              p);
     if (APR_SUCCESS != rv) {
         pc->rv = APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv;
-        pc->error = apr_psprintf(reg->p, "private key file %s cannot be read", pc->key_file);
+        pc->error = apr_psprintf(reg->lp, "private key file %s cannot be read", pc->key_file);
         return;
     }
     if (!match) {
         pc->rv = APR_EINVAL;
-        pc->error = apr_psprintf(reg->p, "private key %s does not match certificate %s",
+        pc->error = apr_psprintf(reg->lp, "private key %s does not match certificate %s",
                                  pc->key_file, pc->cert_file);
         return;
     }
@@ -188,11 +201,11 @@ static apr_status_t pubcert_get(const md_pubcert_t **ppubcert, md_reg_t *reg,
     apr_thread_mutex_lock(reg->mutex);
     pc = apr_hash_get(reg->pubcerts, key, APR_HASH_KEY_STRING);
     if (!pc) {
-        pc = apr_pcalloc(reg->p, sizeof(*pc));
+        pc = apr_pcalloc(reg->lp, sizeof(*pc));
         apr_pool_create(&ptemp, p);
         pubcert_load(pc, reg, md, i, ptemp);
         apr_pool_destroy(ptemp);
-        apr_hash_set(reg->pubcerts, apr_pstrdup(reg->p, key), APR_HASH_KEY_STRING, pc);
+        apr_hash_set(reg->pubcerts, apr_pstrdup(reg->lp, key), APR_HASH_KEY_STRING, pc);
     }
     rv = pc->rv;
     if (APR_SUCCESS == rv && with_certs && !pc->certs) rv = leaf_reload(pc, reg);
@@ -270,13 +283,13 @@ static apr_status_t fallback_key_get(const fallback_key_t **pfk, md_reg_t *reg,
     apr_thread_mutex_lock(reg->mutex);
     fk = apr_hash_get(reg->fallback_keys, kname, APR_HASH_KEY_STRING);
     if (!fk) {
-        rv = md_pkey_gen(&pkey, reg->p, spec);
-        if (APR_SUCCESS == rv) rv = md_pkey_to_pem(&pem, pkey, reg->p, NULL, 0);
+        rv = md_pkey_gen(&pkey, reg->lp, spec);
+        if (APR_SUCCESS == rv) rv = md_pkey_to_pem(&pem, pkey, reg->lp, NULL, 0);
         if (APR_SUCCESS == rv) {
-            fk = apr_pcalloc(reg->p, sizeof(*fk));
+            fk = apr_pcalloc(reg->lp, sizeof(*fk));
             fk->pkey = pkey;
             fk->pem = pem;
-            apr_hash_set(reg->fallback_keys, apr_pstrdup(reg->p, kname),
+            apr_hash_set(reg->fallback_keys, apr_pstrdup(reg->lp, kname),
                          APR_HASH_KEY_STRING, fk);
         }
     }

@@ -855,6 +855,34 @@ START_TEST(test_renew_bad_cert)
 }
 END_TEST
 
+/* The account cache is shared by renewal threads: it must not allocate from
+ * the pool it was created from (the server's, used by other threads without
+ * its lock). Two allocations from that pool around a renewal that fills
+ * the cache lie next to each other when nothing else took memory from it. */
+START_TEST(test_renew_acct_cache_pool)
+{
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_drive_opts_t opts;
+    apr_pool_t *server_pool;
+    char *before, *after;
+    md_t *md = renew_md();
+
+    fake_start(renew_script, N(renew_script));
+    renew_store();
+    ck_assert_int_eq(APR_SUCCESS, apr_pool_create(&server_pool, md_test_pool));
+    md_acme_drive_opts_init(&opts);
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_cache_create(&opts.acct_cache,
+                                                            server_pool));
+    before = apr_palloc(server_pool, 8);
+    ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(fake.store, md, &opts, result,
+                                                      md_test_pool));
+    after = apr_palloc(server_pool, 8);
+    ck_assert_msg(after == before + 8, "the cache took %ld bytes from the server's pool",
+                  (long)(after - before - 8));
+    apr_pool_destroy(server_pool);
+}
+END_TEST
+
 START_TEST(test_renew_acct_unreachable)
 {
     /* a stored account that cannot be checked is no reason to register anew */
@@ -1218,6 +1246,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_renew_resume);
     tcase_add_test(tc, test_renew_order_not_ready);
     tcase_add_test(tc, test_renew_acct_unreachable);
+    tcase_add_test(tc, test_renew_acct_cache_pool);
     tcase_add_loop_test(tc, test_renew_bad_cert, BAD_NAMES, BAD_EXPIRED + 1);
     tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);

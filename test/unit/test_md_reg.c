@@ -417,6 +417,34 @@ START_TEST(test_activate_staged_bad_cert)
 }
 END_TEST
 
+/* Request and renewal threads load certificates through the registry:
+ * that must not allocate from the pool it was created with (the server's,
+ * used by other threads without the registry's lock). */
+START_TEST(test_reg_runtime_pool)
+{
+    md_t *md = make_md("j.example.org", NULL);
+    const md_pubcert_t *pc;
+    const char *kf, *cf;
+    apr_pool_t *server_pool;
+    md_reg_t *sreg;
+    char *before, *after;
+
+    put_cert(md, NULL, 10 * DAY, 0);
+    ck_assert_int_eq(APR_SUCCESS, apr_pool_create(&server_pool, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_create(&sreg, server_pool, store));
+    before = apr_palloc(server_pool, 8);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_pubcert(&pc, sreg, md, 0, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_fallback_files(&kf, &cf, sreg, md, 0,
+                                                            md_test_pool));
+    md_reg_drop_certs(sreg);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_pubcert(&pc, sreg, md, 0, md_test_pool));
+    after = apr_palloc(server_pool, 8);
+    ck_assert_msg(after == before + 8, "the registry took %ld bytes from the server's "
+                  "pool", (long)(after - before - 8));
+    apr_pool_destroy(server_pool);
+}
+END_TEST
+
 START_TEST(test_sync_renamed)
 {
     md_t *old = make_md("old.example.org", "www.example.org");
@@ -655,6 +683,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_loop_test(tc, test_activate_staged_bad_cert, 0, 4);
     tcase_add_loop_test(tc, test_activate_staged_mismatch, STAGED_DOMAINS, STAGED_CA + 1);
     tcase_add_test(tc, test_sync_renamed);
+    tcase_add_test(tc, test_reg_runtime_pool);
     suite_add_tcase(s, tc);
     tc = tcase_create("renew");
     tcase_add_checked_fixture(tc, reg_setup, md_test_teardown);
