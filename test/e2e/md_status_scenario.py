@@ -212,7 +212,7 @@ def normalize(text):
     t = re.sub(r"(Activity(Renew|NextRun|Refresh)): -?\d+", r"\1: <N>", t)
     t = re.sub(r"~\d+ (days|hours|minutes|seconds)|\b\d+ ms\b", "<ROUGH>", t)
     t = re.sub(r'"version": "[0-9.]+(-git)?"', '"version": "<VERSION>"', t)
-    t = re.sub(r"/tmp/md-e2e/[a-z]+-[A-Za-z0-9_]+/", "<ROOT>/", t)
+    t = re.sub(r"/tmp/md-e2e[A-Za-z0-9_.-]*/[a-z]+-[A-Za-z0-9_]+/", "<ROOT>/", t)
     t = re.sub(r'"\d+\.\d+\.\d+\.\d+:\d+"', '"<ADDR>"', t)
     t = re.sub(r"(order|authz|account|acct|cert|finalize)/[A-Za-z0-9_-]+", r"\1/<ID>", t)
     return t
