@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <apr_strings.h>
 
+#include "md_event.h"
+#include "md_result.h"
 #include "md_util.h"
 #include "md_unit.h"
 
@@ -225,6 +227,26 @@ START_TEST(test_exec_timeout)
 }
 END_TEST
 
+/* An MDMessageCmd that hangs: 'renewing' gets an error (not a veto) in
+ * time, naming the command. */
+START_TEST(test_exec_timeout_event)
+{
+    const char *cmd = "/bin/sh -c 'sleep 30'";
+    md_event_t *events = md_event_make(md_test_pool, cmd, NULL);
+    md_result_t *result = md_result_md_make(md_test_pool, "a.org");
+    apr_time_t start = apr_time_now();
+    apr_status_t rv;
+
+    md_util_exec_timeout_set(apr_time_from_msec(300));
+    rv = md_event_raise(events, "renewing", "a.org", NULL, result, md_test_pool);
+    md_util_exec_timeout_set(0);
+    ck_assert_int_eq(APR_TIMEUP, rv);
+    ck_assert(apr_time_now() - start < apr_time_from_sec(2));
+    ck_assert_str_eq("MDMessageCmd /bin/sh -c 'sleep 30' failed with exit code -1.",
+                     result->detail);
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *md_test_util_suite(void)
@@ -242,6 +264,7 @@ Suite *md_test_util_suite(void)
     tcase_add_test(tc, test_file_writes);
     tcase_add_test(tc, test_exec);
     tcase_add_test(tc, test_exec_timeout);
+    tcase_add_test(tc, test_exec_timeout_event);
     tcase_set_timeout(tc, 20);
     suite_add_tcase(s, tc);
     return s;
