@@ -6,6 +6,7 @@
  * teardown from set-up tokens.
  */
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -18,6 +19,8 @@
 #include "md_acme_authz.h"
 
 #define MD_TLSALPN01_VALID  apr_time_from_sec(7 * 24 * 60 * 60)
+/* a SHA-256 digest in base64url without padding */
+#define MD_DNS01_DIGEST_LEN 43
 
 /* --- state ----------------------------------------------------------------------- */
 
@@ -410,6 +413,23 @@ leave:
     return rv;
 }
 
+/* --- identifiers ------------------------------------------------------------------ */
+
+int md_acme_authz_domain_ok(const md_t *md, const char *domain, int wildcard,
+                            apr_pool_t *p)
+{
+    const char *s;
+
+    if (!domain || !*domain || '-' == *domain) return 0;
+    for (s = domain; *s; ++s) {
+        if (apr_isspace(*s) || '/' == *s || apr_iscntrl(*s)) return 0;
+    }
+    if (!strcmp(".", domain) || !strcmp("..", domain)) return 0;
+    if (!wildcard && md_contains(md, domain, 0)) return 1;
+    /* the authorization of "*.example.org" names "example.org" */
+    return md_contains(md, apr_pstrcat(p, "*.", domain, NULL), 0);
+}
+
 /* --- teardown ---------------------------------------------------------------------- */
 
 static apr_status_t teardown_dns01(const char *rest, const md_t *md,
@@ -423,6 +443,17 @@ static apr_status_t teardown_dns01(const char *rest, const md_t *md,
 
     domain = space ? apr_pstrmemdup(p, rest, (apr_size_t)(space - rest)) : rest;
     token = space ? space + 1 : NULL;
+    /* order.json is writable by the httpd User and this may run as root:
+     * its values become arguments only when they are what a set-up of this
+     * md could have recorded */
+    if (!md_acme_authz_domain_ok(md, domain, 0, p)
+        || (token && (!md_util_is_base64url(token)
+                      || MD_DNS01_DIGEST_LEN != strlen(token)))) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "AH10702: %s: dns-01 "
+                      "teardown of '%s' refused: not a domain of the MD or not a "
+                      "digest", md->name, rest);
+        return APR_EINVAL;
+    }
     if (!dns01_cmd) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "%s: no dns-01 command "
                       "configured to tear down the challenge for %s", md->name, domain);
@@ -456,7 +487,12 @@ apr_status_t md_acme_authz_teardown(md_store_t *store, const char *setup,
         return teardown_dns01(rest, md, dns01_cmd, dns01_version, p);
     }
     if (!strcmp(MD_AUTHZ_TYPE_HTTP01, type) || !strcmp(MD_AUTHZ_TYPE_TLSALPN01, type)) {
-        if (!*rest || strchr(rest, '/') || !strcmp("..", rest)) return APR_EINVAL;
+        if (!md_acme_authz_domain_ok(md, rest, 0, p)) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "AH10703: %s: "
+                          "teardown of '%s' refused: not a domain of the MD",
+                          md->name, setup);
+            return APR_EINVAL;
+        }
         return md_store_purge(store, p, MD_SG_CHALLENGES, rest);
     }
     return APR_ENOTIMPL;

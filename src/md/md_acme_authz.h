@@ -86,9 +86,19 @@ apr_status_t md_acme_authz_respond(const char **psetup, md_acme_authz_t *authz,
 apr_status_t md_acme_authz_check(md_acme_authz_t *authz, md_result_t *result,
                                  apr_pool_t *p);
 
+/* 1 if an authorization for domain (wildcard: the CA's "wildcard" flag)
+ * belongs to md: a name of it (or "*." domain is one), not starting with
+ * '-' and without space, control characters or '/'. Names chosen by the CA
+ * or read from order.json select a directory and become command
+ * arguments. */
+int md_acme_authz_domain_ok(const md_t *md, const char *domain, int wildcard,
+                            apr_pool_t *p);
+
 /* Removes what a set-up token created: the challenges/<domain> data, or
  * for dns-01 runs "<cmd> teardown <domain>" (dns01_version 1) or
- * "<cmd> teardown <domain> <token>" (2). Failures are logged only. */
+ * "<cmd> teardown <domain> <token>" (2). Failures are logged only.
+ * Tokens naming a domain that md_acme_authz_domain_ok refuses, or a
+ * digest that is not base64url, are refused (APR_EINVAL). */
 apr_status_t md_acme_authz_teardown(md_store_t *store, const char *setup,
                                     const md_t *md, const char *dns01_cmd,
                                     int dns01_version, apr_pool_t *p);

@@ -128,29 +128,54 @@ static apr_status_t drive_setup(drive_ctx *ctx)
 
 /* --- the account ------------------------------------------------------------------- */
 
+/* Renewal threads share it: everything it allocates comes from its own
+ * pool (own allocator), touched only with its mutex held, never from the
+ * pool it was created from, which other threads use unlocked. */
 struct md_acme_acct_cache_t {
-    apr_pool_t *p;
+    apr_pool_t *p;                  /* own, unmanaged: the hash, entry pools */
     apr_thread_mutex_t *mutex;
     apr_hash_t *entries;            /* "<ca url>\n<eab kid>\n<eab hmac>" -> entry */
 };
 
 typedef struct {
+    apr_pool_t *p;                  /* the entry's own sub pool of the cache's */
     const char *acct_json;          /* the account, compact JSON */
     const char *key_pem;            /* its key, plain PEM (memory only) */
     const char *id;                 /* its id in accounts/, NULL if staged */
     int staged;                     /* not in accounts/ yet: stage it with each MD */
 } acct_cache_entry;
 
+static apr_status_t acct_cache_cleanup(void *data)
+{
+    md_acme_acct_cache_t *cache = data;
+
+    apr_pool_destroy(cache->p);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p)
 {
     md_acme_acct_cache_t *cache = apr_pcalloc(p, sizeof(*cache));
     apr_status_t rv;
 
-    cache->p = p;
-    cache->entries = apr_hash_make(p);
-    rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    rv = apr_pool_create_unmanaged_ex(&cache->p, NULL, NULL);
+    if (APR_SUCCESS != rv) goto leave;
+    apr_pool_cleanup_register(p, cache, acct_cache_cleanup, apr_pool_cleanup_null);
+    cache->entries = apr_hash_make(cache->p);
+    rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, cache->p);
+leave:
     *pcache = (APR_SUCCESS == rv) ? cache : NULL;
     return rv;
+}
+
+/* Drops the entry of key; call with the cache mutex held. */
+static void cache_drop(md_acme_acct_cache_t *cache, const char *key)
+{
+    acct_cache_entry *e = apr_hash_get(cache->entries, key, APR_HASH_KEY_STRING);
+
+    if (!e) return;
+    apr_hash_set(cache->entries, key, APR_HASH_KEY_STRING, NULL);
+    apr_pool_destroy(e->p);
 }
 
 static const char *cache_key(const drive_ctx *ctx)
@@ -187,21 +212,25 @@ static void cache_put(drive_ctx *ctx, int staged)
 {
     md_acme_acct_cache_t *cache = ctx->opts->acct_cache;
     acct_cache_entry *e;
-    const char *pem;
+    const char *pem, *key;
+    apr_pool_t *ep;
 
     if (!ctx->acme->acct || !ctx->acme->acct_key
         || APR_SUCCESS != md_pkey_to_pem(&pem, ctx->acme->acct_key, ctx->p, NULL, 0)) {
         return;
     }
-    e = apr_pcalloc(cache->p, sizeof(*e));
-    e->acct_json = apr_pstrdup(cache->p, md_json_writep(
+    key = cache_key(ctx);
+    if (APR_SUCCESS != apr_pool_create(&ep, cache->p)) return;
+    e = apr_pcalloc(ep, sizeof(*e));
+    e->p = ep;
+    e->acct_json = apr_pstrdup(ep, md_json_writep(
         md_acme_acct_to_json(ctx->acme->acct, ctx->p), ctx->p, MD_JSON_FMT_COMPACT));
-    e->key_pem = apr_pstrdup(cache->p, pem);
-    e->id = (!staged && ctx->acme->acct->id) ? apr_pstrdup(cache->p, ctx->acme->acct->id)
-                                              : NULL;
+    e->key_pem = apr_pstrdup(ep, pem);
+    e->id = (!staged && ctx->acme->acct->id) ? apr_pstrdup(ep, ctx->acme->acct->id) : NULL;
     e->staged = staged;
-    apr_hash_set(cache->entries, apr_pstrdup(cache->p, cache_key(ctx)),
-                 APR_HASH_KEY_STRING, e);
+    cache_drop(cache, key);
+    /* the key lives with the entry: cache_drop unhashes before it destroys */
+    apr_hash_set(cache->entries, apr_pstrdup(ep, key), APR_HASH_KEY_STRING, e);
 }
 
 /* A failed renewal may be due to the account (the CA forgot it): ask the
@@ -212,7 +241,7 @@ static void cache_forget(drive_ctx *ctx)
 
     if (!cache || !ctx->ca_url) return;
     apr_thread_mutex_lock(cache->mutex);
-    apr_hash_set(cache->entries, cache_key(ctx), APR_HASH_KEY_STRING, NULL);
+    cache_drop(cache, cache_key(ctx));
     apr_thread_mutex_unlock(cache->mutex);
 }
 
@@ -348,6 +377,7 @@ static int staged_complete(drive_ctx *ctx, const md_pkey_spec_t *spec,
     apr_array_header_t *chain;
     md_pkey_t *pkey;
     md_cert_t *leaf;
+    const char *why;
 
     if (APR_SUCCESS != md_store_pkey_load(ctx->store, MD_SG_STAGING, ctx->md->name,
                                           spec, &pkey, ctx->p)
@@ -358,8 +388,8 @@ static int staged_complete(drive_ctx *ctx, const md_pkey_spec_t *spec,
     }
     leaf = APR_ARRAY_IDX(chain, 0, md_cert_t *);
     if (APR_SUCCESS != md_cert_check_pkey(leaf, pkey)
-        || !md_cert_covers_md(leaf, ctx->md, ctx->p)
-        || md_cert_has_expired(leaf, drive_now(ctx))) {
+        || APR_SUCCESS != md_chain_check_for_md(&why, chain, ctx->md, drive_now(ctx),
+                                                ctx->p)) {
         return 0;
     }
     *pchain = chain;
@@ -529,7 +559,7 @@ static apr_status_t order_complete(apr_array_header_t **pchain, drive_ctx *ctx,
 {
     const md_acme_drive_opts_t *opts = ctx->opts;
     apr_array_header_t *chain = apr_array_make(ctx->p, 3, sizeof(md_cert_t *));
-    const char *name = ctx->md->name;
+    const char *name = ctx->md->name, *why;
     apr_status_t rv = APR_SUCCESS;
 
     *pchain = NULL;
@@ -571,6 +601,17 @@ static apr_status_t order_complete(apr_array_header_t **pchain, drive_ctx *ctx,
     if (APR_SUCCESS != rv) {
         md_result_printf(ctx->result, rv, "The certificate of order %s does not match "
                          "the %s key of %s.", order->url, md_pkey_spec_name(spec), name);
+        goto leave;
+    }
+    /* nothing the CA sends is staged (and later replaces a working
+     * certificate) unless it is what was ordered */
+    rv = md_chain_check_for_md(&why, chain, ctx->md, drive_now(ctx), ctx->p);
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "The %s certificate the ACME server at <%s> "
+                         "sent for %s (order %s) is not used: %s.",
+                         md_pkey_spec_name(spec), ctx->acme->url, name, order->url, why);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "AH10705: %s: %s", name,
+                      ctx->result->detail);
         goto leave;
     }
     *pchain = chain;
@@ -796,6 +837,15 @@ apr_status_t md_acme_drive_activate_account(md_store_t *store, md_t *md, apr_poo
 
     rv = md_acme_acct_load(&acct, &pkey, store, MD_SG_STAGING, md->name, p);
     if (APR_SUCCESS != rv) return rv;
+    /* staging/ is writable by the httpd User: only an account at the CA the
+     * (checked) md names is taken over */
+    if (!acct->ca_url || !md->ca_effective || strcmp(acct->ca_url, md->ca_effective)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "AH10701: %s: staged "
+                      "account is for CA %s, not %s", md->name,
+                      acct->ca_url ? acct->ca_url : "(none)",
+                      md->ca_effective ? md->ca_effective : "(none)");
+        return APR_EINVAL;
+    }
     acct->registration = NULL;
     if (md->ca_account
         && APR_SUCCESS == md_acme_acct_load(&other, &okey, store, MD_SG_ACCOUNTS,

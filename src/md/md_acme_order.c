@@ -266,6 +266,17 @@ apr_status_t md_acme_order_start_challenges(md_acme_order_t *order, md_acme_t *a
         url = APR_ARRAY_IDX(order->authz_urls, i, const char *);
         rv = md_acme_authz_retrieve(&authz, acme, url, result, p);
         if (APR_SUCCESS != rv) goto leave;
+        /* the CA chooses the identifier: it selects the challenge directory
+         * and is an argument of the dns-01 command */
+        if (!md_acme_authz_domain_ok(env->md, authz->domain, authz->wildcard, p)) {
+            rv = APR_EINVAL;
+            md_result_printf(result, rv, "The ACME server at <%s> sent an authorization "
+                             "for '%s'%s, which was not ordered (%s).", acme->url,
+                             authz->domain, authz->wildcard ? " (wildcard)" : "", url);
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10704: %s: %s",
+                          env->md->name, result->detail);
+            goto leave;
+        }
         if (MD_ACME_AUTHZ_S_VALID == authz->state) continue;
         if (MD_ACME_AUTHZ_S_PENDING != authz->state) {
             rv = md_acme_authz_check(authz, result, p);

@@ -146,6 +146,13 @@ apr_status_t md_cert_get_alt_names(apr_array_header_t **pnames, const md_cert_t 
 int md_cert_covers_domain(const md_cert_t *cert, const char *domain, apr_pool_t *p);
 /* 1 if it covers every domain of md. */
 int md_cert_covers_md(const md_cert_t *cert, const md_t *md, apr_pool_t *p);
+/* Whether chain (leaf first) is what an order for md must bring:
+ * the leaf's SANs are names of md and cover all of them, it has not
+ * expired at now and does not start more than a day after now, and the
+ * next certificate (when there is one) signed it. APR_EINVAL with *pwhy
+ * naming what did not match ("it is for 'x.org', ..."), else NULL. */
+apr_status_t md_chain_check_for_md(const char **pwhy, const apr_array_header_t *chain,
+                                   const md_t *md, apr_time_t now, apr_pool_t *p);
 /* Serial as upper-case hex without leading zeros (BN_bn2hex). */
 const char *md_cert_get_serial_number(const md_cert_t *cert, apr_pool_t *p);
 /* Lower-case hex SHA-256 / SHA-1 of the DER certificate. */

@@ -28,6 +28,7 @@
 #include "md_crypto.h"
 #include "md_crypto_int.h"
 #include "md_log.h"
+#include "md_time.h"
 #include "md_util.h"
 
 /* Largest chain file we read. */
@@ -426,6 +427,63 @@ int md_cert_covers_md(const md_cert_t *cert, const md_t *md, apr_pool_t *p)
     return 1;
 }
 
+static const char *name_oneline(const X509_NAME *name, apr_pool_t *p);
+
+apr_status_t md_chain_check_for_md(const char **pwhy, const apr_array_header_t *chain,
+                                   const md_t *md, apr_time_t now, apr_pool_t *p)
+{
+    apr_array_header_t *names;
+    const md_cert_t *leaf;
+    const char *name, *why = NULL;
+    char date[APR_RFC822_DATE_LEN];
+    apr_time_t t;
+    int i;
+
+    if (!chain || chain->nelts < 1) {
+        why = "no certificate";
+        goto leave;
+    }
+    leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+    if (APR_SUCCESS != md_cert_get_alt_names(&names, leaf, p)) names = NULL;
+    for (i = 0; names && !why && i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        if (md_array_str_index(md->domains, name, 0, 0) < 0) {
+            why = apr_psprintf(p, "it is for '%s', which is not a name of the MD", name);
+        }
+    }
+    for (i = 0; !why && i < md->domains->nelts; ++i) {
+        name = APR_ARRAY_IDX(md->domains, i, const char *);
+        if (!names || !md_cert_covers_domain(leaf, name, p)) {
+            why = apr_psprintf(p, "it does not cover '%s'", name);
+        }
+    }
+    if (why) goto leave;
+    t = md_cert_get_not_after(leaf);
+    if (t <= now) {
+        apr_rfc822_date(date, t);
+        why = apr_psprintf(p, "it expired on %s", date);
+        goto leave;
+    }
+    /* a start a little ahead is a clock difference that activation waits
+     * for; far ahead it is not the certificate that was asked for */
+    t = md_cert_get_not_before(leaf);
+    if (t > now + apr_time_from_sec(MD_SECS_PER_DAY)) {
+        apr_rfc822_date(date, t);
+        why = apr_psprintf(p, "it is valid only from %s on", date);
+        goto leave;
+    }
+    if (chain->nelts > 1
+        && !md_cert_is_issued_by(leaf, APR_ARRAY_IDX(chain, 1, const md_cert_t *))) {
+        why = apr_psprintf(p, "it is not signed by the next certificate of the chain "
+                           "(issuer %s, next is %s)", md_cert_get_issuer_name(leaf, p),
+                           name_oneline(X509_get_subject_name(APR_ARRAY_IDX(
+                               chain, 1, const md_cert_t *)->x509), p));
+    }
+leave:
+    *pwhy = why;
+    return why ? APR_EINVAL : APR_SUCCESS;
+}
+
 const char *md_cert_get_serial_number(const md_cert_t *cert, apr_pool_t *p)
 {
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->x509), NULL);
@@ -461,13 +519,18 @@ apr_status_t md_cert_to_sha1_hex(const char **phex, const md_cert_t *cert,
     return cert_digest_hex(phex, cert, EVP_sha1(), p);
 }
 
-const char *md_cert_get_issuer_name(const md_cert_t *cert, apr_pool_t *p)
+static const char *name_oneline(const X509_NAME *name, apr_pool_t *p)
 {
-    char *line = X509_NAME_oneline(X509_get_issuer_name(cert->x509), NULL, 0);
+    char *line = X509_NAME_oneline(name, NULL, 0);
     const char *s = line ? apr_pstrdup(p, line) : NULL;
 
     OPENSSL_free(line);
     return s;
+}
+
+const char *md_cert_get_issuer_name(const md_cert_t *cert, apr_pool_t *p)
+{
+    return name_oneline(X509_get_issuer_name(cert->x509), p);
 }
 
 /* The first URI of the AIA entries with access method nid. */

@@ -25,7 +25,10 @@
 #define MD_FALLBACK_VALID     apr_time_from_sec(14 * MD_SECS_PER_DAY)
 
 struct md_reg_t {
-    apr_pool_t *p;
+    apr_pool_t *p;              /* set-up (single threaded) allocations only */
+    apr_pool_t *lp;             /* own, unmanaged: allocations under mutex by
+                                 * request and renewal threads, which must
+                                 * not share p (the server's pool) */
     md_store_t *store;
     apr_thread_mutex_t *mutex;
     apr_hash_t *pubcerts;       /* "<name>\n<slot>" -> md_pubcert_t* */
@@ -43,6 +46,12 @@ static const md_timeslice_t default_renew_window = { 100 * APR_USEC_PER_SEC * MD
 static const md_timeslice_t default_warn_window = { 100 * APR_USEC_PER_SEC * MD_SECS_PER_DAY,
                                                     10 * APR_USEC_PER_SEC * MD_SECS_PER_DAY };
 
+static apr_status_t lp_cleanup(void *data)
+{
+    apr_pool_destroy(data);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store)
 {
     md_reg_t *reg = apr_pcalloc(p, sizeof(*reg));
@@ -50,12 +59,16 @@ apr_status_t md_reg_create(md_reg_t **preg, apr_pool_t *p, md_store_t *store)
 
     reg->p = p;
     reg->store = store;
-    reg->pubcerts = apr_hash_make(p);
-    reg->fallback_keys = apr_hash_make(p);
-    rv = apr_pool_create(&reg->certs_p, p);
+    rv = apr_pool_create_unmanaged_ex(&reg->lp, NULL, NULL);
+    if (APR_SUCCESS != rv) goto leave;
+    apr_pool_cleanup_register(p, reg->lp, lp_cleanup, apr_pool_cleanup_null);
+    reg->pubcerts = apr_hash_make(reg->lp);
+    reg->fallback_keys = apr_hash_make(reg->lp);
+    rv = apr_pool_create(&reg->certs_p, reg->lp);
     if (APR_SUCCESS == rv) {
         rv = apr_thread_mutex_create(&reg->mutex, APR_THREAD_MUTEX_DEFAULT, p);
     }
+leave:
     *preg = (APR_SUCCESS == rv) ? reg : NULL;
     return rv;
 }
@@ -103,7 +116,7 @@ static apr_status_t leaf_load(md_pubcert_t *pc, md_reg_t *reg, apr_pool_t *p)
     rv = md_chain_fload_leaf(&leaf, p, pc->cert_file);
     if (APR_SUCCESS != rv) return rv;
     leaf = md_cert_dup(leaf, reg->certs_p);
-    rv = md_cert_to_der(&pc->leaf_der, leaf, reg->p);
+    rv = md_cert_to_der(&pc->leaf_der, leaf, reg->lp);
     if (APR_SUCCESS != rv) return rv;
     pc->certs = apr_array_make(reg->certs_p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(pc->certs, md_cert_t *) = leaf;
@@ -140,9 +153,9 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
     else {
         spec = md_pkeys_spec_get(md->pks, i);
         md_store_get_fname(&pc->cert_file, reg->store, MD_SG_DOMAINS, md->name,
-                           md_chain_filename(spec, p), reg->p);
+                           md_chain_filename(spec, p), reg->lp);
         md_store_get_fname(&pc->key_file, reg->store, MD_SG_DOMAINS, md->name,
-                           md_pkey_filename(spec, p), reg->p);
+                           md_pkey_filename(spec, p), reg->lp);
     }
     rv = leaf_load(pc, reg, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
@@ -151,7 +164,7 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
     }
     if (APR_SUCCESS != rv) {
         pc->rv = rv;
-        pc->error = apr_psprintf(reg->p, "certificate file %s cannot be read", pc->cert_file);
+        pc->error = apr_psprintf(reg->lp, "certificate file %s cannot be read", pc->cert_file);
         return;
     }
     if (!pc->key_file) {
@@ -163,12 +176,12 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
                              p);
     if (APR_SUCCESS != rv) {
         pc->rv = APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv;
-        pc->error = apr_psprintf(reg->p, "private key file %s cannot be read", pc->key_file);
+        pc->error = apr_psprintf(reg->lp, "private key file %s cannot be read", pc->key_file);
         return;
     }
     if (!match) {
         pc->rv = APR_EINVAL;
-        pc->error = apr_psprintf(reg->p, "private key %s does not match certificate %s",
+        pc->error = apr_psprintf(reg->lp, "private key %s does not match certificate %s",
                                  pc->key_file, pc->cert_file);
         return;
     }
@@ -189,11 +202,11 @@ static apr_status_t pubcert_get(const md_pubcert_t **ppubcert, md_reg_t *reg,
     apr_thread_mutex_lock(reg->mutex);
     pc = apr_hash_get(reg->pubcerts, key, APR_HASH_KEY_STRING);
     if (!pc) {
-        pc = apr_pcalloc(reg->p, sizeof(*pc));
+        pc = apr_pcalloc(reg->lp, sizeof(*pc));
         apr_pool_create(&ptemp, p);
         pubcert_load(pc, reg, md, i, ptemp);
         apr_pool_destroy(ptemp);
-        apr_hash_set(reg->pubcerts, apr_pstrdup(reg->p, key), APR_HASH_KEY_STRING, pc);
+        apr_hash_set(reg->pubcerts, apr_pstrdup(reg->lp, key), APR_HASH_KEY_STRING, pc);
     }
     rv = pc->rv;
     if (APR_SUCCESS == rv && with_certs && !pc->certs) rv = leaf_reload(pc, reg);
@@ -300,13 +313,13 @@ static apr_status_t fallback_key_get(const fallback_key_t **pfk, md_reg_t *reg,
     apr_thread_mutex_lock(reg->mutex);
     fk = apr_hash_get(reg->fallback_keys, kname, APR_HASH_KEY_STRING);
     if (!fk) {
-        rv = md_pkey_gen(&pkey, reg->p, spec);
-        if (APR_SUCCESS == rv) rv = md_pkey_to_pem(&pem, pkey, reg->p, NULL, 0);
+        rv = md_pkey_gen(&pkey, reg->lp, spec);
+        if (APR_SUCCESS == rv) rv = md_pkey_to_pem(&pem, pkey, reg->lp, NULL, 0);
         if (APR_SUCCESS == rv) {
-            fk = apr_pcalloc(reg->p, sizeof(*fk));
+            fk = apr_pcalloc(reg->lp, sizeof(*fk));
             fk->pkey = pkey;
             fk->pem = pem;
-            apr_hash_set(reg->fallback_keys, apr_pstrdup(reg->p, kname),
+            apr_hash_set(reg->fallback_keys, apr_pstrdup(reg->lp, kname),
                          APR_HASH_KEY_STRING, fk);
         }
     }
@@ -647,12 +660,55 @@ typedef struct {
     apr_array_header_t *chains;     /* apr_array_header_t* per slot */
 } staged_set;
 
+static int same_domains(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i;
+
+    if (!a || !b || a->nelts != b->nelts) return 0;
+    for (i = 0; i < a->nelts; ++i) {
+        if (md_array_str_index(b, APR_ARRAY_IDX(a, i, const char *), 0, 0) < 0) return 0;
+    }
+    return 1;
+}
+
+/* The staged md.json is written by the renewal, which runs as the httpd
+ * User: the parent (root) takes nothing from it but the CA it was obtained
+ * from and the account id, and only after checking them against the
+ * configured md. Domains and key specs must be the configured ones. */
+static apr_status_t staged_check_md(const md_t *staged, const md_t *md, apr_pool_t *p)
+{
+    const char *what = NULL;
+
+    if (!same_domains(staged->domains, md->domains)
+        || !same_domains(md->domains, staged->domains)) {
+        what = apr_psprintf(p, "domains [%s], configured [%s]",
+                            staged->domains ? md_array_str_join(staged->domains, " ", p)
+                                            : "",
+                            md_array_str_join(md->domains, " ", p));
+    }
+    else if (!md_pkeys_spec_eq(staged->pks, md->pks)) {
+        what = "private key specs differ from the configured ones";
+    }
+    else if (!staged->ca_effective) {
+        what = "no CA url";
+    }
+    else if (md->ca_urls && md->ca_urls->nelts > 0
+             && md_array_str_index(md->ca_urls, staged->ca_effective, 0, 1) < 0) {
+        what = apr_psprintf(p, "CA url %s is not configured", staged->ca_effective);
+    }
+    if (!what) return APR_SUCCESS;
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p, "AH10700: %s: staged md.json "
+                  "does not match the configuration: %s", md->name, what);
+    return APR_EINVAL;
+}
+
 static apr_status_t staged_load(staged_set *set, md_reg_t *reg, const md_t *md,
-                                apr_pool_t *p)
+                                apr_time_t now, apr_pool_t *p)
 {
     md_pkey_spec_t *spec;
     md_pkey_t *pkey;
     apr_array_header_t *chain;
+    const char *why;
     apr_status_t rv;
     int i;
 
@@ -663,21 +719,29 @@ static apr_status_t staged_load(staged_set *set, md_reg_t *reg, const md_t *md,
     set->chains = apr_array_make(p, 2, sizeof(apr_array_header_t *));
     /* without a chain for every spec the renewal is still in progress (a key
      * may already be there): ENOENT, nothing to activate, nothing to purge */
-    for (i = 0; i < md_pkeys_spec_count(set->md->pks); ++i) {
-        spec = md_pkeys_spec_get(set->md->pks, i);
+    for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+        spec = md_pkeys_spec_get(md->pks, i);
         rv = md_store_chain_load(reg->store, MD_SG_STAGING, md->name, spec, &chain, p);
         if (APR_SUCCESS != rv) return rv;
         if (chain->nelts <= 0) return APR_ENOENT;
         APR_ARRAY_PUSH(set->chains, apr_array_header_t *) = chain;
     }
-    if (!set->md->ca_effective) return APR_EINVAL;
-    for (i = 0; i < md_pkeys_spec_count(set->md->pks); ++i) {
-        spec = md_pkeys_spec_get(set->md->pks, i);
+    rv = staged_check_md(set->md, md, p);
+    if (APR_SUCCESS != rv) return rv;
+    for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+        spec = md_pkeys_spec_get(md->pks, i);
         chain = APR_ARRAY_IDX(set->chains, i, apr_array_header_t *);
         rv = md_store_pkey_load(reg->store, MD_SG_STAGING, md->name, spec, &pkey, p);
         if (APR_SUCCESS != rv) return rv;
         rv = md_cert_check_pkey(APR_ARRAY_IDX(chain, 0, md_cert_t *), pkey);
         if (APR_SUCCESS != rv) return rv;
+        rv = md_chain_check_for_md(&why, chain, md, now, p);
+        if (APR_SUCCESS != rv) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10706: %s: the staged %s "
+                          "certificate is not activated: %s", md->name,
+                          md_pkey_spec_name(spec), why);
+            return rv;
+        }
         APR_ARRAY_PUSH(set->pkeys, md_pkey_t *) = pkey;
     }
     return APR_SUCCESS;
@@ -723,6 +787,7 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
                                      md_json_t **pjob, apr_pool_t *p)
 {
     staged_set set;
+    md_t *staged;
     apr_status_t rv;
 
     *pjob = NULL;
@@ -730,7 +795,7 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     if (!md_store_exists(reg->store, MD_SG_STAGING, md->name, MD_FN_MD, p)) {
         return APR_ENOENT;
     }
-    rv = staged_load(&set, reg, md, p);
+    rv = staged_load(&set, reg, md, now, p);
     if (APR_SUCCESS == rv && !staged_is_ready(&set, now)) return APR_ENOENT;
     if (APR_STATUS_IS_ENOENT(rv)) return APR_ENOENT;  /* renewal still in progress */
     if (APR_SUCCESS != rv) {
@@ -743,13 +808,19 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     }
     /* from here on, a failure is one of writing (a full disk, no archive
      * slot left, a read-only domains/): the issued certificate stays in
-     * staging/ and the next restart activates it; every step is repeatable */
+     * staging/ and the next restart activates it; every step is repeatable.
+     * The staged md.json only carries the two checked values: what is saved
+     * and used (commands above all) is the configuration. */
+    staged = md_copy(p, md);
+    staged->ca_effective = set.md->ca_effective;
+    staged->ca_account = set.md->ca_account;
+    set.md = staged;
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: saving staged account", md->name);
     rv = md_acme_drive_activate_account(reg->store, set.md, p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) goto leave;
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: purging order information",
                   md->name);
-    md_acme_order_purge(reg->store, p, MD_SG_STAGING, set.md, reg->dns01_cmd,
+    md_acme_order_purge(reg->store, p, MD_SG_STAGING, md, reg->dns01_cmd,
                         reg->dns01_version);
     rv = staged_to_tmp(&set, reg, md, p);
     if (APR_SUCCESS != rv) goto leave;

@@ -6,9 +6,10 @@
  * computes the next run.
  */
 #include <stdlib.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <apr_strings.h>
-#include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_hash.h>
 #include <apr_thread_proc.h>
@@ -42,8 +43,8 @@ typedef struct {
 #define MEMO_SLOT_TEXT  (8 * 1024 - 8)
 
 typedef struct {
-    apr_uint32_t seq;
-    apr_uint32_t len;               /* 0: nothing to show */
+    _Atomic uint32_t seq;
+    _Atomic uint32_t len;           /* 0: nothing to show */
     char text[MEMO_SLOT_TEXT];
 } memo_slot;
 
@@ -168,33 +169,41 @@ apr_uint32_t md_renew_memo_version(md_renew_memo_t *memo, const char *name)
 
     if (!memo || !memo->index) return 0;
     slot = apr_hash_get(memo->index, name, APR_HASH_KEY_STRING);
-    return slot ? apr_atomic_read32(&slot->seq) : 0;
+    return slot ? atomic_load_explicit(&slot->seq, memory_order_acquire) : 0;
 }
 
+/* A sequence lock: the (single) writer makes seq odd, writes, makes it
+ * even again; a reader copies the text and keeps the copy only when seq was
+ * even and unchanged around it. The fences order the text against seq on
+ * weakly ordered CPUs: release after the first and before the second
+ * increment, acquire after the first load and before the second. */
 static void slot_write(memo_slot *slot, const char *text)
 {
     apr_size_t len = text ? strlen(text) : 0;
+    uint32_t seq = atomic_load_explicit(&slot->seq, memory_order_relaxed);
 
     if (len >= MEMO_SLOT_TEXT) len = 0;     /* too large: show nothing */
-    apr_atomic_inc32(&slot->seq);
+    atomic_store_explicit(&slot->seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
     if (len) memcpy(slot->text, text, len);
-    apr_atomic_set32(&slot->len, (apr_uint32_t)len);
-    apr_atomic_inc32(&slot->seq);
+    atomic_store_explicit(&slot->len, (uint32_t)len, memory_order_relaxed);
+    atomic_store_explicit(&slot->seq, seq + 2, memory_order_release);
 }
 
 static const char *slot_read(memo_slot *slot, apr_pool_t *p)
 {
-    apr_uint32_t seq, len;
+    uint32_t seq, len;
     char *text;
     int tries;
 
     for (tries = 0; tries < 100; ++tries) {
-        seq = apr_atomic_read32(&slot->seq);
+        seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
         if (seq & 1) continue;
-        len = apr_atomic_read32(&slot->len);
+        len = atomic_load_explicit(&slot->len, memory_order_relaxed);
         if (!len || len >= MEMO_SLOT_TEXT) return NULL;
         text = apr_pstrmemdup(p, slot->text, len);
-        if (apr_atomic_read32(&slot->seq) == seq) return text;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&slot->seq, memory_order_relaxed) == seq) return text;
     }
     return NULL;
 }
@@ -210,9 +219,10 @@ static void memo_set(md_renew_memo_t *memo, const char *name, const char *text,
 
     if (!memo) return;
     slot = memo->index ? apr_hash_get(memo->index, name, APR_HASH_KEY_STRING) : NULL;
-    if (slot) slot_write(slot, text ? brief : NULL);
     if (text && !(copy = strdup(text))) return;
     apr_thread_mutex_lock(memo->mutex);
+    /* under the mutex: one writer per slot, as the sequence lock needs */
+    if (slot) slot_write(slot, text ? brief : NULL);
     old = apr_hash_get(memo->jobs, name, APR_HASH_KEY_STRING);
     apr_hash_set(memo->jobs, name, APR_HASH_KEY_STRING, copy);
     apr_thread_mutex_unlock(memo->mutex);

@@ -57,12 +57,17 @@ typedef struct {
 
 typedef struct {
     md_mod_rt_t *rt;                /* the generation the cache belongs to */
+    apr_pool_t *p;                  /* own, unmanaged: slots and the hash */
     apr_thread_mutex_t *mutex;
     apr_hash_t *slots;              /* md name -> cache_slot* */
     apr_time_t looked_at;           /* when the files of all MDs were checked */
     apr_uint32_t looked_changes;    /* the store's change counter then */
 } status_cache;
 
+/* Made in child_init, before any request thread runs: request threads only
+ * read the pointer, and all the cache allocates comes from its own pool
+ * under its mutex (rt->p is the configuration pool, not to be allocated
+ * from by several threads). */
 static status_cache *cache;
 
 static apr_status_t cache_cleanup(void *data)
@@ -76,24 +81,37 @@ static apr_status_t cache_cleanup(void *data)
         if (slot->p) apr_pool_destroy(slot->p);
     }
     if (cache == c) cache = NULL;
+    apr_pool_destroy(c->p);
     return APR_SUCCESS;
 }
 
-/* The cache of the current generation, created on first use. */
+static void md_status_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    md_mod_rt_t *rt = md_mod_rt_get();
+    apr_pool_t *p;
+    status_cache *c;
+
+    (void)s;
+    cache = NULL;
+    if (!rt || APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) return;
+    c = apr_pcalloc(p, sizeof(*c));
+    c->p = p;
+    c->rt = rt;
+    c->slots = apr_hash_make(p);
+    if (APR_SUCCESS != apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p)) {
+        apr_pool_destroy(p);
+        return;
+    }
+    apr_pool_cleanup_register(pchild, c, cache_cleanup, apr_pool_cleanup_null);
+    cache = c;
+}
+
+/* The cache of the current generation (NULL: none, the request fails). */
 static status_cache *cache_get(md_mod_rt_t *rt)
 {
     status_cache *c = cache;
 
-    if (c && c->rt == rt) return c;
-    c = apr_pcalloc(rt->p, sizeof(*c));
-    c->rt = rt;
-    c->slots = apr_hash_make(rt->p);
-    if (APR_SUCCESS != apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, rt->p)) {
-        return NULL;
-    }
-    apr_pool_cleanup_register(rt->p, c, cache_cleanup, apr_pool_cleanup_null);
-    cache = c;
-    return c;
+    return (c && c->rt == rt) ? c : NULL;
 }
 
 /* What md-status must show although job.json does not say it: a renewal
@@ -170,8 +188,8 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
         if (!expires || expires > now) return slot->entry;
     }
     if (!slot) {
-        slot = apr_pcalloc(c->rt->p, sizeof(*slot));
-        apr_hash_set(c->slots, md->name, APR_HASH_KEY_STRING, slot);
+        slot = apr_pcalloc(c->p, sizeof(*slot));
+        apr_hash_set(c->slots, apr_pstrdup(c->p, md->name), APR_HASH_KEY_STRING, slot);
     }
     if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) return slot->entry;
     if (APR_SUCCESS == md_status_input_load(&in, c->rt->reg, md, now, p)) {
@@ -357,6 +375,7 @@ void md_status_register_hooks(apr_pool_t *pool)
     static const char *const mod_ssl[] = { "mod_ssl.c", NULL };
 
     (void)pool;
+    ap_hook_child_init(md_status_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(md_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(md_cert_status, NULL, mod_ssl, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, md_server_status, NULL, NULL, APR_HOOK_MIDDLE);

@@ -603,6 +603,51 @@ static const char *cert_body(md_http_request_t *req)
     return pem;
 }
 
+/* Certificates a CA should not send: for other names, signed by another
+ * issuer than the chain's next certificate, or expired (by the drive's
+ * clock, moved ahead). */
+typedef enum { BAD_NAMES, BAD_MORE_NAMES, BAD_ISSUER, BAD_EXPIRED } bad_cert;
+static bad_cert bad_kind;
+
+static const char *bad_cert_body(md_http_request_t *req)
+{
+    md_pkey_spec_t *spec = md_pkeys_spec_get(NULL, 0);
+    apr_array_header_t *domains = apr_array_make(req->pool, 2, sizeof(const char *));
+    apr_array_header_t *chain = apr_array_make(req->pool, 2, sizeof(md_cert_t *));
+    md_pkey_t *pkey, *other;
+    md_cert_t *cert;
+    const char *pem;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_load(fake.store, MD_SG_STAGING,
+                                                     "example.org", spec, &pkey,
+                                                     req->pool));
+    APR_ARRAY_PUSH(domains, const char *) =
+        (BAD_NAMES == bad_kind) ? "other.example.net" : "example.org";
+    if (BAD_MORE_NAMES == bad_kind) {
+        APR_ARRAY_PUSH(domains, const char *) = "other.example.net";
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "example.org", domains,
+                                                        pkey, apr_time_from_sec(3600),
+                                                        req->pool));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    if (BAD_ISSUER == bad_kind) {
+        ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&other, req->pool, spec));
+        ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "example.org",
+                                                            domains, other,
+                                                            apr_time_from_sec(3600),
+                                                            req->pool));
+        APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_chain_to_pem(&pem, chain, req->pool));
+    return pem;
+}
+
+static apr_time_t two_hours_ahead(void *baton)
+{
+    (void)baton;
+    return apr_time_now() + apr_time_from_sec(7200);
+}
+
 static const fake_answer renew_script[] = {
     A_DIR,
     A_NONCE,
@@ -843,6 +888,74 @@ START_TEST(test_activate_known_account)
 }
 END_TEST
 
+static const char *bad_cert_details[] = {
+    "it is for 'other.example.net', which is not a name of the MD",
+    "it is for 'other.example.net', which is not a name of the MD",
+    "it is not signed by the next certificate of the chain (issuer /CN=example.org, "
+    "next is /CN=example.org)",
+    "it expired on ",
+};
+
+START_TEST(test_renew_bad_cert)
+{
+    fake_answer script[N(renew_script)];
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_drive_opts_t opts;
+    md_store_t *store;
+    md_t *md = renew_md();
+
+    bad_kind = (bad_cert)_i;
+    memcpy(script, renew_script, sizeof(script));
+    script[N(script) - 1].body_fn = bad_cert_body;
+    fake_start(script, N(script));
+    store = renew_store();
+    md_acme_drive_opts_init(&opts);
+    if (BAD_EXPIRED == bad_kind) opts.now_cb = two_hours_ahead;
+    ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, &opts, result,
+                                                     md_test_pool));
+    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_msg(result->detail
+                  && strstr(result->detail, "The rsa certificate the ACME server at <"
+                            DIR_URL "> sent for example.org (order " CA "/order/1) is "
+                            "not used: ")
+                  && strstr(result->detail, bad_cert_details[_i]),
+                  "detail: %s", result->detail);
+    /* nothing was staged that activation could pick up */
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_PUBCERT,
+                               md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, "example.org", MD_FN_MD,
+                               md_test_pool));
+}
+END_TEST
+
+/* The account cache is shared by renewal threads: it must not allocate from
+ * the pool it was created from (the server's, used by other threads without
+ * its lock). Two allocations from that pool around a renewal that fills
+ * the cache lie next to each other when nothing else took memory from it. */
+START_TEST(test_renew_acct_cache_pool)
+{
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_drive_opts_t opts;
+    apr_pool_t *server_pool;
+    char *before, *after;
+    md_t *md = renew_md();
+
+    fake_start(renew_script, N(renew_script));
+    renew_store();
+    ck_assert_int_eq(APR_SUCCESS, apr_pool_create(&server_pool, md_test_pool));
+    md_acme_drive_opts_init(&opts);
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_cache_create(&opts.acct_cache,
+                                                            server_pool));
+    before = apr_palloc(server_pool, 8);
+    ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(fake.store, md, &opts, result,
+                                                      md_test_pool));
+    after = apr_palloc(server_pool, 8);
+    ck_assert_msg(after == before + 8, "the cache took %ld bytes from the server's pool",
+                  (long)(after - before - 8));
+    apr_pool_destroy(server_pool);
+}
+END_TEST
+
 START_TEST(test_renew_acct_unreachable)
 {
     /* a stored account that cannot be checked is no reason to register anew */
@@ -871,8 +984,15 @@ START_TEST(test_order_purge)
     md_acme_order_t *order = md_acme_order_create(md_test_pool);
     md_t *md = renew_md();
 
+    APR_ARRAY_PUSH(md->domains, const char *) = "www.example.org";
     APR_ARRAY_PUSH(order->challenge_setups, const char *) = "http-01:example.org";
     APR_ARRAY_PUSH(order->challenge_setups, const char *) = "tls-alpn-01:www.example.org";
+    /* order.json is writable by the httpd User: names of other MDs are
+     * not torn down */
+    APR_ARRAY_PUSH(order->challenge_setups, const char *) = "http-01:other.example.net";
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, md_test_pool, MD_SG_CHALLENGES,
+                                                "other.example.net", MD_FN_HTTP01,
+                                                MD_SV_TEXT, (void *)"e.f", 0));
     ck_assert_int_eq(APR_SUCCESS, md_store_save(store, md_test_pool, MD_SG_CHALLENGES,
                                                 "example.org", MD_FN_HTTP01, MD_SV_TEXT,
                                                 (void *)"a.b", 0));
@@ -889,6 +1009,8 @@ START_TEST(test_order_purge)
                                md_test_pool));
     ck_assert(!md_store_exists(store, MD_SG_CHALLENGES, "www.example.org", MD_FN_HTTP01,
                                md_test_pool));
+    ck_assert(md_store_exists(store, MD_SG_CHALLENGES, "other.example.net", MD_FN_HTTP01,
+                              md_test_pool));
     /* nothing to purge is fine */
     ck_assert_int_eq(APR_SUCCESS, md_acme_order_purge(store, md_test_pool, MD_SG_STAGING,
                                                       md, NULL, 1));
@@ -1089,6 +1211,54 @@ START_TEST(test_renew_authz_invalid)
 }
 END_TEST
 
+/* The CA chooses an authorization's identifier: one that was not ordered
+ * (or that would read as an option of the dns-01 command) is refused
+ * before anything is set up for it. */
+#define AUTHZ_FOR(name, wc) "{\"status\": \"pending\", \"identifier\": " \
+    "{\"type\": \"dns\", \"value\": \"" name "\"}" wc ", \"challenges\": [" \
+    CHA("http-01", "pending") "]}"
+
+typedef struct {
+    const char *authz;
+    const char *detail;
+} foreign_authz_case;
+
+static const foreign_authz_case foreign_authz_cases[] = {
+    { AUTHZ_FOR("other.example.net", ""), "'other.example.net'" },
+    { AUTHZ_FOR("-x.example.org", ""), "'-x.example.org'" },
+    { AUTHZ_FOR("../example.org", ""), "'../example.org'" },
+    /* a wildcard authorization for example.org stands for *.example.org */
+    { AUTHZ_FOR("example.org", ", \"wildcard\": true"), "'example.org' (wildcard)" },
+};
+
+START_TEST(test_renew_authz_foreign)
+{
+    fake_answer script[] = {
+        A_DIR, A_NONCE,
+        { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
+        { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
+        { "POST", "/authz/1", 0, 200, J, NULL, NULL, NULL, NULL },
+    };
+    const foreign_authz_case *c = &foreign_authz_cases[_i];
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_store_t *store;
+    md_t *md = renew_md();
+
+    md->profile = NULL;
+    script[4].body = c->authz;
+    fake_start(script, N(script));
+    store = renew_store();
+    ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, NULL, result,
+                                                     md_test_pool));
+    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_msg(result->detail && strstr(result->detail, c->detail)
+                  && strstr(result->detail, "which was not ordered"),
+                  "detail: %s", result->detail);
+    ck_assert(!md_store_exists(store, MD_SG_CHALLENGES, "other.example.net",
+                               MD_FN_HTTP01, md_test_pool));
+}
+END_TEST
+
 START_TEST(test_renew_tos_required)
 {
     static const fake_answer script[] = { A_DIR };
@@ -1144,10 +1314,13 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_renew_order_not_ready);
     tcase_add_test(tc, test_renew_acct_unreachable);
     tcase_add_test(tc, test_activate_known_account);
+    tcase_add_test(tc, test_renew_acct_cache_pool);
+    tcase_add_loop_test(tc, test_renew_bad_cert, BAD_NAMES, BAD_EXPIRED + 1);
     tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);
     tcase_add_test(tc, test_renew_authz_invalid);
+    tcase_add_loop_test(tc, test_renew_authz_foreign, 0, N(foreign_authz_cases));
     tcase_add_test(tc, test_renew_tos_required);
     suite_add_tcase(s, tc);
     return s;

@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "md.h"
+#include "md_acme_order.h"
 #include "md_crypto.h"
 #include "md_json.h"
 #include "md_job.h"
@@ -307,6 +308,185 @@ START_TEST(test_activate_write_error)
 }
 END_TEST
 
+/* A script that appends its arguments to marker; its path. */
+static const char *marker_script(const char *dir, const char *name, const char **pmarker)
+{
+    const char *script = apr_pstrcat(md_test_pool, dir, "/", name, ".sh", NULL);
+
+    *pmarker = apr_pstrcat(md_test_pool, dir, "/", name, ".marker", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_text_freplace(script, 0x0700, md_test_pool,
+        apr_psprintf(md_test_pool, "#!/bin/sh\necho \"$@\" >> %s\n", *pmarker)));
+    return script;
+}
+
+static const char *file_text(const char *path)
+{
+    const char *text = NULL;
+    apr_size_t len;
+
+    if (APR_SUCCESS != md_util_fread_all(&text, &len, path, 8192, md_test_pool)) return NULL;
+    return text;
+}
+
+/* what a dns-01 set-up records: a SHA-256 digest in base64url */
+#define DIGEST "Z4lAh1pJ8UzKvdUB-7KXGi0NcqzE2o_eMv9T3-JCzVs"
+
+/* staging/ is writable by the httpd User, activation runs in the parent
+ * (root): the dns-01 command is the configured one, whatever the staged
+ * md.json names, and order.json's teardown arguments must be the MD's. */
+START_TEST(test_activate_staged_cmd)
+{
+    md_t *md = make_md("g.example.org", NULL), *staged;
+    const char *dir = md_test_mkdtemp(md_test_pool), *evil, *good, *text;
+    md_acme_order_t *order = md_acme_order_create(md_test_pool);
+    md_json_t *job;
+
+    put_cert(md, NULL, 10 * DAY, 0);
+    stage_set(md, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_load(store, MD_SG_STAGING, md->name,
+                                                   &staged, md_test_pool));
+    staged->dns01_cmd = marker_script(dir, "staged", &evil);
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_save(store, md_test_pool, MD_SG_STAGING,
+                                                   staged, 0));
+    APR_ARRAY_PUSH(order->challenge_setups, const char *) = "dns-01:g.example.org " DIGEST;
+    APR_ARRAY_PUSH(order->challenge_setups, const char *) = "dns-01:-rf " DIGEST;
+    APR_ARRAY_PUSH(order->challenge_setups, const char *) = "dns-01:g.example.org --x";
+    APR_ARRAY_PUSH(order->challenge_setups, const char *) =
+        "dns-01:other.example.net " DIGEST;
+    ck_assert_int_eq(APR_SUCCESS, md_acme_order_save(store, md_test_pool, MD_SG_STAGING,
+                                                     md->name, order));
+    md_reg_set_dns01(reg, marker_script(dir, "configured", &good), 2);
+
+    ck_assert_int_eq(APR_SUCCESS, md_reg_activate_staging(reg, md, apr_time_now(), &job,
+                                                          md_test_pool));
+    ck_assert_msg(!md_util_is_file(evil, md_test_pool), "the staged command ran");
+    text = file_text(good);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_str_eq("teardown g.example.org " DIGEST "\n", text);
+    /* what is saved to domains/ is the configuration */
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_load(store, MD_SG_DOMAINS, md->name,
+                                                   &staged, md_test_pool));
+    ck_assert_ptr_null(staged->dns01_cmd);
+}
+END_TEST
+
+/* A staged md.json that differs from the configuration in what the set is
+ * for is not activated; the live set stays. */
+typedef enum { STAGED_DOMAINS, STAGED_KEYS, STAGED_CA } staged_change;
+
+START_TEST(test_activate_staged_mismatch)
+{
+    md_t *md = make_md("h.example.org", NULL), *staged;
+    md_json_t *job;
+
+    md->ca_urls = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_urls, const char *) = "https://ca.example.org/dir";
+    put_cert(md, NULL, 10 * DAY, 0);
+    stage_set(md, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_load(store, MD_SG_STAGING, md->name,
+                                                   &staged, md_test_pool));
+    switch ((staged_change)_i) {
+        case STAGED_DOMAINS:
+            APR_ARRAY_PUSH(staged->domains, const char *) = "evil.example.net";
+            break;
+        case STAGED_KEYS:
+            staged->pks = md_pkeys_spec_make(md_test_pool);
+            md_pkeys_spec_add_ec(staged->pks, "P-256");
+            break;
+        case STAGED_CA:
+            staged->ca_effective = "https://evil.example.net/dir";
+            break;
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_save(store, md_test_pool, MD_SG_STAGING,
+                                                   staged, 0));
+    ck_assert_int_eq(APR_EINVAL, md_reg_activate_staging(reg, md, apr_time_now(), &job,
+                                                         md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_ARCHIVE, "h.example.org.1", MD_FN_PUBCERT,
+                               md_test_pool));
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+}
+END_TEST
+
+/* A staged certificate that is not for the MD (names, issuer, time) is
+ * not activated, whoever put it there; the working one stays. */
+START_TEST(test_activate_staged_bad_cert)
+{
+    md_t *md = make_md("i.example.org", "www.i.example.org");
+    md_pkey_spec_t *spec = md_pkeys_spec_get(NULL, 0);
+    apr_array_header_t *chain = apr_array_make(md_test_pool, 2, sizeof(md_cert_t *));
+    apr_array_header_t *names = apr_array_make(md_test_pool, 2, sizeof(const char *));
+    apr_time_t now = apr_time_now();
+    md_pkey_t *pkey, *other;
+    md_cert_t *cert;
+    md_json_t *job;
+
+    put_cert(md, NULL, 10 * DAY, 0);
+    stage_set(md, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_load(store, MD_SG_STAGING, md->name, spec,
+                                                     &pkey, md_test_pool));
+    APR_ARRAY_PUSH(names, const char *) = "i.example.org";
+    switch (_i) {
+        case 0:     /* one name of the MD missing */
+            break;
+        case 1:     /* one name more */
+            APR_ARRAY_PUSH(names, const char *) = "www.i.example.org";
+            APR_ARRAY_PUSH(names, const char *) = "evil.example.net";
+            break;
+        default:
+            APR_ARRAY_PUSH(names, const char *) = "www.i.example.org";
+            break;
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "staged", names, pkey,
+                                                        90 * DAY, md_test_pool));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    if (2 == _i) {      /* the next certificate did not sign it */
+        ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&other, md_test_pool, spec));
+        ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, "staged", names, other,
+                                                            90 * DAY, md_test_pool));
+        APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    }
+    if (3 == _i) now += 91 * DAY;   /* expired at the activation's 'now' */
+    ck_assert_int_eq(APR_SUCCESS, md_store_chain_save(store, md_test_pool, MD_SG_STAGING,
+                                                      md->name, spec, chain, 0));
+    ck_assert_int_eq(APR_EINVAL, md_reg_activate_staging(reg, md, now, &job,
+                                                         md_test_pool));
+    ck_assert(!md_store_exists(store, MD_SG_ARCHIVE, "i.example.org.1", MD_FN_PUBCERT,
+                               md_test_pool));
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(MD_S_COMPLETE, md->state);
+}
+END_TEST
+
+/* Request and renewal threads load certificates through the registry:
+ * that must not allocate from the pool it was created with (the server's,
+ * used by other threads without the registry's lock). */
+START_TEST(test_reg_runtime_pool)
+{
+    md_t *md = make_md("j.example.org", NULL);
+    const md_pubcert_t *pc;
+    const char *kf, *cf;
+    apr_pool_t *server_pool;
+    md_reg_t *sreg;
+    char *before, *after;
+
+    put_cert(md, NULL, 10 * DAY, 0);
+    ck_assert_int_eq(APR_SUCCESS, apr_pool_create(&server_pool, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_create(&sreg, server_pool, store));
+    before = apr_palloc(server_pool, 8);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_pubcert(&pc, sreg, md, 0, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_fallback_files(&kf, &cf, sreg, md, 0,
+                                                            md_test_pool));
+    md_reg_drop_certs(sreg);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_get_pubcert(&pc, sreg, md, 0, md_test_pool));
+    after = apr_palloc(server_pool, 8);
+    ck_assert_msg(after == before + 8, "the registry took %ld bytes from the server's "
+                  "pool", (long)(after - before - 8));
+    apr_pool_destroy(server_pool);
+}
+END_TEST
+
 START_TEST(test_sync_renamed)
 {
     md_t *old = make_md("old.example.org", "www.example.org");
@@ -542,7 +722,11 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_activate_staging);
     tcase_add_test(tc, test_activate_write_error);
     tcase_add_test(tc, test_activate_broken_staging);
+    tcase_add_test(tc, test_activate_staged_cmd);
+    tcase_add_loop_test(tc, test_activate_staged_bad_cert, 0, 4);
+    tcase_add_loop_test(tc, test_activate_staged_mismatch, STAGED_DOMAINS, STAGED_CA + 1);
     tcase_add_test(tc, test_sync_renamed);
+    tcase_add_test(tc, test_reg_runtime_pool);
     suite_add_tcase(s, tc);
     tc = tcase_create("renew");
     tcase_add_checked_fixture(tc, reg_setup, md_test_teardown);

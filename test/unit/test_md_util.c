@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <apr_strings.h>
 
+#include "md_event.h"
+#include "md_result.h"
 #include "md_util.h"
 #include "md_unit.h"
 
@@ -282,6 +284,64 @@ START_TEST(test_exec)
 }
 END_TEST
 
+/* A command that does not end is killed with all it started, in time. */
+START_TEST(test_exec_timeout)
+{
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    const char *marker = apr_pstrcat(md_test_pool, dir, "/late", NULL);
+    const char **argv;
+    apr_time_t start;
+    int exit_code = 0;
+
+    /* a child in the background that would write the marker later */
+    ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool, "/bin/sh", "-c",
+        apr_psprintf(md_test_pool, "echo started >&2; (sleep 1; touch %s) & sleep 30",
+                     marker), NULL));
+    start = apr_time_now();
+    ck_assert_int_eq(APR_TIMEUP, md_util_exec_timed(md_test_pool, argv[0], argv,
+                                                    apr_time_from_msec(300), &exit_code));
+    ck_assert_int_eq(-1, exit_code);
+    ck_assert_msg(apr_time_now() - start < apr_time_from_sec(1), "took %ld ms",
+                  (long)apr_time_msec(apr_time_now() - start));
+    apr_sleep(apr_time_from_msec(1500));
+    ck_assert_msg(!md_util_is_file(marker, md_test_pool), "the background child lived on");
+
+    /* the process-wide timeout applies to md_util_exec */
+    md_util_exec_timeout_set(apr_time_from_msec(300));
+    ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool, "/bin/sleep", "10",
+                                                   NULL));
+    ck_assert_int_eq(APR_TIMEUP, md_util_exec(md_test_pool, argv[0], argv, &exit_code));
+    md_util_exec_timeout_set(0);
+    ck_assert_int_eq(MD_UTIL_EXEC_TIMEOUT, md_util_exec_timeout_get());
+    /* within the time: the exit code */
+    ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool,
+                                                   "/bin/sh -c 'sleep 0.2; exit 4'", NULL));
+    ck_assert_int_eq(APR_SUCCESS, md_util_exec_timed(md_test_pool, argv[0], argv,
+                                                     apr_time_from_sec(5), &exit_code));
+    ck_assert_int_eq(4, exit_code);
+}
+END_TEST
+
+/* An MDMessageCmd that hangs: 'renewing' gets an error (not a veto) in
+ * time, naming the command. */
+START_TEST(test_exec_timeout_event)
+{
+    const char *cmd = "/bin/sh -c 'sleep 30'";
+    md_event_t *events = md_event_make(md_test_pool, cmd, NULL);
+    md_result_t *result = md_result_md_make(md_test_pool, "a.org");
+    apr_time_t start = apr_time_now();
+    apr_status_t rv;
+
+    md_util_exec_timeout_set(apr_time_from_msec(300));
+    rv = md_event_raise(events, "renewing", "a.org", NULL, result, md_test_pool);
+    md_util_exec_timeout_set(0);
+    ck_assert_int_eq(APR_TIMEUP, rv);
+    ck_assert(apr_time_now() - start < apr_time_from_sec(2));
+    ck_assert_str_eq("MDMessageCmd /bin/sh -c 'sleep 30' failed with exit code -1.",
+                     result->detail);
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *md_test_util_suite(void)
@@ -301,6 +361,9 @@ Suite *md_test_util_suite(void)
     tcase_add_test(tc, test_freplace_new_inode);
     tcase_add_test(tc, test_rm_links);
     tcase_add_test(tc, test_exec);
+    tcase_add_test(tc, test_exec_timeout);
+    tcase_add_test(tc, test_exec_timeout_event);
+    tcase_set_timeout(tc, 20);
     suite_add_tcase(s, tc);
     return s;
 }
