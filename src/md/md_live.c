@@ -71,7 +71,7 @@ apr_status_t md_live_check(const md_t *md, apr_array_header_t *pkeys,
                            const char **perr, apr_pool_t *p)
 {
     apr_array_header_t *chain;
-    const char *spec, *err = NULL;
+    const char *spec, *why, *err = NULL;
     md_cert_t *leaf;
     int i;
 
@@ -87,21 +87,13 @@ apr_status_t md_live_check(const md_t *md, apr_array_header_t *pkeys,
         if (APR_SUCCESS != md_cert_check_pkey(leaf, APR_ARRAY_IDX(pkeys, i, md_pkey_t *))) {
             err = apr_psprintf(p, "the %s private key does not match its certificate", spec);
         }
-        else if (!md_cert_covers_md(leaf, md, p)) {
-            err = apr_psprintf(p, "the %s certificate does not cover all domains of %s",
-                               spec, md->name);
+        else if (APR_SUCCESS != md_chain_check_for_md(&why, chain, md, now, p)) {
+            /* the names, the expiry and the issuer, as before staging */
+            err = apr_psprintf(p, "the %s certificate is not usable: %s", spec, why);
         }
-        else if (md_cert_get_not_before(leaf) > now + MD_LIVE_CLOCK_LEEWAY
-                 || md_cert_has_expired(leaf, now)) {
-            err = apr_psprintf(p, "the %s certificate is not valid now (valid from %s "
-                               "until %s)", spec,
-                               md_time_rfc822(p, md_cert_get_not_before(leaf)),
-                               md_time_rfc822(p, md_cert_get_not_after(leaf)));
-        }
-        else if (chain->nelts > 1
-                 && !md_cert_is_issued_by(leaf, APR_ARRAY_IDX(chain, 1, md_cert_t *))) {
-            err = apr_psprintf(p, "the %s certificate is not issued by the next "
-                               "certificate of its chain", spec);
+        else if (md_cert_get_not_before(leaf) > now + MD_LIVE_CLOCK_LEEWAY) {
+            err = apr_psprintf(p, "the %s certificate is not valid yet (valid from %s)",
+                               spec, md_time_rfc822(p, md_cert_get_not_before(leaf)));
         }
     }
     *perr = err;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_hash.h>
 #include <apr_thread_proc.h>

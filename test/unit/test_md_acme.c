@@ -880,6 +880,7 @@ START_TEST(test_activate_known_account)
                                                      allocator));
     apr_allocator_owner_set(allocator, strict);
     md->ca_account = NULL;
+    md->ca_effective = DIR_URL;     /* an account is taken over for its own CA only */
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_activate_account(store, md, strict));
     ck_assert_str_eq("ACME-ca.test-0000", md->ca_account);
     ck_assert(!md_store_exists(store, MD_SG_ACCOUNTS, "ACME-ca.test-0001", MD_FN_ACCOUNT,
