@@ -393,25 +393,58 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     return 1;
 }
 
+/* 1 if an operator asked for a renewal (a2md renew on a running server);
+ * the request is taken: removed before the renewal runs, so that a failing
+ * renewal goes on with its normal back-off. MDs with static certificate
+ * files have nothing to renew: their requests are dropped. */
+static int take_renew_request(renew_task *t, apr_pool_t *p)
+{
+    md_store_t *store = t->opts->store;
+    const char *name = t->md->name;
+    apr_status_t rv;
+
+    if (!md_store_exists(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, p)) return 0;
+    rv = md_store_remove(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, p, 1);
+    if (APR_SUCCESS != rv) {
+        /* not taken: renewing on every run would never end */
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10721: %s: unable to remove "
+                      "the renewal request %s, not renewing for it", name,
+                      MD_FN_RENEW_REQUEST);
+        return 0;
+    }
+    if (t->md->cert_files && t->md->cert_files->nelts > 0) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "AH10722: %s: renewal "
+                      "requested, but its certificate comes from MDCertificateFile, "
+                      "request dropped", name);
+        return 0;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10723: %s: renewal requested "
+                  "(a2md renew), renewing now", name);
+    return 1;
+}
+
 static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
     md_result_t *result = md_result_md_make(p, t->md->name);
     md_store_lock_t *lock;
     md_job_t *job;
+    int requested;
 
     if (!lock_md(t, &lock, p)) return;
     job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
     job->events = opts->events;
     if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
     job_load(t, job, p);
-    if (job->next_run > t->now) {
+    requested = take_renew_request(t, p);
+    if (job->next_run > t->now && !requested) {
         t->next_run = job->next_run;
         goto leave;
     }
-    if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
-                             || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
-                             || ari_due(t, p))) {
+    if (requested || (may_renew(t->md)
+                      && (md_reg_should_renew(opts->reg, t->md, t->now, p)
+                          || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
+                          || ari_due(t, p)))) {
         if (job->finished) {
             notify_staged(t, job, result, p);
         }

@@ -178,6 +178,24 @@ apr_status_t md_store_lock_name(md_store_lock_t **plock, md_store_t *store,
 /* Releases a lock from md_store_lock_name (NULL is fine). */
 void md_store_unlock_name(md_store_lock_t *lock);
 
+/* --- the running server's mark (md_store.c) ----------------------------------------- */
+/* server.lock at the store's top: the httpd parent process holds an
+ * exclusive apr_file_lock on it (and writes its pid into it) for as long
+ * as it runs, so that a2md knows whether a server uses the store; the
+ * kernel releases the lock when the process ends, however it ends. */
+#define MD_FN_SERVER_LOCK   "server.lock"
+
+/* Takes the lock (created 0644 when missing) and writes getpid() into the
+ * file. The file stays open in p: p must live as long as the process
+ * (httpd's process pool). APR_EAGAIN if another process holds it. */
+apr_status_t md_store_server_mark(md_store_t *store, apr_pool_t *p);
+
+/* *prunning 1 if a process holds the lock (*ppid from the file, 0 if not
+ * readable), 0 if none does or the file does not exist. Does not create
+ * the file. */
+apr_status_t md_store_server_running(int *prunning, long *ppid, md_store_t *store,
+                                     apr_pool_t *p);
+
 /* --- typed conveniences (md_store.c) ----------------------------------------------- */
 /* md.json of <group>/<name> as md_t; saving writes <group>/<md->name>/md.json. */
 apr_status_t md_store_md_load(md_store_t *store, md_store_group_t group,

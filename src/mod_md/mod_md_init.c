@@ -800,6 +800,31 @@ static int is_first_pass(server_rec *s)
     return 1;
 }
 
+/* The parent holds server.lock in the store while it runs: a2md asks it
+ * whether a server uses the store (renew then leaves a request for the
+ * watchdog instead of renewing itself). Taken once per process, in the
+ * process pool: closing the file would release the lock. */
+static void mark_server_running(md_mod_rt_t *rt, server_rec *s)
+{
+    static const char *key = "mod_md_server_lock";
+    void *data = NULL;
+    apr_status_t rv;
+
+    apr_pool_userdata_get(&data, key, s->process->pool);
+    if (data) return;
+    rv = md_store_server_mark(rt->store, s->process->pool);
+    if (APR_SUCCESS == rv) {
+        apr_pool_userdata_set((const void *)1, key, apr_pool_cleanup_null,
+                              s->process->pool);
+    }
+    else {
+        /* e.g. another server shares the store: a2md sees that one */
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, APLOGNO(10720)
+                     "store: not marked as used by this server (%s)",
+                     MD_FN_SERVER_LOCK);
+    }
+}
+
 static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
                                      apr_pool_t *ptemp, server_rec *s)
 {
@@ -854,6 +879,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     rv = setup_store(rt, &set, s, &what, ptemp);
     if (APR_SUCCESS == rv) {
         update_reachability(rt, &set, s, ptemp);
+        if (!rt->dry_run) mark_server_running(rt, s);
     }
     else {
         store_unusable(rt, &set, s, rv, what);

@@ -376,6 +376,60 @@ START_TEST(test_renew_at_given_now)
 }
 END_TEST
 
+static void put_request(const char *name)
+{
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_STAGING,
+                                                     name, MD_FN_RENEW_REQUEST,
+                                                     md_json_create(md_test_pool), 0));
+}
+
+static int has_request(const char *name)
+{
+    return md_store_exists(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, md_test_pool);
+}
+
+/* staging/NAME/renew-request (a2md renew on a running server): the MD is
+ * renewed although it is not due, also in manual mode and during a
+ * back-off, and the request is gone afterwards; without one nothing runs. */
+START_TEST(test_renew_request)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+    apr_status_t outcome = APR_EAGAIN;
+    md_renew_opts_t opts;
+    md_t *md = make_md("req.example.org", NULL);
+    apr_time_t next_run, now = apr_time_now();
+
+    md->renew_mode = MD_RENEW_MANUAL;
+    put_cert(md, NULL, 100 * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    renew_opts(&opts, &outcome);
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(0, drive_calls);
+    put_request(md->name);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    ck_assert(!has_request(md->name));
+    /* failed: backing off; a new request does not wait for that */
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    put_request(md->name);
+    outcome = APR_SUCCESS;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(2, drive_calls);
+    ck_assert(!has_request(md->name));
+    /* with a certificate from MDCertificateFile, a request is only dropped */
+    md->cert_files = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->cert_files, const char *) = "/etc/ssl/x.pem";
+    md_store_purge(store, md_test_pool, MD_SG_STAGING, md->name);
+    put_request(md->name);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(2, drive_calls);
+    ck_assert(!has_request(md->name));
+}
+END_TEST
+
 START_TEST(test_renew_backoff_and_manual)
 {
     apr_array_header_t *mds = apr_array_make(md_test_pool, 2, sizeof(md_t *));
@@ -507,6 +561,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_renew_parallel_success);
     tcase_add_test(tc, test_renew_at_given_now);
     tcase_add_test(tc, test_renew_backoff_and_manual);
+    tcase_add_test(tc, test_renew_request);
     tcase_add_test(tc, test_renew_unsaved_job);
     tcase_add_loop_test(tc, test_failover_url, 0,
                         sizeof(failover_cases) / sizeof(failover_cases[0]));
