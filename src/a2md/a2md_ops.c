@@ -4,8 +4,8 @@
  * run against a CA in a throw-away store), revoke (RFC 8555 7.6, then a
  * forced renewal) and account list/rollover/deactivate/import.
  *
- * Whether a server uses the store is told by server.lock (the httpd parent
- * holds a lock on it while it runs, md_store_server_running). A running
+ * Whether a server uses the store is told by a lock the httpd parent holds
+ * on md_store.json while it runs (md_store_server_running). A running
  * server owns staging/: renew then leaves staging/NAME/renew-request for
  * its watchdog instead of renewing and activating behind its back.
  */
@@ -179,8 +179,8 @@ static apr_status_t renew_mds(a2md_ctx_t *ctx, apr_array_header_t *mds)
     rv = md_store_server_running(&running, &pid, ctx->store, ctx->p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "renew: unable to tell "
-                      "whether a server uses the store %s (%s)", ctx->base_dir,
-                      MD_FN_SERVER_LOCK);
+                      "whether a server uses the store %s (md_store.json)",
+                      ctx->base_dir);
         return rv;
     }
     rv = a2md_open_reg(&reg, ctx);
@@ -197,8 +197,9 @@ static apr_status_t renew_mds(a2md_ctx_t *ctx, apr_array_header_t *mds)
         if (running) {
             rv = request_renewal(ctx, md);
             if (APR_SUCCESS != rv) break;
-            fprintf(stdout, "%s: renewal requested from the running server (pid %ld), "
-                    "its watchdog renews at its next run\n", md->name, pid);
+            fprintf(stdout, "%s: renewal requested from the running server (%s), "
+                    "its watchdog renews at its next run\n", md->name,
+                    pid > 0 ? apr_psprintf(ctx->p, "pid %ld", pid) : "pid unknown");
             continue;
         }
         rv = a2md_drive_md(ctx, reg, md);

@@ -179,20 +179,21 @@ apr_status_t md_store_lock_name(md_store_lock_t **plock, md_store_t *store,
 void md_store_unlock_name(md_store_lock_t *lock);
 
 /* --- the running server's mark (md_store.c) ----------------------------------------- */
-/* server.lock at the store's top: the httpd parent process holds an
- * exclusive apr_file_lock on it (and writes its pid into it) for as long
- * as it runs, so that a2md knows whether a server uses the store; the
- * kernel releases the lock when the process ends, however it ends. */
-#define MD_FN_SERVER_LOCK   "server.lock"
+/* While the httpd parent process runs, it holds a shared apr_file_lock on
+ * md_store.json, so that a2md can tell whether a server uses the store
+ * without a file of its own: the kernel drops it when the server's
+ * processes end, however they end. (APR locks with flock on Debian, with
+ * fcntl elsewhere; fcntl locks are lost when the process closes any
+ * descriptor of the file: mark again after each opening of the store.) */
 
-/* Takes the lock (created 0644 when missing) and writes getpid() into the
- * file. The file stays open in p: p must live as long as the process
- * (httpd's process pool). APR_EAGAIN if another process holds it. */
-apr_status_t md_store_server_mark(md_store_t *store, apr_pool_t *p);
+/* Takes (or renews) the lock with *pfile, opening md_store.json in p into
+ * *pfile when it is NULL or refers to a replaced file. p must live as long
+ * as the process (httpd's process pool). */
+apr_status_t md_store_server_mark(apr_file_t **pfile, md_store_t *store, apr_pool_t *p);
 
-/* *prunning 1 if a process holds the lock (*ppid from the file, 0 if not
- * readable), 0 if none does or the file does not exist. Does not create
- * the file. */
+/* *prunning 1 if another process holds a lock on md_store.json (*ppid its
+ * pid as /proc/locks shows it, 0 if unknown), 0 if none does or there is
+ * no md_store.json. Holds an exclusive lock only for the asking. */
 apr_status_t md_store_server_running(int *prunning, long *ppid, md_store_t *store,
                                      apr_pool_t *p);
 

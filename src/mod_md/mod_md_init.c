@@ -800,28 +800,23 @@ static int is_first_pass(server_rec *s)
     return 1;
 }
 
-/* The parent holds server.lock in the store while it runs: a2md asks it
+/* The parent holds a shared lock on md_store.json while it runs: a2md asks
  * whether a server uses the store (renew then leaves a request for the
- * watchdog instead of renewing itself). Taken once per process, in the
- * process pool: closing the file would release the lock. */
+ * watchdog instead of renewing itself). The file stays open in the process
+ * pool; the lock is taken again after every start of the store, since
+ * opening and closing md_store.json elsewhere in this process drops it. */
 static void mark_server_running(md_mod_rt_t *rt, server_rec *s)
 {
-    static const char *key = "mod_md_server_lock";
-    void *data = NULL;
+    static const char *key = "mod_md_server_mark";
+    apr_file_t *f = NULL;
     apr_status_t rv;
 
-    apr_pool_userdata_get(&data, key, s->process->pool);
-    if (data) return;
-    rv = md_store_server_mark(rt->store, s->process->pool);
-    if (APR_SUCCESS == rv) {
-        apr_pool_userdata_set((const void *)1, key, apr_pool_cleanup_null,
-                              s->process->pool);
-    }
-    else {
-        /* e.g. another server shares the store: a2md sees that one */
+    apr_pool_userdata_get((void **)&f, key, s->process->pool);
+    rv = md_store_server_mark(&f, rt->store, s->process->pool);
+    if (f) apr_pool_userdata_set(f, key, apr_pool_cleanup_null, s->process->pool);
+    if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, APLOGNO(10720)
-                     "store: not marked as used by this server (%s)",
-                     MD_FN_SERVER_LOCK);
+                     "store: md_store.json not marked as in use by this server");
     }
 }
 
