@@ -12,6 +12,7 @@
 #include <apr_tables.h>
 
 #include "md.h"
+#include "md_result.h"
 #include "md_store.h"
 
 struct md_json_t;
@@ -95,6 +96,13 @@ apr_status_t a2md_open_reg(struct md_reg_t **preg, a2md_ctx_t *ctx);
 apr_status_t a2md_drive_md(a2md_ctx_t *ctx, struct md_reg_t *reg, md_t *md);
 /* The ACME drive options from ctx (challenge, dns-01 command, -C, -p). */
 struct md_acme_drive_opts_t *a2md_drive_opts(a2md_ctx_t *ctx);
+
+/* A session with the CA at url, its directory fetched (errors logged). */
+apr_status_t a2md_open_ca(struct md_acme_t **pacme, a2md_ctx_t *ctx, const char *url);
+/* Logs the result's detail (unless it is a problem document, which the
+ * ACME client logged already) and then what failed, as ERR. */
+void a2md_log_failure(a2md_ctx_t *ctx, md_result_t *result, apr_status_t rv,
+                      const char *what);
 
 /* Opens the ACME session for -a (setup of the directory included). */
 apr_status_t a2md_acme_open(a2md_ctx_t *ctx);

@@ -136,6 +136,8 @@ apr_status_t md_store_server_mark(apr_file_t **pfile, md_store_t *store, apr_poo
             *pfile = NULL;
             return rv;
         }
+        /* the file holds the store key: no program the server starts gets it */
+        apr_file_inherit_unset(*pfile);
     }
     /* held already: the same lock again changes nothing (flock and fcntl) */
     return apr_file_lock(*pfile, APR_FLOCK_SHARED | APR_FLOCK_NONBLOCK);

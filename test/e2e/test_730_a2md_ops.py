@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import time
 
 import pytest
 import requests
@@ -323,7 +324,7 @@ def test_730_renew_and_revoke_stopped_server(acme_factory):
 # --- a running server -------------------------------------------------------------------
 
 def test_730_renew_revoke_dry_run_running_server(acme_factory, tmp_path, monkeypatch):
-    ae = issued_env(acme_factory)
+    ae = issued_env(acme_factory, check_interval="1h")
     store_dir = ae.store
     cert = os.path.join(store_dir, "domains", NAME, chain_file())
     first = leaf(cert)
@@ -356,11 +357,15 @@ def test_730_renew_revoke_dry_run_running_server(acme_factory, tmp_path, monkeyp
     # not due: no request
     rc, out, err = a2md(*ca, "renew", NAME)
     assert rc == 0 and "not due" in out and not os.path.exists(request)
-    # forced: a request for the watchdog, which takes it and renews
+    # forced: a request that waits for the watchdog's next run (in 1h); a
+    # graceful restart starts a run, which takes it and renews
     rc, out, err = a2md(*ca, "renew", "--force", NAME)
     assert rc == 0, err
-    assert out == ("%s: renewal requested from the running server (pid %d), its "
-                   "watchdog renews at its next run\n" % (NAME, pid))
+    assert out == ("%s: renewal requested from the running server (pid %d), its watchdog "
+                   "renews at its next run (a graceful restart runs it now)\n" % (NAME, pid))
+    time.sleep(3)
+    assert os.path.exists(request)
+    ae.graceful()
     wait_until(lambda: not os.path.exists(request), 30, what="request taken")
     ae.wait_staged(NAME)
     assert any("AH10723: %s: renewal requested (a2md renew), renewing now" % NAME in line
@@ -374,10 +379,11 @@ def test_730_renew_revoke_dry_run_running_server(acme_factory, tmp_path, monkeyp
     rc, out, err = a2md(*ca, "revoke", "--reason", "keyCompromise", "--cert-key", NAME)
     assert rc == 0, err
     assert out == ("%s: certificate %s revoked\n"
-                   "%s: renewal requested from the running server (pid %d), its "
-                   "watchdog renews at its next run\n"
+                   "%s: renewal requested from the running server (pid %d), its watchdog "
+                   "renews at its next run (a graceful restart runs it now)\n"
                    % (NAME, hexser(second), NAME, pid))
     assert cert_status(ae.peb, second.serial_number) == "Revoked"
+    ae.graceful()
     wait_until(lambda: not os.path.exists(request), 30, what="request taken")
     ae.wait_staged(NAME)
 

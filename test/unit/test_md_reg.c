@@ -419,6 +419,11 @@ START_TEST(test_renew_request)
     ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
     ck_assert_int_eq(2, drive_calls);
     ck_assert(!has_request(md->name));
+    /* a finished set waiting for activation fulfils the next request */
+    put_request(md->name);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(2, drive_calls);
+    ck_assert(!has_request(md->name));
     /* with a certificate from MDCertificateFile, a request is only dropped */
     md->cert_files = apr_array_make(md_test_pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(md->cert_files, const char *) = "/etc/ssl/x.pem";
