@@ -23,6 +23,7 @@
 #include "md_acme.h"
 #include "md_acme_acct.h"
 #include "md_acme_drive.h"
+#include "md_acme_order.h"
 #include "md_crypto.h"
 #include "md_json.h"
 #include "md_log.h"
@@ -208,8 +209,7 @@ static apr_status_t renew_mds(a2md_ctx_t *ctx, apr_array_header_t *mds)
     return rv;
 }
 
-static apr_status_t copy_account(a2md_ctx_t *ctx, md_store_t *to,
-                                          const char *id)
+static apr_status_t copy_account(a2md_ctx_t *ctx, md_store_t *to, const char *id)
 {
     md_acme_acct_t *acct;
     md_pkey_t *pkey;
@@ -327,6 +327,10 @@ static apr_status_t dry_run_md(a2md_ctx_t *ctx, md_t *md)
                 "discarded\n", md->name, ca);
     }
     else {
+        /* a failed order keeps its challenges for a next run: not this one,
+         * a running server's User could not replace files a2md wrote */
+        md_acme_order_purge(store, ctx->p, MD_SG_STAGING, md, ctx->dns01_cmd,
+                            ctx->dns01_version);
         md_result_log(result, MD_LOG_ERR);
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "%s: dry run at %s failed",
                       md->name, ca);

@@ -393,34 +393,41 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     return 1;
 }
 
-/* 1 if an operator asked for a renewal (a2md renew on a running server);
- * the request is taken: removed before the renewal runs, so that a failing
- * renewal goes on with its normal back-off. MDs with static certificate
- * files have nothing to renew: their requests are dropped. */
-static int take_renew_request(renew_task *t, apr_pool_t *p)
+/* 1 if an operator asked for a renewal (a2md renew on a running server).
+ * The request stays until the run ends (drop_renew_request): a renewal cut
+ * short by a restart is asked for again by the next generation. MDs with
+ * static certificate files have nothing to renew: their requests go. */
+static int renew_requested(renew_task *t, apr_pool_t *p)
 {
     md_store_t *store = t->opts->store;
     const char *name = t->md->name;
-    apr_status_t rv;
 
     if (!md_store_exists(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, p)) return 0;
-    rv = md_store_remove(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, p, 1);
-    if (APR_SUCCESS != rv) {
-        /* not taken: renewing on every run would never end */
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10721: %s: unable to remove "
-                      "the renewal request %s, not renewing for it", name,
-                      MD_FN_RENEW_REQUEST);
-        return 0;
-    }
     if (t->md->cert_files && t->md->cert_files->nelts > 0) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "AH10722: %s: renewal "
                       "requested, but its certificate comes from MDCertificateFile, "
                       "request dropped", name);
+        md_store_remove(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, p, 1);
         return 0;
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10723: %s: renewal requested "
                   "(a2md renew), renewing now", name);
     return 1;
+}
+
+/* The run for a request ended (renewed, failed, or a staged set already
+ * waits): from now on the MD's own schedule and back-off apply. */
+static void drop_renew_request(renew_task *t, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_store_remove(t->opts->store, MD_SG_STAGING, t->md->name,
+                         MD_FN_RENEW_REQUEST, p, 1);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10721: %s: unable to remove "
+                      "the renewal request %s, it is taken again at the next run",
+                      t->md->name, MD_FN_RENEW_REQUEST);
+    }
 }
 
 static void process(renew_task *t, apr_pool_t *p)
@@ -436,7 +443,7 @@ static void process(renew_task *t, apr_pool_t *p)
     job->events = opts->events;
     if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
     job_load(t, job, p);
-    requested = take_renew_request(t, p);
+    requested = renew_requested(t, p);
     if (job->next_run > t->now && !requested) {
         t->next_run = job->next_run;
         goto leave;
@@ -466,6 +473,7 @@ static void process(renew_task *t, apr_pool_t *p)
         job_save(t, job, p);
     }
 leave:
+    if (requested) drop_renew_request(t, p);
     md_store_unlock_name(lock);
 }
 

@@ -26,8 +26,8 @@ struct md_json_t;
 
 /* staging/NAME/renew-request: left by "a2md renew" for a running server.
  * The next run treats the MD as due (also before its renew window and
- * ahead of a back-off) and removes the file; a finished staged set that
- * waits for activation already fulfils it. */
+ * ahead of a back-off) and removes the file when it ends; a finished staged
+ * set that waits for activation already fulfils it. */
 #define MD_FN_RENEW_REQUEST     "renew-request"
 
 typedef struct md_renew_opts_t md_renew_opts_t;

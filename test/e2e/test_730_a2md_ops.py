@@ -324,7 +324,10 @@ def test_730_renew_and_revoke_stopped_server(acme_factory):
 # --- a running server -------------------------------------------------------------------
 
 def test_730_renew_revoke_dry_run_running_server(acme_factory, tmp_path, monkeypatch):
-    ae = issued_env(acme_factory, check_interval="1h")
+    ae = issued_env(acme_factory)
+    # from now on, the watchdog runs at (re)starts only
+    ae.write(["MDomain %s" % NAME], vhosts=[[NAME]], http_vhost=True, check_interval="1h")
+    ae.graceful()
     store_dir = ae.store
     cert = os.path.join(store_dir, "domains", NAME, chain_file())
     first = leaf(cert)
@@ -351,6 +354,19 @@ def test_730_renew_revoke_dry_run_running_server(acme_factory, tmp_path, monkeyp
     # against a CA that is not there: fails, nothing kept either
     rc, out, err = a2md(*ca, "renew", "--dry-run", "--ca", "https://localhost:1/dir", NAME)
     assert rc == 1 and "%s: dry run at https://localhost:1/dir failed" % NAME in err, err
+    assert snapshot(store_dir) == before
+    assert os.listdir(str(tmp)) == []
+    # a failed validation (a dns-01 command that sets no record): the
+    # challenges set up for it are torn down, not left for a next run
+    dns_log = tmp_path / "dns.log"
+    script = tmp_path / "dns01.sh"
+    script.write_text("#!/bin/sh\necho \"$@\" >> %s\n" % dns_log)
+    script.chmod(0o755)
+    rc, out, err = a2md("--dns01-cmd", str(script), *ca, "renew", "--dry-run", "-c",
+                        "dns-01", NAME)
+    assert rc == 1 and "%s: dry run at %s failed" % (NAME, ae.peb.url) in err, err
+    calls = dns_log.read_text().splitlines()
+    assert [c.split()[0] for c in calls] == ["setup", "teardown"], calls
     assert snapshot(store_dir) == before
     assert os.listdir(str(tmp)) == []
 
@@ -383,6 +399,8 @@ def test_730_renew_revoke_dry_run_running_server(acme_factory, tmp_path, monkeyp
                    "renews at its next run (a graceful restart runs it now)\n"
                    % (NAME, hexser(second), NAME, pid))
     assert cert_status(ae.peb, second.serial_number) == "Revoked"
+    # (the run at the start of this generation may have begun with it: a
+    # restart cutting it short leaves the request to the next generation)
     ae.graceful()
     wait_until(lambda: not os.path.exists(request), 30, what="request taken")
     ae.wait_staged(NAME)
