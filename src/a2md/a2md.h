@@ -97,8 +97,11 @@ apr_status_t a2md_drive_md(a2md_ctx_t *ctx, struct md_reg_t *reg, md_t *md);
 /* The ACME drive options from ctx (challenge, dns-01 command, -C, -p). */
 struct md_acme_drive_opts_t *a2md_drive_opts(a2md_ctx_t *ctx);
 
-/* A session with the CA at url, its directory fetched (errors logged). */
-apr_status_t a2md_open_ca(struct md_acme_t **pacme, a2md_ctx_t *ctx, const char *url);
+/* A session with the CA at url, its directory fetched (errors logged). The
+ * CA's TLS is checked with -C, else with ca_file (an MD's own ca-certs),
+ * else with the system's roots. */
+apr_status_t a2md_open_ca(struct md_acme_t **pacme, a2md_ctx_t *ctx, const char *url,
+                          const char *ca_file);
 /* Logs the result's detail (unless it is a problem document, which the
  * ACME client logged already) and then what failed, as ERR. */
 void a2md_log_failure(a2md_ctx_t *ctx, md_result_t *result, apr_status_t rv,

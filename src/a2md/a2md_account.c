@@ -108,7 +108,7 @@ static apr_status_t use_stored(md_acme_t **pacme, a2md_ctx_t *ctx, const char *i
                                                : "unable to load the account");
         goto leave;
     }
-    rv = a2md_open_ca(&acme, ctx, acct->ca_url);
+    rv = a2md_open_ca(&acme, ctx, acct->ca_url, NULL);
     if (APR_SUCCESS != rv) goto leave;
     md_acme_set_acct(acme, acct, pkey);
 leave:

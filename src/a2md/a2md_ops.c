@@ -80,13 +80,15 @@ static const char *md_ca_url(a2md_ctx_t *ctx, const md_t *md)
     return NULL;
 }
 
-apr_status_t a2md_open_ca(md_acme_t **pacme, a2md_ctx_t *ctx, const char *url)
+apr_status_t a2md_open_ca(md_acme_t **pacme, a2md_ctx_t *ctx, const char *url,
+                          const char *ca_file)
 {
     md_result_t *result = md_result_make(ctx->p, APR_SUCCESS);
     md_acme_t *acme = NULL;
     apr_status_t rv;
 
-    rv = md_acme_create(&acme, ctx->p, url, ctx->proxy_url, ctx->ca_file);
+    rv = md_acme_create(&acme, ctx->p, url, ctx->proxy_url,
+                        ctx->ca_file ? ctx->ca_file : ca_file);
     if (APR_SUCCESS != rv) goto leave;
     rv = md_acme_setup(acme, result);
     if (APR_SUCCESS != rv) {
@@ -319,6 +321,8 @@ static apr_status_t dry_run_md(a2md_ctx_t *ctx, md_t *md)
     md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(md->ca_urls, const char *) = ca;
     md->ca_effective = ca;
+    /* -C wins over the MD's MDCACertificateFile: it may be another CA */
+    if (ctx->ca_file) md->ca_certs = NULL;
     opts = a2md_drive_opts(ctx);
     opts->reset = 1;
     rv = md_acme_drive_renew(store, md, opts, result, ctx->p);
@@ -456,7 +460,7 @@ static apr_status_t revoke_md(a2md_ctx_t *ctx, const md_t *md)
     }
     rv = revoke_items(&items, ctx, md);
     if (APR_SUCCESS != rv) return rv;
-    rv = a2md_open_ca(&acme, ctx, ca);
+    rv = a2md_open_ca(&acme, ctx, ca, md->ca_certs);
     if (APR_SUCCESS != rv) return rv;
     if (!ctx->use_cert_key) {
         rv = md_acme_use_acct(acme, ctx->store, md->ca_account, ctx->p);

@@ -323,7 +323,8 @@ def test_730_renew_and_revoke_stopped_server(acme_factory):
 
 # --- a running server -------------------------------------------------------------------
 
-def test_730_renew_revoke_dry_run_running_server(acme_factory, tmp_path, monkeypatch):
+def test_730_renew_revoke_dry_run_running_server(acme_factory, pebble_factory, tmp_path,
+                                                 monkeypatch):
     ae = issued_env(acme_factory)
     # from now on, the watchdog runs at (re)starts only
     ae.write(["MDomain %s" % NAME], vhosts=[[NAME]], http_vhost=True, check_interval="1h")
@@ -349,6 +350,16 @@ def test_730_renew_revoke_dry_run_running_server(acme_factory, tmp_path, monkeyp
     assert rc == 0, err
     assert out == ("%s: dry run at %s: the order succeeded, the certificate was "
                    "discarded\n" % (NAME, ae.peb.url))
+    assert snapshot(store_dir) == before
+    assert os.listdir(str(tmp)) == []
+    # at another CA (a "staging" pebble checking http-01 on the same server):
+    # an account is registered for it in the temporary store and discarded
+    peb2 = pebble_factory(http_port=ae.env.http_port, tls_port=ae.env.https_port)
+    rc, out, err = a2md("-C", peb2.ca_file, "-d", store_dir, "renew", "--dry-run",
+                        "--ca", peb2.url, NAME)
+    assert rc == 0, err
+    assert out == ("%s: dry run at %s: the order succeeded, the certificate was "
+                   "discarded\n" % (NAME, peb2.url))
     assert snapshot(store_dir) == before
     assert os.listdir(str(tmp)) == []
     # against a CA that is not there: fails, nothing kept either
