@@ -90,6 +90,11 @@ void a2md_usage(const a2md_cmd_t *cmd, const char *msg);
  * output (with "renew" when with_renew). */
 void a2md_print_md(a2md_ctx_t *ctx, const md_t *md, int with_renew, int renew);
 
+/* Reports what happened to name: the text as a line on stdout, or with -j
+ * {"name", "result", "message"} into the output document. */
+void a2md_say(a2md_ctx_t *ctx, const char *name, const char *result,
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* The registry on ctx->store (errors logged). */
 apr_status_t a2md_open_reg(struct md_reg_t **preg, a2md_ctx_t *ctx);
 /* "drive" of one MD: renewal when due (or ctx->force) and activation. */

@@ -51,7 +51,7 @@ static int list_account_cb(void *baton, const char *name, apr_pool_t *ptemp)
     (void)ptemp;
     if (APR_SUCCESS != md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_ACCOUNTS, name,
                                          ctx->p)) {
-        fprintf(stdout, "%s unusable (see the warning)\n", name);
+        a2md_say(ctx, name, "unusable", "%s unusable (see the warning)", name);
         return 1;
     }
     switch (acct->status) {
@@ -219,8 +219,8 @@ static apr_status_t rollover_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         return rv;
     }
     md_store_remove(ctx->store, MD_SG_ACCOUNTS, id, FN_ROLLOVER_KEY, ctx->p, 1);
-    fprintf(stdout, "%s: account key replaced (%s -> %s)\n", id, old_type,
-            key_type_name(new_key, ctx->p));
+    a2md_say(ctx, id, "key-replaced", "%s: account key replaced (%s -> %s)", id,
+             old_type, key_type_name(new_key, ctx->p));
     return APR_SUCCESS;
 }
 
@@ -248,7 +248,7 @@ static apr_status_t deactivate_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
                       "but its account.json could not be updated", id);
         return rv;
     }
-    fprintf(stdout, "%s: account deactivated\n", id);
+    a2md_say(ctx, id, "deactivated", "%s: account deactivated", id);
     return APR_SUCCESS;
 }
 
@@ -332,7 +332,7 @@ static apr_status_t import_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
                                                   ctx->p));
         return rv;
     }
-    fprintf(stdout, "imported: %s\n", ctx->acme->acct->id);
+    a2md_say(ctx, ctx->acme->acct->id, "imported", "imported: %s", ctx->acme->acct->id);
     return APR_SUCCESS;
 }
 

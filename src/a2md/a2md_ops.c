@@ -10,6 +10,7 @@
  * its watchdog instead of renewing and activating behind its back.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,27 @@ void a2md_log_failure(a2md_ctx_t *ctx, md_result_t *result, apr_status_t rv,
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "%s", what);
 }
 
+void a2md_say(a2md_ctx_t *ctx, const char *name, const char *result,
+              const char *fmt, ...)
+{
+    md_json_t *json;
+    const char *text;
+    va_list ap;
+
+    va_start(ap, fmt);
+    text = apr_pvsprintf(ctx->p, fmt, ap);
+    va_end(ap);
+    if (!ctx->json_out) {
+        fprintf(stdout, "%s\n", text);
+        return;
+    }
+    json = md_json_create(ctx->p);
+    md_json_sets(name, json, "name", NULL);
+    md_json_sets(result, json, "result", NULL);
+    md_json_sets(text, json, "message", NULL);
+    md_json_addj(json, ctx->output, NULL);
+}
+
 /* --- renew -------------------------------------------------------------------------- */
 
 static apr_status_t renew_opt(a2md_ctx_t *ctx, int option, const char *arg)
@@ -189,23 +211,23 @@ static apr_status_t renew_mds(a2md_ctx_t *ctx, apr_array_header_t *mds)
         md_reg_assess(reg, md, ctx->p);
         due = md_reg_should_renew(reg, md, apr_time_now(), ctx->p);
         if (!due && !ctx->force) {
-            fprintf(stdout, "%s: not due for renewal (--force renews anyway)\n",
-                    md->name);
+            a2md_say(ctx, md->name, "not-due", "%s: not due for renewal (--force "
+                     "renews anyway)", md->name);
             continue;
         }
         if (running) {
             rv = request_renewal(ctx, md);
             if (APR_SUCCESS != rv) break;
-            fprintf(stdout, "%s: renewal requested from the running server (%s), "
-                    "its watchdog renews at its next run (a graceful restart runs it "
-                    "now)\n", md->name,
-                    pid > 0 ? apr_psprintf(ctx->p, "pid %ld", pid) : "pid unknown");
+            a2md_say(ctx, md->name, "requested", "%s: renewal requested from the "
+                     "running server (%s), its watchdog renews at its next run (a "
+                     "graceful restart runs it now)", md->name,
+                     pid > 0 ? apr_psprintf(ctx->p, "pid %ld", pid) : "pid unknown");
             continue;
         }
         rv = a2md_drive_md(ctx, reg, md);
         if (APR_SUCCESS == rv) {
-            fprintf(stdout, "%s: renewed and activated in the store (no server "
-                    "running)\n", md->name);
+            a2md_say(ctx, md->name, "renewed", "%s: renewed and activated in the "
+                     "store (no server running)", md->name);
         }
     }
     return rv;
@@ -327,8 +349,8 @@ static apr_status_t dry_run_md(a2md_ctx_t *ctx, md_t *md)
     opts->reset = 1;
     rv = md_acme_drive_renew(store, md, opts, result, ctx->p);
     if (APR_SUCCESS == rv) {
-        fprintf(stdout, "%s: dry run at %s: the order succeeded, the certificate was "
-                "discarded\n", md->name, ca);
+        a2md_say(ctx, md->name, "dry-run", "%s: dry run at %s: the order succeeded, "
+                 "the certificate was discarded", md->name, ca);
     }
     else {
         /* a failed order keeps its challenges for a next run: not this one,
@@ -480,8 +502,8 @@ static apr_status_t revoke_md(a2md_ctx_t *ctx, const md_t *md)
                         md_cert_get_serial_number(item->cert, ctx->p), ca));
             return rv;
         }
-        fprintf(stdout, "%s: certificate %s revoked\n", md->name,
-                md_cert_get_serial_number(item->cert, ctx->p));
+        a2md_say(ctx, md->name, "revoked", "%s: certificate %s revoked", md->name,
+                 md_cert_get_serial_number(item->cert, ctx->p));
     }
     return APR_SUCCESS;
 }

@@ -239,8 +239,11 @@ def test_730_account_list_rollover_import_deactivate(store, pebble_factory, tmp_
     assert snapshot(other) == before
 
     # deactivate: at the CA and in account.json; after that the CA refuses it
-    rc, out, err = a2md("-C", peb.ca_file, "-d", store, "account", "deactivate", acct)
-    assert rc == 0 and out == "%s: account deactivated\n" % acct, err
+    rc, out, err = a2md("-j", "-C", peb.ca_file, "-d", store, "account", "deactivate",
+                        acct)
+    assert rc == 0 and json.loads(out)["output"] == [{
+        "name": acct, "result": "deactivated",
+        "message": "%s: account deactivated" % acct}], err
     assert json.load(open(os.path.join(store, "accounts", acct, "account.json")))[
         "status"] == "deactivated"
     rc, out, err = a2md("-d", store, "account", "list")
@@ -279,6 +282,10 @@ def test_730_renew_and_revoke_stopped_server(acme_factory):
     before = snapshot(store_dir)
     rc, out, err = a2md(*ca, "renew", NAME)
     assert rc == 0 and out == "%s: not due for renewal (--force renews anyway)\n" % NAME
+    rc, out, err = a2md("-j", *ca, "renew", NAME)
+    assert rc == 0 and json.loads(out) == {"output": [{
+        "name": NAME, "result": "not-due",
+        "message": "%s: not due for renewal (--force renews anyway)" % NAME}], "status": 0}
     assert snapshot(store_dir) == before
     # forced, but nobody answers http-01: fails, the certificate stays
     rc, out, err = a2md(*ca, "renew", "--force", "-c", "http-01", NAME)
