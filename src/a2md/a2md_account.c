@@ -40,19 +40,17 @@ static const char *key_type_name(const md_pkey_t *pkey, apr_pool_t *p)
     return md_pkey_type_name(pkey);
 }
 
-static int list_account_cb(void *baton, const char *name, apr_pool_t *ptemp)
+static void list_account(a2md_ctx_t *ctx, const char *name)
 {
-    a2md_ctx_t *ctx = baton;
     md_acme_acct_t *acct;
     md_pkey_t *pkey;
     md_json_t *json;
     const char *status, *contacts, *key_type;
 
-    (void)ptemp;
     if (APR_SUCCESS != md_acme_acct_load(&acct, &pkey, ctx->store, MD_SG_ACCOUNTS, name,
                                          ctx->p)) {
         a2md_say(ctx, name, "unusable", "%s unusable (see the warning)", name);
-        return 1;
+        return;
     }
     switch (acct->status) {
         case MD_ACME_ACCT_ST_VALID: status = "valid"; break;
@@ -72,25 +70,45 @@ static int list_account_cb(void *baton, const char *name, apr_pool_t *ptemp)
         md_json_setsa(acct->contacts, json, "contact", NULL);
         md_json_sets(key_type, json, "key-type", NULL);
         md_json_addj(json, ctx->output, NULL);
-        return 1;
+        return;
     }
     fprintf(stdout, "%s %s %s %s %s\n", name, acct->ca_url, status, contacts, key_type);
+}
+
+static int collect_name_cb(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    apr_array_header_t *names = baton;
+
+    (void)ptemp;
+    APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(names->pool, name);
     return 1;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static apr_status_t list_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
+    apr_array_header_t *names = apr_array_make(ctx->p, 5, sizeof(const char *));
     apr_status_t rv;
+    int i;
 
     (void)cmd;
-    rv = md_store_iter_names(list_account_cb, ctx, ctx->store, ctx->p, MD_SG_ACCOUNTS,
+    rv = md_store_iter_names(collect_name_cb, names, ctx->store, ctx->p, MD_SG_ACCOUNTS,
                              "*");
     if (APR_STATUS_IS_ENOENT(rv)) rv = APR_SUCCESS;
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "listing the accounts in %s",
                       md_store_get_dir(ctx->store, MD_SG_ACCOUNTS, NULL, ctx->p));
+        return rv;
     }
-    return rv;
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), name_cmp);
+    for (i = 0; i < names->nelts; ++i) {
+        list_account(ctx, APR_ARRAY_IDX(names, i, const char *));
+    }
+    return APR_SUCCESS;
 }
 
 /* accounts/<id> as the account of a session with its CA. */

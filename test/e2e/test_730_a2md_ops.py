@@ -189,11 +189,16 @@ def test_730_account_list_rollover_import_deactivate(store, pebble_factory, tmp_
     acct = register(peb, store)
     acct_json = json.load(open(os.path.join(store, "accounts", acct, "account.json")))
 
-    # list: plain and JSON; the key type of an account as a2md writes it: RSA
+    second = register(peb, store)
+    assert second > acct
+
+    # list: plain (sorted by id) and JSON; the key type of an account as
+    # a2md writes it: RSA
     rc, out, err = a2md("-d", store, "account", "list")
-    assert rc == 0 and out == "%s %s valid mailto:admin@mdspec.org RSA-3072\n" % (
-        acct, peb.url), err
+    assert rc == 0 and out == "".join("%s %s valid mailto:admin@mdspec.org RSA-3072\n" % (
+        a, peb.url) for a in (acct, second)), err
     rc, out, err = a2md("-j", "-d", store, "account", "list")
+    assert len(json.loads(out)["output"]) == 2
     entry = json.loads(out)["output"][0]
     assert entry == {"id": acct, "url": acct_json["url"], "ca-url": peb.url,
                      "status": "valid", "contact": ["mailto:admin@mdspec.org"],
@@ -247,7 +252,7 @@ def test_730_account_list_rollover_import_deactivate(store, pebble_factory, tmp_
     assert json.load(open(os.path.join(store, "accounts", acct, "account.json")))[
         "status"] == "deactivated"
     rc, out, err = a2md("-d", store, "account", "list")
-    assert out == "%s %s deactivated mailto:admin@mdspec.org prime256v1\n" % (
+    assert out.splitlines()[0] == "%s %s deactivated mailto:admin@mdspec.org prime256v1" % (
         acct, peb.url)
     before = snapshot(store)
     rc, out, err = a2md("-C", peb.ca_file, "-d", store, "account", "deactivate", acct)
@@ -295,10 +300,17 @@ def test_730_renew_and_revoke_stopped_server(acme_factory):
             if k.startswith(("domains", "accounts"))} == served
     assert leaf(cert).serial_number == first.serial_number
     assert not os.path.exists(os.path.join(store_dir, "domains", NAME, "renew-request"))
+    # the MD's account gets an ECDSA key: the MD keeps using it by its id
+    md_json = os.path.join(store_dir, "domains", NAME, "md.json")
+    acct = json.load(open(md_json))["ca"]["account"]
+    rc, out, err = a2md(*ca, "account", "rollover", "--key-type", "p256", acct)
+    assert rc == 0 and out == "%s: account key replaced (RSA-3072 -> prime256v1)\n" % acct
     # forced with dns-01: renewed and activated in the store
     rc, out, err = a2md(*dns, *ca, "renew", "--force", "-c", "dns-01", NAME)
     assert rc == 0, err
     assert out == "%s: renewed and activated in the store (no server running)\n" % NAME
+    assert json.load(open(md_json))["ca"]["account"] == acct
+    assert os.listdir(os.path.join(store_dir, "accounts")) == [acct]
     second = leaf(cert)
     assert second.serial_number != first.serial_number
     assert cert_status(peb, first.serial_number) == "Valid"
