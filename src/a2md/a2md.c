@@ -168,6 +168,9 @@ static const a2md_cmd_t *const main_sub_cmds[] = {
     &a2md_drive_cmd,
     &a2md_list_cmd,
     &a2md_store_cmd,
+    &a2md_renew_cmd,
+    &a2md_revoke_cmd,
+    &a2md_account_cmd,
     NULL,
 };
 
@@ -298,6 +301,7 @@ int main(int argc, const char *const *argv)
     memset(&ctx, 0, sizeof(ctx));
     ctx.p = pool;
     ctx.dns01_version = 1;
+    ctx.reason = -1;
     ctx.output = md_json_create_array(pool);
 
     rv = cmd_process(&ctx, &main_cmd, argc, argv);

@@ -12,10 +12,13 @@
 #include <apr_tables.h>
 
 #include "md.h"
+#include "md_result.h"
 #include "md_store.h"
 
 struct md_json_t;
 struct md_acme_t;
+struct md_reg_t;
+struct md_acme_drive_opts_t;
 
 typedef struct a2md_ctx_t a2md_ctx_t;
 typedef struct a2md_cmd_t a2md_cmd_t;
@@ -59,6 +62,14 @@ struct a2md_ctx_t {
     const char *challenge;
     int force;
     int reset;
+    /* renew, revoke and account options (a2md_ops.c) */
+    int dry_run;
+    const char *op_ca_url;          /* renew --dry-run --ca */
+    int reason;                     /* revoke --reason, -1: none */
+    int no_renew;                   /* revoke --no-renew */
+    int use_cert_key;               /* revoke --cert-key */
+    const char *key_type;           /* account rollover --key-type */
+    const char *acct_url;           /* account import --url */
 };
 
 /* The commands of the three command files. */
@@ -68,6 +79,9 @@ extern const a2md_cmd_t a2md_add_cmd;
 extern const a2md_cmd_t a2md_update_cmd;
 extern const a2md_cmd_t a2md_drive_cmd;
 extern const a2md_cmd_t a2md_list_cmd;
+extern const a2md_cmd_t a2md_renew_cmd;
+extern const a2md_cmd_t a2md_revoke_cmd;
+extern const a2md_cmd_t a2md_account_cmd;
 
 /* Prints the usage of cmd (with msg first, if not NULL) on stderr. */
 void a2md_usage(const a2md_cmd_t *cmd, const char *msg);
@@ -75,6 +89,28 @@ void a2md_usage(const a2md_cmd_t *cmd, const char *msg);
 /* Output an MD: "md: <name> [<d1>, <d2>]" or its md.json into the -j
  * output (with "renew" when with_renew). */
 void a2md_print_md(a2md_ctx_t *ctx, const md_t *md, int with_renew, int renew);
+
+/* Reports what happened to name: the text as a line on stdout, or with -j
+ * {"name", "result", "message"} into the output document. */
+void a2md_say(a2md_ctx_t *ctx, const char *name, const char *result,
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The registry on ctx->store (errors logged). */
+apr_status_t a2md_open_reg(struct md_reg_t **preg, a2md_ctx_t *ctx);
+/* "drive" of one MD: renewal when due (or ctx->force) and activation. */
+apr_status_t a2md_drive_md(a2md_ctx_t *ctx, struct md_reg_t *reg, md_t *md);
+/* The ACME drive options from ctx (challenge, dns-01 command, -C, -p). */
+struct md_acme_drive_opts_t *a2md_drive_opts(a2md_ctx_t *ctx);
+
+/* A session with the CA at url, its directory fetched (errors logged). The
+ * CA's TLS is checked with -C, else with ca_file (an MD's own ca-certs),
+ * else with the system's roots. */
+apr_status_t a2md_open_ca(struct md_acme_t **pacme, a2md_ctx_t *ctx, const char *url,
+                          const char *ca_file);
+/* Logs the result's detail (unless it is a problem document, which the
+ * ACME client logged already) and then what failed, as ERR. */
+void a2md_log_failure(a2md_ctx_t *ctx, md_result_t *result, apr_status_t rv,
+                      const char *what);
 
 /* Opens the ACME session for -a (setup of the directory included). */
 apr_status_t a2md_acme_open(a2md_ctx_t *ctx);

@@ -72,7 +72,7 @@ static md_t *find_md(apr_array_header_t *mds, const char *name_or_domain)
     return NULL;
 }
 
-static apr_status_t open_reg(md_reg_t **preg, a2md_ctx_t *ctx)
+apr_status_t a2md_open_reg(md_reg_t **preg, a2md_ctx_t *ctx)
 {
     apr_status_t rv = md_reg_create(preg, ctx->p, ctx->store);
 
@@ -200,7 +200,7 @@ static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     }
     rv = check_values(ctx, md, CHECK_ALL);
     if (APR_SUCCESS != rv) return rv;
-    rv = open_reg(&reg, ctx);
+    rv = a2md_open_reg(&reg, ctx);
     if (APR_SUCCESS != rv) return rv;
     md_reg_default_windows(md, ctx->p);
     md_reg_assess(reg, md, ctx->p);
@@ -221,7 +221,7 @@ static apr_status_t list_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     int i;
 
     (void)cmd;
-    rv = open_reg(&reg, ctx);
+    rv = a2md_open_reg(&reg, ctx);
     if (APR_SUCCESS != rv) return rv;
     if (ctx->argc <= 0) {
         for (i = 0; i < mds->nelts; ++i) print_assessed(ctx, reg, APR_ARRAY_IDX(mds, i, md_t *));
@@ -336,7 +336,7 @@ static apr_status_t update_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     }
     rv = check_values(ctx, updated, fields);
     if (APR_SUCCESS != rv) return rv;
-    rv = open_reg(&reg, ctx);
+    rv = a2md_open_reg(&reg, ctx);
     if (APR_SUCCESS != rv) return rv;
     if (!md_config_differs(md, updated) && md_equal_domains(md, updated, 1)
         && !((md->ca_account == NULL) != (updated->ca_account == NULL)
@@ -386,7 +386,7 @@ static apr_status_t drive_activate(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md,
     return rv;
 }
 
-static md_acme_drive_opts_t *drive_opts(a2md_ctx_t *ctx)
+md_acme_drive_opts_t *a2md_drive_opts(a2md_ctx_t *ctx)
 {
     md_acme_drive_opts_t *opts = apr_pcalloc(ctx->p, sizeof(*opts));
 
@@ -403,7 +403,7 @@ static md_acme_drive_opts_t *drive_opts(a2md_ctx_t *ctx)
     return opts;
 }
 
-static apr_status_t drive_md(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md)
+apr_status_t a2md_drive_md(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md)
 {
     md_result_t *result = md_result_md_make(ctx->p, md->name);
     md_acme_drive_opts_t *opts;
@@ -443,7 +443,7 @@ static apr_status_t drive_md(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md)
                       md->name, result->detail);
         return result->status;
     }
-    opts = drive_opts(ctx);
+    opts = a2md_drive_opts(ctx);
     rv = md_acme_drive_renew(ctx->store, md, opts, result, ctx->p);
     if (APR_SUCCESS != rv) {
         md_result_log(result, MD_LOG_ERR);
@@ -467,7 +467,7 @@ static apr_status_t drive_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     int i;
 
     (void)cmd;
-    rv = open_reg(&reg, ctx);
+    rv = a2md_open_reg(&reg, ctx);
     if (APR_SUCCESS != rv) return rv;
     if (ctx->argc <= 0) {
         todo = mds;
@@ -485,7 +485,7 @@ static apr_status_t drive_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         }
     }
     for (i = 0; i < todo->nelts; ++i) {
-        rv = drive_md(ctx, reg, APR_ARRAY_IDX(todo, i, md_t *));
+        rv = a2md_drive_md(ctx, reg, APR_ARRAY_IDX(todo, i, md_t *));
         if (APR_SUCCESS != rv) return rv;
     }
     return APR_SUCCESS;

@@ -480,6 +480,58 @@ leave:
     return rv;
 }
 
+/* --- revocation ---------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    int code;
+} revoke_reasons[] = {
+    { "unspecified", 0 },
+    { "keyCompromise", 1 },
+    { "affiliationChanged", 3 },
+    { "superseded", 4 },
+    { "cessationOfOperation", 5 },
+};
+
+int md_acme_revoke_reason(const char *name)
+{
+    apr_size_t i;
+
+    for (i = 0; name && i < sizeof(revoke_reasons) / sizeof(revoke_reasons[0]); ++i) {
+        if (!strcasecmp(revoke_reasons[i].name, name)) return revoke_reasons[i].code;
+    }
+    return -1;
+}
+
+apr_status_t md_acme_revoke(md_acme_t *acme, const md_cert_t *cert, int reason,
+                            md_pkey_t *cert_key, md_result_t *result, apr_pool_t *p)
+{
+    md_pkey_t *acct_key = acme->acct_key;
+    md_json_t *payload = md_json_create(p);
+    md_data_t der;
+    apr_status_t rv;
+
+    if (!acme->api.revoke_cert) {
+        rv = APR_ENOTIMPL;
+        md_result_printf(result, rv, "The ACME server at <%s> offers no certificate "
+                         "revocation (no revokeCert in its directory).", acme->url);
+        goto leave;
+    }
+    rv = md_cert_to_der(&der, cert, p);
+    if (APR_SUCCESS != rv) goto leave;
+    md_json_sets(md_util_base64url_encode(der.data, der.len, p), payload,
+                 "certificate", NULL);
+    if (reason >= 0) md_json_setl(reason, payload, "reason", NULL);
+    /* the certificate's key proves control by itself (jwk): for a lost
+     * account; the session's account key is restored afterwards */
+    if (cert_key) acme->acct_key = cert_key;
+    rv = md_acme_post(NULL, NULL, acme, acme->api.revoke_cert, payload,
+                      cert_key != NULL, result, p);
+    acme->acct_key = acct_key;
+leave:
+    return rv;
+}
+
 /* --- ACME Renewal Information ----------------------------------------------------- */
 
 apr_time_t md_acme_parse_rfc3339(const char *s)

@@ -106,6 +106,21 @@ apr_status_t md_acme_get(md_http_response_t **presp, struct md_json_t **pjson,
 apr_status_t md_acme_get_chain(apr_array_header_t *chain, md_acme_t *acme,
                                const char *url, md_result_t *result, apr_pool_t *p);
 
+/* --- revocation (RFC 8555 7.6) -------------------------------------------------------- */
+
+/* The CRL reason code (RFC 5280 5.3.1) of a name as a2md takes it:
+ * unspecified 0, keyCompromise 1, affiliationChanged 3, superseded 4,
+ * cessationOfOperation 5 (case-insensitive); -1 for anything else. */
+int md_acme_revoke_reason(const char *name);
+
+/* Revokes cert at the CA's revokeCert. reason < 0 sends no reason. With
+ * cert_key (the certificate's own private key) the request is signed with
+ * it and carries its JWK; without, it is signed by the session's account
+ * (kid). APR_ENOTIMPL when the directory has no revokeCert; CA problems as
+ * md_acme_post (e.g. alreadyRevoked, unauthorized). */
+apr_status_t md_acme_revoke(md_acme_t *acme, const md_cert_t *cert, int reason,
+                            md_pkey_t *cert_key, md_result_t *result, apr_pool_t *p);
+
 /* --- problems ------------------------------------------------------------------ */
 
 /* The APR status for an ACME problem type (with or without the

@@ -538,3 +538,53 @@ apr_status_t md_acme_acct_deactivate(md_acme_t *acme, md_result_t *result,
     }
     return rv;
 }
+
+apr_status_t md_acme_acct_key_change(md_acme_t *acme, md_pkey_t *new_key,
+                                     md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *inner_payload = md_json_create(p), *inner, *old_jwk;
+    const char *s;
+    apr_status_t rv;
+
+    if (!acme->acct || !acme->acct_key) return APR_EINVAL;
+    if (!acme->api.key_change) {
+        rv = APR_ENOTIMPL;
+        md_result_printf(result, rv, "The ACME server at <%s> offers no account key "
+                         "change (no keyChange in its directory).", acme->url);
+        goto leave;
+    }
+    old_jwk = md_pkey_get_jwk(acme->acct_key, p);
+    if (!old_jwk) {
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    md_json_sets(acme->acct->url, inner_payload, "account", NULL);
+    md_json_setj(old_jwk, inner_payload, "oldKey", NULL);
+    s = md_json_writep(inner_payload, p, MD_JSON_FMT_COMPACT);
+    /* the inner JWS carries the new key's jwk, the url and no nonce */
+    rv = md_jws_sign(&inner, p, s, strlen(s), NULL, acme->api.key_change, new_key,
+                     NULL);
+    if (APR_SUCCESS != rv) {
+        md_result_set(result, rv, "unable to sign with the new account key");
+        goto leave;
+    }
+    rv = md_acme_post(NULL, NULL, acme, acme->api.key_change, inner, 0, result, p);
+    if (APR_SUCCESS == rv) acme->acct_key = new_key;
+leave:
+    return rv;
+}
+
+apr_status_t md_acme_acct_adopt(md_acme_t *acme, const char *url, md_pkey_t *key,
+                                md_result_t *result, apr_pool_t *p)
+{
+    md_acme_acct_t *acct = apr_pcalloc(acme->p, sizeof(*acct));
+    apr_status_t rv;
+
+    acct->url = apr_pstrdup(acme->p, url);
+    acct->ca_url = acme->url;
+    acct->status = MD_ACME_ACCT_ST_UNKNOWN;
+    md_acme_set_acct(acme, acct, key);
+    rv = md_acme_acct_validate(acme, NULL, result, p);
+    if (APR_SUCCESS != rv) md_acme_set_acct(acme, NULL, NULL);
+    return rv;
+}

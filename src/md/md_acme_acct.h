@@ -122,6 +122,21 @@ apr_status_t md_acme_acct_agree(struct md_acme_t *acme, const char *tos,
 apr_status_t md_acme_acct_deactivate(struct md_acme_t *acme, md_result_t *result,
                                      apr_pool_t *p);
 
+/* Replaces the session account's key by new_key at the CA (RFC 8555
+ * 7.3.5 keyChange: the inner JWS over {"account", "oldKey"} signed by
+ * new_key, the outer one by the current key). Only when the CA accepted
+ * is new_key the session's key; the caller saves it. APR_ENOTIMPL when the
+ * directory has no keyChange. */
+apr_status_t md_acme_acct_key_change(struct md_acme_t *acme, md_pkey_t *new_key,
+                                     md_result_t *result, apr_pool_t *p);
+
+/* Makes the account at url with key the session's account (for an import
+ * of an account created elsewhere) and asks the CA about it: APR_SUCCESS
+ * when the CA knows it signed by key and it is valid (acct->id NULL, not
+ * saved), APR_ENOENT when the CA does not accept it. */
+apr_status_t md_acme_acct_adopt(struct md_acme_t *acme, const char *url,
+                                md_pkey_t *key, md_result_t *result, apr_pool_t *p);
+
 /* Loads accounts/<id> and makes it the session's account if it belongs to
  * the session's CA (APR_EINVAL otherwise, APR_ENOENT if absent). */
 apr_status_t md_acme_use_acct(struct md_acme_t *acme, md_store_t *store,

@@ -434,25 +434,65 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     return 1;
 }
 
+/* 1 if an operator asked for a renewal (a2md renew on a running server).
+ * The request stays until the run ends (drop_renew_request): a renewal cut
+ * short by a restart is asked for again by the next generation. MDs with
+ * static certificate files have nothing to renew: their requests go. */
+static int renew_requested(renew_task *t, apr_pool_t *p)
+{
+    md_store_t *store = t->opts->store;
+    const char *name = t->md->name;
+
+    if (!md_store_exists(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, p)) return 0;
+    if (t->md->cert_files && t->md->cert_files->nelts > 0) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "AH10722: %s: renewal "
+                      "requested, but its certificate comes from MDCertificateFile, "
+                      "request dropped", name);
+        md_store_remove(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, p, 1);
+        return 0;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10723: %s: renewal requested "
+                  "(a2md renew), renewing now", name);
+    return 1;
+}
+
+/* The run for a request ended (renewed, failed, or a staged set already
+ * waits): from now on the MD's own schedule and back-off apply. */
+static void drop_renew_request(renew_task *t, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_store_remove(t->opts->store, MD_SG_STAGING, t->md->name,
+                         MD_FN_RENEW_REQUEST, p, 1);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10721: %s: unable to remove "
+                      "the renewal request %s, it is taken again at the next run",
+                      t->md->name, MD_FN_RENEW_REQUEST);
+    }
+}
+
 static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
     md_result_t *result = md_result_md_make(p, t->md->name);
     md_store_lock_t *lock;
     md_job_t *job;
+    int requested;
 
     if (!lock_md(t, &lock, p)) return;
     job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
     job->events = opts->events;
     if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
     job_load(t, job, p);
-    if (job->next_run > t->now) {
+    requested = renew_requested(t, p);
+    if (job->next_run > t->now && !requested) {
         t->next_run = job->next_run;
         goto leave;
     }
-    if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
-                             || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
-                             || ari_due(t, p))) {
+    if (requested || (may_renew(t->md)
+                      && (md_reg_should_renew(opts->reg, t->md, t->now, p)
+                          || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
+                          || ari_due(t, p)))) {
         if (job->finished && t->md->activation_live
             && md_live_is_staged(opts->store, t->md, p)) {
             /* it serves already and is due again: a new renewal replaces
@@ -487,6 +527,7 @@ static void process(renew_task *t, apr_pool_t *p)
         job_save(t, job, p);
     }
 leave:
+    if (requested) drop_renew_request(t, p);
     md_store_unlock_name(lock);
 }
 

@@ -24,6 +24,12 @@ struct md_event_t;
 struct md_ocsp_reg_t;
 struct md_json_t;
 
+/* staging/NAME/renew-request: left by "a2md renew" for a running server.
+ * The next run treats the MD as due (also before its renew window and
+ * ahead of a back-off) and removes the file when it ends; a finished staged
+ * set that waits for activation already fulfils it. */
+#define MD_FN_RENEW_REQUEST     "renew-request"
+
 typedef struct md_renew_opts_t md_renew_opts_t;
 
 /* One renewal of md into staging (the ACME drive). It reports progress

@@ -4,7 +4,11 @@
  * md.json as md_t, JSON values, and the private key and certificate chain
  * of a key spec under the file names of interfaces.md 1.3.
  */
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysmacros.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
 
 #include "md.h"
 #include "md_crypto.h"
@@ -106,4 +110,100 @@ apr_status_t md_store_chain_save(md_store_t *store, apr_pool_t *p, md_store_grou
 {
     return md_store_save(store, p, group, name, md_chain_filename(spec, p), MD_SV_CHAIN,
                          chain, create);
+}
+
+/* --- the running server's mark ---------------------------------------------------- */
+
+#define MD_FN_STORE_JSON    "md_store.json"
+
+apr_status_t md_store_server_mark(apr_file_t **pfile, md_store_t *store, apr_pool_t *p)
+{
+    const char *fname;
+    apr_finfo_t held, now;
+    apr_status_t rv;
+
+    rv = md_store_get_fname(&fname, store, MD_SG_NONE, NULL, MD_FN_STORE_JSON, p);
+    if (APR_SUCCESS != rv) return rv;
+    if (*pfile && (APR_SUCCESS != apr_file_info_get(&held, APR_FINFO_IDENT, *pfile)
+                   || APR_SUCCESS != apr_stat(&now, fname, APR_FINFO_IDENT, p)
+                   || held.inode != now.inode || held.device != now.device)) {
+        /* replaced (a migration, a restored backup): the lock is on the new one */
+        apr_file_close(*pfile);
+        *pfile = NULL;
+    }
+    if (!*pfile) {
+        rv = apr_file_open(pfile, fname, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
+        if (APR_SUCCESS != rv) {
+            *pfile = NULL;
+            return rv;
+        }
+        /* the file holds the store key: no program the server starts gets it */
+        apr_file_inherit_unset(*pfile);
+    }
+    /* held already: the same lock again changes nothing (flock and fcntl) */
+    return apr_file_lock(*pfile, APR_FLOCK_SHARED | APR_FLOCK_NONBLOCK);
+}
+
+/* The pid /proc/locks (Linux) shows for a lock on the file, 0 if none is
+ * found: for the message only. */
+static long lock_holder_pid(const char *fname, apr_pool_t *p)
+{
+    apr_finfo_t info;
+    char line[256], dev_ino[64];
+    long pid = 0, lpid;
+    unsigned long ino;
+    unsigned int maj, mnr;
+    FILE *f;
+
+    if (APR_SUCCESS != apr_stat(&info, fname, APR_FINFO_IDENT, p)) return 0;
+    f = fopen("/proc/locks", "r");
+    if (!f) return 0;
+    while (!pid && fgets(line, sizeof(line), f)) {
+        /* "1: FLOCK  ADVISORY  READ 13442 fe:00:12002146 0 EOF" */
+        if (sscanf(line, "%*s %*s %*s %*s %ld %63s", &lpid, dev_ino) != 2) continue;
+        if (sscanf(dev_ino, "%x:%x:%lu", &maj, &mnr, &ino) != 3) continue;
+        if (ino == (unsigned long)info.inode && maj == major((dev_t)info.device)
+            && mnr == minor((dev_t)info.device)) {
+            pid = lpid;
+        }
+    }
+    fclose(f);
+    return pid;
+}
+
+apr_status_t md_store_server_running(int *prunning, long *ppid, md_store_t *store,
+                                     apr_pool_t *p)
+{
+    const char *fname;
+    apr_file_t *f = NULL;
+    apr_status_t rv;
+
+    *prunning = 0;
+    *ppid = 0;
+    rv = md_store_get_fname(&fname, store, MD_SG_NONE, NULL, MD_FN_STORE_JSON, p);
+    if (APR_SUCCESS != rv) goto leave;
+    /* writable for fcntl's exclusive locks; flock does without */
+    rv = apr_file_open(&f, fname, APR_FOPEN_READ | APR_FOPEN_WRITE, APR_FPROT_OS_DEFAULT,
+                       p);
+    if (APR_STATUS_IS_EACCES(rv)) {
+        rv = apr_file_open(&f, fname, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
+    }
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = APR_SUCCESS;
+        goto leave;
+    }
+    if (APR_SUCCESS != rv) goto leave;
+    /* only as long as it takes to ask: a starting server may mark it */
+    rv = apr_file_lock(f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
+    if (APR_SUCCESS == rv) {
+        apr_file_unlock(f);
+    }
+    else if (APR_STATUS_IS_EAGAIN(rv) || APR_STATUS_IS_EACCES(rv)) {
+        *prunning = 1;
+        *ppid = lock_holder_pid(fname, p);
+        rv = APR_SUCCESS;
+    }
+    apr_file_close(f);
+leave:
+    return rv;
 }

@@ -193,6 +193,25 @@ apr_status_t md_store_lock_name(md_store_lock_t **plock, md_store_t *store,
 /* Releases a lock from md_store_lock_name (NULL is fine). */
 void md_store_unlock_name(md_store_lock_t *lock);
 
+/* --- the running server's mark (md_store.c) ----------------------------------------- */
+/* While the httpd parent process runs, it holds a shared apr_file_lock on
+ * md_store.json, so that a2md can tell whether a server uses the store
+ * without a file of its own: the kernel drops it when the server's
+ * processes end, however they end. (APR locks with flock on Debian, with
+ * fcntl elsewhere; fcntl locks are lost when the process closes any
+ * descriptor of the file: mark again after each opening of the store.) */
+
+/* Takes (or renews) the lock with *pfile, opening md_store.json in p into
+ * *pfile when it is NULL or refers to a replaced file. p must live as long
+ * as the process (httpd's process pool). */
+apr_status_t md_store_server_mark(apr_file_t **pfile, md_store_t *store, apr_pool_t *p);
+
+/* *prunning 1 if another process holds a lock on md_store.json (*ppid its
+ * pid as /proc/locks shows it, 0 if unknown), 0 if none does or there is
+ * no md_store.json. Holds an exclusive lock only for the asking. */
+apr_status_t md_store_server_running(int *prunning, long *ppid, md_store_t *store,
+                                     apr_pool_t *p);
+
 /* --- typed conveniences (md_store.c) ----------------------------------------------- */
 /* md.json of <group>/<name> as md_t; saving writes <group>/<md->name>/md.json. */
 apr_status_t md_store_md_load(md_store_t *store, md_store_group_t group,

@@ -800,6 +800,26 @@ static int is_first_pass(server_rec *s)
     return 1;
 }
 
+/* The parent holds a shared lock on md_store.json while it runs: a2md asks
+ * whether a server uses the store (renew then leaves a request for the
+ * watchdog instead of renewing itself). The file stays open in the process
+ * pool; the lock is taken again after every start of the store, since
+ * opening and closing md_store.json elsewhere in this process drops it. */
+static void mark_server_running(md_mod_rt_t *rt, server_rec *s)
+{
+    static const char *key = "mod_md_server_mark";
+    apr_file_t *f = NULL;
+    apr_status_t rv;
+
+    apr_pool_userdata_get((void **)&f, key, s->process->pool);
+    rv = md_store_server_mark(&f, rt->store, s->process->pool);
+    if (f) apr_pool_userdata_set(f, key, apr_pool_cleanup_null, s->process->pool);
+    if (APR_SUCCESS != rv) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, APLOGNO(10720)
+                     "store: md_store.json not marked as in use by this server");
+    }
+}
+
 static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
                                      apr_pool_t *ptemp, server_rec *s)
 {
@@ -854,6 +874,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     rv = setup_store(rt, &set, s, &what, ptemp);
     if (APR_SUCCESS == rv) {
         update_reachability(rt, &set, s, ptemp);
+        if (!rt->dry_run) mark_server_running(rt, s);
     }
     else {
         store_unusable(rt, &set, s, rv, what);

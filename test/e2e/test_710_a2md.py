@@ -41,7 +41,7 @@ def store(tmp_path):
     return str(tmp_path / "store")
 
 
-# interfaces.md 6.1, captured from the reference a2md
+# interfaces.md 6.1, captured from the reference a2md (plus our commands at the end)
 USAGE = (
     'usage: a2md [options] cmd [cmd options] [args]\n'
     '\tShow and manipulate Apache Managed Domains\n'
@@ -69,6 +69,13 @@ USAGE = (
     '  \t\tlist all managed domains\n'
     '  \tstore cmd [opts] [args]\n'
     '  \t\tmanipulate the MD store\n'
+    # ours only (issue 16): after the original's commands
+    '  \trenew [--force] [--dry-run [--ca url]] md [md...]\n'
+    '  \t\trenew now: in the store, or by a request to the running server\n'
+    '  \trevoke [--reason reason] [--cert-key] [--no-renew] md\n'
+    '  \t\trevoke the certificate of a managed domain at its CA, then renew it\n'
+    '  \taccount cmd [opts] [args]\n'
+    '  \t\tlist and manage the ACME accounts in the store\n'
 )
 
 USAGE_HEAD = "usage: a2md [options] cmd [cmd options] [args]\n"

@@ -373,6 +373,128 @@ START_TEST(test_post_problem)
 }
 END_TEST
 
+/* --- revocation and key change ----------------------------------------------------- */
+
+START_TEST(test_revoke_reason)
+{
+    ck_assert_int_eq(0, md_acme_revoke_reason("unspecified"));
+    ck_assert_int_eq(1, md_acme_revoke_reason("keycompromise"));
+    ck_assert_int_eq(3, md_acme_revoke_reason("affiliationChanged"));
+    ck_assert_int_eq(4, md_acme_revoke_reason("superseded"));
+    ck_assert_int_eq(5, md_acme_revoke_reason("cessationOfOperation"));
+    ck_assert_int_eq(-1, md_acme_revoke_reason("certificateHold"));
+    ck_assert_int_eq(-1, md_acme_revoke_reason(NULL));
+}
+END_TEST
+
+/* RFC 8555 7.6: by the account (kid) or by the certificate's key (jwk);
+ * the account key is the session's again afterwards. */
+START_TEST(test_revoke)
+{
+    static const fake_answer script[] = {
+        A_DIR, A_NONCE,
+        { "POST", "/revoke", 0, 200, NULL, NULL, NULL, NULL, NULL },
+        { "POST", "/revoke", 0, 400, PJ, NULL,
+          "{\"type\": \"urn:ietf:params:acme:error:alreadyRevoked\", "
+          "\"detail\": \"already\"}", NULL, NULL },
+    };
+    md_result_t *result = md_result_make(md_test_pool, APR_SUCCESS);
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    apr_array_header_t *domains = apr_array_make(md_test_pool, 1, sizeof(char *));
+    md_pkey_t *cert_key, *acct_key;
+    md_cert_t *cert;
+    md_json_t *prot, *payload;
+    md_acme_t *acme;
+
+    fake_start(script, N(script));
+    acme = acme_with_account(result);
+    acct_key = acme->acct_key;
+    APR_ARRAY_PUSH(domains, const char *) = "a.example.org";
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&cert_key, md_test_pool, &spec));
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_fallback(&cert, NULL, domains, cert_key,
+                                                        apr_time_from_sec(3600),
+                                                        md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_acme_revoke(acme, cert, 4, NULL, result,
+                                                 md_test_pool));
+    prot = req_part(2, "protected");
+    payload = req_part(2, "payload");
+    ck_assert_str_eq(CA "/acct/1", md_json_gets(prot, "kid", NULL));
+    ck_assert_int_eq(4, (int)md_json_getl(payload, "reason", NULL));
+    ck_assert_ptr_nonnull(md_json_gets(payload, "certificate", NULL));
+    ck_assert_int_eq(APR_EINVAL, md_acme_revoke(acme, cert, -1, cert_key, result,
+                                                md_test_pool));
+    ck_assert_str_eq("urn:ietf:params:acme:error:alreadyRevoked", result->problem);
+    prot = req_part(3, "protected");
+    payload = req_part(3, "payload");
+    ck_assert(!md_json_has_key(prot, "kid", NULL));
+    ck_assert_str_eq(md_json_writep(md_pkey_get_jwk(cert_key, md_test_pool),
+                                    md_test_pool, MD_JSON_FMT_COMPACT),
+                     md_json_writep(md_json_getj(prot, "jwk", NULL), md_test_pool,
+                                    MD_JSON_FMT_COMPACT));
+    ck_assert(!md_json_has_key(payload, "reason", NULL));
+    ck_assert_ptr_eq(acct_key, acme->acct_key);
+}
+END_TEST
+
+/* RFC 8555 7.3.5: the outer JWS by the old key (kid), its payload a JWS by
+ * the new key (jwk, url, no nonce) over {account, oldKey}; the new key is
+ * the session's only when the CA took it. */
+START_TEST(test_key_change)
+{
+    static const fake_answer script[] = {
+        A_DIR, A_NONCE,
+        { "POST", "/key-change", 0, 403, PJ, NULL,
+          "{\"type\": \"urn:ietf:params:acme:error:unauthorized\", "
+          "\"detail\": \"no\"}", NULL, NULL },
+        { "POST", "/key-change", 0, 200, J, NULL, "{\"status\": \"valid\"}", NULL,
+          NULL },
+    };
+    md_result_t *result = md_result_make(md_test_pool, APR_SUCCESS);
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_RSA, 2048, NULL };
+    md_pkey_t *old_key, *new_key;
+    md_json_t *outer, *inner, *inner_prot, *inner_payload;
+    md_acme_t *acme;
+    md_data_t d;
+    const char *body;
+
+    fake_start(script, N(script));
+    acme = acme_with_account(result);
+    old_key = acme->acct_key;
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&new_key, md_test_pool, &spec));
+    ck_assert_int_eq(APR_EACCES, md_acme_acct_key_change(acme, new_key, result,
+                                                         md_test_pool));
+    ck_assert_ptr_eq(old_key, acme->acct_key);
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_key_change(acme, new_key, result,
+                                                          md_test_pool));
+    ck_assert_ptr_eq(new_key, acme->acct_key);
+    outer = req_part(3, "protected");
+    ck_assert_str_eq(CA "/acct/1", md_json_gets(outer, "kid", NULL));
+    ck_assert_str_eq(CA "/key-change", md_json_gets(outer, "url", NULL));
+    inner = req_part(3, "payload");
+    body = md_json_gets(inner, "protected", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_util_base64url_decode(&d, body, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_json_readd(&inner_prot, md_test_pool, d.data,
+                                                d.len));
+    ck_assert_str_eq("RS256", md_json_gets(inner_prot, "alg", NULL));
+    ck_assert_str_eq(CA "/key-change", md_json_gets(inner_prot, "url", NULL));
+    ck_assert(!md_json_has_key(inner_prot, "nonce", NULL));
+    ck_assert(!md_json_has_key(inner_prot, "kid", NULL));
+    ck_assert_str_eq(md_json_writep(md_pkey_get_jwk(new_key, md_test_pool), md_test_pool,
+                                    MD_JSON_FMT_COMPACT),
+                     md_json_writep(md_json_getj(inner_prot, "jwk", NULL), md_test_pool,
+                                    MD_JSON_FMT_COMPACT));
+    body = md_json_gets(inner, "payload", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_util_base64url_decode(&d, body, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_json_readd(&inner_payload, md_test_pool, d.data,
+                                                d.len));
+    ck_assert_str_eq(CA "/acct/1", md_json_gets(inner_payload, "account", NULL));
+    ck_assert_str_eq(md_json_writep(md_pkey_get_jwk(old_key, md_test_pool), md_test_pool,
+                                    MD_JSON_FMT_COMPACT),
+                     md_json_writep(md_json_getj(inner_payload, "oldKey", NULL),
+                                    md_test_pool, MD_JSON_FMT_COMPACT));
+}
+END_TEST
+
 /* --- accounts ------------------------------------------------------------------------ */
 
 START_TEST(test_acct_sname)
@@ -1292,6 +1414,9 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_directory);
     tcase_add_loop_test(tc, test_directory_fail, 0, N(dir_fail_cases));
     tcase_add_test(tc, test_nonce_retry);
+    tcase_add_test(tc, test_revoke_reason);
+    tcase_add_test(tc, test_revoke);
+    tcase_add_test(tc, test_key_change);
     tcase_add_test(tc, test_nonce_retry_once);
     tcase_add_test(tc, test_post_problem);
     suite_add_tcase(s, tc);

@@ -510,14 +510,18 @@ END_TEST
 /* --- the scheduler (md_renew.c) with a fake drive --------------------------------- */
 
 static volatile int drive_calls;
+static volatile int drive_saw_request;
 
 static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *job,
                                md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv = *(apr_status_t *)opts->drive_baton;
 
-    (void)job; (void)p;
+    (void)job;
     __sync_fetch_and_add(&drive_calls, 1);
+    if (md_store_exists(opts->store, MD_SG_STAGING, md->name, MD_FN_RENEW_REQUEST, p)) {
+        drive_saw_request = 1;
+    }
     md_result_activity_printf(result, "Driving %s", md->name);
     if (APR_SUCCESS == rv) md_result_set(result, rv, "renewed");
     else md_result_problem_set(result, rv, "urn:ietf:params:acme:error:rateLimited",
@@ -595,6 +599,68 @@ START_TEST(test_renew_at_given_now)
                                                md_test_pool));
     ck_assert_int_eq(1, drive_calls);
     ck_assert(next_run > renew_at + DAY);
+}
+END_TEST
+
+static void put_request(const char *name)
+{
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, md_test_pool, MD_SG_STAGING,
+                                                     name, MD_FN_RENEW_REQUEST,
+                                                     md_json_create(md_test_pool), 0));
+}
+
+static int has_request(const char *name)
+{
+    return md_store_exists(store, MD_SG_STAGING, name, MD_FN_RENEW_REQUEST, md_test_pool);
+}
+
+/* staging/NAME/renew-request (a2md renew on a running server): the MD is
+ * renewed although it is not due, also in manual mode and during a
+ * back-off, and the request is gone afterwards; without one nothing runs. */
+START_TEST(test_renew_request)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+    apr_status_t outcome = APR_EAGAIN;
+    md_renew_opts_t opts;
+    md_t *md = make_md("req.example.org", NULL);
+    apr_time_t next_run, now = apr_time_now();
+
+    md->renew_mode = MD_RENEW_MANUAL;
+    put_cert(md, NULL, 100 * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    renew_opts(&opts, &outcome);
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(0, drive_calls);
+    put_request(md->name);
+    drive_saw_request = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    /* taken when the run ends: a renewal cut short leaves it for the next */
+    ck_assert(drive_saw_request);
+    ck_assert(!has_request(md->name));
+    /* failed: backing off; a new request does not wait for that */
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    put_request(md->name);
+    outcome = APR_SUCCESS;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(2, drive_calls);
+    ck_assert(!has_request(md->name));
+    /* a finished set waiting for activation fulfils the next request */
+    put_request(md->name);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(2, drive_calls);
+    ck_assert(!has_request(md->name));
+    /* with a certificate from MDCertificateFile, a request is only dropped */
+    md->cert_files = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->cert_files, const char *) = "/etc/ssl/x.pem";
+    md_store_purge(store, md_test_pool, MD_SG_STAGING, md->name);
+    put_request(md->name);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(2, drive_calls);
+    ck_assert(!has_request(md->name));
 }
 END_TEST
 
@@ -734,6 +800,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_renew_parallel_success);
     tcase_add_test(tc, test_renew_at_given_now);
     tcase_add_test(tc, test_renew_backoff_and_manual);
+    tcase_add_test(tc, test_renew_request);
     tcase_add_test(tc, test_renew_unsaved_job);
     tcase_add_loop_test(tc, test_failover_url, 0,
                         sizeof(failover_cases) / sizeof(failover_cases[0]));

@@ -1120,6 +1120,68 @@ START_TEST(test_lock)
 }
 END_TEST
 
+/* The server's mark: another process holding it is seen (with its pid),
+ * and it goes with the process that held it; marking again after the store
+ * was opened anew (md_store.json read and closed) keeps it. */
+START_TEST(test_server_mark)
+{
+    const char *dir = md_test_mkdtemp(md_test_pool);
+    md_store_t *store = open_store(dir);
+    int to_child[2], to_parent[2], running;
+    apr_file_t *mark = NULL;
+    long holder;
+    char c = 0;
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_server_running(&running, &holder, store,
+                                                          md_test_pool));
+    ck_assert_int_eq(0, running);
+    ck_assert_int_eq(0, pipe(to_child));
+    ck_assert_int_eq(0, pipe(to_parent));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (0 == pid) {
+        apr_pool_t *p;
+        md_store_t *s2;
+        apr_file_t *f = NULL;
+
+        apr_pool_create(&p, NULL);
+        if (APR_SUCCESS != md_store_fs_open(&s2, p, dir)
+            || APR_SUCCESS != md_store_server_mark(&f, s2, p)
+            || APR_SUCCESS != md_store_fs_open(&s2, p, dir)
+            || APR_SUCCESS != md_store_server_mark(&f, s2, p)) {
+            _exit(1);
+        }
+        c = 'M';
+        if (1 != write(to_parent[1], &c, 1)) _exit(2);
+        if (1 != read(to_child[0], &c, 1)) _exit(3);
+        _exit(0);
+    }
+    ck_assert_int_eq(1, read(to_parent[0], &c, 1));
+    ck_assert_int_eq('M', c);
+    ck_assert_int_eq(APR_SUCCESS, md_store_server_running(&running, &holder, store,
+                                                          md_test_pool));
+    ck_assert_int_eq(1, running);
+    ck_assert_int_eq(pid, holder);
+    /* a shared lock: a second server on the store marks it too */
+    ck_assert_int_eq(APR_SUCCESS, md_store_server_mark(&mark, store, md_test_pool));
+    ck_assert_int_eq(1, write(to_child[1], "x", 1));
+    ck_assert_int_eq(pid, waitpid(pid, &status, 0));
+    ck_assert(WIFEXITED(status) && 0 == WEXITSTATUS(status));
+    apr_file_close(mark);
+    ck_assert_int_eq(APR_SUCCESS, md_store_server_running(&running, &holder, store,
+                                                          md_test_pool));
+    ck_assert_int_eq(0, running);
+    /* no md_store.json: nobody */
+    ck_assert_int_eq(APR_SUCCESS, apr_file_remove(path_of(dir, "md_store.json"),
+                                                  md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_server_running(&running, &holder, store,
+                                                          md_test_pool));
+    ck_assert_int_eq(0, running);
+}
+END_TEST
+
 Suite *md_test_store_suite(void)
 {
     Suite *s = suite_create("md_store");
@@ -1159,6 +1221,7 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, test_iter);
     tcase_add_test(tc, test_remove_old);
     tcase_add_test(tc, test_lock);
+    tcase_add_test(tc, test_server_mark);
     tcase_add_test(tc, test_lock_name);
     tcase_add_test(tc, test_readonly);
     suite_add_tcase(s, tc);
