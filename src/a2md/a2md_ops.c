@@ -32,6 +32,7 @@
 #include "md_renew.h"
 #include "md_result.h"
 #include "md_store.h"
+#include "md_store_fs.h"
 #include "md_util.h"
 #include "a2md.h"
 
@@ -260,12 +261,12 @@ static int copy_account_cb(void *baton, const char *name, apr_pool_t *ptemp)
 }
 
 /* A store of its own in a temporary directory: the accounts copied (keys
- * re-encrypted with its key), challenges/ a link to the real one (a
+ * re-encrypted with its key), its challenges in the real challenges/ (a
  * running server answers http-01/tls-alpn-01 from there). */
 static apr_status_t dry_store_open(md_store_t **pstore, const char **pdir,
                                    a2md_ctx_t *ctx)
 {
-    const char *tmp = NULL, *dir = NULL, *real_ch, *link;
+    const char *tmp = NULL, *dir = NULL, *real_ch;
     copy_ctx_t cc;
     apr_finfo_t finfo;
     char *templ;
@@ -285,11 +286,7 @@ static apr_status_t dry_store_open(md_store_t **pstore, const char **pdir,
     real_ch = md_store_get_dir(ctx->store, MD_SG_CHALLENGES, NULL, ctx->p);
     if (real_ch && APR_SUCCESS == apr_stat(&finfo, real_ch, APR_FINFO_TYPE, ctx->p)
         && APR_DIR == finfo.filetype) {
-        link = md_store_get_dir(*pstore, MD_SG_CHALLENGES, NULL, ctx->p);
-        if (symlink(real_ch, link) != 0) {
-            rv = APR_FROM_OS_ERROR(errno);
-            goto leave;
-        }
+        md_store_fs_set_group_dir(*pstore, MD_SG_CHALLENGES, real_ch);
     }
     memset(&cc, 0, sizeof(cc));
     cc.ctx = ctx;
@@ -310,15 +307,8 @@ leave:
 
 static void dry_store_remove(a2md_ctx_t *ctx, md_store_t *store, const char *dir)
 {
-    const char *link;
-
-    if (!dir) return;
-    if (store) {
-        /* the link first: the real challenges stay */
-        link = md_store_get_dir(store, MD_SG_CHALLENGES, NULL, ctx->p);
-        if (link) unlink(link);
-    }
-    md_util_rm_recursive(dir, ctx->p);
+    (void)store;
+    if (dir) md_util_rm_recursive(dir, ctx->p);
 }
 
 /* A whole order for md at ca in a temporary store; the certificate is

@@ -39,6 +39,7 @@ struct md_store_t {
     apr_pool_t *lock_pool;      /* the pool lock_file lives in */
     int readonly;               /* opened for reading plain values only */
     int sync_deferred;          /* saves skip fsync; md_store_sync syncs them */
+    const char *group_dirs[MD_SG_COUNT]; /* set: a group lives elsewhere */
 };
 
 #define RO_CHECK(store) do { if ((store)->readonly) return APR_EACCES; } while (0)
@@ -117,15 +118,26 @@ static apr_status_t get_dir(const char **pdir, md_store_t *store,
         *pdir = store->base;
     }
     else if (!name) {
-        *pdir = md_util_path_join(p, store->base, gname, NULL);
+        *pdir = store->group_dirs[group] ? store->group_dirs[group]
+                                         : md_util_path_join(p, store->base, gname, NULL);
     }
     else if (!is_segment(name)) {
         return bad_segment(p, "name", name);
+    }
+    else if (store->group_dirs[group]) {
+        *pdir = md_util_path_join(p, store->group_dirs[group], name, NULL);
     }
     else {
         *pdir = md_util_path_join(p, store->base, gname, name, NULL);
     }
     return APR_SUCCESS;
+}
+
+void md_store_fs_set_group_dir(md_store_t *store, md_store_group_t group, const char *dir)
+{
+    if (group > MD_SG_NONE && group < MD_SG_COUNT) {
+        store->group_dirs[group] = dir ? apr_pstrdup(store->p, dir) : NULL;
+    }
 }
 
 apr_status_t md_store_get_fname(const char **pfname, md_store_t *store,

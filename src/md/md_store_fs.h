@@ -61,6 +61,12 @@ void md_store_fs_group_perms(md_store_group_t group, apr_fileperms_t *pdir_perms
  * ocsp. The parent follows no link in them (docs/security.md). */
 int md_store_fs_child_writes(md_store_group_t group);
 
+/* The group's directory is dir instead of <store>/<group> (NULL: back to
+ * that), e.g. a temporary store of a2md that writes its challenges where
+ * the running server answers them. No link is involved: links are not
+ * followed where the child writes. */
+void md_store_fs_set_group_dir(md_store_t *store, md_store_group_t group, const char *dir);
+
 /* 1 if private keys saved in the group are encrypted with the store key
  * (accounts, staging, archive, ocsp and the top level), 0 for domains,
  * challenges and tmp. */
