@@ -400,11 +400,21 @@ static void check_cert_check_url(cmd_parms *cmd, const char *value)
     }
 }
 
+/* The original multiplies without an overflow check and takes whatever
+ * results: ours ignores such a value instead. Returns NULL (no refusal). */
+static const char *warn_too_large(cmd_parms *cmd, const char *value)
+{
+    warn_value(cmd, "%s: '%s' is beyond the range of a duration, it is ignored",
+               cmd->cmd->name, value);
+    return NULL;
+}
+
 static const char *parse_value(cmd_parms *cmd, const md_setting_t *st, const char *value,
                                void *field)
 {
     md_timeslice_t *ts;
     apr_interval_time_t d;
+    apr_status_t rv;
     const char *err;
 
     switch (st->kind) {
@@ -417,13 +427,15 @@ static const char *parse_value(cmd_parms *cmd, const md_setting_t *st, const cha
             }
             return NULL;
         case MD_VAL_DURATION:
-            if (APR_SUCCESS != md_duration_parse(&d, value, st->def_unit)) {
-                return "unrecognized duration format";
-            }
+            rv = md_duration_parse(&d, value, st->def_unit);
+            if (APR_STATUS_IS_ERANGE(rv)) return warn_too_large(cmd, value);
+            if (APR_SUCCESS != rv) return "unrecognized duration format";
             if (st->check && (err = st->check(cmd, &d))) return err;
             *(apr_interval_time_t *)field = d;
             return NULL;
         case MD_VAL_TIMESLICE:
+            rv = md_duration_parse(&d, value, "d");
+            if (APR_STATUS_IS_ERANGE(rv)) return warn_too_large(cmd, value);
             err = md_timeslice_parse(&ts, cmd->pool, value, st->norm);
             if (err) return apr_pstrcat(cmd->pool, cmd->cmd->name, " ", err, NULL);
             if (st->check && (err = st->check(cmd, ts))) return err;
@@ -1130,12 +1142,16 @@ static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     apr_interval_time_t wait;
+    apr_status_t rv;
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
     if (is_word(value, "on")) mc->use_store_locks = 1;
     else if (is_word(value, "off")) mc->use_store_locks = 0;
-    else if (APR_SUCCESS == md_duration_parse(&wait, value, "s")) {
+    else if (APR_STATUS_IS_ERANGE(rv = md_duration_parse(&wait, value, "s"))) {
+        warn_too_large(cmd, value);
+    }
+    else if (APR_SUCCESS == rv) {
         if (wait < 0) {
             warn_value(cmd, "%s: a negative lock wait time is not possible, '%s' is "
                        "ignored", cmd->cmd->name, value);

@@ -515,6 +515,11 @@ WARNED = [
     ("MDomain münchen.example\nMDomain xn--mnchen-3ya.example", "AH10660"),
     ("<MDomain auto>\n</MDomain>", None),
     ("MDomain *", "MDomain: '*' is not a valid domain name"),
+    ("MDActivationDelay 9999999999999d", "MDActivationDelay: '9999999999999d' is beyond "
+                                         "the range of a duration, it is ignored"),
+    ("MDInitialDelay -9999999999999d", "MDInitialDelay: '-9999999999999d' is beyond"),
+    ("MDRenewWindow 9223372036854775807d", "MDRenewWindow: '9223372036854775807d' is "
+                                           "beyond the range of a duration"),
 ]
 
 
