@@ -865,13 +865,14 @@ static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const arg
 
 /* --- MDExternalAccountBinding ---------------------------------------------------------- */
 
-/* Any HMAC is stored, as the original does: the account registration then
- * fails with apache:eab-hmac-invalid. The value itself is never logged. */
+/* Any HMAC is stored, as the original does: the registration uses what
+ * decodes before the first bad character, and fails with
+ * apache:eab-hmac-invalid if that is nothing. The value is never logged. */
 static void check_hmac(cmd_parms *cmd, const char *hmac, const char *where)
 {
     if (md_util_is_base64url(hmac)) return;
     warn_value(cmd, "%s: the hmac value%s is not base64url encoded, registering an "
-               "account with it will fail", cmd->cmd->name, where);
+               "account with it will likely fail", cmd->cmd->name, where);
 }
 
 static const char *read_eab_file(cmd_parms *cmd, md_srv_conf_t *sc, const char *arg)

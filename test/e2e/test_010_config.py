@@ -486,7 +486,7 @@ WARNED = [
     ("MDCertificateAuthority http://x.org:99999/dir", "(invalid port)"),
     ("MDExternalAccountBinding kid1 hmac$$",
      "MDExternalAccountBinding: the hmac value is not base64url encoded, registering "
-     "an account with it will fail"),
+     "an account with it will likely fail"),
     ("MDCAChallenges http-01 foo-01", "MDCAChallenges: unknown challenge type 'foo-01'"),
     ("MDCertificateProtocol FOO", "MDCertificateProtocol: unknown CA protocol 'FOO', "
                                   "the only supported protocol is 'ACME'"),

@@ -120,6 +120,23 @@ def test_415_eab_hmac_invalid(acme_factory, reference):
     assert not ae.exists("staging", name, "pubcert.pem")
 
 
+def _eab_prefix(acme_factory, reference):
+    name = "eab-prefix.mdspec.org"
+    ae = acme_factory(reference=reference, pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1"},
+                      eab_keys={EAB_KID: EAB_HMAC})
+    # the key is what decodes before '$': the CA gets a binding and refuses it
+    return last(run_failing(ae, name, ["MDExternalAccountBinding %s %s$$" % (
+        EAB_KID, EAB_HMAC[:8])], [r"acme problem", r"register"]))
+
+
+def test_415_eab_hmac_prefix_reaches_ca(acme_factory):
+    ours = _eab_prefix(acme_factory, False)
+    ref = _eab_prefix(acme_factory, True)
+    assert ours["problem"].startswith("urn:ietf:params:acme:error:"), ours
+    assert ours["problem"] == ref["problem"]
+    assert ours.get("detail") == ref.get("detail")
+
+
 def test_415_unknown_protocol(acme_factory):
     """The original refuses to start with it (test_010_protocol_starts);
     ours starts and fails the renewal before it contacts the CA."""
