@@ -589,9 +589,15 @@ static void add_name(cmd_parms *cmd, md_t *md, md_srv_conf_t *sec, const char *n
     if (sec->names) apr_hash_set(sec->names, lower, APR_HASH_KEY_STRING, lower);
 }
 
+/* Whether a name can be a directory in the store (as md_store_fs checks). */
+static int is_store_name(const char *name)
+{
+    return *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
 /* Creates an MD from names with "auto"/"manual" mixed in and registers it.
  * With all_names, those words are names too. *pmd is NULL if no name was
- * given. */
+ * given; an MD whose name cannot be stored is returned but not registered. */
 static void add_md(cmd_parms *cmd, int argc, char *const argv[], int all_names,
                    md_t **pmd, md_srv_conf_t **psec)
 {
@@ -613,8 +619,16 @@ static void add_md(cmd_parms *cmd, int argc, char *const argv[], int all_names,
         md->defn_name = cmd->directive->filename;
         md->defn_line_number = (unsigned int)cmd->directive->line_num;
     }
-    APR_ARRAY_PUSH(mc->mds, md_t *) = md;
-    APR_ARRAY_PUSH(mc->md_sections, md_srv_conf_t *) = sec;
+    if (is_store_name(md->name)) {
+        APR_ARRAY_PUSH(mc->mds, md_t *) = md;
+        APR_ARRAY_PUSH(mc->md_sections, md_srv_conf_t *) = sec;
+    }
+    else {
+        /* its store directory cannot exist: registered, it would make the
+         * store sync fail and so stop the renewals of every other MD */
+        warn_value(cmd, "%s: the Managed Domain '%s' is ignored, its name cannot be a "
+                   "directory in the store", cmd->cmd->name, md->name);
+    }
     *pmd = md;
     *psec = sec;
 }

@@ -515,6 +515,10 @@ WARNED = [
     ("MDomain münchen.example\nMDomain xn--mnchen-3ya.example", "AH10660"),
     ("<MDomain auto>\n</MDomain>", None),
     ("MDomain *", "MDomain: '*' is not a valid domain name"),
+    ("MDomain a/b.org www.b.org", "MDomain: the Managed Domain 'a/b.org' is ignored, "
+                                  "its name cannot be a directory in the store"),
+    ("<MDomain .>\nMDRenewMode manual\n</MDomain>",
+     "the Managed Domain '.' is ignored"),
     ("MDActivationDelay 9999999999999d", "MDActivationDelay: '9999999999999d' is beyond "
                                          "the range of a duration, it is ignored"),
     ("MDInitialDelay -9999999999999d", "MDInitialDelay: '-9999999999999d' is beyond"),
@@ -549,7 +553,21 @@ START_SAME = [
     "MDomain *.a.org",
     "MDMatchNames servernames\nMDomain a.org *.a.org\nMDomain sub.a.org",
     "MDMatchNames servernames\nMDomain a.org\nMDomain A.ORG b.org",
+    "MDomain a/b.org\nMDomain .",
 ]
+
+
+def test_010_unstorable_name_leaves_others(env):
+    """An MD whose name cannot be a store directory is ignored; the others
+    are synced and renewable (no AH10630 for the whole store)."""
+    env.allow_log(r"AH10045")
+    env.write_config("MDCertificateAuthority http://127.0.0.1:1/dir\nMDRenewMode manual\n"
+                     "MDomain a/b.org\nMDomain ..\nMDomain c.org\n")
+    rc, out = env.start()
+    assert rc == 0, out
+    assert out.count("AH10660") >= 2, out
+    assert os.path.isfile(os.path.join(env.store_dir, "domains", "c.org", "md.json"))
+    assert not any("AH10630" in l or "[md:error]" in l for l in env.log_lines())
 
 
 def test_010_protocol_starts(env, ref_env):
