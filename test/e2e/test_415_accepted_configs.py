@@ -11,7 +11,7 @@ import re
 import pytest
 
 from md_acme_env import acme_factory, wait_until  # noqa: F401
-from md_certs import curl
+from md_certs import FALLBACK_CN, cert_cn, cert_sans, curl, s_client
 
 EAB_KID = "kid-1"
 EAB_HMAC = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
@@ -85,6 +85,9 @@ def test_415_unknown_challenge_types(acme_factory, reference):
     assert last(status)["detail"].endswith("available are: 'foo-01 bar-02'."), \
         last(status)
     # no certificate: the vhost keeps the fallback and answers 503
+    cert, out = s_client(ae.env.https_port, name)
+    assert cert is not None, out
+    assert cert_cn(cert) == FALLBACK_CN and cert_sans(cert) == [name]
     assert https_status(ae, name) == 503
 
 
