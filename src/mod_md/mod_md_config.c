@@ -117,6 +117,7 @@ static md_mod_conf_t *mod_conf_get(apr_pool_t *p)
     mc->unused_names = apr_array_make(p, 5, sizeof(const char *));
     mc->watched_names = apr_array_make(p, 5, sizeof(const char *));
     mc->init_errors = apr_hash_make(p);
+    mc->warnings = apr_array_make(p, 5, sizeof(const char *));
     apr_pool_cleanup_register(p, NULL, mod_conf_reset, apr_pool_cleanup_null);
     mod_conf = mc;
     return mc;
@@ -193,13 +194,15 @@ md_mod_conf_t *md_config_get_mod(server_rec *s)
 
 /* A value the original module accepts but that cannot work as written. The
  * server still starts (Debian tests the config before every restart: a
- * refusal keeps a site down after an upgrade); the admin reads why here, at
- * start-up and in "apache2 -t", and a renewal reports what the CA says. */
+ * refusal keeps a site down after an upgrade); the admin reads why in
+ * "apache2 -t", on the console and in the error log of a start (see
+ * md_config_log_warnings), and a renewal reports what the CA says. */
 static void warn_value(cmd_parms *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void warn_value(cmd_parms *cmd, const char *fmt, ...)
 {
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
     const ap_directive_t *d = cmd->directive;
     const char *msg;
     va_list ap;
@@ -207,9 +210,20 @@ static void warn_value(cmd_parms *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     msg = apr_pvsprintf(cmd->temp_pool, fmt, ap);
     va_end(ap);
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, APLOGNO(10660)
-                 "%s (%s line %d)", msg, d? d->filename : "unknown",
-                 d? d->line_num : 0);
+    APR_ARRAY_PUSH(mc->warnings, const char *) =
+        apr_psprintf(mc->p, "%s (%s line %d)", msg, d? d->filename : "unknown",
+                     d? d->line_num : 0);
+}
+
+void md_config_log_warnings(server_rec *s)
+{
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    int i;
+
+    for (i = 0; i < mc->warnings->nelts; ++i) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10660) "%s",
+                     APR_ARRAY_IDX(mc->warnings, i, const char *));
+    }
 }
 
 /* --- location classes --------------------------------------------------------------- */
@@ -1694,6 +1708,7 @@ apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
 static int md_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
+    md_config_log_warnings(s);
     return (APR_SUCCESS == md_config_check(s, ptemp))? OK : !OK;
 }
 

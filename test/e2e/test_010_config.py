@@ -560,7 +560,7 @@ START_SAME = [
 def test_010_unstorable_name_leaves_others(env):
     """An MD whose name cannot be a store directory is ignored; the others
     are synced and renewable (no AH10630 for the whole store)."""
-    env.allow_log(r"AH10045")
+    env.allow_log(r"AH10045", r"AH10660")
     env.write_config("MDCertificateAuthority http://127.0.0.1:1/dir\nMDRenewMode manual\n"
                      "MDomain a/b.org\nMDomain ..\nMDomain c.org\n")
     rc, out = env.start()
@@ -585,18 +585,21 @@ def test_010_protocol_starts(env, ref_env):
     while time.time() < wait_for and "AH00020" not in "\n".join(ref_env.log_lines()):
         time.sleep(0.1)
     assert "AH10172" in "\n".join(ref_env.log_lines())
-    env.allow_log(r"AH10045")
+    env.allow_log(r"AH10045", r"AH10660: MDCertificateProtocol")
     env.write_config(extra)
     rc, out = env.start()
     assert rc == 0, out
     assert "AH10660" in out and "unknown CA protocol 'FOO'" in out
+    # and once in the error log of the running server
+    logged = [l for l in env.log_lines() if "AH10660" in l]
+    assert len(logged) == 1 and "[md:warn]" in logged[0], logged
 
 
 @pytest.mark.parametrize("extra", START_SAME)
 def test_010_starts_like_reference(env, ref_env, extra):
     extra = "MDCertificateAuthority http://127.0.0.1:1/dir\nMDRenewMode manual\n" + extra
     for e in (env, ref_env):
-        e.allow_log(r"AH10045", r"AH10398", r"AH10105")
+        e.allow_log(r"AH10045", r"AH10398", r"AH10105", r"AH1060[012]", r"AH10660")
         e.write_config(extra)
         rc, out = e.start()
         assert rc == 0, out
@@ -611,7 +614,7 @@ def test_010_idn_vhost_starts(env, ref_env):
     import socket
     answers = []
     for e in (env, ref_env):
-        e.allow_log(r"AH10085", r"AH10045")
+        e.allow_log(r"AH10085", r"AH10045", r"AH10660: MDomain: 'm")
         e.write_config("MDCertificateAuthority http://127.0.0.1:1/dir\n"
                        "MDRenewMode manual\nMDomain münchen.example\n"
                        "<VirtualHost 127.0.0.1:%d>\n  ServerName münchen.example\n"
