@@ -570,10 +570,8 @@ static int md_has_name(const md_t *md, md_srv_conf_t *sec, const char *name, apr
 static void warn_name(cmd_parms *cmd, const char *name)
 {
     const char *ascii, *err;
-    const char *p;
 
-    for (p = name; *p && !(*p & 0x80); ++p);
-    if (*p) {
+    if (md_dns_is_non_ascii(name)) {
         if (APR_SUCCESS == md_dns_to_ascii(&ascii, &err, name, cmd->temp_pool)) {
             warn_value(cmd, "%s: '%s' is not in the ASCII form '%s' that CAs expect, "
                        "it is used as written", cmd->cmd->name, name, ascii);
