@@ -14,6 +14,7 @@
 #include <apr_lib.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -956,13 +957,30 @@ static const char *set_eab(cmd_parms *cmd, void *dc, const char *arg1, const cha
 
 /* --- proxy, CA files, commands ------------------------------------------------------------ */
 
+/* The original refuses a proxy url without http(s) scheme, with an invalid
+ * host or a port that does not start with a digit, and takes a missing host
+ * and a port out of range: those fail when the proxy is used. */
+static int is_proxy_host_error(cmd_parms *cmd, const char *value, const char *err)
+{
+    apr_uri_t uri;
+
+    if (!strcmp("missing hostname", err)) return 1;
+    if (strcmp("invalid port", err)) return 0;
+    return APR_SUCCESS == apr_uri_parse(cmd->temp_pool, value, &uri)
+           && uri.port_str && apr_isdigit(uri.port_str[0]);
+}
+
 static const char *set_proxy(cmd_parms *cmd, void *dc, const char *value)
 {
     md_srv_conf_t *sc = md_config_get(cmd->server);
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
-    if (APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, value, &err)) return err;
+    if (APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, value, &err)) {
+        if (!is_proxy_host_error(cmd, value, err)) return err;
+        warn_value(cmd, "%s: '%s' is not usable as a proxy (%s), requests through it "
+                   "will fail", cmd->cmd->name, value, err);
+    }
     if (sc->section) sc->section->proxy_url = value;
     else sc->mc->proxy_url = value;
     return NULL;
@@ -1092,7 +1110,9 @@ static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
     return NULL;
 }
 
-static const char *parse_port_map(const char *value, int *pnet, int *plocal)
+/* Like the original, the local port is the leading number ("+" allowed);
+ * *pjunk is set when something follows it. */
+static const char *parse_port_map(const char *value, int *pnet, int *plocal, int *pjunk)
 {
     apr_int64_t n;
     char *endp;
@@ -1121,10 +1141,12 @@ static const char *parse_port_map(const char *value, int *pnet, int *plocal)
     errno = 0;
     n = apr_strtoi64(value, &endp, 10);
     if (errno) return "unable to parse second port number";
-    if (!apr_isdigit(*value) || *endp || n <= 0 || n > 65535) {
+    if (!(apr_isdigit(*value) || ('+' == *value && apr_isdigit(value[1])))
+        || n <= 0 || n > 65535) {
         return "invalid number for port map, must be in ]0,65535]";
     }
     *plocal = (int)n;
+    *pjunk = ('\0' != *endp);
     return NULL;
 }
 
@@ -1132,13 +1154,17 @@ static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const 
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     const char *err, *values[2];
-    int i, net, local;
+    int i, net, local, junk = 0;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
     values[0] = v1;
     values[1] = v2;
     for (i = 0; i < 2 && values[i]; ++i) {
-        if ((err = parse_port_map(values[i], &net, &local))) return err;
+        if ((err = parse_port_map(values[i], &net, &local, &junk))) return err;
+        if (junk) {
+            warn_value(cmd, "%s: '%s' has more than a port number after ':', %d is "
+                       "used", cmd->cmd->name, values[i], local);
+        }
         if (80 == net) mc->local_80 = local;
         else mc->local_443 = local;
     }
@@ -1154,7 +1180,7 @@ static const char *set_retry_failover(cmd_parms *cmd, void *dc, const char *valu
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
     errno = 0;
     n = apr_strtoi64(value, &endp, 10);
-    if (!apr_isdigit(*value) || n <= 0) return "invalid argument, must be a number > 0";
+    if (endp == value || n <= 0) return "invalid argument, must be a number > 0";
     /* the original reads the leading number: "3x" is 3 */
     if (errno || *endp || n > INT_MAX) {
         n = (errno || n > INT_MAX)? INT_MAX : n;

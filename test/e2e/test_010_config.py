@@ -420,6 +420,9 @@ DIFF_CASES = [extra for extra, _ in BAD_51 if "/nonexist" not in extra] + [
     "MDCertificateAuthority letsencrypt\nMDomain x.org\n</VirtualHost>",
     "MDRenewWindow 0%",
     "MDPortMap 80:- https:8443",
+    "MDHttpProxy http://a_b:3128",
+    "MDPortMap 80: 81",
+    "MDRetryFailover abc",
 ]
 
 
@@ -519,6 +522,15 @@ WARNED = [
                                   "its name cannot be a directory in the store"),
     ("<MDomain .>\nMDRenewMode manual\n</MDomain>",
      "the Managed Domain '.' is ignored"),
+    ("MDPortMap 80:8080x", "MDPortMap: '80:8080x' has more than a port number after "
+                           "':', 8080 is used"),
+    ('MDPortMap "http:81 "', "MDPortMap: 'http:81 ' has more than a port number"),
+    ("MDPortMap 80:+81", None),
+    ("MDRetryFailover +5", None),
+    ("MDHttpProxy http://", "MDHttpProxy: 'http://' is not usable as a proxy (missing "
+                            "hostname), requests through it will fail"),
+    ("MDHttpProxy http://a.b:99999", "MDHttpProxy: 'http://a.b:99999' is not usable as "
+                                     "a proxy (invalid port)"),
     ("MDActivationDelay 9999999999999d", "MDActivationDelay: '9999999999999d' is beyond "
                                          "the range of a duration, it is ignored"),
     ("MDInitialDelay -9999999999999d", "MDInitialDelay: '-9999999999999d' is beyond"),
