@@ -711,12 +711,19 @@ static const char *set_member(cmd_parms *cmd, void *dc, int argc, char *const ar
 
 /* --- CA settings ---------------------------------------------------------------------- */
 
-/* The original refuses a CA that is no URI at all; a host or port that
- * cannot work only fails the renewal. */
-static int is_http_part_error(const char *err)
+/* Where the original's url check is more lenient than ours (CA and proxy
+ * urls): it takes a missing host, and a port that is digits and not 0 in
+ * 16 bits (apr_uri_parse's apr_port_t: 99999 passes). Such a url fails
+ * when it is used. */
+static int is_lenient_uri_error(cmd_parms *cmd, const char *value, const char *err)
 {
-    return err && (!strcmp("missing hostname", err) || !strcmp("invalid hostname", err)
-                   || !strcmp("invalid port", err));
+    apr_uri_t uri;
+
+    if (!err) return 0;
+    if (!strcmp("missing hostname", err)) return 1;
+    if (strcmp("invalid port", err)) return 0;
+    return APR_SUCCESS == apr_uri_parse(cmd->temp_pool, value, &uri)
+           && uri.port_str && apr_isdigit(uri.port_str[0]) && uri.port != 0;
 }
 
 static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
@@ -731,7 +738,7 @@ static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[]
         url = md_ca_known_url(argv[i]);
         if (!url) {
             if (APR_SUCCESS != md_util_abs_uri_check(cmd->pool, argv[i], &err)
-                && !is_http_part_error(err)) {
+                && !is_lenient_uri_error(cmd, argv[i], err)) {
                 return apr_psprintf(cmd->pool, "The CA name '%s' is not known and it is "
                                     "not a URL either (%s). Known CA names are: %s.",
                                     argv[i], err, md_ca_known_names(cmd->pool));
@@ -957,19 +964,6 @@ static const char *set_eab(cmd_parms *cmd, void *dc, const char *arg1, const cha
 
 /* --- proxy, CA files, commands ------------------------------------------------------------ */
 
-/* The original refuses a proxy url without http(s) scheme, with an invalid
- * host or a port that does not start with a digit, and takes a missing host
- * and a port out of range: those fail when the proxy is used. */
-static int is_proxy_host_error(cmd_parms *cmd, const char *value, const char *err)
-{
-    apr_uri_t uri;
-
-    if (!strcmp("missing hostname", err)) return 1;
-    if (strcmp("invalid port", err)) return 0;
-    return APR_SUCCESS == apr_uri_parse(cmd->temp_pool, value, &uri)
-           && uri.port_str && apr_isdigit(uri.port_str[0]);
-}
-
 static const char *set_proxy(cmd_parms *cmd, void *dc, const char *value)
 {
     md_srv_conf_t *sc = md_config_get(cmd->server);
@@ -977,7 +971,7 @@ static const char *set_proxy(cmd_parms *cmd, void *dc, const char *value)
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
     if (APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, value, &err)) {
-        if (!is_proxy_host_error(cmd, value, err)) return err;
+        if (!is_lenient_uri_error(cmd, value, err)) return err;
         warn_value(cmd, "%s: '%s' is not usable as a proxy (%s), requests through it "
                    "will fail", cmd->cmd->name, value, err);
     }

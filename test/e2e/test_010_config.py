@@ -421,6 +421,10 @@ DIFF_CASES = [extra for extra, _ in BAD_51 if "/nonexist" not in extra] + [
     "MDRenewWindow 0%",
     "MDPortMap 80:- https:8443",
     "MDHttpProxy http://a_b:3128",
+    "MDHttpProxy http://a.b:0",
+    "MDCertificateAuthority http://a_b/dir",
+    "MDCertificateAuthority https://a.b:0/dir",
+    "MDCertificateAuthority https://a.b:-1/dir",
     "MDPortMap 80: 81",
     "MDRetryFailover abc",
 ]
@@ -522,6 +526,8 @@ WARNED = [
                                   "its name cannot be a directory in the store"),
     ("<MDomain .>\nMDRenewMode manual\n</MDomain>",
      "the Managed Domain '.' is ignored"),
+    ("MDCertificateAuthority https://:443/dir", "MDCertificateAuthority: "
+     "'https://:443/dir' is not an http(s) url (missing hostname)"),
     ("MDPortMap 80:8080x", "MDPortMap: '80:8080x' has more than a port number after "
                            "':', 8080 is used"),
     ('MDPortMap "http:81 "', "MDPortMap: 'http:81 ' has more than a port number"),
