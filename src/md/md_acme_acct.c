@@ -423,11 +423,15 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const md_t *md,
         rv = md_jws_eab(&eab, &problem, p, pkey, md->eab_kid, md->eab_hmac,
                         acme->api.new_account);
         if (APR_SUCCESS != rv) {
-            md_result_problem_printf(result, rv, problem, "The external account "
-                                     "binding for kid '%s' could not be computed: "
-                                     "%s", md->eab_kid,
-                                     APR_STATUS_IS_EINVAL(rv) ? "the hmac value is not "
-                                     "valid base64url" : "signing failed");
+            if (APR_STATUS_IS_EINVAL(rv)) {
+                md_result_problem_set(result, rv, problem, "external account binding "
+                                      "HMAC value is not valid base64", NULL);
+            }
+            else {
+                md_result_problem_printf(result, rv, problem, "The external account "
+                                         "binding for kid '%s' could not be computed: "
+                                         "signing failed", md->eab_kid);
+            }
             goto leave;
         }
         md_json_setj(eab, payload, MD_KEY_EAB_ACME, NULL);

@@ -6,6 +6,7 @@
  * pool; nothing global, so several MDs can renew in parallel threads.
  */
 #include <string.h>
+#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <apr_thread_mutex.h>
@@ -93,6 +94,14 @@ static apr_status_t drive_setup(drive_ctx *ctx)
     const md_acme_drive_opts_t *opts = ctx->opts;
     apr_status_t rv;
 
+    /* any protocol is configurable, as in the original: only ACME renews */
+    if (md->ca_proto && apr_cstr_casecmp(md->ca_proto, MD_PROTO_ACME)) {
+        rv = APR_ENOTIMPL;
+        md_result_printf(ctx->result, rv, "Unknown CA protocol '%s'", md->ca_proto);
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, ctx->p, "md[%s]: Unknown CA "
+                      "protocol '%s'", md->name, md->ca_proto);
+        return rv;
+    }
     ctx->ca_url = choose_ca_url(md);
     if (!ctx->ca_url) {
         rv = APR_EINVAL;

@@ -1,7 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Internationalized domain names: conversion of configured names to their
- * ASCII (punycode, IDNA2008) form. libidn2 is used only here.
+ * Internationalized domain names: the ASCII (punycode, IDNA2008) form of a
+ * name, which the configuration names in its warning about a non-ASCII MD
+ * name (names themselves are kept as written). libidn2 is used only here.
  */
 #ifndef md_idna_h
 #define md_idna_h

@@ -5,6 +5,7 @@
  * md_crypto (account key) or HMAC-SHA256 (EAB). No key material is logged.
  */
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "md_json.h"
@@ -79,6 +80,20 @@ leave:
     return rv;
 }
 
+/* The HMAC key, decoded as the original does: the leading base64url
+ * characters, up to the first one outside the alphabet ("ab$$" is "ab").
+ * APR_EINVAL when that leaves no byte: then nothing goes to the CA. */
+static apr_status_t decode_hmac(md_data_t *key, const char *hmac, apr_pool_t *p)
+{
+    apr_size_t n = 0;
+    apr_status_t rv;
+
+    while (hmac && (apr_isalnum(hmac[n]) || '-' == hmac[n] || '_' == hmac[n])) ++n;
+    if (1 == n % 4) --n;        /* a lone trailing character is no byte */
+    rv = md_util_base64url_decode(key, apr_pstrndup(p, hmac ? hmac : "", n), p);
+    return (APR_SUCCESS == rv && key->len > 0) ? APR_SUCCESS : APR_EINVAL;
+}
+
 apr_status_t md_jws_eab(md_json_t **peab, const char **pproblem,
                         apr_pool_t *p, md_pkey_t *acct_key, const char *eab_kid,
                         const char *eab_hmac, const char *url)
@@ -89,10 +104,8 @@ apr_status_t md_jws_eab(md_json_t **peab, const char **pproblem,
     md_data_t key;
     apr_status_t rv;
 
-    rv = (eab_hmac && *eab_hmac) ? md_util_base64url_decode(&key, eab_hmac, p)
-                                 : APR_EINVAL;
-    if (APR_SUCCESS != rv || key.len == 0) {
-        rv = APR_EINVAL;
+    rv = decode_hmac(&key, eab_hmac, p);
+    if (APR_SUCCESS != rv) {
         problem = MD_PROBLEM_EAB_HMAC_INVALID;
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                       "external account binding: the hmac value of kid '%s' "

@@ -57,7 +57,7 @@ apr_status_t md_duration_parse(apr_interval_time_t *ptimeout, const char *value,
     factor = unit_factor(*endp? endp : (def_unit? def_unit : "s"));
     if (!factor) return APR_EINVAL;
     if (n > APR_INT64_MAX / factor || n < -(APR_INT64_MAX / factor)) {
-        return APR_EINVAL;
+        return APR_ERANGE;      /* well-formed, but beyond 64-bit microseconds */
     }
     *ptimeout = n * factor;
     return APR_SUCCESS;

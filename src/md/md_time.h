@@ -30,7 +30,8 @@
  * "3mins" work; "m" alone does not). Without a unit, def_unit applies (same
  * spelling; NULL means seconds).
  * @param ptimeout  receives the duration (set to 0 on error)
- * @return APR_SUCCESS, APR_EINVAL on bad format or overflow
+ * @return APR_SUCCESS, APR_EINVAL on bad format (a number beyond 64 bits
+ *         included), APR_ERANGE when the number times its unit overflows
  */
 apr_status_t md_duration_parse(apr_interval_time_t *ptimeout, const char *value,
                                const char *def_unit);

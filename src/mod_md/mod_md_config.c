@@ -8,11 +8,13 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include <apr_lib.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -116,6 +118,7 @@ static md_mod_conf_t *mod_conf_get(apr_pool_t *p)
     mc->unused_names = apr_array_make(p, 5, sizeof(const char *));
     mc->watched_names = apr_array_make(p, 5, sizeof(const char *));
     mc->init_errors = apr_hash_make(p);
+    mc->warnings = apr_array_make(p, 5, sizeof(const char *));
     apr_pool_cleanup_register(p, NULL, mod_conf_reset, apr_pool_cleanup_null);
     mod_conf = mc;
     return mc;
@@ -192,6 +195,40 @@ md_mod_conf_t *md_config_get_mod(server_rec *s)
     return md_config_get(s)->mc;
 }
 
+/* A value the original module accepts but that cannot work as written. The
+ * server still starts (Debian tests the config before every restart: a
+ * refusal keeps a site down after an upgrade); the admin reads why in
+ * "apache2 -t", on the console and in the error log of a start (see
+ * md_config_log_warnings), and a renewal reports what the CA says. */
+static void warn_value(cmd_parms *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warn_value(cmd_parms *cmd, const char *fmt, ...)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const ap_directive_t *d = cmd->directive;
+    const char *msg;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(cmd->temp_pool, fmt, ap);
+    va_end(ap);
+    APR_ARRAY_PUSH(mc->warnings, const char *) =
+        apr_psprintf(mc->p, "%s (%s line %d)", msg, d? d->filename : "unknown",
+                     d? d->line_num : 0);
+}
+
+void md_config_log_warnings(server_rec *s)
+{
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    int i;
+
+    for (i = 0; i < mc->warnings->nelts; ++i) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10660) "%s",
+                     APR_ARRAY_IDX(mc->warnings, i, const char *));
+    }
+}
+
 /* --- location classes --------------------------------------------------------------- */
 
 typedef enum {
@@ -249,8 +286,8 @@ static const char *check_loc(cmd_parms *cmd, md_loc_t loc)
                                             | NOT_IN_HTACCESS);
             if (err) return err;
             if ((files = in_files_section(cmd))) {
-                return apr_pstrcat(cmd->pool, cmd->cmd->name, " cannot occur within ",
-                                   files, "> section", NULL);
+                warn_value(cmd, "%s inside a %s> section applies to the whole server",
+                           cmd->cmd->name, files);
             }
             return NULL;
     }
@@ -313,17 +350,13 @@ typedef struct {
     md_val_check_fn *check;         /* extra validation, may be NULL */
 } md_setting_t;
 
-/* A timeslice must not be negative and, with too_long set, a percentage
- * must stay below 100 (too_long is the original's text for that). */
+/* With too_long set, a percentage must stay below 100 (too_long is the
+ * original's text for that). Negative lengths are handled by parse_value. */
 static const char *check_ts(cmd_parms *cmd, const md_timeslice_t *ts,
                             const char *too_long)
 {
     if (too_long && ts->norm > 0 && ts->len >= ts->norm) {
         return apr_pstrcat(cmd->pool, cmd->cmd->name, too_long, NULL);
-    }
-    if (ts->len < 0) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " a negative length is not allowed.", NULL);
     }
     return NULL;
 }
@@ -361,20 +394,36 @@ static const char *check_check_interval(cmd_parms *cmd, const void *value)
         NULL : "check interval cannot be less than one second";
 }
 
+/* Any protocol is stored, as the original does; the renewal of an MD with
+ * another one fails ("Unknown CA protocol"). */
 static const char *check_protocol(cmd_parms *cmd, const void *value)
 {
-    if (!ap_cstr_casecmp(value, MD_PROTO_ACME)) return NULL;
-    return apr_psprintf(cmd->pool, "%s: unknown CA protocol '%s', the only supported "
-                        "protocol is 'ACME'", cmd->cmd->name, (const char *)value);
+    if (ap_cstr_casecmp(value, MD_PROTO_ACME)) {
+        warn_value(cmd, "%s: unknown CA protocol '%s', the only supported protocol is "
+                   "'ACME': renewals of the MDs using it will fail", cmd->cmd->name,
+                   (const char *)value);
+    }
+    return NULL;
 }
 
-static const char *check_cert_check_url(cmd_parms *cmd, const void *value)
+/* The URL is only a link prefix in md-status pages: stored as given. */
+static void check_cert_check_url(cmd_parms *cmd, const char *value)
 {
     const char *err;
 
-    if (APR_SUCCESS == md_util_abs_http_uri_check(cmd->pool, value, &err)) return NULL;
-    return apr_psprintf(cmd->pool, "%s: invalid url '%s' (%s)", cmd->cmd->name,
-                        (const char *)value, err);
+    if (APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, value, &err)) {
+        warn_value(cmd, "%s: '%s' is not an http(s) url (%s), the status links built "
+                   "from it will not work", cmd->cmd->name, value, err);
+    }
+}
+
+/* The original multiplies without an overflow check and takes whatever
+ * results: ours ignores such a value instead. Returns NULL (no refusal). */
+static const char *warn_too_large(cmd_parms *cmd, const char *value)
+{
+    warn_value(cmd, "%s: '%s' is beyond the range of a duration, it is ignored",
+               cmd->cmd->name, value);
+    return NULL;
 }
 
 static const char *parse_value(cmd_parms *cmd, const md_setting_t *st, const char *value,
@@ -382,6 +431,7 @@ static const char *parse_value(cmd_parms *cmd, const md_setting_t *st, const cha
 {
     md_timeslice_t *ts;
     apr_interval_time_t d;
+    apr_status_t rv;
     const char *err;
 
     switch (st->kind) {
@@ -394,16 +444,23 @@ static const char *parse_value(cmd_parms *cmd, const md_setting_t *st, const cha
             }
             return NULL;
         case MD_VAL_DURATION:
-            if (APR_SUCCESS != md_duration_parse(&d, value, st->def_unit)) {
-                return "unrecognized duration format";
-            }
+            rv = md_duration_parse(&d, value, st->def_unit);
+            if (APR_STATUS_IS_ERANGE(rv)) return warn_too_large(cmd, value);
+            if (APR_SUCCESS != rv) return "unrecognized duration format";
             if (st->check && (err = st->check(cmd, &d))) return err;
             *(apr_interval_time_t *)field = d;
             return NULL;
         case MD_VAL_TIMESLICE:
+            rv = md_duration_parse(&d, value, "d");
+            if (APR_STATUS_IS_ERANGE(rv)) return warn_too_large(cmd, value);
             err = md_timeslice_parse(&ts, cmd->pool, value, st->norm);
             if (err) return apr_pstrcat(cmd->pool, cmd->cmd->name, " ", err, NULL);
             if (st->check && (err = st->check(cmd, ts))) return err;
+            if (ts->len < 0) {
+                warn_value(cmd, "%s: a negative length is not possible, '%s' is ignored",
+                           cmd->cmd->name, value);
+                return NULL;
+            }
             *(const md_timeslice_t **)field = ts;
             return NULL;
         default:
@@ -510,57 +567,85 @@ static int md_has_name(const md_t *md, md_srv_conf_t *sec, const char *name, apr
     return apr_hash_get(sec->names, name, APR_HASH_KEY_STRING) != NULL;
 }
 
-/* Adds a name to the MD: punycode for non-ASCII, lower case, must be a DNS
- * name (a leading "*." allowed), duplicates are dropped. */
-static const char *add_name(cmd_parms *cmd, md_t *md, md_srv_conf_t *sec, const char *name)
+/* A name that a CA will refuse is still taken as written (the MD's name is
+ * its store directory: converting it would re-issue an existing store's
+ * certificate); the renewal then reports the CA's problem. */
+static void warn_name(cmd_parms *cmd, const char *name)
 {
     const char *ascii, *err;
+
+    if (md_dns_is_non_ascii(name)) {
+        if (APR_SUCCESS == md_dns_to_ascii(&ascii, &err, name, cmd->temp_pool)) {
+            warn_value(cmd, "%s: '%s' is not in the ASCII form '%s' that CAs expect, "
+                       "it is used as written", cmd->cmd->name, name, ascii);
+        }
+        else {
+            warn_value(cmd, "%s: '%s' is not a valid internationalized domain name "
+                       "(%s), it is used as written", cmd->cmd->name, name, err);
+        }
+    }
+    else if (!md_dns_is_name(name, 0, 1)) {
+        warn_value(cmd, "%s: '%s' is not a valid domain name, a CA will likely refuse it",
+                   cmd->cmd->name, name);
+    }
+}
+
+/* Adds a name to the MD as written, in lower case; empty names and
+ * duplicates are dropped. */
+static void add_name(cmd_parms *cmd, md_t *md, md_srv_conf_t *sec, const char *name)
+{
     char *lower;
 
-    if (APR_SUCCESS != md_dns_to_ascii(&ascii, &err, name, cmd->pool)) {
-        return apr_psprintf(cmd->pool, "%s: invalid internationalized domain name "
-                            "'%s' (%s)", cmd->cmd->name, name, err);
-    }
-    lower = md_util_str_tolower(apr_pstrdup(cmd->pool, ascii));
-    if (!md_dns_is_name(lower, 0, 1)) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid domain name",
-                            cmd->cmd->name, name);
-    }
-    if (md_has_name(md, sec, lower, cmd->pool)) return NULL;
+    if (!*name) return;
+    lower = md_util_str_tolower(apr_pstrdup(cmd->pool, name));
+    if (md_has_name(md, sec, lower, cmd->pool)) return;
+    warn_name(cmd, name);
     APR_ARRAY_PUSH(md->domains, const char *) = lower;
     if (sec->names) apr_hash_set(sec->names, lower, APR_HASH_KEY_STRING, lower);
-    return NULL;
+}
+
+/* Whether a name can be a directory in the store (as md_store_fs checks). */
+static int is_store_name(const char *name)
+{
+    return *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
 }
 
 /* Creates an MD from names with "auto"/"manual" mixed in and registers it.
- * *pmd is NULL if no name was given. */
-static const char *add_md(cmd_parms *cmd, int argc, char *const argv[], md_t **pmd,
-                          md_srv_conf_t **psec)
+ * With all_names, those words are names too. *pmd is NULL if no name was
+ * given; an MD whose name cannot be stored is returned but not registered. */
+static void add_md(cmd_parms *cmd, int argc, char *const argv[], int all_names,
+                   md_t **pmd, md_srv_conf_t **psec)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     md_srv_conf_t *sec = srv_conf_make(cmd->pool, mc, "section");
     md_t *md = md_create_empty(cmd->pool);
-    const char *err;
     int i;
 
     *pmd = NULL;
     md->domains = apr_array_make(cmd->pool, argc > 0? argc : 1, sizeof(const char *));
     for (i = 0; i < argc; ++i) {
-        if (is_transitive_word(argv[i], &sec->transitive)) continue;
-        if ((err = add_name(cmd, md, sec, argv[i]))) return err;
+        if (!all_names && is_transitive_word(argv[i], &sec->transitive)) continue;
+        add_name(cmd, md, sec, argv[i]);
     }
-    if (md->domains->nelts == 0) return NULL;
+    if (md->domains->nelts == 0) return;
     md->name = APR_ARRAY_IDX(md->domains, 0, const char *);
     sec->name = md->name;
     if (cmd->directive) {
         md->defn_name = cmd->directive->filename;
         md->defn_line_number = (unsigned int)cmd->directive->line_num;
     }
-    APR_ARRAY_PUSH(mc->mds, md_t *) = md;
-    APR_ARRAY_PUSH(mc->md_sections, md_srv_conf_t *) = sec;
+    if (is_store_name(md->name)) {
+        APR_ARRAY_PUSH(mc->mds, md_t *) = md;
+        APR_ARRAY_PUSH(mc->md_sections, md_srv_conf_t *) = sec;
+    }
+    else {
+        /* its store directory cannot exist: registered, it would make the
+         * store sync fail and so stop the renewals of every other MD */
+        warn_value(cmd, "%s: the Managed Domain '%s' is ignored, its name cannot be a "
+                   "directory in the store", cmd->cmd->name, md->name);
+    }
     *pmd = md;
     *psec = sec;
-    return NULL;
 }
 
 static const char *set_domain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
@@ -570,7 +655,7 @@ static const char *set_domain(cmd_parms *cmd, void *dc, int argc, char *const ar
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
-    if ((err = add_md(cmd, argc, argv, &md, &sec))) return err;
+    add_md(cmd, argc, argv, 0, &md, &sec);
     return md? NULL : "needs at least one domain name";
 }
 
@@ -591,8 +676,11 @@ static const char *set_section(cmd_parms *cmd, void *dc, const char *arg)
         char *word = ap_getword_conf(cmd->temp_pool, &args);
         if (*word) APR_ARRAY_PUSH(words, char *) = word;
     }
-    err = add_md(cmd, words->nelts, (char *const *)words->elts, &md, &sec);
-    if (err) return err;
+    add_md(cmd, words->nelts, (char *const *)words->elts, 0, &md, &sec);
+    if (!md && words->nelts > 0) {
+        /* as in the original, "<MDomain auto>" names an MD "auto" */
+        add_md(cmd, words->nelts, (char *const *)words->elts, 1, &md, &sec);
+    }
     if (!md) return "<MDomainSet > section must specify a unique domain name";
 
     sc->current = md;
@@ -607,7 +695,6 @@ static const char *set_section(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_member(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     md_srv_conf_t *sc = md_config_get(cmd->server);
-    const char *err;
     int i;
 
     if (!in_md_section(cmd) || !sc->current) {
@@ -619,12 +706,27 @@ static const char *set_member(cmd_parms *cmd, void *dc, int argc, char *const ar
     }
     for (i = 0; i < argc; ++i) {
         if (is_transitive_word(argv[i], &sc->section->transitive)) continue;
-        if ((err = add_name(cmd, sc->current, sc->section, argv[i]))) return err;
+        add_name(cmd, sc->current, sc->section, argv[i]);
     }
     return NULL;
 }
 
 /* --- CA settings ---------------------------------------------------------------------- */
+
+/* Where the original's url check is more lenient than ours (CA and proxy
+ * urls): it takes a missing host, and a port that is digits and not 0 in
+ * 16 bits (apr_uri_parse's apr_port_t: 99999 passes). Such a url fails
+ * when it is used. */
+static int is_lenient_uri_error(cmd_parms *cmd, const char *value, const char *err)
+{
+    apr_uri_t uri;
+
+    if (!err) return 0;
+    if (!strcmp("missing hostname", err)) return 1;
+    if (strcmp("invalid port", err)) return 0;
+    return APR_SUCCESS == apr_uri_parse(cmd->temp_pool, value, &uri)
+           && uri.port_str && apr_isdigit(uri.port_str[0]) && uri.port != 0;
+}
 
 static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
@@ -638,10 +740,15 @@ static const char *set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[]
         url = md_ca_known_url(argv[i]);
         if (!url) {
             if (APR_SUCCESS != md_util_abs_uri_check(cmd->pool, argv[i], &err)
-                || APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, argv[i], &err)) {
+                && !is_lenient_uri_error(cmd, argv[i], err)) {
                 return apr_psprintf(cmd->pool, "The CA name '%s' is not known and it is "
                                     "not a URL either (%s). Known CA names are: %s.",
                                     argv[i], err, md_ca_known_names(cmd->pool));
+            }
+            /* the original takes any absolute URI: the renewal fails */
+            if (APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, argv[i], &err)) {
+                warn_value(cmd, "%s: '%s' is not an http(s) url (%s), renewals with "
+                           "this CA will fail", cmd->cmd->name, argv[i], err);
             }
             url = apr_pstrdup(cmd->pool, argv[i]);
         }
@@ -666,9 +773,11 @@ static const char *set_challenges(cmd_parms *cmd, void *dc, int argc, char *cons
             if (is_word(argv[i], known_challenges[k])) type = known_challenges[k];
         }
         if (!type) {
-            return apr_psprintf(cmd->pool, "%s: unknown challenge type '%s', supported "
-                                "are 'http-01', 'tls-alpn-01' and 'dns-01'",
-                                cmd->cmd->name, argv[i]);
+            /* kept: the CA may offer it; if not, the renewal fails with
+             * challenge-mismatch listing the configured types */
+            warn_value(cmd, "%s: unknown challenge type '%s', supported are 'http-01', "
+                       "'tls-alpn-01' and 'dns-01'", cmd->cmd->name, argv[i]);
+            type = apr_pstrdup(cmd->pool, argv[i]);
         }
         md_array_str_add_missing(types, type, 1);
     }
@@ -724,22 +833,30 @@ static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value
 
 /* --- MDPrivateKeys ------------------------------------------------------------------------ */
 
+/* The original's refusals stay (below 2048, INT_MAX and above); a length it
+ * takes but that is no usable RSA key length is warned about and *pbits
+ * set to 0: the key type is ignored. */
 static const char *parse_rsa_bits(cmd_parms *cmd, const char *s, unsigned int *pbits)
 {
     apr_int64_t bits;
     char *endp;
 
+    *pbits = 0;
     errno = 0;
     bits = apr_strtoi64(s, &endp, 10);
     if (!apr_isdigit(*s) || *endp) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid RSA key length",
-                            cmd->cmd->name, s);
+        warn_value(cmd, "%s: '%s' is not a valid RSA key length, the RSA key is ignored",
+                   cmd->cmd->name, s);
+        return NULL;
     }
-    if (errno || bits >= INT_MAX || bits > MD_RSA_BITS_MAX) {
-        return "is too large for an RSA key length.";
-    }
+    if (errno || bits >= INT_MAX) return "is too large for an RSA key length.";
     if (bits < MD_PKEY_RSA_BITS_MIN) {
         return "must be 2048 or higher in order to be considered safe.";
+    }
+    if (bits > MD_RSA_BITS_MAX) {
+        warn_value(cmd, "%s: %s bits is too large for an RSA key length (at most %d), "
+                   "the RSA key is ignored", cmd->cmd->name, s, MD_RSA_BITS_MAX);
+        return NULL;
     }
     *pbits = (unsigned int)bits;
     return NULL;
@@ -750,7 +867,7 @@ static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const arg
     md_pkeys_spec_t *pks;
     unsigned int bits;
     const char *err;
-    int i;
+    int i, kept = 0;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
     if (argc <= 0) return "needs to specify the private key type";
@@ -760,6 +877,7 @@ static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const arg
         if (is_word(arg, "Default")) {
             if (argc > 1) return "'Default' allows no other parameter";
             md_pkeys_spec_add_default(pks);
+            ++kept;
         }
         else if (!ap_cstr_casecmpn(arg, "rsa", 3)) {
             bits = MD_PKEY_RSA_BITS_DEFAULT;
@@ -771,7 +889,10 @@ static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const arg
             if (md_pkeys_spec_contains_rsa(pks)) {
                 return "two keys of type 'RSA' are not possible.";
             }
-            md_pkeys_spec_add_rsa(pks, bits);
+            if (bits) {
+                md_pkeys_spec_add_rsa(pks, bits);
+                ++kept;
+            }
         }
         else {
             if (md_pkeys_spec_contains_ec(pks, arg)) {
@@ -779,25 +900,30 @@ static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const arg
                                     arg);
             }
             if (!md_crypt_curve_known(arg)) {
-                return apr_psprintf(cmd->pool, "%s: unknown key type '%s', use "
-                                    "'Default', 'RSA [bits]' or the name of an "
-                                    "elliptic curve (e.g. P-256, P-384, X25519)",
-                                    cmd->cmd->name, arg);
+                warn_value(cmd, "%s: unknown key type '%s' is ignored, use 'Default', "
+                           "'RSA [bits]' or the name of an elliptic curve (e.g. P-256, "
+                           "P-384, X25519)", cmd->cmd->name, arg);
+                continue;
             }
             md_pkeys_spec_add_ec(pks, apr_pstrdup(cmd->pool, arg));
+            ++kept;
         }
     }
-    target_conf(cmd)->pks = pks;
+    /* with every key type ignored, so is the directive */
+    if (kept > 0) target_conf(cmd)->pks = pks;
     return NULL;
 }
 
 /* --- MDExternalAccountBinding ---------------------------------------------------------- */
 
-static const char *check_hmac(cmd_parms *cmd, const char *hmac, const char *where)
+/* Any HMAC is stored, as the original does: the registration uses what
+ * decodes before the first bad character, and fails with
+ * apache:eab-hmac-invalid if that is nothing. The value is never logged. */
+static void check_hmac(cmd_parms *cmd, const char *hmac, const char *where)
 {
-    if (md_util_is_base64url(hmac)) return NULL;
-    return apr_psprintf(cmd->pool, "%s: the hmac value%s is not base64url encoded",
-                        cmd->cmd->name, where);
+    if (md_util_is_base64url(hmac)) return;
+    warn_value(cmd, "%s: the hmac value%s is not base64url encoded, registering an "
+               "account with it will likely fail", cmd->cmd->name, where);
 }
 
 static const char *read_eab_file(cmd_parms *cmd, md_srv_conf_t *sc, const char *arg)
@@ -826,9 +952,7 @@ static const char *read_eab_file(cmd_parms *cmd, md_srv_conf_t *sc, const char *
         return apr_psprintf(cmd->pool, "%s: JSON does not contain 'hmac' element in "
                             "file %s", cmd->cmd->name, path);
     }
-    if (check_hmac(cmd, hmac, "")) {
-        return check_hmac(cmd, hmac, apr_pstrcat(cmd->pool, " in file ", path, NULL));
-    }
+    check_hmac(cmd, hmac, apr_pstrcat(cmd->pool, " in file ", path, NULL));
     sc->eab_kid = apr_pstrdup(cmd->pool, kid);
     sc->eab_hmac = apr_pstrdup(cmd->pool, hmac);
     return NULL;
@@ -841,7 +965,7 @@ static const char *set_eab(cmd_parms *cmd, void *dc, const char *arg1, const cha
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
     if (arg2) {
-        if ((err = check_hmac(cmd, arg2, ""))) return err;
+        check_hmac(cmd, arg2, "");
         sc->eab_kid = arg1;
         sc->eab_hmac = arg2;
         return NULL;
@@ -863,10 +987,23 @@ static const char *set_proxy(cmd_parms *cmd, void *dc, const char *value)
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
-    if (APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, value, &err)) return err;
+    if (APR_SUCCESS != md_util_abs_http_uri_check(cmd->pool, value, &err)) {
+        if (!is_lenient_uri_error(cmd, value, err)) return err;
+        warn_value(cmd, "%s: '%s' is not usable as a proxy (%s), requests through it "
+                   "will fail", cmd->cmd->name, value, err);
+    }
     if (sc->section) sc->section->proxy_url = value;
     else sc->mc->proxy_url = value;
     return NULL;
+}
+
+/* A file may appear after the server started (the original stores the path
+ * unchecked): a missing one is reported here and again where it is used. */
+static void warn_missing_file(cmd_parms *cmd, const char *path)
+{
+    if (is_dump_mode() || md_util_is_file(path, cmd->temp_pool)) return;
+    warn_value(cmd, "%s: file '%s' does not exist (yet) or is not a regular file",
+               cmd->cmd->name, path);
 }
 
 /* MDCACertificateFile / MDHttpProxyCACertificateFile: cmd->info is
@@ -884,10 +1021,7 @@ static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value)
             return apr_psprintf(cmd->pool, "%s: invalid file path %s", cmd->cmd->name,
                                 value);
         }
-        if (!is_dump_mode() && !md_util_is_file(path, cmd->pool)) {
-            return apr_psprintf(cmd->pool, "%s: file '%s' does not exist or is not a "
-                                "regular file", cmd->cmd->name, path);
-        }
+        warn_missing_file(cmd, path);
     }
     if (sc->section) field = for_proxy? &sc->section->proxy_ca_certs : &sc->section->ca_certs;
     else field = for_proxy? &sc->mc->proxy_ca_certs : &sc->mc->ca_certs;
@@ -953,10 +1087,7 @@ static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value)
     if (!path) {
         return apr_psprintf(cmd->pool, "%s: invalid file path %s", cmd->cmd->name, value);
     }
-    if (!is_dump_mode() && !md_util_is_file(path, cmd->pool)) {
-        return apr_psprintf(cmd->pool, "%s: file '%s' does not exist or is not a "
-                            "regular file", cmd->cmd->name, path);
-    }
+    warn_missing_file(cmd, path);
     pfiles = cmd->info? &sc->current->pkey_files : &sc->current->cert_files;
     if (!*pfiles) *pfiles = apr_array_make(cmd->pool, 3, sizeof(const char *));
     APR_ARRAY_PUSH(*pfiles, const char *) = path;
@@ -990,7 +1121,9 @@ static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
     return NULL;
 }
 
-static const char *parse_port_map(const char *value, int *pnet, int *plocal)
+/* Like the original, the local port is the leading number ("+" allowed);
+ * *pjunk is set when something follows it. */
+static const char *parse_port_map(const char *value, int *pnet, int *plocal, int *pjunk)
 {
     apr_int64_t n;
     char *endp;
@@ -1019,10 +1152,12 @@ static const char *parse_port_map(const char *value, int *pnet, int *plocal)
     errno = 0;
     n = apr_strtoi64(value, &endp, 10);
     if (errno) return "unable to parse second port number";
-    if (!apr_isdigit(*value) || *endp || n <= 0 || n > 65535) {
+    if (!(apr_isdigit(*value) || ('+' == *value && apr_isdigit(value[1])))
+        || n <= 0 || n > 65535) {
         return "invalid number for port map, must be in ]0,65535]";
     }
     *plocal = (int)n;
+    *pjunk = ('\0' != *endp);
     return NULL;
 }
 
@@ -1030,13 +1165,17 @@ static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const 
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     const char *err, *values[2];
-    int i, net, local;
+    int i, net, local, junk = 0;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
     values[0] = v1;
     values[1] = v2;
     for (i = 0; i < 2 && values[i]; ++i) {
-        if ((err = parse_port_map(values[i], &net, &local))) return err;
+        if ((err = parse_port_map(values[i], &net, &local, &junk))) return err;
+        if (junk) {
+            warn_value(cmd, "%s: '%s' has more than a port number after ':', %d is "
+                       "used", cmd->cmd->name, values[i], local);
+        }
         if (80 == net) mc->local_80 = local;
         else mc->local_443 = local;
     }
@@ -1052,8 +1191,12 @@ static const char *set_retry_failover(cmd_parms *cmd, void *dc, const char *valu
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
     errno = 0;
     n = apr_strtoi64(value, &endp, 10);
-    if (errno || !apr_isdigit(*value) || *endp || n <= 0 || n > INT_MAX) {
-        return "invalid argument, must be a number > 0";
+    if (endp == value || n <= 0) return "invalid argument, must be a number > 0";
+    /* the original reads the leading number: "3x" is 3 */
+    if (errno || *endp || n > INT_MAX) {
+        n = (errno || n > INT_MAX)? INT_MAX : n;
+        warn_value(cmd, "%s: '%s' is not a plain number > 0, %d is used",
+                   cmd->cmd->name, value, (int)n);
     }
     cmd_mod_conf(cmd)->retry_failover = (int)n;
     return NULL;
@@ -1063,15 +1206,20 @@ static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     apr_interval_time_t wait;
+    apr_status_t rv;
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
     if (is_word(value, "on")) mc->use_store_locks = 1;
     else if (is_word(value, "off")) mc->use_store_locks = 0;
-    else if (APR_SUCCESS == md_duration_parse(&wait, value, "s")) {
+    else if (APR_STATUS_IS_ERANGE(rv = md_duration_parse(&wait, value, "s"))) {
+        warn_too_large(cmd, value);
+    }
+    else if (APR_SUCCESS == rv) {
         if (wait < 0) {
-            return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                               ": a negative lock wait time is not allowed", NULL);
+            warn_value(cmd, "%s: a negative lock wait time is not possible, '%s' is "
+                       "ignored", cmd->cmd->name, value);
+            return NULL;
         }
         mc->use_store_locks = (wait != 0);
         if (wait) mc->lock_wait_timeout = wait;
@@ -1100,7 +1248,7 @@ static const char *set_cert_check(cmd_parms *cmd, void *dc, const char *name,
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
-    if ((err = check_cert_check_url(cmd, url))) return err;
+    check_cert_check_url(cmd, url);
     mc->cert_check_name = name;
     mc->cert_check_url = url;
     return NULL;
@@ -1509,28 +1657,34 @@ static int check_overlaps(server_rec *s, md_mod_conf_t *mc, apr_pool_t *p)
 }
 
 /* With MDMatchNames servernames overlaps are fine, but two MDs with the same
- * name would share one store entry. */
-static int check_duplicate_names(server_rec *s, md_mod_conf_t *mc, apr_pool_t *p)
+ * name would share one store entry. The original starts with them: the
+ * first definition is used, a later one is dropped with a warning. */
+static void drop_duplicate_names(server_rec *s, md_mod_conf_t *mc, apr_pool_t *p)
 {
     apr_hash_t *seen = apr_hash_make(p);
-    int i, errors = 0;
+    int i, kept = 0, reports = 0;
 
     for (i = 0; i < mc->mds->nelts; ++i) {
-        const md_t *md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
+        md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
         const md_t *other = apr_hash_get(seen, md->name, APR_HASH_KEY_STRING);
         if (!other) {
             apr_hash_set(seen, md->name, APR_HASH_KEY_STRING, md);
+            APR_ARRAY_IDX(mc->mds, kept, md_t *) = md;
+            APR_ARRAY_IDX(mc->md_sections, kept, md_srv_conf_t *) =
+                APR_ARRAY_IDX(mc->md_sections, i, md_srv_conf_t *);
+            ++kept;
             continue;
         }
-        if (++errors <= MD_CHECK_MAX_REPORTS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10600)
+        if (++reports <= MD_CHECK_MAX_REPORTS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10600)
                          "two Managed Domains have the same name '%s', first definition "
-                         "in %s(line %d), second in %s(line %d)", md->name,
-                         defn_file(other), (int)other->defn_line_number, defn_file(md),
-                         (int)md->defn_line_number);
+                         "in %s(line %d), second in %s(line %d): the second is ignored",
+                         md->name, defn_file(other), (int)other->defn_line_number,
+                         defn_file(md), (int)md->defn_line_number);
         }
     }
-    return errors;
+    mc->mds->nelts = kept;
+    mc->md_sections->nelts = kept;
 }
 
 static int check_static_files(server_rec *s, const md_t *md)
@@ -1554,39 +1708,38 @@ static int check_static_files(server_rec *s, const md_t *md)
 }
 
 /* A wildcard name can only be validated with dns-01: it must be allowed by
- * MDCAChallenges and have an MDChallengeDns01 command. */
-static int check_wildcard(server_rec *s, const md_t *md, const md_mod_conf_t *mc)
+ * MDCAChallenges and have an MDChallengeDns01 command. Without, the server
+ * starts (as the original does) and the renewal fails with
+ * challenge-mismatch: the admin is told now. */
+static void check_wildcard(server_rec *s, const md_t *md, const md_mod_conf_t *mc)
 {
     const char *wildcard = NULL;
     int i;
 
     if ((md->cert_files && md->cert_files->nelts > 0)
         || MD_RENEW_MANUAL == md->renew_mode) {
-        return 0;
+        return;
     }
     for (i = 0; i < md->domains->nelts && !wildcard; ++i) {
         const char *name = APR_ARRAY_IDX(md->domains, i, const char *);
         if (md_dns_is_wildcard(name)) wildcard = name;
     }
-    if (!wildcard) return 0;
+    if (!wildcard) return;
     if (md->ca_challenges
         && md_array_str_index(md->ca_challenges, MD_AUTHZ_TYPE_DNS01, 0, 0) < 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10601)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10601)
                      "%s: the wildcard domain '%s' can only be validated with the "
                      "challenge type 'dns-01', but MDCAChallenges does not include it "
-                     "(definition in %s(line %d))", md->name, wildcard, defn_file(md),
-                     (int)md->defn_line_number);
-        return 1;
+                     "(definition in %s(line %d)): renewals will fail", md->name,
+                     wildcard, defn_file(md), (int)md->defn_line_number);
     }
-    if (!md_config_dns01_cmd(md, mc)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10602)
+    else if (!md_config_dns01_cmd(md, mc)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10602)
                      "%s: the wildcard domain '%s' can only be validated with the "
                      "challenge type 'dns-01', but no MDChallengeDns01 command is "
-                     "configured (definition in %s(line %d))", md->name, wildcard,
-                     defn_file(md), (int)md->defn_line_number);
-        return 1;
+                     "configured (definition in %s(line %d)): renewals will fail",
+                     md->name, wildcard, defn_file(md), (int)md->defn_line_number);
     }
-    return 0;
 }
 
 apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
@@ -1596,11 +1749,11 @@ apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
 
     md_config_complete_all(base_server, mc->p);
     if (MD_MATCH_ALL == mc->match_mode) errors += check_overlaps(base_server, mc, p);
-    else errors += check_duplicate_names(base_server, mc, p);
+    else drop_duplicate_names(base_server, mc, p);
     for (i = 0; i < mc->mds->nelts; ++i) {
         const md_t *md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
         errors += check_static_files(base_server, md);
-        errors += check_wildcard(base_server, md, mc);
+        check_wildcard(base_server, md, mc);
     }
     return errors? APR_EINVAL : APR_SUCCESS;
 }
@@ -1608,6 +1761,7 @@ apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
 static int md_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
+    md_config_log_warnings(s);
     return (APR_SUCCESS == md_config_check(s, ptemp))? OK : !OK;
 }
 

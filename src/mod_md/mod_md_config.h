@@ -71,6 +71,8 @@ struct md_mod_conf_t {
     apr_array_header_t *unused_names;   /* names of MDs without a vhost */
     apr_array_header_t *watched_names;  /* names of MDs being renewed */
     apr_hash_t *init_errors;            /* md name -> error text */
+    apr_array_header_t *warnings;       /* const char*: values accepted with a
+                                         * warning (md_config_log_warnings) */
     /* completion: copies shared by MDs with the same settings (read-only) */
     const apr_array_header_t *completed_urls_src;
     apr_array_header_t *completed_urls;
@@ -219,6 +221,14 @@ apr_status_t md_config_complete_all(server_rec *base_server, apr_pool_t *p);
  * @return APR_SUCCESS or APR_EINVAL if any check failed
  */
 apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p);
+
+/**
+ * Logs the warnings about directive values that were accepted although they
+ * cannot work as written (AH10660, level warn, with file and line). Called
+ * from check_config ("apache2 -t", the console at start) and from
+ * post_config outside the dry run (the error log).
+ */
+void md_config_log_warnings(server_rec *s);
 
 /** The effective dns-01 command for an MD (its own or the global one). */
 const char *md_config_dns01_cmd(const md_t *md, const md_mod_conf_t *mc);

@@ -848,6 +848,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     else {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, APLOGNO(10071)
                      "mod_md (v%s), initializing...", MOD_MD_VERSION);
+        md_config_log_warnings(s);
     }
     rv = settings_load(&set, s, pconf, ptemp);
     if (APR_SUCCESS != rv) return HTTP_INTERNAL_SERVER_ERROR;

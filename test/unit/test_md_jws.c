@@ -192,7 +192,8 @@ START_TEST(test_eab)
 }
 END_TEST
 
-static const char *bad_hmacs[] = { "!!not base64!!", "", NULL };
+/* no byte before the first character outside the alphabet */
+static const char *bad_hmacs[] = { "!!not base64!!", "", NULL, "$$$$", "a b", "=" };
 
 START_TEST(test_eab_invalid_hmac)
 {
@@ -204,6 +205,30 @@ START_TEST(test_eab_invalid_hmac)
                                             bad_hmacs[_i], "https://ca.example/a"));
     ck_assert_ptr_null(eab);
     ck_assert_str_eq(MD_PROBLEM_EAB_HMAC_INVALID, problem);
+}
+END_TEST
+
+/* As the original: the key is the decoded leading base64url characters,
+ * "aGVsbG8$$" is keyed with "hello". */
+START_TEST(test_eab_hmac_prefix)
+{
+    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    const char *problem = "x", *input;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    md_json_t *eab;
+    md_data_t sig;
+
+    ck_assert_int_eq(APR_SUCCESS, md_jws_eab(&eab, &problem, md_test_pool, pkey, "kid-1",
+                                             "aGVsbG8$$", "https://ca.example/a"));
+    ck_assert_ptr_null(problem);
+    input = apr_pstrcat(md_test_pool, md_json_gets(eab, "protected", NULL), ".",
+                        md_json_gets(eab, "payload", NULL), NULL);
+    HMAC(EVP_sha256(), "hello", 5, (const unsigned char *)input, strlen(input), mac,
+         &mac_len);
+    sig = b64_decode(md_json_gets(eab, "signature", NULL));
+    ck_assert_int_eq(mac_len, sig.len);
+    ck_assert(!memcmp(mac, sig.data, sig.len));
 }
 END_TEST
 
@@ -229,7 +254,8 @@ Suite *md_test_jws_suite(void)
     tcase_add_loop_test(tc, test_sign_jwk, 0, N(sign_cases));
     tcase_add_test(tc, test_sign_kid_post_as_get);
     tcase_add_test(tc, test_eab);
-    tcase_add_loop_test(tc, test_eab_invalid_hmac, 0, 2);
+    tcase_add_loop_test(tc, test_eab_invalid_hmac, 0, N(bad_hmacs));
+    tcase_add_test(tc, test_eab_hmac_prefix);
     tcase_add_test(tc, test_key_authz);
     suite_add_tcase(s, tc);
     return s;
