@@ -650,7 +650,26 @@ static apr_time_t current_until(drive_ctx *ctx, apr_time_t now)
     return until;
 }
 
-/* When the staged certificates may be activated (interfaces.md 9). */
+/* A notBefore after our clock: the CA's clock is ahead of ours. Clients
+ * judge validity by their own clocks, so the set is not held back for it
+ * (the original activates it at the next restart too), but the admin
+ * hears about the clock. */
+static apr_time_t clock_behind(drive_ctx *ctx, apr_time_t not_before, apr_time_t now)
+{
+    char nb[APR_RFC822_DATE_LEN], local[APR_RFC822_DATE_LEN];
+
+    apr_rfc822_date(nb, not_before);
+    apr_rfc822_date(local, now);
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ctx->p, "AH10680: %s: the new "
+                  "certificate is valid from %s (notBefore), but the local time is %s: "
+                  "this server's clock seems to be behind the CA's. The certificate is "
+                  "used anyway; please check the system time.", ctx->md->name, nb, local);
+    return now;
+}
+
+/* When the staged certificates may be activated (interfaces.md 9):
+ * MDActivationDelay counts from the notBefore, or from now when our clock
+ * is behind the CA's. */
 static apr_time_t staged_valid_from(drive_ctx *ctx)
 {
     apr_interval_time_t delay = ctx->opts->activation_delay;
@@ -663,6 +682,7 @@ static apr_time_t staged_valid_from(drive_ctx *ctx)
         t = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *));
         if (t > from) from = t;
     }
+    if (from > now) from = clock_behind(ctx, from, now);
     if (delay < 0) return now + apr_time_from_sec(1);
     if (delay == 0) return from;
     until = current_until(ctx, now);
