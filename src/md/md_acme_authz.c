@@ -136,16 +136,13 @@ typedef struct {
     md_result_t *result;
 } cha_ctx;
 
-typedef apr_status_t cha_setup_fn(const char **psetup, int *pnotify, cha_ctx *ctx,
-                                  apr_pool_t *p);
+typedef apr_status_t cha_setup_fn(const char **psetup, cha_ctx *ctx, apr_pool_t *p);
 
-static apr_status_t setup_http01(const char **psetup, int *pnotify, cha_ctx *ctx,
-                                 apr_pool_t *p)
+static apr_status_t setup_http01(const char **psetup, cha_ctx *ctx, apr_pool_t *p)
 {
     const char *domain = ctx->authz->domain, *data = NULL;
     apr_status_t rv;
 
-    *pnotify = 0;
     rv = md_store_load(ctx->env->store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01,
                        MD_SV_TEXT, (void **)&data, p);
     if (APR_SUCCESS != rv || !data || strcmp(data, ctx->key_authz)) {
@@ -156,7 +153,6 @@ static apr_status_t setup_http01(const char **psetup, int *pnotify, cha_ctx *ctx
                           "challenge for %s", ctx->env->md->name, domain);
             goto leave;
         }
-        *pnotify = 1;
     }
     rv = APR_SUCCESS;
     *psetup = apr_psprintf(p, "%s:%s", MD_AUTHZ_TYPE_HTTP01, domain);
@@ -164,8 +160,7 @@ leave:
     return rv;
 }
 
-static apr_status_t setup_tlsalpn01(const char **psetup, int *pnotify, cha_ctx *ctx,
-                                    apr_pool_t *p)
+static apr_status_t setup_tlsalpn01(const char **psetup, cha_ctx *ctx, apr_pool_t *p)
 {
     const md_t *md = ctx->env->md;
     const char *domain = ctx->authz->domain;
@@ -176,7 +171,6 @@ static apr_status_t setup_tlsalpn01(const char **psetup, int *pnotify, cha_ctx *
     apr_status_t rv = APR_SUCCESS;
     int i;
 
-    *pnotify = 0;
     for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
         spec = md_pkeys_spec_get(md->pks, i);
         rv = md_pkey_gen(&pkey, p, spec);
@@ -194,7 +188,6 @@ static apr_status_t setup_tlsalpn01(const char **psetup, int *pnotify, cha_ctx *
                            md_pkey_spec_filename(spec, MD_FN_TLSALPN01_CERT, p),
                            MD_SV_CHAIN, chain, 0);
         if (APR_SUCCESS != rv) goto leave;
-        *pnotify = 1;
     }
     *psetup = apr_psprintf(p, "%s:%s", MD_AUTHZ_TYPE_TLSALPN01, domain);
 leave:
@@ -205,8 +198,7 @@ leave:
     return rv;
 }
 
-static apr_status_t setup_dns01(const char **psetup, int *pnotify, cha_ctx *ctx,
-                                apr_pool_t *p)
+static apr_status_t setup_dns01(const char **psetup, cha_ctx *ctx, apr_pool_t *p)
 {
     const md_t *md = ctx->env->md;
     const char *domain = ctx->authz->domain, *digest;
@@ -215,7 +207,6 @@ static apr_status_t setup_dns01(const char **psetup, int *pnotify, cha_ctx *ctx,
     apr_status_t rv;
     int exit_code;
 
-    *pnotify = 0;
     data.data = ctx->key_authz;
     data.len = strlen(ctx->key_authz);
     rv = md_crypt_sha256_digest64(&digest, p, &data);
@@ -236,7 +227,6 @@ static apr_status_t setup_dns01(const char **psetup, int *pnotify, cha_ctx *ctx,
                       md->name, exit_code, domain);
         goto leave;
     }
-    *pnotify = 1;
     *psetup = apr_psprintf(p, "%s:%s %s", MD_AUTHZ_TYPE_DNS01, domain, digest);
 leave:
     return rv;
@@ -315,7 +305,6 @@ static apr_status_t cha_respond(const char **psetup, cha_ctx *ctx, md_json_t *ch
 {
     const md_acme_authz_env_t *env = ctx->env;
     const char *event;
-    int notify = 0;
     apr_status_t rv;
 
     ctx->url = md_json_gets(cha, "url", NULL);
@@ -331,9 +320,11 @@ static apr_status_t cha_respond(const char **psetup, cha_ctx *ctx, md_json_t *ch
                               ctx->type, ctx->authz->domain);
     rv = md_jws_key_authz(&ctx->key_authz, p, ctx->acme->acct_key, ctx->token);
     if (APR_SUCCESS != rv) goto leave;
-    rv = cha_type_find(ctx->type)->setup(psetup, &notify, ctx, p);
+    rv = cha_type_find(ctx->type)->setup(psetup, ctx, p);
     if (APR_SUCCESS != rv) goto leave;
-    if (notify && env->on_setup
+    /* each time, also when the stored data did not change (a retry): the
+     * command may have to do its part again (as the original) */
+    if (env->on_setup
         && env->on_setup(env->on_setup_baton, env->md->name, ctx->type,
                          ctx->authz->domain, p)) {
         rv = APR_EGENERAL;

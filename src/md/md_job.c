@@ -362,28 +362,30 @@ apr_status_t md_job_notify(md_job_t *job, const char *reason, md_result_t *resul
 {
     const md_event_t *events = job->events ? job->events : md_event_get_default();
     md_event_kind_t kind = md_event_kind(reason);
+    md_result_t *cmd;
     apr_pool_t *ptemp;
     const char *problem;
     apr_status_t rv;
 
     rv = apr_pool_create(&ptemp, job->p);
     if (APR_SUCCESS != rv) return rv;
-    if (result) {
-        /* as the original: a checked notification's outcome replaces the
-         * job's last result ("renewed" leaves {status, valid-from}), and a
-         * failing command leaves its problem there */
-        if (MD_EVENT_CHECKED == kind) md_result_set(result, APR_SUCCESS, NULL);
-        rv = md_event_raise(events, reason, job->mdomain, job, result, ptemp);
-        if (MD_EVENT_CHECKED == kind || APR_SUCCESS != rv) {
-            if (!job->last) job->last = md_result_make(job->p, APR_SUCCESS);
-            md_result_assign(job->last, result);
-        }
+    /* the event works on a copy whose status says whether a command failed
+     * (also for fire-and-forget events, which always return success) */
+    cmd = md_result_md_make(ptemp, job->mdomain);
+    if (result) md_result_assign(cmd, result);
+    /* a checked notification's outcome replaces the run's ("renewed"
+     * leaves {status, valid-from}) */
+    if (MD_EVENT_CHECKED == kind) md_result_set(cmd, APR_SUCCESS, NULL);
+    else cmd->status = APR_SUCCESS;
+    rv = md_event_raise(events, reason, job->mdomain, job, cmd, ptemp);
+    if (result && (MD_EVENT_CHECKED == kind || APR_SUCCESS != cmd->status)) {
+        /* as the original: a failing command's problem replaces the job's
+         * last result, also that of the renewal an "errored" reports */
+        md_result_assign(result, cmd);
+        if (!job->last) job->last = md_result_make(job->p, APR_SUCCESS);
+        md_result_assign(job->last, result);
     }
-    else {
-        result = md_result_md_make(ptemp, job->mdomain);
-        rv = md_event_raise(events, reason, job->mdomain, job, result, ptemp);
-    }
-    problem = result->problem ? apr_pstrdup(job->p, result->problem) : NULL;
+    problem = cmd->problem ? apr_pstrdup(job->p, cmd->problem) : NULL;
     apr_pool_destroy(ptemp);
     job->dirty = 1;
     if (APR_SUCCESS == rv) {
@@ -392,9 +394,11 @@ apr_status_t md_job_notify(md_job_t *job, const char *reason, md_result_t *resul
             if (!strcmp("renewed", reason)) job->notified_renewed = 1;
         }
     }
-    else if (MD_EVENT_CHECKED == kind && strncmp("challenge-setup:", reason, 16)) {
-        /* only a failed 'renewed'/'expiring' is an error of the job; a veto
-         * of 'renewing' and fire-and-forget events are not (as the original) */
+    else if (MD_EVENT_FIRE_AND_FORGET != kind) {
+        /* a failed notification is an error of the job of its own: a veto
+         * of "renewing" (unlike the original, which waits for the next
+         * check interval), a failed "renewed"/"expiring", and a failed
+         * "challenge-setup:*" on top of the run's own error */
         md_job_retry_later(job, problem);
     }
     return rv;

@@ -186,12 +186,14 @@ void md_job_retry_later(md_job_t *job, const char *problem);
  * (md_event_raise with job->events) and record the outcome:
  * - success (also: rate limited, no command): "renewed", "expiring" and
  *   "challenge-setup:*" set notified; "renewed" also notified-renewed;
- * - failure of "renewing" (veto), "renewed", "expiring": errors + 1 and a
- *   back-off next-run (md_job_retry_later); for "challenge-setup:*" the
- *   failure is only returned (the run's result counts);
+ * - failure of "renewing" (veto), "renewed", "expiring" and
+ *   "challenge-setup:*": errors + 1 and a back-off next-run
+ *   (md_job_retry_later);
  * - "installed", "errored", "ocsp-*" never fail (their outcome is logged).
- * Failures are described in result (problem AH10108/AH10109); it is not
- * touched on success. result may be NULL.
+ * A failing command is described in result (problem AH10108/AH10109), and
+ * result then becomes the job's last, also for "errored" (as the original);
+ * on success result is not touched, except that a checked notification
+ * clears its problem. result may be NULL (job->last stays then).
  * @return APR_SUCCESS, APR_EAGAIN when "renewing" was vetoed, else the
  *         failure status
  */

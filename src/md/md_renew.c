@@ -305,18 +305,12 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
     apr_status_t rv;
 
     rv = md_job_notify(job, "renewing", result);
-    if (APR_STATUS_IS_EAGAIN(rv)) {
-        /* MDMessageCmd said no */
+    if (APR_SUCCESS != rv) {
+        /* MDMessageCmd said no or could not run: the job counts the error
+         * and backs off (md_job_notify) */
         t->next_run = job->next_run;
         job_save(t, job, p);
         return;
-    }
-    if (APR_SUCCESS != rv) {
-        /* a command that could not run vetoes nothing: renew, but say so */
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: the MDMessageCmd for "
-                      "'renewing' could not be executed (%s), renewing anyway",
-                      t->md->name, result->detail ? result->detail : "no detail");
-        md_job_log_append(job, MD_JOB_LOG_MESSAGE_ERR, result->problem, result->detail);
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10052: md(%s): state=%d, driving",
                   t->md->name, t->md->state);

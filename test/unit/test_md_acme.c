@@ -1046,6 +1046,20 @@ static const fake_answer veto_script[] = {
       AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
 };
 
+/* The retry of a vetoed set-up resumes the staged order: the stored http-01
+ * data is the same, the event is raised again all the same. */
+static const fake_answer veto_retry_script[] = {
+    A_DIR, A_NONCE,
+    { "POST", "/acct/1", 0, 200, J, NULL, ACCT_JSON, NULL, NULL },
+    { "POST", "/order/1", 0, 200, J, NULL, ORDER_PENDING, NULL, NULL },
+    { "POST", "/authz/1", 0, 200, J, NULL,
+      AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
+    /* the staged order did not work out: once more with a new one */
+    { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
+    { "POST", "/authz/1", 0, 200, J, NULL,
+      AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
+};
+
 START_TEST(test_renew_setup_vetoed)
 {
     md_result_t *result = md_result_md_make(md_test_pool, "example.org");
@@ -1053,6 +1067,7 @@ START_TEST(test_renew_setup_vetoed)
     md_store_t *store;
     md_t *md = renew_md();
     renew_watch w;
+    int i;
 
     md->profile = NULL;
     memset(&w, 0, sizeof(w));
@@ -1062,15 +1077,24 @@ START_TEST(test_renew_setup_vetoed)
     md_acme_drive_opts_init(&opts);
     opts.on_challenge_setup = on_setup;
     opts.on_challenge_setup_baton = &w;
-    fake_start(veto_script, N(veto_script));
     store = renew_store();
-    ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
-                                                       md_test_pool));
-    ck_assert_str_eq(MD_PROBLEM_CHALLENGE_SETUP, result->problem);
-    ck_assert_str_eq("None of the offered challenge types http-01 offered for domain "
-                     "example.org could be setup successfully. Please check the log "
-                     "for errors.", result->detail);
-    ck_assert_int_eq(1, w.events->nelts);
+    for (i = 0; i < 2; ++i) {
+        if (i) fake_start(veto_retry_script, N(veto_retry_script));
+        else fake_start(veto_script, N(veto_script));
+        fake.store = store;
+        ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
+                                                           md_test_pool));
+        ck_assert_int_eq(i ? N(veto_retry_script) : N(veto_script),
+                         fake.requests->nelts);
+        ck_assert_str_eq(MD_PROBLEM_CHALLENGE_SETUP, result->problem);
+        ck_assert_str_eq("None of the offered challenge types http-01 offered for "
+                         "domain example.org could be setup successfully. Please check "
+                         "the log for errors.", result->detail);
+        /* the retry sets up the resumed order and the new one */
+        ck_assert_int_eq(i ? 3 : 1, w.events->nelts);
+        ck_assert_str_eq("example.org challenge-setup:http-01:example.org",
+                         APR_ARRAY_IDX(w.events, w.events->nelts - 1, const char *));
+    }
 }
 END_TEST
 
