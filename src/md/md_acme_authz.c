@@ -255,13 +255,22 @@ static const cha_type_t *cha_type_find(const char *type)
 
 /* 1 if the challenge type can be used for the domain at all. */
 static int type_applies(const char *type, const md_acme_authz_env_t *env,
-                        const char *domain)
+                        const char *domain, apr_pool_t *p)
 {
     if (!cha_type_find(type)) return 0;
     if (!strcmp(MD_AUTHZ_TYPE_DNS01, type)) return env->dns01_cmd != NULL;
     if (!strcmp(MD_AUTHZ_TYPE_TLSALPN01, type)) {
-        return env->md->acme_tls_1_domains
-               && md_array_str_index(env->md->acme_tls_1_domains, domain, 0, 0) >= 0;
+        /* a name without an acme-tls/1 vhost of its own is answered by the
+         * default vhost from challenges/<name>/ when any name of the MD has
+         * one (as the original) */
+        if (env->md->acme_tls_1_domains && env->md->acme_tls_1_domains->nelts > 0) {
+            return 1;
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                      "AH10681: %s: protocol 'acme-tls/1' seems not enabled for this or "
+                      "any other associated domain. Not attempting challenge type "
+                      "tls-alpn-01.", domain);
+        return 0;
     }
     return 1;
 }
@@ -364,7 +373,7 @@ apr_status_t md_acme_authz_respond(const char **psetup, md_acme_authz_t *authz,
     for (i = 0; env->types && i < env->types->nelts; ++i) {
         type = APR_ARRAY_IDX(env->types, i, const char *);
         if (md_array_str_index(offers.offered, type, 0, 1) >= 0
-            && type_applies(type, env, authz->domain)) {
+            && type_applies(type, env, authz->domain, p)) {
             APR_ARRAY_PUSH(candidates, const char *) = type;
         }
     }

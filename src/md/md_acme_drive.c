@@ -77,9 +77,7 @@ static apr_array_header_t *challenge_types(drive_ctx *ctx)
     if (md->ca_challenges && md->ca_challenges->nelts > 0) {
         return md_array_str_compact(ctx->p, md->ca_challenges, 1);
     }
-    if (ctx->opts->challenge_types && ctx->opts->challenge_types->nelts > 0) {
-        return ctx->opts->challenge_types;
-    }
+    if (ctx->opts->challenge_types) return ctx->opts->challenge_types;
     types = apr_array_make(ctx->p, 3, sizeof(const char *));
     APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_HTTP01;
     APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_TLSALPN01;
@@ -93,6 +91,14 @@ static apr_status_t drive_setup(drive_ctx *ctx)
     const md_acme_drive_opts_t *opts = ctx->opts;
     apr_status_t rv;
 
+    if (challenge_types(ctx)->nelts <= 0) {
+        /* the host found none usable: fail before any CA is contacted */
+        rv = APR_EGENERAL;
+        md_result_set(ctx->result, rv, opts->no_challenges ? opts->no_challenges
+                      : "None of the ACME challenge methods configured for this domain "
+                        "are suitable.");
+        return rv;
+    }
     ctx->ca_url = choose_ca_url(md);
     if (!ctx->ca_url) {
         rv = APR_EINVAL;

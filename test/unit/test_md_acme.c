@@ -1046,6 +1046,43 @@ static const fake_answer veto_script[] = {
       AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
 };
 
+/* The host found no usable challenge type: the renewal fails at once with
+ * its explanation, without asking any CA; configured types are used as
+ * given. */
+static const fake_answer down_script[] = {
+    { "GET", "/dir", APR_ECONNREFUSED, 0, NULL, NULL, NULL, NULL, NULL },
+};
+
+START_TEST(test_renew_no_challenges)
+{
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_drive_opts_t opts;
+    md_store_t *store;
+    md_t *md = renew_md();
+
+    md_acme_drive_opts_init(&opts);
+    opts.challenge_types = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    opts.no_challenges = "None of the ACME challenge methods configured for this domain "
+                         "are suitable. The http: challenge 'http-01' is disabled.";
+    fake_start(veto_script, 0);
+    store = renew_store();
+    ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
+                                                       md_test_pool));
+    ck_assert_int_eq(0, fake.requests->nelts);
+    ck_assert_int_eq(APR_EGENERAL, result->status);
+    ck_assert_ptr_null(result->problem);
+    ck_assert_str_eq(opts.no_challenges, result->detail);
+
+    /* with MDCAChallenges the renewal goes on (to a CA that is down here) */
+    md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
+    fake_start(down_script, N(down_script));
+    ck_assert_int_eq(APR_ECONNREFUSED, md_acme_drive_renew(store, md, &opts, result,
+                                                           md_test_pool));
+    ck_assert_int_eq(N(down_script), fake.requests->nelts);
+}
+END_TEST
+
 /* The retry of a vetoed set-up resumes the staged order: the stored http-01
  * data is the same, the event is raised again all the same. */
 static const fake_answer veto_retry_script[] = {
@@ -1187,6 +1224,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);
+    tcase_add_test(tc, test_renew_no_challenges);
     tcase_add_test(tc, test_renew_authz_invalid);
     tcase_add_test(tc, test_renew_tos_required);
     suite_add_tcase(s, tc);
