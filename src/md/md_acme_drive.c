@@ -405,10 +405,7 @@ static apr_status_t choose_profile(const char **pprofile, drive_ctx *ctx)
         *pprofile = md->profile;
     }
     else if (md->profile_mandatory) {
-        rv = APR_EINVAL;
-        md_result_printf(ctx->result, rv, "The CA at <%s> does not offer the profile "
-                         "'%s' that is configured as mandatory for %s.", ctx->ca_url,
-                         md->profile, md->name);
+        rv = APR_EINVAL;            /* the caller says so, after its activity */
     }
     else {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ctx->p, "%s: the CA at <%s> does "
@@ -427,12 +424,19 @@ static apr_status_t order_new(md_acme_order_t **porder, drive_ctx *ctx,
     int i;
 
     rv = choose_profile(&profile, ctx);
-    if (APR_SUCCESS != rv) goto leave;
     replaces = replaces_id(ctx, spec);
+    /* a mandatory profile the CA lacks fails this order: its activity first,
+     * naming the profile, stays the job's last (as the original) */
+    if (APR_SUCCESS != rv) profile = ctx->md->profile;
     md_result_activity_printf(ctx->result, "Creating new order, key-spec=%s, profile=%s, "
                               "replacing-cert=%s",
                               md_pkey_spec_activity_name(spec, ctx->p),
                               profile ? profile : "none", replaces ? replaces : "none");
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "%s: mandatory ACME profile '%s' is not "
+                         "offered by CA", ctx->md->name, profile);
+        goto leave;
+    }
     rv = md_acme_order_register(&order, ctx->acme, ctx->domains, profile, replaces,
                                 ctx->result, ctx->p);
     if (APR_SUCCESS != rv && replaces && ctx->result->problem) {
