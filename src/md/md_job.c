@@ -103,6 +103,20 @@ void md_job_from_json(md_job_t *job, const md_json_t *json, apr_pool_t *p)
     }
 }
 
+int md_job_staged_results_exist(md_store_t *store, const md_t *md, apr_pool_t *p)
+{
+    const char *chain;
+    int i;
+
+    if (!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p)) return 0;
+    if (!md_store_exists(store, MD_SG_DOMAINS, md->name, NULL, p)) return 1;
+    for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+        chain = md_pkey_spec_filename(md_pkeys_spec_get(md->pks, i), MD_FN_PUBCERT, p);
+        if (!md_store_exists(store, MD_SG_STAGING, md->name, chain, p)) return 0;
+    }
+    return 1;
+}
+
 apr_status_t md_job_load(md_job_t *job)
 {
     md_json_t *json;

@@ -119,6 +119,14 @@ void md_job_from_json(md_job_t *job, const struct md_json_t *json, apr_pool_t *p
 apr_status_t md_job_load(md_job_t *job);
 
 /**
+ * 0 when a staging job of md that claims success ("finished") must count
+ * as absent because staging does not hold its results (as the original):
+ * staging/NAME/md.json is missing, or domains/NAME exists and staging
+ * lacks the chain of one of md's key types. 1 otherwise.
+ */
+int md_job_staged_results_exist(md_store_t *store, const md_t *md, apr_pool_t *p);
+
+/**
  * Save the job to <group>/<name>/job.json (with its log) and clear dirty.
  * @return APR_SUCCESS, APR_EINVAL without a store, else the store's error
  */

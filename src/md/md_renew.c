@@ -386,6 +386,17 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     return 1;
 }
 
+static md_job_t *job_make(renew_task *t, apr_pool_t *p)
+{
+    const md_renew_opts_t *opts = t->opts;
+    md_job_t *job;
+
+    job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
+    job->events = opts->events;
+    if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
+    return job;
+}
+
 static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
@@ -394,10 +405,16 @@ static void process(renew_task *t, apr_pool_t *p)
     md_job_t *job;
 
     if (!lock_md(t, &lock, p)) return;
-    job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
-    job->events = opts->events;
-    if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
+    job = job_make(t, p);
     job_load(t, job, p);
+    if (job->finished && !md_job_staged_results_exist(opts->store, t->md, p)) {
+        /* success without results in staging: as if there was no job, the
+         * MD renews normally (as the original) */
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10682: %s: the staged job "
+                      "claims success, but staging lacks its results; ignoring it",
+                      t->md->name);
+        job = job_make(t, p);
+    }
     if (job->next_run > t->now) {
         t->next_run = job->next_run;
         goto leave;

@@ -8,6 +8,7 @@
 # staging, and a differential run against the reference module.
 
 import os
+import shutil
 import signal
 import time
 from datetime import timezone
@@ -229,6 +230,29 @@ def test_400_clock_behind_ca(acme_factory, reference):
         assert len(lines) == 1 and "[md:warn]" in lines[0], lines
         assert "%s: the new certificate is valid from " % name in lines[0]
         assert "this server's clock seems to be behind the CA's" in lines[0]
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+@pytest.mark.parametrize("flag", ["finished", "notified-renewed"])
+def test_400_staged_job_without_results(acme_factory, reference, flag):
+    """A staging job.json that claims success while staging holds no md.json
+    counts as absent: the MD is renewed normally (as the reference)."""
+    import json
+    name = "ghost.mdspec.org"
+    ae = acme_factory(reference=reference, pebble_env=ALWAYS_VALID)
+    ae.write(["MDomain %s" % name], vhosts=[[name]])
+    os.makedirs(ae.path("staging", name))
+    with open(ae.path("staging", name, "job.json"), "w") as f:
+        json.dump({"name": name, "finished": True, "notified": True,
+                   "notified-renewed": flag == "notified-renewed",
+                   "last": {"status": 0, "detail": "done"}}, f)
+    # as the renewing child (User www-data) would have left them
+    for d in (ae.path("staging"), ae.path("staging", name),
+              ae.path("staging", name, "job.json")):
+        shutil.chown(d, "www-data", "www-data")
+    ae.start()
+    ae.issue(name)
+    assert ae.reasons(name)[0] == "renewing"
 
 
 # --- MDRequireHttps ------------------------------------------------------------------------

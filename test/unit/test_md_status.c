@@ -1391,10 +1391,15 @@ START_TEST(status_input_load)
     ck_assert_int_eq(1, in->renewal_due);
     ck_assert_int_eq(APR_SUCCESS, in->error);
 
-    /* a finished staging job with a staged certificate */
+    /* a finished staging job without md.json in staging counts as absent */
     job = job_from("test6.mdspec.org", JOB_STAGED);
     job->store = store;
     ck_assert_int_eq(APR_SUCCESS, md_job_save(job, p));
+    ck_assert_int_eq(APR_SUCCESS, md_status_input_load(&in, reg, md, T_STATUS, p));
+    ck_assert_ptr_null(in->job);
+
+    /* a finished staging job with a staged certificate */
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_save(store, p, MD_SG_STAGING, md, 0));
     ck_assert_int_eq(APR_SUCCESS, md_chain_fload(&chain, p, DATA("status-rsa2.pem")));
     ck_assert_int_eq(APR_SUCCESS, md_store_chain_save(store, p, MD_SG_STAGING, md->name,
                                                       md_pkeys_spec_get(md->pks, 0),
