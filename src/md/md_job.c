@@ -108,6 +108,13 @@ int md_job_staged_results_exist(md_store_t *store, const md_t *md, apr_pool_t *p
     const char *chain;
     int i;
 
+    /* an MD that gets no certificates by renewal (static files, manual):
+     * its job is about warnings and stands (as the original shows it) */
+    if (MD_RENEW_ALWAYS != md->renew_mode
+        && (MD_RENEW_AUTO != md->renew_mode
+            || (md->cert_files && md->cert_files->nelts > 0))) {
+        return 1;
+    }
     if (!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p)) return 0;
     if (!md_store_exists(store, MD_SG_DOMAINS, md->name, NULL, p)) return 1;
     for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {

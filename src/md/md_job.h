@@ -121,6 +121,7 @@ apr_status_t md_job_load(md_job_t *job);
 /**
  * 0 when a staging job of md that claims success ("finished") must count
  * as absent because staging does not hold its results (as the original):
+ * md renews (renew mode always, or auto without static files) and
  * staging/NAME/md.json is missing, or domains/NAME exists and staging
  * lacks the chain of one of md's key types. 1 otherwise.
  */
