@@ -139,16 +139,13 @@ typedef struct {
     md_result_t *result;
 } cha_ctx;
 
-typedef apr_status_t cha_setup_fn(const char **psetup, int *pnotify, cha_ctx *ctx,
-                                  apr_pool_t *p);
+typedef apr_status_t cha_setup_fn(const char **psetup, cha_ctx *ctx, apr_pool_t *p);
 
-static apr_status_t setup_http01(const char **psetup, int *pnotify, cha_ctx *ctx,
-                                 apr_pool_t *p)
+static apr_status_t setup_http01(const char **psetup, cha_ctx *ctx, apr_pool_t *p)
 {
     const char *domain = ctx->authz->domain, *data = NULL;
     apr_status_t rv;
 
-    *pnotify = 0;
     rv = md_store_load(ctx->env->store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01,
                        MD_SV_TEXT, (void **)&data, p);
     if (APR_SUCCESS != rv || !data || strcmp(data, ctx->key_authz)) {
@@ -159,7 +156,6 @@ static apr_status_t setup_http01(const char **psetup, int *pnotify, cha_ctx *ctx
                           "challenge for %s", ctx->env->md->name, domain);
             goto leave;
         }
-        *pnotify = 1;
     }
     rv = APR_SUCCESS;
     *psetup = apr_psprintf(p, "%s:%s", MD_AUTHZ_TYPE_HTTP01, domain);
@@ -167,8 +163,7 @@ leave:
     return rv;
 }
 
-static apr_status_t setup_tlsalpn01(const char **psetup, int *pnotify, cha_ctx *ctx,
-                                    apr_pool_t *p)
+static apr_status_t setup_tlsalpn01(const char **psetup, cha_ctx *ctx, apr_pool_t *p)
 {
     const md_t *md = ctx->env->md;
     const char *domain = ctx->authz->domain;
@@ -179,7 +174,6 @@ static apr_status_t setup_tlsalpn01(const char **psetup, int *pnotify, cha_ctx *
     apr_status_t rv = APR_SUCCESS;
     int i;
 
-    *pnotify = 0;
     for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
         spec = md_pkeys_spec_get(md->pks, i);
         rv = md_pkey_gen(&pkey, p, spec);
@@ -197,7 +191,6 @@ static apr_status_t setup_tlsalpn01(const char **psetup, int *pnotify, cha_ctx *
                            md_pkey_spec_filename(spec, MD_FN_TLSALPN01_CERT, p),
                            MD_SV_CHAIN, chain, 0);
         if (APR_SUCCESS != rv) goto leave;
-        *pnotify = 1;
     }
     *psetup = apr_psprintf(p, "%s:%s", MD_AUTHZ_TYPE_TLSALPN01, domain);
 leave:
@@ -208,8 +201,7 @@ leave:
     return rv;
 }
 
-static apr_status_t setup_dns01(const char **psetup, int *pnotify, cha_ctx *ctx,
-                                apr_pool_t *p)
+static apr_status_t setup_dns01(const char **psetup, cha_ctx *ctx, apr_pool_t *p)
 {
     const md_t *md = ctx->env->md;
     const char *domain = ctx->authz->domain, *digest;
@@ -218,7 +210,6 @@ static apr_status_t setup_dns01(const char **psetup, int *pnotify, cha_ctx *ctx,
     apr_status_t rv;
     int exit_code;
 
-    *pnotify = 0;
     data.data = ctx->key_authz;
     data.len = strlen(ctx->key_authz);
     rv = md_crypt_sha256_digest64(&digest, p, &data);
@@ -239,7 +230,6 @@ static apr_status_t setup_dns01(const char **psetup, int *pnotify, cha_ctx *ctx,
                       md->name, exit_code, domain);
         goto leave;
     }
-    *pnotify = 1;
     *psetup = apr_psprintf(p, "%s:%s %s", MD_AUTHZ_TYPE_DNS01, domain, digest);
 leave:
     return rv;
@@ -268,13 +258,22 @@ static const cha_type_t *cha_type_find(const char *type)
 
 /* 1 if the challenge type can be used for the domain at all. */
 static int type_applies(const char *type, const md_acme_authz_env_t *env,
-                        const char *domain)
+                        const char *domain, apr_pool_t *p)
 {
     if (!cha_type_find(type)) return 0;
     if (!strcmp(MD_AUTHZ_TYPE_DNS01, type)) return env->dns01_cmd != NULL;
     if (!strcmp(MD_AUTHZ_TYPE_TLSALPN01, type)) {
-        return env->md->acme_tls_1_domains
-               && md_array_str_index(env->md->acme_tls_1_domains, domain, 0, 0) >= 0;
+        /* a name without an acme-tls/1 vhost of its own is answered by the
+         * default vhost from challenges/<name>/ when any name of the MD has
+         * one (as the original) */
+        if (env->md->acme_tls_1_domains && env->md->acme_tls_1_domains->nelts > 0) {
+            return 1;
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                      "AH10681: %s: protocol 'acme-tls/1' seems not enabled for this or "
+                      "any other associated domain. Not attempting challenge type "
+                      "tls-alpn-01.", domain);
+        return 0;
     }
     return 1;
 }
@@ -318,7 +317,6 @@ static apr_status_t cha_respond(const char **psetup, cha_ctx *ctx, md_json_t *ch
 {
     const md_acme_authz_env_t *env = ctx->env;
     const char *event;
-    int notify = 0;
     apr_status_t rv;
 
     ctx->url = md_json_gets(cha, "url", NULL);
@@ -334,9 +332,11 @@ static apr_status_t cha_respond(const char **psetup, cha_ctx *ctx, md_json_t *ch
                               ctx->type, ctx->authz->domain);
     rv = md_jws_key_authz(&ctx->key_authz, p, ctx->acme->acct_key, ctx->token);
     if (APR_SUCCESS != rv) goto leave;
-    rv = cha_type_find(ctx->type)->setup(psetup, &notify, ctx, p);
+    rv = cha_type_find(ctx->type)->setup(psetup, ctx, p);
     if (APR_SUCCESS != rv) goto leave;
-    if (notify && env->on_setup
+    /* each time, also when the stored data did not change (a retry): the
+     * command may have to do its part again (as the original) */
+    if (env->on_setup
         && env->on_setup(env->on_setup_baton, env->md->name, ctx->type,
                          ctx->authz->domain, p)) {
         rv = APR_EGENERAL;
@@ -376,7 +376,7 @@ apr_status_t md_acme_authz_respond(const char **psetup, md_acme_authz_t *authz,
     for (i = 0; env->types && i < env->types->nelts; ++i) {
         type = APR_ARRAY_IDX(env->types, i, const char *);
         if (md_array_str_index(offers.offered, type, 0, 1) >= 0
-            && type_applies(type, env, authz->domain)) {
+            && type_applies(type, env, authz->domain, p)) {
             APR_ARRAY_PUSH(candidates, const char *) = type;
         }
     }

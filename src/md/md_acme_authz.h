@@ -69,8 +69,10 @@ apr_status_t md_acme_authz_update(md_acme_authz_t *authz, struct md_acme_t *acme
 
 /* Sets up one challenge for a pending authorization and tells the CA to
  * validate it. Types are tried in env->types order among those the CA
- * offers and that apply to the domain (tls-alpn-01 only for domains in
- * md->acme_tls_1_domains, dns-01 only with a command). *psetup is the
+ * offers and that apply to the domain (tls-alpn-01 only when a domain of
+ * the MD is in md->acme_tls_1_domains, dns-01 only with a command). Each
+ * set-up raises env->on_setup, also when the stored data did not change.
+ * *psetup is the
  * set-up token ("http-01:<domain>", "tls-alpn-01:<domain>",
  * "dns-01:<domain> <digest>") for later teardown.
  * Errors: challenge-mismatch (APR_EINVAL) when no offered type is usable,

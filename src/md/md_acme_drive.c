@@ -78,9 +78,7 @@ static apr_array_header_t *challenge_types(drive_ctx *ctx)
     if (md->ca_challenges && md->ca_challenges->nelts > 0) {
         return md_array_str_compact(ctx->p, md->ca_challenges, 1);
     }
-    if (ctx->opts->challenge_types && ctx->opts->challenge_types->nelts > 0) {
-        return ctx->opts->challenge_types;
-    }
+    if (ctx->opts->challenge_types) return ctx->opts->challenge_types;
     types = apr_array_make(ctx->p, 3, sizeof(const char *));
     APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_HTTP01;
     APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_TLSALPN01;
@@ -100,6 +98,14 @@ static apr_status_t drive_setup(drive_ctx *ctx)
         md_result_printf(ctx->result, rv, "Unknown CA protocol '%s'", md->ca_proto);
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, ctx->p, "md[%s]: Unknown CA "
                       "protocol '%s'", md->name, md->ca_proto);
+        return rv;
+    }
+    if (challenge_types(ctx)->nelts <= 0) {
+        /* the host found none usable: fail before any CA is contacted */
+        rv = APR_EGENERAL;
+        md_result_set(ctx->result, rv, opts->no_challenges ? opts->no_challenges
+                      : "None of the ACME challenge methods configured for this domain "
+                        "are suitable.");
         return rv;
     }
     ctx->ca_url = choose_ca_url(md);
@@ -438,10 +444,7 @@ static apr_status_t choose_profile(const char **pprofile, drive_ctx *ctx)
         *pprofile = md->profile;
     }
     else if (md->profile_mandatory) {
-        rv = APR_EINVAL;
-        md_result_printf(ctx->result, rv, "The CA at <%s> does not offer the profile "
-                         "'%s' that is configured as mandatory for %s.", ctx->ca_url,
-                         md->profile, md->name);
+        rv = APR_EINVAL;            /* the caller says so, after its activity */
     }
     else {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ctx->p, "%s: the CA at <%s> does "
@@ -460,12 +463,19 @@ static apr_status_t order_new(md_acme_order_t **porder, drive_ctx *ctx,
     int i;
 
     rv = choose_profile(&profile, ctx);
-    if (APR_SUCCESS != rv) goto leave;
     replaces = replaces_id(ctx, spec);
+    /* a mandatory profile the CA lacks fails this order: its activity first,
+     * naming the profile, stays the job's last (as the original) */
+    if (APR_SUCCESS != rv) profile = ctx->md->profile;
     md_result_activity_printf(ctx->result, "Creating new order, key-spec=%s, profile=%s, "
                               "replacing-cert=%s",
                               md_pkey_spec_activity_name(spec, ctx->p),
                               profile ? profile : "none", replaces ? replaces : "none");
+    if (APR_SUCCESS != rv) {
+        md_result_printf(ctx->result, rv, "%s: mandatory ACME profile '%s' is not "
+                         "offered by CA", ctx->md->name, profile);
+        goto leave;
+    }
     rv = md_acme_order_register(&order, ctx->acme, ctx->domains, profile, replaces,
                                 ctx->result, ctx->p);
     if (APR_SUCCESS != rv && replaces && ctx->result->problem) {
@@ -700,7 +710,26 @@ static apr_time_t current_until(drive_ctx *ctx, apr_time_t now)
     return until;
 }
 
-/* When the staged certificates may be activated (interfaces.md 9). */
+/* A notBefore after our clock: the CA's clock is ahead of ours. Clients
+ * judge validity by their own clocks, so the set is not held back for it
+ * (the original activates it at the next restart too), but the admin
+ * hears about the clock. */
+static apr_time_t clock_behind(drive_ctx *ctx, apr_time_t not_before, apr_time_t now)
+{
+    char nb[APR_RFC822_DATE_LEN], local[APR_RFC822_DATE_LEN];
+
+    apr_rfc822_date(nb, not_before);
+    apr_rfc822_date(local, now);
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ctx->p, "AH10680: %s: the new "
+                  "certificate is valid from %s (notBefore), but the local time is %s: "
+                  "this server's clock seems to be behind the CA's. The certificate is "
+                  "used anyway; please check the system time.", ctx->md->name, nb, local);
+    return now;
+}
+
+/* When the staged certificates may be activated (interfaces.md 9):
+ * MDActivationDelay counts from the notBefore, or from now when our clock
+ * is behind the CA's. */
 static apr_time_t staged_valid_from(drive_ctx *ctx)
 {
     apr_interval_time_t delay = ctx->opts->activation_delay;
@@ -713,6 +742,7 @@ static apr_time_t staged_valid_from(drive_ctx *ctx)
         t = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *));
         if (t > from) from = t;
     }
+    if (from > now) from = clock_behind(ctx, from, now);
     if (delay < 0) return now + apr_time_from_sec(1);
     if (delay == 0) return from;
     until = current_until(ctx, now);

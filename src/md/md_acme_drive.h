@@ -25,8 +25,10 @@ typedef struct md_acme_drive_opts_t {
      * configures none (md->ca_challenges). The host computes them from
      * reachability (http-01 needs port 80, tls-alpn-01 port 443 with
      * acme-tls/1, dns-01 a command). NULL: http-01, tls-alpn-01, and dns-01
-     * when a command is configured. */
+     * when a command is configured. Empty: none is usable, the renewal
+     * fails at once with no_challenges as its detail. */
     apr_array_header_t *challenge_types;
+    const char *no_challenges;      /* why none is usable (see above) */
     const char *dns01_cmd;          /* global MDChallengeDns01 (md's own wins) */
     int dns01_version;              /* MDChallengeDns01Version, 1 or 2 */
     const char *ca_file;            /* MDCACertificateFile when md->ca_certs is unset */

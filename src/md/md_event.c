@@ -145,20 +145,22 @@ apr_status_t md_event_notify_argv(const char ***pargv, const char *cmdline,
     return md_util_cmd_argv(pargv, p, cmdline, mdomain, NULL);
 }
 
-/* Runs argv; *pexit_code is the exit code, -1 when it could not be started
- * or was killed. Non-zero exits are APR_EGENERAL. */
+/* Runs argv; *pexit_code is the exit code. A program that cannot be
+ * started counts as one whose exec failed in the child (exit code 255, as
+ * the original reports it). Exit codes above 127 and deaths by a signal
+ * (-1) are APR_EINCOMPLETE, other non-zero exits APR_EGENERAL: the
+ * statuses job.json shows with the original. */
 static apr_status_t run_argv(int *pexit_code, const char **argv, apr_pool_t *p)
 {
     apr_status_t rv;
 
-    *pexit_code = -1;
     rv = md_util_exec(p, argv[0], argv, pexit_code);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "unable to run %s", argv[0]);
-        *pexit_code = -1;
-        return rv;
+        *pexit_code = 255;
     }
-    return (0 == *pexit_code) ? APR_SUCCESS : APR_EGENERAL;
+    if (0 == *pexit_code) return APR_SUCCESS;
+    return (*pexit_code > 127 || *pexit_code < 0) ? APR_EINCOMPLETE : APR_EGENERAL;
 }
 
 static apr_status_t run_notify_cmd(const md_event_t *events, const char *mdomain,
@@ -184,18 +186,18 @@ static apr_status_t run_notify_cmd(const md_event_t *events, const char *mdomain
 
 static apr_status_t run_message_cmd(const md_event_t *events, const char *reason,
                                     const char *mdomain, md_job_t *job,
-                                    md_result_t *result, int *pexit_code, apr_pool_t *p)
+                                    md_result_t *result, apr_pool_t *p)
 {
     const char **argv;
+    int exit_code = -1;
     apr_status_t rv;
 
-    *pexit_code = -1;
     rv = md_event_message_argv(&argv, events->message_cmd, reason, mdomain, p);
-    if (APR_SUCCESS == rv) rv = run_argv(pexit_code, argv, p);
+    if (APR_SUCCESS == rv) rv = run_argv(&exit_code, argv, p);
     if (APR_SUCCESS != rv) {
         md_result_problem_printf(result, rv, MD_EVENT_PROBLEM_MESSAGE,
                                  "MDMessageCmd %s failed with exit code %d.",
-                                 events->message_cmd, *pexit_code);
+                                 events->message_cmd, exit_code);
         md_result_log(result, MD_LOG_ERR);
         if (job) md_job_log_append(job, MD_JOB_LOG_MESSAGE_ERR, reason, result->detail);
     }
@@ -205,19 +207,19 @@ static apr_status_t run_message_cmd(const md_event_t *events, const char *reason
 /* --- raising ------------------------------------------------------------------------- */
 
 static apr_status_t apply_kind(const char *reason, const char *mdomain, apr_status_t rv,
-                               int exit_code, apr_pool_t *p)
+                               apr_pool_t *p)
 {
     if (APR_SUCCESS == rv) return rv;
     switch (md_event_kind(reason)) {
         case MD_EVENT_FIRE_AND_FORGET:
             return APR_SUCCESS;
         case MD_EVENT_VETO:
-            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+            /* also a command that cannot run says no (as the original);
+             * error level: no certificate comes until the admin acts */
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, 0, p,
                           "AH10060: %s: event-handler for '%s' returned %d, "
                           "preventing renewal to proceed.", mdomain, reason, rv);
-            /* a command that ran and said no is a veto; one that could not
-             * run at all is an error of its own */
-            return (exit_code > 0) ? APR_EAGAIN : rv;
+            return APR_EAGAIN;
         default:
             return rv;
     }
@@ -241,7 +243,7 @@ apr_status_t md_event_raise(const md_event_t *events, const char *reason,
                             md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv = APR_SUCCESS;
-    int exit_code = 0, rate_limited = 0;
+    int rate_limited = 0;
 
     if (!mdomain) mdomain = job ? job->mdomain : "";
     if (!result) result = md_result_md_make(p, mdomain);
@@ -264,12 +266,12 @@ apr_status_t md_event_raise(const md_event_t *events, const char *reason,
                       "will be activated on next (graceful) server restart.", mdomain);
     }
     if (events && events->message_cmd) {
-        rv = run_message_cmd(events, reason, mdomain, job, result, &exit_code, p);
+        rv = run_message_cmd(events, reason, mdomain, job, result, p);
         if (APR_SUCCESS != rv) goto leave;
     }
     if (job) md_job_log_append(job, apr_pstrcat(p, "message-", reason, NULL), NULL, NULL);
 leave:
-    rv = apply_kind(reason, mdomain, rv, exit_code, p);
+    rv = apply_kind(reason, mdomain, rv, p);
     call_subscribers(events, reason, mdomain, rv, rate_limited, p);
     return rv;
 }

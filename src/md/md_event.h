@@ -93,13 +93,13 @@ apr_status_t md_event_notify_argv(const char ***pargv, const char *cmdline,
  *    "message-error" entry with the reason as status;
  * 4. success: a "message-<reason>" entry;
  * 5. the subscribers are called.
- * A program that cannot be started is a failure with exit code -1 and the
- * start error as status (never a silent veto).
- * result is only written on failure (its status becomes the failure's).
+ * A program that cannot be started fails as one that exits with 255.
+ * result is only written on failure (its status becomes the failure's:
+ * APR_EGENERAL for exit codes 1-127, APR_EINCOMPLETE above and for a
+ * signal, as the original).
  * @return APR_SUCCESS when delivered or the reason is fire-and-forget;
- *         APR_EAGAIN when "renewing" was vetoed by a non-zero exit (INFO
- *         AH10060); else the failure (APR_EGENERAL for a non-zero exit,
- *         the start error otherwise)
+ *         APR_EAGAIN when "renewing" failed: a veto (ERR AH10060); else
+ *         the failure
  */
 apr_status_t md_event_raise(const md_event_t *events, const char *reason,
                             const char *mdomain, struct md_job_t *job,

@@ -103,6 +103,27 @@ void md_job_from_json(md_job_t *job, const md_json_t *json, apr_pool_t *p)
     }
 }
 
+int md_job_staged_results_exist(md_store_t *store, const md_t *md, apr_pool_t *p)
+{
+    const char *chain;
+    int i;
+
+    /* an MD that gets no certificates by renewal (static files, manual):
+     * its job is about warnings and stands (as the original shows it) */
+    if (MD_RENEW_ALWAYS != md->renew_mode
+        && (MD_RENEW_AUTO != md->renew_mode
+            || (md->cert_files && md->cert_files->nelts > 0))) {
+        return 1;
+    }
+    if (!md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p)) return 0;
+    if (!md_store_exists(store, MD_SG_DOMAINS, md->name, NULL, p)) return 1;
+    for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
+        chain = md_pkey_spec_filename(md_pkeys_spec_get(md->pks, i), MD_FN_PUBCERT, p);
+        if (!md_store_exists(store, MD_SG_STAGING, md->name, chain, p)) return 0;
+    }
+    return 1;
+}
+
 apr_status_t md_job_load(md_job_t *job)
 {
     md_json_t *json;
@@ -362,28 +383,30 @@ apr_status_t md_job_notify(md_job_t *job, const char *reason, md_result_t *resul
 {
     const md_event_t *events = job->events ? job->events : md_event_get_default();
     md_event_kind_t kind = md_event_kind(reason);
+    md_result_t *cmd;
     apr_pool_t *ptemp;
     const char *problem;
     apr_status_t rv;
 
     rv = apr_pool_create(&ptemp, job->p);
     if (APR_SUCCESS != rv) return rv;
-    if (result) {
-        /* as the original: a checked notification's outcome replaces the
-         * job's last result ("renewed" leaves {status, valid-from}), and a
-         * failing command leaves its problem there */
-        if (MD_EVENT_CHECKED == kind) md_result_set(result, APR_SUCCESS, NULL);
-        rv = md_event_raise(events, reason, job->mdomain, job, result, ptemp);
-        if (MD_EVENT_CHECKED == kind || APR_SUCCESS != rv) {
-            if (!job->last) job->last = md_result_make(job->p, APR_SUCCESS);
-            md_result_assign(job->last, result);
-        }
+    /* the event works on a copy whose status says whether a command failed
+     * (also for fire-and-forget events, which always return success) */
+    cmd = md_result_md_make(ptemp, job->mdomain);
+    if (result) md_result_assign(cmd, result);
+    /* a checked notification's outcome replaces the run's ("renewed"
+     * leaves {status, valid-from}) */
+    if (MD_EVENT_CHECKED == kind) md_result_set(cmd, APR_SUCCESS, NULL);
+    else cmd->status = APR_SUCCESS;
+    rv = md_event_raise(events, reason, job->mdomain, job, cmd, ptemp);
+    if (result && (MD_EVENT_CHECKED == kind || APR_SUCCESS != cmd->status)) {
+        /* as the original: a failing command's problem replaces the job's
+         * last result, also that of the renewal an "errored" reports */
+        md_result_assign(result, cmd);
+        if (!job->last) job->last = md_result_make(job->p, APR_SUCCESS);
+        md_result_assign(job->last, result);
     }
-    else {
-        result = md_result_md_make(ptemp, job->mdomain);
-        rv = md_event_raise(events, reason, job->mdomain, job, result, ptemp);
-    }
-    problem = result->problem ? apr_pstrdup(job->p, result->problem) : NULL;
+    problem = cmd->problem ? apr_pstrdup(job->p, cmd->problem) : NULL;
     apr_pool_destroy(ptemp);
     job->dirty = 1;
     if (APR_SUCCESS == rv) {
@@ -392,9 +415,11 @@ apr_status_t md_job_notify(md_job_t *job, const char *reason, md_result_t *resul
             if (!strcmp("renewed", reason)) job->notified_renewed = 1;
         }
     }
-    else if (MD_EVENT_CHECKED == kind && strncmp("challenge-setup:", reason, 16)) {
-        /* only a failed 'renewed'/'expiring' is an error of the job; a veto
-         * of 'renewing' and fire-and-forget events are not (as the original) */
+    else if (MD_EVENT_FIRE_AND_FORGET != kind) {
+        /* a failed notification is an error of the job of its own: a veto
+         * of "renewing" (unlike the original, which waits for the next
+         * check interval), a failed "renewed"/"expiring", and a failed
+         * "challenge-setup:*" on top of the run's own error */
         md_job_retry_later(job, problem);
     }
     return rv;

@@ -119,6 +119,15 @@ void md_job_from_json(md_job_t *job, const struct md_json_t *json, apr_pool_t *p
 apr_status_t md_job_load(md_job_t *job);
 
 /**
+ * 0 when a staging job of md that claims success ("finished") must count
+ * as absent because staging does not hold its results (as the original):
+ * md renews (renew mode always, or auto without static files) and
+ * staging/NAME/md.json is missing, or domains/NAME exists and staging
+ * lacks the chain of one of md's key types. 1 otherwise.
+ */
+int md_job_staged_results_exist(md_store_t *store, const md_t *md, apr_pool_t *p);
+
+/**
  * Save the job to <group>/<name>/job.json (with its log) and clear dirty.
  * @return APR_SUCCESS, APR_EINVAL without a store, else the store's error
  */
@@ -186,12 +195,14 @@ void md_job_retry_later(md_job_t *job, const char *problem);
  * (md_event_raise with job->events) and record the outcome:
  * - success (also: rate limited, no command): "renewed", "expiring" and
  *   "challenge-setup:*" set notified; "renewed" also notified-renewed;
- * - failure of "renewing" (veto), "renewed", "expiring": errors + 1 and a
- *   back-off next-run (md_job_retry_later); for "challenge-setup:*" the
- *   failure is only returned (the run's result counts);
+ * - failure of "renewing" (veto), "renewed", "expiring" and
+ *   "challenge-setup:*": errors + 1 and a back-off next-run
+ *   (md_job_retry_later);
  * - "installed", "errored", "ocsp-*" never fail (their outcome is logged).
- * Failures are described in result (problem AH10108/AH10109); it is not
- * touched on success. result may be NULL.
+ * A failing command is described in result (problem AH10108/AH10109), and
+ * result then becomes the job's last, also for "errored" (as the original);
+ * on success result is not touched, except that a checked notification
+ * clears its problem. result may be NULL (job->last stays then).
  * @return APR_SUCCESS, APR_EAGAIN when "renewing" was vetoed, else the
  *         failure status
  */

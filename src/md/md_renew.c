@@ -351,18 +351,12 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
     apr_status_t rv;
 
     rv = md_job_notify(job, "renewing", result);
-    if (APR_STATUS_IS_EAGAIN(rv)) {
-        /* MDMessageCmd said no */
+    if (APR_SUCCESS != rv) {
+        /* MDMessageCmd said no or could not run: the job counts the error
+         * and backs off (md_job_notify) */
         t->next_run = job->next_run;
         job_save(t, job, p);
         return;
-    }
-    if (APR_SUCCESS != rv) {
-        /* a command that could not run vetoes nothing: renew, but say so */
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: the MDMessageCmd for "
-                      "'renewing' could not be executed (%s), renewing anyway",
-                      t->md->name, result->detail ? result->detail : "no detail");
-        md_job_log_append(job, MD_JOB_LOG_MESSAGE_ERR, result->problem, result->detail);
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10052: md(%s): state=%d, driving",
                   t->md->name, t->md->state);
@@ -471,6 +465,17 @@ static void drop_renew_request(renew_task *t, apr_pool_t *p)
     }
 }
 
+static md_job_t *job_make(renew_task *t, apr_pool_t *p)
+{
+    const md_renew_opts_t *opts = t->opts;
+    md_job_t *job;
+
+    job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
+    job->events = opts->events;
+    if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
+    return job;
+}
+
 static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
@@ -480,10 +485,16 @@ static void process(renew_task *t, apr_pool_t *p)
     int requested;
 
     if (!lock_md(t, &lock, p)) return;
-    job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
-    job->events = opts->events;
-    if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
+    job = job_make(t, p);
     job_load(t, job, p);
+    if (job->finished && !md_job_staged_results_exist(opts->store, t->md, p)) {
+        /* success without results in staging: as if there was no job, the
+         * MD renews normally (as the original) */
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10682: %s: the staged job "
+                      "claims success, but staging lacks its results; ignoring it",
+                      t->md->name);
+        job = job_make(t, p);
+    }
     requested = renew_requested(t, p);
     if (job->next_run > t->now && !requested) {
         t->next_run = job->next_run;
@@ -500,11 +511,7 @@ static void process(renew_task *t, apr_pool_t *p)
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: the live certificate is "
                           "due for renewal", t->md->name);
             md_store_purge(opts->store, p, MD_SG_STAGING, t->md->name);
-            job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name,
-                              opts->retry_delay);
-            job->events = opts->events;
-            if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
-            run_renewal(t, job, result, p);
+            run_renewal(t, job_make(t, p), result, p);
         }
         else if (job->finished) {
             notify_staged(t, job, result, p);

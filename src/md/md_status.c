@@ -136,6 +136,10 @@ apr_status_t md_status_input_load(md_status_input_t **pin, md_reg_t *reg,
     }
     job = md_job_make(p, store, MD_SG_STAGING, md->name, 0);
     rv = md_job_load(job);
+    if (APR_SUCCESS == rv && job->finished
+        && !md_job_staged_results_exist(store, md, p)) {
+        rv = APR_ENOENT;            /* as the scheduler sees it: no job */
+    }
     if (APR_SUCCESS == rv) {
         in->job = job;
         load_staged(in, store, md, p);

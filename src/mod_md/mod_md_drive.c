@@ -115,6 +115,7 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
 typedef struct {
     md_acme_drive_opts_t acme;
     apr_hash_t *challenge_types;    /* md name -> apr_array_header_t* */
+    apr_hash_t *no_challenges;      /* md name -> why none is usable */
 } md_drive_settings;
 
 /* "challenge-setup:<type>:<domain>" before the CA validates. */
@@ -153,6 +154,7 @@ static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *
     }
     aopts.challenge_types = apr_hash_get(ds->challenge_types, md->name,
                                          APR_HASH_KEY_STRING);
+    aopts.no_challenges = apr_hash_get(ds->no_challenges, md->name, APR_HASH_KEY_STRING);
     /* "replaces": the parent loaded the certificates, the child cannot read them */
     aopts.ari_cert_ids = md_ari_cert_ids(opts->reg, md, p);
     aopts.on_challenge_setup = on_challenge_setup;
@@ -182,22 +184,22 @@ static apr_array_header_t *usable_challenges(md_mod_rt_t *rt, const md_t *md,
     return types;
 }
 
-/* Explains to the admin why md cannot use any challenge (AH10173). */
-static void log_no_challenges(server_rec *s, md_mod_rt_t *rt, const md_t *md,
-                              const char *dns01_cmd)
+/* Why md cannot use any challenge type (as the original words it). */
+static const char *no_challenges_why(md_mod_rt_t *rt, const md_t *md,
+                                     const char *dns01_cmd, apr_pool_t *p)
 {
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10173)
-                 "md[%s]: None of the ACME challenge methods configured for this domain "
-                 "are suitable.%s%s%s", md->name,
-                 rt->http_reachable ? "" : " The http: challenge 'http-01' is disabled "
-                 "because the server seems not reachable on public port 80.",
-                 !rt->https_reachable ? " The https: challenge 'tls-alpn-01' is disabled "
-                 "because the server seems not reachable on public port 443."
-                 : (md->acme_tls_1_domains->nelts == 0 ? " The https: challenge "
-                    "'tls-alpn-01' is disabled because the Protocols configuration does "
-                    "not include the 'acme-tls/1' protocol." : ""),
-                 (md->dns01_cmd || dns01_cmd) ? "" : " The DNS challenge 'dns-01' is "
-                 "disabled because the directive 'MDChallengeDns01' is not configured.");
+    return apr_pstrcat(p, "None of the ACME challenge methods configured for this "
+                       "domain are suitable.",
+                       rt->http_reachable ? "" : " The http: challenge 'http-01' is "
+                       "disabled because the server seems not reachable on public port 80.",
+                       !rt->https_reachable ? " The https: challenge 'tls-alpn-01' is "
+                       "disabled because the server seems not reachable on public port 443."
+                       : (md->acme_tls_1_domains->nelts == 0 ? " The https: challenge "
+                          "'tls-alpn-01' is disabled because the Protocols configuration "
+                          "does not include the 'acme-tls/1' protocol." : ""),
+                       (md->dns01_cmd || dns01_cmd) ? "" : " The DNS challenge 'dns-01' "
+                       "is disabled because the directive 'MDChallengeDns01' is not "
+                       "configured.", NULL);
 }
 
 static md_drive_settings *drive_settings(md_mod_rt_t *rt, md_mod_conf_t *mc,
@@ -206,6 +208,7 @@ static md_drive_settings *drive_settings(md_mod_rt_t *rt, md_mod_conf_t *mc,
 {
     md_drive_settings *ds = apr_pcalloc(p, sizeof(*ds));
     apr_array_header_t *types;
+    const char *why;
     md_t *md;
     int i;
 
@@ -218,14 +221,20 @@ static md_drive_settings *drive_settings(md_mod_rt_t *rt, md_mod_conf_t *mc,
     ds->acme.proxy_ca_file = mc->proxy_ca_certs;
     ds->acme.activation_delay = mc->activation_delay;
     ds->challenge_types = apr_hash_make(p);
+    ds->no_challenges = apr_hash_make(p);
     for (i = 0; i < mds->nelts; ++i) {
         md = APR_ARRAY_IDX(mds, i, md_t *);
         if (md->ca_challenges && md->ca_challenges->nelts > 0) continue;
         types = usable_challenges(rt, md, mc->dns01_cmd, p);
-        if (types->nelts == 0 && (!md->cert_files || md->cert_files->nelts == 0)) {
-            log_no_challenges(s, rt, md, mc->dns01_cmd);
-        }
         apr_hash_set(ds->challenge_types, md->name, APR_HASH_KEY_STRING, types);
+        if (types->nelts > 0) continue;
+        /* each renewal fails with this (AH10056), as the original's */
+        why = no_challenges_why(rt, md, mc->dns01_cmd, p);
+        apr_hash_set(ds->no_challenges, md->name, APR_HASH_KEY_STRING, why);
+        if (!md->cert_files || md->cert_files->nelts == 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10173) "md[%s]: %s",
+                         md->name, why);
+        }
     }
     return ds;
 }

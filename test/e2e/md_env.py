@@ -19,6 +19,8 @@ import time
 APACHE2 = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
 REFERENCE_MODULE = os.path.join(MODULES_DIR, "mod_md.so")
+# Debian's libfaketime: moves the clock of the httpd it is preloaded into
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 E2E_TMP = os.environ.get("MD_E2E_TMP", "/tmp/md-e2e")
 
 
@@ -120,6 +122,9 @@ class HttpdEnv:
         self._pids = set()
         self._log_offset = 0
         self.run_as_root = (os.geteuid() == 0)
+        # e.g. "-3h": httpd (ours or the reference) runs with its clock moved
+        # by libfaketime (FAKETIME syntax), the rest of the test does not
+        self.clock_offset = None
 
     # --- configuration -------------------------------------------------------
 
@@ -203,8 +208,13 @@ class HttpdEnv:
         # a sanitized module needs its runtime preloaded into the httpd that
         # loads it (not the reference's, not curl or openssl)
         preload = os.environ.get("MD_HTTPD_PRELOAD")
-        if preload and self.module != REFERENCE_MODULE:
-            env["LD_PRELOAD"] = preload
+        preloads = [preload] if preload and self.module != REFERENCE_MODULE else []
+        if self.clock_offset:
+            # after a sanitizer's runtime, which must come first
+            preloads.append(FAKETIME_LIB)
+            env["FAKETIME"] = self.clock_offset
+        if preloads:
+            env["LD_PRELOAD"] = " ".join(preloads)
         return env
 
     def apache2(self, *args, timeout=30):

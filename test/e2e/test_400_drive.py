@@ -8,11 +8,13 @@
 # staging, and a differential run against the reference module.
 
 import os
+import shutil
 import signal
 import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
+import pytest
 import requests
 from cryptography import x509
 
@@ -200,6 +202,57 @@ def test_400_activation_delay(acme_factory):
     wait_until(lambda: ae.reasons(name).count("renewed") > n_renewed, 30,
                what="second 'renewed'")
     assert time.time() >= valid_from - 1
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_400_clock_behind_ca(acme_factory, reference):
+    """httpd's clock 3 hours behind pebble's (libfaketime): the new certificate's
+    notBefore lies in httpd's future. Clients judge validity by their own clocks,
+    so it is activated at the next graceful restart (as the reference does); ours
+    warns about the clock (AH10680)."""
+    name = "clock.mdspec.org"
+    ae = acme_factory(reference=reference, pebble_env=ALWAYS_VALID)
+    ae.env.clock_offset = "-3h"
+    ae.write(["MDomain %s" % name], vhosts=[[name]])
+    ae.env.allow_log(r"AH10680")
+    ae.start()
+    ae.wait_staged(name)
+    with open(ae.path("staging", name, "pubcert.pem"), "rb") as f:
+        staged = x509.load_pem_x509_certificate(f.read())
+    not_before = staged.not_valid_before.replace(tzinfo=timezone.utc).timestamp()
+    assert not_before > time.time() - 2 * 3600, "pebble backdates: no clock skew seen"
+    ae.graceful()
+    ae.wait_active(name)
+    served = ae.server_cert(name)
+    assert served is not None and served.serial_number == staged.serial_number
+    if not reference:
+        lines = [l for l in ae.env.log_lines() if "AH10680" in l]
+        assert len(lines) == 1 and "[md:warn]" in lines[0], lines
+        assert "%s: the new certificate is valid from " % name in lines[0]
+        assert "this server's clock seems to be behind the CA's" in lines[0]
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+@pytest.mark.parametrize("flag", ["finished", "notified-renewed"])
+def test_400_staged_job_without_results(acme_factory, reference, flag):
+    """A staging job.json that claims success while staging holds no md.json
+    counts as absent: the MD is renewed normally (as the reference)."""
+    import json
+    name = "ghost.mdspec.org"
+    ae = acme_factory(reference=reference, pebble_env=ALWAYS_VALID)
+    ae.write(["MDomain %s" % name], vhosts=[[name]])
+    os.makedirs(ae.path("staging", name))
+    with open(ae.path("staging", name, "job.json"), "w") as f:
+        json.dump({"name": name, "finished": True, "notified": True,
+                   "notified-renewed": flag == "notified-renewed",
+                   "last": {"status": 0, "detail": "done"}}, f)
+    # as the renewing child (User www-data) would have left them
+    for d in (ae.path("staging"), ae.path("staging", name),
+              ae.path("staging", name, "job.json")):
+        shutil.chown(d, "www-data", "www-data")
+    ae.start()
+    ae.issue(name)
+    assert ae.reasons(name)[0] == "renewing"
 
 
 # --- MDRequireHttps ------------------------------------------------------------------------

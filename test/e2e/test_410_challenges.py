@@ -69,6 +69,61 @@ def test_410_reachability_choice(acme_factory, reference):
     assert setups(ae, name) == ["challenge-setup:tls-alpn-01:%s" % name]
 
 
+NOT_SUITABLE = "None of the ACME challenge methods configured for this domain are suitable."
+NO_HTTP = (" The http: challenge 'http-01' is disabled because the server seems not "
+           "reachable on public port 80.")
+NO_HTTPS = (" The https: challenge 'tls-alpn-01' is disabled because the server seems "
+            "not reachable on public port 443.")
+NO_PROTO = (" The https: challenge 'tls-alpn-01' is disabled because the Protocols "
+            "configuration does not include the 'acme-tls/1' protocol.")
+NO_DNS = (" The DNS challenge 'dns-01' is disabled because the directive "
+          "'MDChallengeDns01' is not configured.")
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+@pytest.mark.parametrize("case", ["no-ports", "no-80-no-proto"])
+def test_410_no_usable_challenge(acme_factory, reference, case):
+    """No MDCAChallenges and no usable type (MDPortMap to ports the server does
+    not listen on, no acme-tls/1, no dns-01): every renewal fails at once as an
+    error, AH10056 with the reasons (as the reference)."""
+    name = "nochal.mdspec.org"
+    ae = acme_factory(reference=reference)
+    # ports the server does not listen on (1, 2): not reachable
+    https = 2 if case == "no-ports" else ae.env.https_port
+    ae.write(["MDomain %s" % name], vhosts=[[name]],
+             global_extra="MDPortMap http:1 https:%d" % https)
+    detail = NOT_SUITABLE + NO_HTTP + (NO_HTTPS if case == "no-ports" else NO_PROTO) \
+        + NO_DNS
+    ae.env.allow_log(r"AH10173", r"AH10056", r"md\[%s\]: None of the ACME" % name)
+    ae.start()
+    wait_until(lambda: (ae.job(name) or {}).get("errors", 0) >= 2, 30, what="errors")
+    job = ae.job(name)
+    assert job["last"]["status"] == 20014
+    assert job["last"]["detail"] == detail
+    assert "problem" not in job["last"]
+    assert ae.md_status(name)["renewal"]["errors"] >= 2
+    assert any("AH10056: processing %s: %s" % (name, detail) in l and "[md:error]" in l
+               for l in ae.env.log_lines())
+    assert setups(ae, name) == []
+    assert not ae.exists("staging", name, "pubcert.pem")
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_410_tls_alpn01_other_name(acme_factory, reference):
+    """tls-alpn-01 only (port 80 mapped away): www has no vhost of its own,
+    the connection lands on the default vhost, which answers from
+    challenges/www.../ because another name of the MD has acme-tls/1."""
+    name = "alpn.mdspec.org"
+    ae = acme_factory(reference=reference)
+    ae.write(["MDomain %s www.%s" % (name, name)], vhosts=[[name]],
+             protocols="h2 http/1.1 acme-tls/1",
+             global_extra="MDPortMap http:1 https:%d" % ae.env.https_port)
+    ae.start()
+    ae.issue(name)
+    assert sorted(setups(ae, name)) == ["challenge-setup:tls-alpn-01:%s" % name,
+                                        "challenge-setup:tls-alpn-01:www.%s" % name]
+
+
 @pytest.mark.parametrize("version", [1, 2])
 def test_410_dns01_versions(acme_factory, version):
     name = "dns%d.mdspec.org" % version

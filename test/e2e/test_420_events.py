@@ -8,6 +8,7 @@
 # (AH10060) and a failing MDNotifyCmd holding back 'renewed'.
 
 import os
+import re
 
 import pytest
 
@@ -107,26 +108,115 @@ def test_420_expiring_static(acme_factory, reference):
 
 
 @pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
-def test_420_renewing_veto(acme_factory, reference):
+@pytest.mark.parametrize("cmd", ["exit", "missing"])
+def test_420_renewing_veto(acme_factory, reference, cmd):
+    """A MDMessageCmd that exits non-zero or cannot be executed vetoes
+    'renewing' (AH10060), the job's last is its problem (AH10109, as the
+    reference). Ours also counts it as an error (MDRetryDelay back-off) and
+    logs AH10060 at error level; the reference waits for the next check."""
     name = "veto.mdspec.org"
-    ae = acme_factory(reference=reference,
-                 pebble_env=ALWAYS_VALID)
-    cmd = ae.message_script(fail_reasons=["renewing"])
-    ae.write(["MDomain %s" % name], vhosts=[[name]], message_cmd=cmd)
-    ae.env.allow_log(r"AH10109", r"MDMessageCmd .* failed with exit code 3")
+    ae = acme_factory(reference=reference, pebble_env=ALWAYS_VALID)
+    if cmd == "exit":
+        msg_cmd, code = ae.message_script(fail_reasons=["renewing"]), 3
+    else:
+        msg_cmd, code = "nosuchcommand", 255
+    ae.write(["MDomain %s" % name], vhosts=[[name]], message_cmd=msg_cmd,
+             check_interval="1h", retry_delay="2s")
+    detail = "MDMessageCmd %s failed with exit code %d." % (msg_cmd, code)
+    ae.env.allow_log(r"AH10109", r"AH10060: %s: event-handler" % name)
     ae.start()
     wait_until(lambda: any("AH10060" in l for l in ae.env.log_lines()), 30,
                what="AH10060")
     line = [l for l in ae.env.log_lines() if "AH10060" in l][0]
-    assert "[md:info]" in line
+    assert ("[md:info]" if reference else "[md:error]") in line
     assert "%s: event-handler for 'renewing' returned" % name in line
     assert "preventing renewal to proceed." in line
-    wait_watchdog_runs(ae, 2)
-    assert set(ae.reasons(name)) == {"renewing"}
+    wait_until(lambda: "message-error" in log_types(ae.job(name)), 10, what="job")
     job = ae.job(name)
+    assert job["last"]["problem"] == "urn:org:apache:httpd:log:AH10109:"
+    assert job["last"]["detail"] == detail
+    last = ae.md_status(name)["renewal"]["last"]
+    assert last["problem"] == "urn:org:apache:httpd:log:AH10109:"
+    assert last["detail"] == detail
     types = log_types(job)
-    assert "starting" not in types and "message-error" in types
+    assert "starting" not in types
+    if reference:
+        assert job["errors"] == 0
+    else:
+        assert job["errors"] >= 1 and "next-run" in job
+        assert ae.md_status(name)["renewal"]["errors"] >= 1
+        # the next try on the back-off, not after the 1h check interval
+        wait_until(lambda: (ae.job(name) or {}).get("errors", 0) >= 2, 20,
+                   what="second veto")
+        assert [e for e in ae.env.log_lines() if "[md:error]" in e
+                and "AH10109" not in e and "AH10060" not in e] == []
+    if cmd == "exit":
+        assert set(ae.reasons(name)) == {"renewing"}
     assert not ae.exists("staging", name, "pubcert.pem")
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_420_errored_failing_cmd(acme_factory, reference):
+    """A failing command for 'errored' replaces the renewal's problem in the
+    job's last (as the reference); a working one leaves it (test_420_errored)."""
+    name = "fail.mdspec.org"
+    ae = acme_factory(reference=reference)
+    cmd = ae.message_script(fail_reasons=["errored"])
+    closed = "https://localhost:%d/dir" % free_port()
+    ae.write(["<MDomain %s>" % name, "  MDCertificateAuthority %s" % closed,
+              "</MDomain>"], vhosts=[[name]], message_cmd=cmd)
+    ae.env.allow_log(r"Unsuccessful in contacting ACME server", r"AH10056", r"AH10109")
+    ae.start()
+    wait_until(lambda: "message-error" in log_types(ae.job(name)), 30, what="errored")
+    job = ae.job(name)
+    assert job["last"]["status"] == 20014
+    assert job["last"]["problem"] == "urn:org:apache:httpd:log:AH10109:"
+    assert job["last"]["detail"] == "MDMessageCmd %s failed with exit code 3." % cmd
+    assert job["last"]["activity"].startswith("Contacting ACME server for %s" % name)
+    assert ae.md_status(name)["renewal"]["last"]["problem"] == \
+        "urn:org:apache:httpd:log:AH10109:"
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_420_notify_cmd_missing(acme_factory, reference):
+    """A MDNotifyCmd that cannot be executed fails as one that exits with 255:
+    problem AH10108 in md-status, error lines that carry AH10108 and no other
+    error lines (as the reference)."""
+    name = "notify.mdspec.org"
+    ae = acme_factory(reference=reference, pebble_env=ALWAYS_VALID)
+    ae.write(["MDomain %s" % name], vhosts=[[name]], notify_cmd="nosuchcommand")
+    ae.env.allow_log(r"AH10108")
+    ae.start()
+    ae.wait_staged(name)
+    wait_until(lambda: "notify-error" in log_types(ae.job(name)), 20,
+               what="notify-error")
+    last = ae.md_status(name)["renewal"]["last"]
+    assert last["problem"] == "urn:org:apache:httpd:log:AH10108:"
+    assert last["detail"] == "MDNotifyCmd nosuchcommand failed with exit code 255."
+    assert last["status"] == 20022
+    errors = [l for l in ae.env.log_lines() if re.search(r"\[md:(error|crit)\]", l)]
+    assert errors and all("AH10108" in l for l in errors), errors
+    assert "renewed" not in ae.reasons(name)
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_420_challenge_setup_fails(acme_factory, reference):
+    """A failing command for challenge-setup:<type>:<domain>: the challenge is
+    not triggered, the run fails with challenge-setup-failure and the failed
+    notification is an error of its own: two errors after the first run."""
+    name = "setup.mdspec.org"
+    ae = acme_factory(reference=reference)
+    reason = "challenge-setup:http-01:%s" % name
+    cmd = ae.message_script(fail_reasons=[reason])
+    ae.write(["<MDomain %s>" % name, "  MDCAChallenges http-01", "</MDomain>"],
+             vhosts=[[name]], message_cmd=cmd, retry_delay="30s")
+    ae.env.allow_log(r"AH10109", r"AH10056", r"problem\[challenge-setup-failure\]")
+    ae.start()
+    wait_until(lambda: (ae.job(name) or {}).get("errors", 0) > 0, 30, what="error")
+    job = ae.job(name)
+    assert job["errors"] == 2, job
+    assert job["last"]["problem"] == "challenge-setup-failure"
+    assert ae.reasons(name) == ["renewing", reason, "errored"]
 
 
 def test_420_failing_notify_holds_renewed(acme_factory):
@@ -154,7 +244,7 @@ def _failure_facts(acme_factory, reference, veto):
     kw = {}
     if veto:
         kw["message_cmd"] = ae.message_script(fail_reasons=["renewing"])
-        ae.env.allow_log(r"AH10109", r"MDMessageCmd .* failed with exit code 3")
+        ae.env.allow_log(r"AH10109", r"AH10060")
     else:
         body = ["<MDomain %s>" % name,
                 "  MDCertificateAuthority https://localhost:%d/dir" % free_port(),
@@ -168,13 +258,19 @@ def _failure_facts(acme_factory, reference, veto):
         wait_until(lambda: "message-errored" in log_types(ae.job(name)), 30,
                    what="errored")
     job = ae.job(name)
+    if veto:
+        # ours counts a veto as an error (errors, next-run): see
+        # test_420_renewing_veto
+        job.pop("next-run", None)
+        job["errors"] = 0
     return {"job": key_paths(job), "job-order": list(job.keys()),
             "last": {k: v.replace(ae.peb.url, "CA").split("localhost:")[0]
                      if isinstance(v, str) else v
                      for k, v in job["last"].items() if k != "detail"},
             "errors": job["errors"],
             "types": [t for t in log_types(job) if t != "progress"][:4],
-            "status": key_paths(ae.md_status(name)),
+            "status": key_paths(ae.md_status(name)) - ({"/renewal/next-run"} if veto
+                                                        else set()),
             "reasons": ae.reasons(name)[:2]}
 
 

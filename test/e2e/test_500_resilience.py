@@ -2,11 +2,10 @@
 #
 # Keep renewing when things go wrong: error back-off visible in job.json and
 # md-status, CA failover past a refusing CA, a CA that rejects nonces or is
-# restarted mid-order, an MDMessageCmd that cannot run, renewals through an
-# HTTP CONNECT proxy, a CA dribbling its answers, a broken store at start-up
-# (corrupt md_store.json, store path not a directory) and two servers sharing
-# one store with MDStoreLocks. In each case the server keeps serving and no
-# valid certificate or key is lost.
+# restarted mid-order, renewals through an HTTP CONNECT proxy, a CA dribbling
+# its answers, a broken store at start-up (corrupt md_store.json, store path
+# not a directory) and two servers sharing one store with MDStoreLocks. In
+# each case the server keeps serving and no valid certificate or key is lost.
 
 import json
 import os
@@ -205,22 +204,6 @@ def test_500_renewal_through_proxy(acme_factory):
 
 
 # --- 8. commands, store trouble ------------------------------------------------------------
-
-def test_500_message_cmd_not_executable(acme_factory):
-    """An MDMessageCmd that cannot be executed is an error in the log and the
-    job log, not a silent veto: the renewal goes on."""
-    name = "nocmd.mdspec.org"
-    ae = acme_factory(pebble_env=ALWAYS_VALID)
-    ae.write(["MDomain %s" % name], vhosts=[[name]],
-             message_cmd="/nonexistent/message-cmd")
-    ae.env.allow_log(r"could not be executed|MDMessageCmd|AH10108|AH10109|"
-                     r"cmd\(/nonexistent", name)
-    ae.start()
-    ae.wait_staged(name, timeout=60)
-    job = ae.job(name)
-    assert "message-error" in log_types(job)
-    assert count_in_logs([ae.env], "could not be executed") >= 1
-
 
 def _issued(ae, name):
     ae.write(["MDomain %s" % name], vhosts=[[name]])

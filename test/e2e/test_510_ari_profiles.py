@@ -88,20 +88,26 @@ def test_510_profile_without_ca_profiles_is_dropped(proxy_factory, acme_factory)
 
 
 def test_510_profile_unknown_mandatory_fails(proxy_factory, acme_factory):
+    """As the original: the order's activity (naming the profile) comes first
+    and stays the job's last activity, then the order fails; md-status shows
+    the profile, no certificate and the errors."""
     ae, proxy, name = make_env(proxy_factory, acme_factory,
                             ["MDProfile nosuch", "MDProfileMandatory on"])
-    ae.env.allow_log(r"does not offer the profile 'nosuch' that is configured as "
-                     r"mandatory", r"AH10056")
+    expected = "%s: mandatory ACME profile 'nosuch' is not offered by CA" % name
+    ae.env.allow_log(r"AH10056: processing %s: %s" % (name, expected))
     ae.start()
-    expected = ("The CA at <%s> does not offer the profile 'nosuch' that is "
-                "configured as mandatory for %s." % (proxy.url, name))
 
     def failed():
         job = ae.job(name)
         return job and job.get("errors", 0) > 0 and job
     job = wait_until(failed, 30, what="failed renewal")
+    activity = "Creating new order, key-spec=default, profile=nosuch, replacing-cert=none"
+    assert job["last"]["activity"] == activity, job["last"]
     assert job["last"]["detail"] == expected, job["last"]
+    assert job["last"]["status"] == 22
     status = ae.md_status(name)
+    assert status["profile"] == "nosuch" and status["cert"] == {}
+    assert status["renewal"]["last"]["activity"] == activity
     assert status["renewal"]["last"]["detail"] == expected
     assert status["renewal"]["errors"] >= 1
     assert proxy.new_orders() == []

@@ -6,6 +6,7 @@
  * problem mapping, the directory, nonce retry, and a full renewal through
  * the order state machine into a temporary store.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -14,6 +15,7 @@
 #include "md_crypto.h"
 #include "md_http.h"
 #include "md_json.h"
+#include "md_log.h"
 #include "md_result.h"
 #include "md_store.h"
 #include "md_util.h"
@@ -1101,6 +1103,87 @@ START_TEST(test_renew_acct_unreachable)
 }
 END_TEST
 
+/* Warnings and more important lines logged while a test runs. */
+static char warned[4096];
+
+static int warn_level_cb(void *baton, md_log_level_t level)
+{
+    (void)baton;
+    return level <= MD_LOG_WARNING;
+}
+
+static void warn_print_cb(const char *file, int line, md_log_level_t level,
+                          apr_status_t rv, void *baton, apr_pool_t *p,
+                          const char *fmt, va_list ap)
+{
+    size_t len = strlen(warned);
+
+    (void)file; (void)line; (void)level; (void)rv; (void)baton; (void)p;
+    vsnprintf(warned + len, sizeof(warned) - len, fmt, ap);
+    len = strlen(warned);
+    if (len + 1 < sizeof(warned)) strcpy(warned + len, "\n");
+}
+
+static apr_time_t clock_3h_behind(void *baton)
+{
+    (void)baton;
+    return apr_time_now() - apr_time_from_sec(3 * 3600);
+}
+
+/* A server clock behind the CA's (notBefore in its future) does not hold
+ * the new certificate back, with or without an activation delay; a
+ * warning names both times. */
+static void renew_clock_behind(apr_interval_time_t delay, apr_time_t current_until)
+{
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_drive_opts_t opts;
+    md_store_t *store;
+    md_t *md = renew_md();
+    apr_time_t before, after;
+
+    fake_start(renew_script, N(renew_script));
+    store = renew_store();
+    md_acme_drive_opts_init(&opts);
+    opts.now_cb = clock_3h_behind;
+    opts.activation_delay = delay;
+    opts.current_until = current_until;
+    md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
+    warned[0] = '\0';
+    md_log_set(warn_level_cb, warn_print_cb, NULL);
+    before = clock_3h_behind(NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, &opts, result,
+                                                      md_test_pool));
+    after = clock_3h_behind(NULL);
+    md_log_set(NULL, NULL, NULL);
+    ck_assert_int_eq(APR_SUCCESS, result->status);
+    ck_assert_msg(strstr(warned, "AH10680: example.org: the new certificate is valid "
+                         "from ") != NULL, "log: %s", warned);
+    ck_assert_msg(strstr(warned, "this server's clock seems to be behind the CA's")
+                  != NULL, "log: %s", warned);
+    if (delay <= 0 || !current_until) {
+        ck_assert(result->ready_at >= before && result->ready_at <= after);
+        ck_assert_msg(strstr(result->detail, "can be used (valid since ") != NULL,
+                      "detail: %s", result->detail);
+    }
+    else {
+        /* the delay counts from the local time, not from the CA's */
+        ck_assert(result->ready_at >= before + delay && result->ready_at <= after + delay);
+        ck_assert_msg(strstr(result->detail, "can be used from ") != NULL,
+                      "detail: %s", result->detail);
+    }
+}
+
+START_TEST(test_renew_clock_behind)
+{
+    apr_time_t current_until = apr_time_now() + apr_time_from_sec(10 * 86400);
+
+    renew_clock_behind(0, 0);
+    renew_clock_behind(apr_time_from_sec(86400), 0);
+    renew_clock_behind(apr_time_from_sec(86400), current_until);
+}
+END_TEST
+
 START_TEST(test_order_purge)
 {
     md_store_t *store = renew_store();
@@ -1274,6 +1357,57 @@ static const fake_answer veto_script[] = {
       AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
 };
 
+/* The host found no usable challenge type: the renewal fails at once with
+ * its explanation, without asking any CA; configured types are used as
+ * given. */
+static const fake_answer down_script[] = {
+    { "GET", "/dir", APR_ECONNREFUSED, 0, NULL, NULL, NULL, NULL, NULL },
+};
+
+START_TEST(test_renew_no_challenges)
+{
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_acme_drive_opts_t opts;
+    md_store_t *store;
+    md_t *md = renew_md();
+
+    md_acme_drive_opts_init(&opts);
+    opts.challenge_types = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    opts.no_challenges = "None of the ACME challenge methods configured for this domain "
+                         "are suitable. The http: challenge 'http-01' is disabled.";
+    fake_start(veto_script, 0);
+    store = renew_store();
+    ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
+                                                       md_test_pool));
+    ck_assert_int_eq(0, fake.requests->nelts);
+    ck_assert_int_eq(APR_EGENERAL, result->status);
+    ck_assert_ptr_null(result->problem);
+    ck_assert_str_eq(opts.no_challenges, result->detail);
+
+    /* with MDCAChallenges the renewal goes on (to a CA that is down here) */
+    md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
+    fake_start(down_script, N(down_script));
+    ck_assert_int_eq(APR_ECONNREFUSED, md_acme_drive_renew(store, md, &opts, result,
+                                                           md_test_pool));
+    ck_assert_int_eq(N(down_script), fake.requests->nelts);
+}
+END_TEST
+
+/* The retry of a vetoed set-up resumes the staged order: the stored http-01
+ * data is the same, the event is raised again all the same. */
+static const fake_answer veto_retry_script[] = {
+    A_DIR, A_NONCE,
+    { "POST", "/acct/1", 0, 200, J, NULL, ACCT_JSON, NULL, NULL },
+    { "POST", "/order/1", 0, 200, J, NULL, ORDER_PENDING, NULL, NULL },
+    { "POST", "/authz/1", 0, 200, J, NULL,
+      AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
+    /* the staged order did not work out: once more with a new one */
+    { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
+    { "POST", "/authz/1", 0, 200, J, NULL,
+      AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
+};
+
 START_TEST(test_renew_setup_vetoed)
 {
     md_result_t *result = md_result_md_make(md_test_pool, "example.org");
@@ -1281,6 +1415,7 @@ START_TEST(test_renew_setup_vetoed)
     md_store_t *store;
     md_t *md = renew_md();
     renew_watch w;
+    int i;
 
     md->profile = NULL;
     memset(&w, 0, sizeof(w));
@@ -1290,15 +1425,24 @@ START_TEST(test_renew_setup_vetoed)
     md_acme_drive_opts_init(&opts);
     opts.on_challenge_setup = on_setup;
     opts.on_challenge_setup_baton = &w;
-    fake_start(veto_script, N(veto_script));
     store = renew_store();
-    ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
-                                                       md_test_pool));
-    ck_assert_str_eq(MD_PROBLEM_CHALLENGE_SETUP, result->problem);
-    ck_assert_str_eq("None of the offered challenge types http-01 offered for domain "
-                     "example.org could be setup successfully. Please check the log "
-                     "for errors.", result->detail);
-    ck_assert_int_eq(1, w.events->nelts);
+    for (i = 0; i < 2; ++i) {
+        if (i) fake_start(veto_retry_script, N(veto_retry_script));
+        else fake_start(veto_script, N(veto_script));
+        fake.store = store;
+        ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
+                                                           md_test_pool));
+        ck_assert_int_eq(i ? N(veto_retry_script) : N(veto_script),
+                         fake.requests->nelts);
+        ck_assert_str_eq(MD_PROBLEM_CHALLENGE_SETUP, result->problem);
+        ck_assert_str_eq("None of the offered challenge types http-01 offered for "
+                         "domain example.org could be setup successfully. Please check "
+                         "the log for errors.", result->detail);
+        /* the retry sets up the resumed order and the new one */
+        ck_assert_int_eq(i ? 3 : 1, w.events->nelts);
+        ck_assert_str_eq("example.org challenge-setup:http-01:example.org",
+                         APR_ARRAY_IDX(w.events, w.events->nelts - 1, const char *));
+    }
 }
 END_TEST
 
@@ -1437,6 +1581,7 @@ Suite *md_test_acme_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_renew);
     tcase_add_test(tc, test_renew_resume);
+    tcase_add_test(tc, test_renew_clock_behind);
     tcase_add_test(tc, test_renew_order_not_ready);
     tcase_add_test(tc, test_renew_acct_unreachable);
     tcase_add_test(tc, test_activate_known_account);
@@ -1445,6 +1590,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_order_purge);
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);
+    tcase_add_test(tc, test_renew_no_challenges);
     tcase_add_test(tc, test_renew_authz_invalid);
     tcase_add_loop_test(tc, test_renew_authz_foreign, 0, N(foreign_authz_cases));
     tcase_add_test(tc, test_renew_tos_required);

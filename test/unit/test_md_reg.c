@@ -523,6 +523,8 @@ static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *
         drive_saw_request = 1;
     }
     md_result_activity_printf(result, "Driving %s", md->name);
+    /* a success stages md.json (no chains: the MDs have no domains/ set) */
+    if (APR_SUCCESS == rv) rv = md_store_md_save(opts->store, p, MD_SG_STAGING, md, 0);
     if (APR_SUCCESS == rv) md_result_set(result, rv, "renewed");
     else md_result_problem_set(result, rv, "urn:ietf:params:acme:error:rateLimited",
                                "too many", NULL);
@@ -569,6 +571,49 @@ START_TEST(test_renew_parallel_success)
     ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
                                                   md_test_pool));
     ck_assert_int_eq(10, drive_calls);
+}
+END_TEST
+
+/* A staged job claiming success without its results in staging counts as
+ * absent: no md.json in staging, or a domains/ set while staging lacks the
+ * chain of a key type. The MD is renewed as if there was no job. */
+START_TEST(test_renew_staged_job_without_results)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+    md_t *md = make_md("g.example.org", NULL);
+    apr_status_t outcome = APR_SUCCESS;
+    md_renew_opts_t opts;
+    apr_time_t next_run;
+    md_json_t *json;
+
+    md->renew_mode = MD_RENEW_AUTO;
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    renew_opts(&opts, &outcome);
+    drive_calls = 0;
+    /* the whole set staged: left for activation */
+    stage_set(md, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
+    ck_assert_int_eq(0, drive_calls);
+
+    /* staging lacks md.json: renewed */
+    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_MD, md_test_pool, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
+                                                  md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+
+    /* a live set in domains/ and no staged chain: renewed */
+    put_cert(md, NULL, 2 * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    stage_set(md, 1);
+    md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_PUBCERT, md_test_pool, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_STAGING, md->name,
+                                                     MD_FN_JOB, &json, md_test_pool));
+    ck_assert(md_json_getb(json, "finished", NULL));
+    /* at a time when the live certificate is due */
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now() + 3 * DAY,
+                                                  &next_run, md_test_pool));
+    ck_assert_int_eq(2, drive_calls);
 }
 END_TEST
 
@@ -798,6 +843,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_checked_fixture(tc, reg_setup, md_test_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_renew_parallel_success);
+    tcase_add_test(tc, test_renew_staged_job_without_results);
     tcase_add_test(tc, test_renew_at_given_now);
     tcase_add_test(tc, test_renew_backoff_and_manual);
     tcase_add_test(tc, test_renew_request);

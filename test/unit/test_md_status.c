@@ -540,21 +540,26 @@ START_TEST(event_message_fails)
                      md_json_writep(job->log, p, MD_JSON_FMT_COMPACT));
     ck_assert(md_job_log_get_time_of_latest(job, "message-installed") == 0);
 
-    /* veto: returned, but no error of the job (as the reference) */
+    /* veto: returned, the job's last, and (unlike the original) an error
+     * of the job, backing off by the retry delay */
     result = md_result_md_make(p, "a.org");
     ck_assert_int_eq(APR_EAGAIN, md_job_notify(job, "renewing", result));
-    ck_assert_int_eq(0, job->error_runs);
+    ck_assert_int_eq(1, job->error_runs);
+    ck_assert(job->next_run == T_BASE + apr_time_from_sec(30));
+    ck_assert_str_eq(MD_EVENT_PROBLEM_MESSAGE, job->last->problem);
+    ck_assert_str_eq(apr_psprintf(p, "MDMessageCmd %s failed with exit code 3.", cmd),
+                     job->last->detail);
 
     /* checked: counts as error */
     ck_assert_int_eq(APR_EGENERAL, md_job_notify(job, "expiring", result));
-    ck_assert_int_eq(1, job->error_runs);
-    ck_assert(job->next_run == T_BASE + apr_time_from_sec(30));
+    ck_assert_int_eq(2, job->error_runs);
+    ck_assert(job->next_run == T_BASE + apr_time_from_sec(60));
     ck_assert_int_eq(0, job->notified);
 
-    /* challenge setup: failure returned, not counted */
+    /* challenge setup: counts too, on top of the run's own error */
     ck_assert_int_eq(APR_EGENERAL, md_job_notify(job, "challenge-setup:dns-01:a.org",
-                                                 result));
-    ck_assert_int_eq(1, job->error_runs);
+                                                 NULL));
+    ck_assert_int_eq(3, job->error_runs);
     ck_assert_str_eq("2:installed a.org\n", apr_pstrndup(p, log_lines(p, log), 18));
 }
 END_TEST
@@ -567,16 +572,65 @@ START_TEST(event_cannot_run)
     md_result_t *result = md_result_md_make(p, "a.org");
     apr_status_t rv;
 
+    /* as one whose exec failed in the child: exit code 255, a veto */
     job->events = md_event_make(p, "/nonexistent/md-msg arg", NULL);
     rv = md_job_notify(job, "renewing", result);
-    ck_assert_int_ne(APR_SUCCESS, rv);
-    ck_assert_int_ne(APR_EAGAIN, rv);       /* an error, not a veto */
-    ck_assert_str_eq("MDMessageCmd /nonexistent/md-msg arg failed with exit code -1.",
+    ck_assert_int_eq(APR_EAGAIN, rv);
+    ck_assert_int_eq(APR_EINCOMPLETE, result->status);
+    ck_assert_str_eq("MDMessageCmd /nonexistent/md-msg arg failed with exit code 255.",
                      result->detail);
-    ck_assert_int_eq(0, job->error_runs);   /* 'renewing' is not checked */
-    rv = md_job_notify(job, "renewed", result);
-    ck_assert_int_ne(APR_SUCCESS, rv);
     ck_assert_int_eq(1, job->error_runs);
+    ck_assert_str_eq(MD_EVENT_PROBLEM_MESSAGE, job->last->problem);
+
+    /* MDNotifyCmd too (a bare word naming no file) */
+    job->events = md_event_make(p, NULL, "nosuchcommand");
+    result = md_result_md_make(p, "a.org");
+    rv = md_job_notify(job, "renewed", result);
+    ck_assert_int_eq(APR_EINCOMPLETE, rv);
+    ck_assert_str_eq(MD_EVENT_PROBLEM_NOTIFY, job->last->problem);
+    ck_assert_str_eq("MDNotifyCmd nosuchcommand failed with exit code 255.",
+                     job->last->detail);
+    ck_assert_int_eq(2, job->error_runs);
+    ck_assert_int_eq(0, job->notified_renewed);
+}
+END_TEST
+
+/* "errored" reports the renewal's problem; a failing command's problem
+ * replaces it in the job's last (as the original), a working one not. */
+START_TEST(event_errored_last)
+{
+    apr_pool_t *p = md_test_pool;
+    const char *dir = md_test_mkdtemp(p);
+    const char *log = apr_pstrcat(p, dir, "/msg.log", NULL);
+    fake_clock clock = { T_BASE, 128 };
+    md_job_t *job = test_job(p, "a.org", &clock);
+    md_result_t *result = md_result_md_make(p, "a.org");
+    const char *cmd = cmd_line(p, log, 3);
+    int i;
+
+    for (i = 0; i < 2; ++i) {
+        job->events = md_event_make(p, i ? cmd : cmd_line(p, log, 0), NULL);
+        md_job_start_run(job, result);
+        md_result_problem_set(result, APR_ECONNREFUSED, "urn:ietf:params:acme:error:"
+                              "connection", "the CA said no", NULL);
+        md_job_end_run(job, result);
+        ck_assert_int_eq(i + 1, job->error_runs);
+        ck_assert_int_eq(APR_SUCCESS, md_job_notify(job, "errored", result));
+        ck_assert_int_eq(i + 1, job->error_runs);
+        if (!i) {
+            ck_assert_int_eq(APR_ECONNREFUSED, job->last->status);
+            ck_assert_str_eq("urn:ietf:params:acme:error:connection", job->last->problem);
+            ck_assert_str_eq("the CA said no", job->last->detail);
+        }
+        else {
+            ck_assert_int_eq(APR_EGENERAL, job->last->status);
+            ck_assert_str_eq(MD_EVENT_PROBLEM_MESSAGE, job->last->problem);
+            ck_assert_str_eq(apr_psprintf(p, "MDMessageCmd %s failed with exit code 3.",
+                                          cmd), job->last->detail);
+        }
+        /* rate limits do not apply: a new hour */
+        clock.now += apr_time_from_sec(2 * 3600);
+    }
 }
 END_TEST
 
@@ -1337,10 +1391,15 @@ START_TEST(status_input_load)
     ck_assert_int_eq(1, in->renewal_due);
     ck_assert_int_eq(APR_SUCCESS, in->error);
 
-    /* a finished staging job with a staged certificate */
+    /* a finished staging job without md.json in staging counts as absent */
     job = job_from("test6.mdspec.org", JOB_STAGED);
     job->store = store;
     ck_assert_int_eq(APR_SUCCESS, md_job_save(job, p));
+    ck_assert_int_eq(APR_SUCCESS, md_status_input_load(&in, reg, md, T_STATUS, p));
+    ck_assert_ptr_null(in->job);
+
+    /* a finished staging job with a staged certificate */
+    ck_assert_int_eq(APR_SUCCESS, md_store_md_save(store, p, MD_SG_STAGING, md, 0));
     ck_assert_int_eq(APR_SUCCESS, md_chain_fload(&chain, p, DATA("status-rsa2.pem")));
     ck_assert_int_eq(APR_SUCCESS, md_store_chain_save(store, p, MD_SG_STAGING, md->name,
                                                       md_pkeys_spec_get(md->pks, 0),
@@ -1387,6 +1446,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, event_message_cmd);
     tcase_add_test(tc, event_message_fails);
     tcase_add_test(tc, event_cannot_run);
+    tcase_add_test(tc, event_errored_last);
     tcase_add_test(tc, event_notify_cmd);
     tcase_add_test(tc, event_no_commands);
     suite_add_tcase(s, tc);
