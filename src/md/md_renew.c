@@ -365,6 +365,19 @@ static int ari_due(renew_task *t, apr_pool_t *p)
     return 0;
 }
 
+/* The next run comes no later than the MD's next due time, not only after
+ * the check interval: a 6-day certificate renewing at day 3 must not wait
+ * for a 12-hour interval (and a shorter MDCheckInterval is not needed). */
+static void plan_next(renew_task *t, apr_pool_t *p)
+{
+    apr_time_t at;
+
+    if (!t->opts->reg) return;
+    at = may_renew(t->md) ? md_reg_renew_at(t->opts->reg, t->md, t->now, p)
+                          : md_reg_warn_at(t->opts->reg, t->md, p);
+    if (at > t->now) next_run_min(t, at);
+}
+
 /* With MDStoreLocks, the MD is driven by one server at a time: 1 if this
  * process may go on (with *plock held, or unlocked when the lock file is
  * not usable), 0 if another process holds it (try again soon). */
@@ -432,6 +445,7 @@ static void process(renew_task *t, apr_pool_t *p)
         md_job_end_run(job, result);
         job_save(t, job, p);
     }
+    plan_next(t, p);
 leave:
     md_store_unlock_name(lock);
 }

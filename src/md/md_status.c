@@ -24,11 +24,6 @@
 #include "md_time.h"
 #include "md_util.h"
 
-/* The renew window when the MD has none configured: 33%. */
-static const md_timeslice_t default_renew_window = {
-    apr_time_from_sec(100 * MD_SECS_PER_DAY), apr_time_from_sec(33 * MD_SECS_PER_DAY)
-};
-
 /* --- certificate facts ------------------------------------------------------------------ */
 
 apr_status_t md_cert_facts_get(md_cert_facts_t **pfacts, const md_cert_t *cert,
@@ -153,8 +148,6 @@ apr_status_t md_status_input_load(md_status_input_t **pin, md_reg_t *reg,
 
 apr_time_t md_status_renew_at(const md_status_input_t *in, apr_time_t now, int *pis_now)
 {
-    const md_timeslice_t *window = in->md->renew_window ? in->md->renew_window
-                                                        : &default_renew_window;
     const md_status_slot_t *slot;
     apr_time_t renew_at = 0, start;
     int i;
@@ -170,7 +163,8 @@ apr_time_t md_status_renew_at(const md_status_input_t *in, apr_time_t now, int *
     for (i = 0; i < in->slots->nelts; ++i) {
         slot = APR_ARRAY_IDX(in->slots, i, const md_status_slot_t *);
         if (!slot->cert) return 0;
-        start = md_timeslice_start(window, slot->cert->valid_from, slot->cert->valid_until);
+        start = md_reg_cert_renew_at(in->md->renew_window, slot->cert->valid_from,
+                                     slot->cert->valid_until);
         if (!renew_at || start < renew_at) renew_at = start;
     }
     /* the CA's advice (ARI) when it is earlier */
