@@ -192,6 +192,9 @@ const char *md_ca_known_url(const char *name);
 const char *md_ca_known_name(const char *url);
 /* The known names separated by single spaces ("LetsEncrypt LetsEncrypt-Test ..."). */
 const char *md_ca_known_names(apr_pool_t *p);
+/* When the known CA at url stopped issuing certificates via ACME ("2025-10"),
+ * NULL if it still does or is not known. Its name stays accepted. */
+const char *md_ca_known_gone(const char *url);
 
 /* --- names of store entries and JSON keys --------------------------------------- */
 #define MD_FN_MD            "md.json"

@@ -1570,10 +1570,35 @@ apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
     return errors? APR_EINVAL : APR_SUCCESS;
 }
 
+void md_config_warn_gone_cas(server_rec *base_server)
+{
+    md_mod_conf_t *mc = md_config_get_mod(base_server);
+    const char *url, *gone;
+    int i, k;
+
+    for (i = 0; i < mc->mds->nelts; ++i) {
+        const md_t *md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
+
+        for (k = 0; md->ca_urls && k < md->ca_urls->nelts; ++k) {
+            url = APR_ARRAY_IDX(md->ca_urls, k, const char *);
+            if (!(gone = md_ca_known_gone(url))) continue;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base_server, APLOGNO(10740)
+                         "%s: the CA %s (%s) no longer issues certificates via ACME "
+                         "(since %s), renewals from it will fail. Configure a current "
+                         "CA with MDCertificateAuthority, e.g. LetsEncrypt "
+                         "(definition in %s(line %d))", md->name, md_ca_known_name(url),
+                         url, gone, defn_file(md), (int)md->defn_line_number);
+        }
+    }
+}
+
 static int md_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
-    return (APR_SUCCESS == md_config_check(s, ptemp))? OK : !OK;
+    if (APR_SUCCESS != md_config_check(s, ptemp)) return !OK;
+    /* a real start says it in the error log, from post_config */
+    if (AP_SQ_RM_CONFIG_TEST == ap_state_query(AP_SQ_RUN_MODE)) md_config_warn_gone_cas(s);
+    return OK;
 }
 
 void md_config_register_hooks(apr_pool_t *p)

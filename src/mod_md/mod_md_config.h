@@ -218,6 +218,9 @@ apr_status_t md_config_complete_all(server_rec *base_server, apr_pool_t *p);
  * @return APR_SUCCESS or APR_EINVAL if any check failed
  */
 apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p);
+/* Warns (AH10740) for each CA of an MD that no longer issues via ACME
+ * (md_ca_known_gone): on "apache2 -t" and once at a real start. */
+void md_config_warn_gone_cas(server_rec *base_server);
 
 /** The effective dns-01 command for an MD (its own or the global one). */
 const char *md_config_dns01_cmd(const md_t *md, const md_mod_conf_t *mc);

@@ -847,6 +847,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
                      md->renew_window ? md_timeslice_format(md->renew_window, ptemp) : "",
                      md->warn_window ? md_timeslice_format(md->warn_window, ptemp) : "");
     }
+    if (!rt->dry_run) md_config_warn_gone_cas(s);
     current_rt = rt;
     apr_pool_cleanup_register(pconf, rt, rt_cleanup, apr_pool_cleanup_null);
     if (rt->mds->nelts == 0 && !md_ocsp_wanted(s)) return OK;
