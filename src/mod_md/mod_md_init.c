@@ -20,6 +20,7 @@
 
 #include "md.h"
 #include "md_acme.h"
+#include "md_crypto.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -789,6 +790,39 @@ static apr_status_t rt_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* MDMustStaple on, but the current certificate names no OCSP responder:
+ * its CA has (probably) stopped OCSP, nothing can be stapled, and clients
+ * honouring a Must-Staple extension refuse the certificate. */
+static void check_must_staple(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    const md_pubcert_t *pc;
+    const md_cert_t *cert;
+    int i, k;
+
+    for (i = 0; i < rt->mds->nelts; ++i) {
+        md_t *md = APR_ARRAY_IDX(rt->mds, i, md_t *);
+
+        if (md->must_staple <= 0) continue;
+        for (k = 0; k < md_reg_slot_count(md); ++k) {
+            if (APR_SUCCESS != md_reg_get_pubcert(&pc, rt->reg, md, k, p)
+                || !pc->certs || pc->certs->nelts < 1) {
+                continue;
+            }
+            cert = APR_ARRAY_IDX(pc->certs, 0, const md_cert_t *);
+            if (md_cert_get_ocsp_url(cert, p)) continue;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10741)
+                         "%s: MDMustStaple is on, but its certificate (serial %s) "
+                         "names no OCSP responder: its CA %s may no longer run OCSP, "
+                         "no response can be stapled%s. Switch MDMustStaple off for "
+                         "this MD.", md->name, md_cert_get_serial_number(cert, p),
+                         md->ca_effective ? md->ca_effective : "(unknown)",
+                         md_cert_must_staple(cert)
+                         ? " and clients that honour the certificate's Must-Staple "
+                           "extension refuse it" : "");
+        }
+    }
+}
+
 static int is_first_pass(server_rec *s)
 {
     static const char *key = "mod_md_post_config_done";
@@ -871,6 +905,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         if (APR_SUCCESS != rv) store_unusable(rt, &set, s, rv, "syncing the MDs with it");
     }
     if (rt->store_error) serve_as_is(rt, ptemp);
+    if (!rt->dry_run) check_must_staple(rt, s, ptemp);
     /* mod_ssl loads the files next; children parse a leaf again on demand */
     md_reg_drop_certs(rt->reg);
     return OK;

@@ -408,6 +408,37 @@ START_TEST(test_reg_prime)
 }
 END_TEST
 
+/* A certificate of an MD whose CA runs no OCSP: claimed (mod_ssl's own
+ * stapling would log errors), handed out as "no response", never fetched,
+ * no job, not counted as a stapling, not revoked. */
+START_TEST(test_reg_prime_md_without_url)
+{
+    copy_rec rec = { 0, 0 };
+    apr_array_header_t *staplings;
+    apr_time_t next = 0;
+
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "id-x", 4, load_cert("noocsp.pem"),
+                                                load_cert("ca.pem"), "example.org",
+                                                apr_time_now(), md_test_pool));
+    /* a second host with the same certificate */
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "id-x", 4, load_cert("noocsp.pem"),
+                                                load_cert("ca.pem"), "example.org",
+                                                apr_time_now(), md_test_pool));
+    ck_assert_int_eq(0, md_ocsp_count(reg));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-x", 4,
+                                                     apr_time_now(), md_test_pool));
+    ck_assert_int_eq(1, rec.calls);
+    ck_assert_int_eq(0, rec.len);
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
+    ck_assert_int_eq(0, fake_requests);
+    ck_assert(!md_store_exists(store, MD_SG_OCSP, "example.org", MD_FN_JOB, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_staplings(&staplings, reg, apr_time_now(),
+                                                        md_test_pool));
+    ck_assert_int_eq(0, staplings->nelts);
+    ck_assert(!md_ocsp_is_revoked(reg, "example.org", apr_time_now(), md_test_pool));
+}
+END_TEST
+
 START_TEST(test_reg_renew_good)
 {
     copy_rec rec = { 0, 0 };
@@ -617,6 +648,7 @@ Suite *md_test_ocsp_suite(void)
     tc = tcase_create("registry");
     tcase_add_checked_fixture(tc, reg_setup, reg_teardown);
     tcase_add_test(tc, test_reg_prime);
+    tcase_add_test(tc, test_reg_prime_md_without_url);
     tcase_add_test(tc, test_reg_renew_good);
     tcase_add_test(tc, test_reg_reload);
     tcase_add_test(tc, test_reg_revoked);
