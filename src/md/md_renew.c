@@ -406,6 +406,15 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     return 1;
 }
 
+/* A finished job means a renewal waits for activation only when a set is
+ * staged: an 'expiring' run ends finished as well (as the original's job),
+ * and must not hold back the renewal due after it (a warn window longer
+ * than the renew window, e.g. an absolute one on short-lived certificates). */
+static int renewal_staged(renew_task *t, apr_pool_t *p)
+{
+    return md_store_exists(t->opts->store, MD_SG_STAGING, t->md->name, MD_FN_MD, p);
+}
+
 static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
@@ -425,7 +434,7 @@ static void process(renew_task *t, apr_pool_t *p)
     if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
                              || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
                              || ari_due(t, p))) {
-        if (job->finished) {
+        if (job->finished && renewal_staged(t, p)) {
             notify_staged(t, job, result, p);
         }
         else {

@@ -295,10 +295,15 @@ static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *
 {
     apr_status_t rv = *(apr_status_t *)opts->drive_baton;
 
-    (void)job; (void)p;
+    (void)job;
     __sync_fetch_and_add(&drive_calls, 1);
     md_result_activity_printf(result, "Driving %s", md->name);
-    if (APR_SUCCESS == rv) md_result_set(result, rv, "renewed");
+    if (APR_SUCCESS == rv) {
+        /* as the ACME drive: a staged set waits for activation */
+        ck_assert_int_eq(APR_SUCCESS, md_store_md_save(opts->store, p, MD_SG_STAGING,
+                                                       md, 0));
+        md_result_set(result, rv, "renewed");
+    }
     else md_result_problem_set(result, rv, "urn:ietf:params:acme:error:rateLimited",
                                "too many", NULL);
     return rv;
@@ -592,6 +597,38 @@ START_TEST(test_lifetime_next_run)
 }
 END_TEST
 
+/* A warn window longer than the renew window: the 'expiring' run comes
+ * first and ends finished, and the renewal still runs when it is due. */
+START_TEST(test_lifetime_expiring_then_renew)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+    apr_status_t outcome = APR_SUCCESS;
+    md_renew_opts_t opts;
+    md_t *md = lifetime_md(&lifetime_cases[2], "expiring.example.org");
+    apr_time_t next_run, now = apr_time_now(), at;
+    md_job_t *job;
+
+    md->warn_window = md_timeslice_make(md_test_pool, 0, 5 * DAY);
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    at = md_reg_renew_at(reg, md, now, md_test_pool);
+    renew_opts(&opts, &outcome);
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now + 2 * DAY, &next_run,
+                                               md_test_pool));
+    ck_assert_int_eq(0, drive_calls);
+    job = md_job_make(md_test_pool, store, MD_SG_STAGING, md->name, 0);
+    ck_assert_int_eq(APR_SUCCESS, md_job_load(job));
+    ck_assert(job->finished);
+    ck_assert(md_job_log_get_time_of_latest(job, "message-expiring") > 0);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, at, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    /* then it waits for activation */
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, at + 1, &next_run,
+                                               md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+}
+END_TEST
+
 /* An MD that is not renewed here (manual) is looked at again when its
  * warn window starts. */
 START_TEST(test_lifetime_warn_run)
@@ -647,6 +684,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_loop_test(tc, test_lifetime_next_run, 0,
                         sizeof(lifetime_cases) / sizeof(lifetime_cases[0]));
     tcase_add_test(tc, test_lifetime_warn_run);
+    tcase_add_test(tc, test_lifetime_expiring_then_renew);
     suite_add_tcase(s, tc);
     return s;
 }
