@@ -120,6 +120,7 @@ struct md_t {
     unsigned int defn_line_number;
     int watched;
     int stapling_set;                   /* stapling configured for this MD */
+    int crl_check;                      /* MDCRLCheck: MD_CRL_CHECK_*, 0 = off */
 };
 
 /* Create an empty MD with all members at their "unset" values. */

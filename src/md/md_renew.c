@@ -16,6 +16,7 @@
 
 #include "md.h"
 #include "md_ari.h"
+#include "md_crl.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -421,6 +422,7 @@ static void process(renew_task *t, apr_pool_t *p)
     md_result_t *result = md_result_md_make(p, t->md->name);
     md_store_lock_t *lock;
     md_job_t *job;
+    int crl_revoked;
 
     if (!lock_md(t, &lock, p)) return;
     job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
@@ -431,9 +433,15 @@ static void process(renew_task *t, apr_pool_t *p)
         t->next_run = job->next_run;
         goto leave;
     }
+    crl_revoked = md_crl_is_revoked(opts->crl, t->md->name);
+    if (crl_revoked && !md_event_is_rate_limited(job, "revoked", t->now)) {
+        /* fire and forget, once a day: the renewal (if any) follows */
+        md_job_notify(job, "revoked", NULL);
+        job_save(t, job, p);
+    }
     if (may_renew(t->md) && (md_reg_should_renew(opts->reg, t->md, t->now, p)
                              || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
-                             || ari_due(t, p))) {
+                             || crl_revoked || ari_due(t, p))) {
         if (job->finished && renewal_staged(t, p)) {
             notify_staged(t, job, result, p);
         }
@@ -484,12 +492,18 @@ apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
                           apr_time_t now, apr_time_t *pnext_run, apr_pool_t *p)
 {
     apr_time_t next_run = now + md_renew_jittered(opts->check_interval, random_byte());
+    apr_time_t crl_next = 0;
     apr_thread_t **threads;
     task_queue q;
     apr_status_t rv, trv;
     renew_task *t;
     int i, nthreads;
 
+    /* CRLs first, on this thread: the tasks only read the verdicts */
+    if (md_crl_reg_count(opts->crl) > 0) {
+        md_crl_update(opts->crl, now, &crl_next, p);
+        if (crl_next > now && crl_next < next_run) next_run = crl_next;
+    }
     q.tasks = apr_array_make(p, mds->nelts, sizeof(renew_task));
     q.next = 0;
     for (i = 0; i < mds->nelts; ++i) {

@@ -55,6 +55,8 @@ GOOD = [
     "MDContactEmail mailto:admin@example.org",
     "MDRenewMode auto",
     "MDRenewMode Automatic",
+    "MDCRLCheck on",
+    "MDCRLCheck OFF",
     "MDRenewMode always",
     "MDRenewMode manual",
     "MDRenewMode stick",
@@ -187,6 +189,7 @@ ALL_CLASS = [
     "MDCertificateCheck crt.sh https://crt.sh?q=",
     "MDStaplingKeepResponse 2d",
     "MDStaplingRenewWindow 50%",
+    "MDCRLCheck auto",
 ]
 
 
@@ -491,6 +494,8 @@ STRICTER = [
     ("<Files x>\nMDRequireHttps temporary\n</Files>",
      "MDRequireHttps cannot occur within <Files> section"),
     ("MDomain \udcff\udcfe.org", "MDomain: invalid internationalized domain name"),
+    ("MDCRLCheck yes",
+     "MDCRLCheck: unknown 'yes', supported parameter values are 'auto', 'on' and 'off'"),
 ]
 
 
