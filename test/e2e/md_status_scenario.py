@@ -15,7 +15,7 @@ import time
 import requests
 
 from md_acme_env import AcmeEnv, chain_file, wait_until
-from md_env import HttpdEnv, free_port
+from md_env import E2E_TMP, HttpdEnv, free_port
 from ocsp_ca import OcspCA, OcspResponder
 from pebble import Pebble
 
@@ -212,7 +212,8 @@ def normalize(text):
     t = re.sub(r"(Activity(Renew|NextRun|Refresh)): -?\d+", r"\1: <N>", t)
     t = re.sub(r"~\d+ (days|hours|minutes|seconds)|\b\d+ ms\b", "<ROUGH>", t)
     t = re.sub(r'"version": "[0-9.]+(-git)?"', '"version": "<VERSION>"', t)
-    t = re.sub(r"/tmp/md-e2e/[a-z]+-[A-Za-z0-9_]+/", "<ROOT>/", t)
+    # the roots below MD_E2E_TMP (md_env.E2E_TMP), whatever it is set to
+    t = re.sub(re.escape(E2E_TMP) + r"/[a-z]+-[A-Za-z0-9_]+/", "<ROOT>/", t)
     t = re.sub(r'"\d+\.\d+\.\d+\.\d+:\d+"', '"<ADDR>"', t)
     t = re.sub(r"(order|authz|account|acct|cert|finalize)/[A-Za-z0-9_-]+", r"\1/<ID>", t)
     return t
