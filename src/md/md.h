@@ -121,6 +121,7 @@ struct md_t {
     int watched;
     int stapling_set;                   /* stapling configured for this MD */
     int activation_live;                /* MDActivation live (md_live.h) */
+    int crl_check;                      /* MDCRLCheck: MD_CRL_CHECK_*, 0 = off */
 };
 
 /* Create an empty MD with all members at their "unset" values. */
@@ -193,6 +194,9 @@ const char *md_ca_known_url(const char *name);
 const char *md_ca_known_name(const char *url);
 /* The known names separated by single spaces ("LetsEncrypt LetsEncrypt-Test ..."). */
 const char *md_ca_known_names(apr_pool_t *p);
+/* When the known CA at url stopped issuing certificates via ACME ("2025-10"),
+ * NULL if it still does or is not known. Its name stays accepted. */
+const char *md_ca_known_gone(const char *url);
 
 /* --- names of store entries and JSON keys --------------------------------------- */
 #define MD_FN_MD            "md.json"

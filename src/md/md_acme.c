@@ -5,6 +5,7 @@
  * statuses and result problems, certificate chain download and polling.
  */
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -112,6 +113,29 @@ int md_acme_problem_is_input_related(const char *type)
 int md_acme_problem_is(const char *type, const char *name)
 {
     return type && type != problem_name(type) && !strcasecmp(problem_name(type), name);
+}
+
+int md_acme_problem_rejects_must_staple(const char *type, const char *detail)
+{
+    static const char *const words[] = {
+        "must-staple", "must staple", "muststaple", "tls feature", "tls-feature",
+        "tlsfeature", "status_request", "1.3.6.1.5.5.7.1.24",
+    };
+    char buf[1024];
+    apr_size_t i, len;
+
+    if (!detail || !(md_acme_problem_is(type, "badCSR")
+                     || md_acme_problem_is(type, "malformed"))) {
+        return 0;
+    }
+    len = strlen(detail);
+    if (len >= sizeof(buf)) len = sizeof(buf) - 1;
+    for (i = 0; i < len; ++i) buf[i] = (char)apr_tolower(detail[i]);
+    buf[len] = '\0';
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); ++i) {
+        if (strstr(buf, words[i])) return 1;
+    }
+    return 0;
 }
 
 /* --- session ----------------------------------------------------------------- */

@@ -136,6 +136,12 @@ int md_acme_problem_is_input_related(const char *type);
  * prefix, e.g. md_acme_problem_is(t, "badNonce"). */
 int md_acme_problem_is(const char *type, const char *name);
 
+/* 1 if a CA's answer to a CSR with the TLS Feature extension says it
+ * refuses that extension: a badCSR (or malformed) problem whose detail
+ * names Must-Staple, the TLS feature or its OID (CAs that stopped OCSP
+ * reject it so since 2025). */
+int md_acme_problem_rejects_must_staple(const char *type, const char *detail);
+
 /* --- ACME Renewal Information (RFC 9773) ---------------------------------------------- */
 
 typedef struct md_acme_ari_t {

@@ -49,6 +49,7 @@ static const reason_info_t reason_infos[] = {
     { "errored",            0, HOUR, MD_EVENT_FIRE_AND_FORGET },
     { "ocsp-renewed",       0, DAY,  MD_EVENT_FIRE_AND_FORGET },
     { "ocsp-errored",       0, HOUR, MD_EVENT_FIRE_AND_FORGET },
+    { "revoked",            0, DAY,  MD_EVENT_FIRE_AND_FORGET },
     { "challenge-setup:",   1, 0,    MD_EVENT_CHECKED },
 };
 

@@ -81,6 +81,7 @@ typedef struct md_status_slot_t {
     apr_time_t ocsp_valid_from;     /* 0 when unknown */
     apr_time_t ocsp_valid_until;
     const struct md_job_t *ocsp_job; /* NULL: no "renewal" member */
+    struct md_json_t *crl;          /* MDCRLCheck state (md-status "crl"), or NULL */
 } md_status_slot_t;
 
 /* Everything an MD's status documents show, as loaded by the host. */

@@ -17,6 +17,7 @@
 
 struct md_reg_t;
 struct md_ocsp_reg_t;
+struct md_crl_reg_t;
 
 #define MD_CONFIG_UNSET     (-1)
 
@@ -68,6 +69,7 @@ struct md_mod_conf_t {
     int dry_run;
     struct md_reg_t *reg;
     struct md_ocsp_reg_t *ocsp;
+    struct md_crl_reg_t *crl;           /* MDCRLCheck certificates, NULL: none */
     apr_array_header_t *unused_names;   /* names of MDs without a vhost */
     apr_array_header_t *watched_names;  /* names of MDs being renewed */
     apr_hash_t *init_errors;            /* md name -> error text */
@@ -103,6 +105,7 @@ struct md_srv_conf_t {
     int staple_others;                  /* MDStapleOthers */
     int ari_renewals;                   /* MDRenewViaARI */
     int profile_mandatory;
+    int crl_check;                      /* MDCRLCheck: MD_CRL_CHECK_* */
     md_pkeys_spec_t *pks;               /* MDPrivateKeys */
     const md_timeslice_t *renew_window;
     const md_timeslice_t *warn_window;
@@ -221,6 +224,9 @@ apr_status_t md_config_complete_all(server_rec *base_server, apr_pool_t *p);
  * @return APR_SUCCESS or APR_EINVAL if any check failed
  */
 apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p);
+/* Warns (AH10740) for each CA of an MD that no longer issues via ACME
+ * (md_ca_known_gone): on "apache2 -t" and once at a real start. */
+void md_config_warn_gone_cas(server_rec *base_server);
 
 /**
  * Logs the warnings about directive values that were accepted although they

@@ -322,6 +322,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     dctx->opts.events = md_event_make(pconf, mc->message_cmd, mc->notify_cmd);
     md_event_set_default(dctx->opts.events);
     dctx->opts.ocsp = mc->ocsp;
+    dctx->opts.crl = mc->crl;
     dctx->opts.drive = drive_acme;
     dctx->opts.go_live = md_live_go;
     dctx->opts.drive_baton = drive_settings(rt, mc, dctx->mds, s, pconf);

@@ -20,6 +20,8 @@
 
 #include "md.h"
 #include "md_acme.h"
+#include "md_crl.h"
+#include "md_crypto.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -789,6 +791,82 @@ static apr_status_t rt_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* MDMustStaple on, but the current certificate names no OCSP responder:
+ * its CA has (probably) stopped OCSP, nothing can be stapled, and clients
+ * honouring a Must-Staple extension refuse the certificate. */
+static void check_must_staple(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    const md_pubcert_t *pc;
+    const md_cert_t *cert;
+    int i, k;
+
+    for (i = 0; i < rt->mds->nelts; ++i) {
+        md_t *md = APR_ARRAY_IDX(rt->mds, i, md_t *);
+
+        if (md->must_staple <= 0) continue;
+        for (k = 0; k < md_reg_slot_count(md); ++k) {
+            if (APR_SUCCESS != md_reg_get_pubcert(&pc, rt->reg, md, k, p)
+                || !pc->certs || pc->certs->nelts < 1) {
+                continue;
+            }
+            cert = APR_ARRAY_IDX(pc->certs, 0, const md_cert_t *);
+            if (md_cert_get_ocsp_url(cert, p)) continue;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10741)
+                         "%s: MDMustStaple is on, but its certificate (serial %s) "
+                         "names no OCSP responder: its CA %s may no longer run OCSP, "
+                         "no response can be stapled%s. Switch MDMustStaple off for "
+                         "this MD.", md->name, md_cert_get_serial_number(cert, p),
+                         md->ca_effective ? md->ca_effective : "(unknown)",
+                         md_cert_must_staple(cert)
+                         ? " and clients that honour the certificate's Must-Staple "
+                           "extension refuse it" : "");
+        }
+    }
+}
+
+/* The certificates whose CRLs the renewal watchdog checks (MDCRLCheck on,
+ * or auto and no OCSP URL), with their issuers from the chain files that
+ * only the parent may read. Nothing for configurations without it. */
+static void setup_crl(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    md_mod_conf_t *mc = md_config_get_mod(s);
+    apr_array_header_t *chain;
+    const md_pubcert_t *pc;
+    const md_cert_t *leaf;
+    apr_status_t rv;
+    int i, k;
+
+    mc->crl = NULL;
+    for (i = 0; i < rt->mds->nelts; ++i) {
+        md_t *md = APR_ARRAY_IDX(rt->mds, i, md_t *);
+
+        if (MD_CRL_CHECK_OFF == md->crl_check) continue;
+        for (k = 0; k < md_reg_slot_count(md); ++k) {
+            if (APR_SUCCESS != md_reg_get_pubcert(&pc, rt->reg, md, k, p)
+                || APR_SUCCESS != md_chain_fload(&chain, p, pc->cert_file)
+                || chain->nelts < 2) {
+                continue;
+            }
+            leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+            if (MD_CRL_CHECK_AUTO == md->crl_check && md_cert_get_ocsp_url(leaf, p)) {
+                continue;
+            }
+            if (!mc->crl && APR_SUCCESS != md_crl_reg_create(&mc->crl, rt->p, rt->store,
+                                                             AP_SERVER_BASEVERSION,
+                                                             mc->proxy_url, mc->ca_certs)) {
+                return;
+            }
+            rv = md_crl_reg_add(mc->crl, md->name, leaf,
+                                APR_ARRAY_IDX(chain, 1, const md_cert_t *), p);
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, APLOGNO(10745)
+                         "%s: CRL check of certificate %s: %s", md->name,
+                         md_cert_get_serial_number(leaf, p),
+                         APR_SUCCESS == rv ? "watching its CRL"
+                                           : "it names no http CRL distribution point");
+        }
+    }
+}
+
 static int is_first_pass(server_rec *s)
 {
     static const char *key = "mod_md_post_config_done";
@@ -868,6 +946,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
                      md->renew_window ? md_timeslice_format(md->renew_window, ptemp) : "",
                      md->warn_window ? md_timeslice_format(md->warn_window, ptemp) : "");
     }
+    if (!rt->dry_run) md_config_warn_gone_cas(s);
     current_rt = rt;
     apr_pool_cleanup_register(pconf, rt, rt_cleanup, apr_pool_cleanup_null);
     /* also without any MDomain: challenges that a2md (or a former config)
@@ -895,6 +974,8 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         if (APR_SUCCESS != rv) store_unusable(rt, &set, s, rv, "syncing the MDs with it");
     }
     if (rt->store_error) serve_as_is(rt, ptemp);
+    if (!rt->dry_run) check_must_staple(rt, s, ptemp);
+    if (!rt->dry_run && !rt->store_error) setup_crl(rt, s, ptemp);
     /* mod_ssl loads the files next; children parse a leaf again on demand */
     md_reg_drop_certs(rt->reg);
     return OK;

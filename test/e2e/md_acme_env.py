@@ -56,12 +56,13 @@ class AcmeEnv:
     """
 
     def __init__(self, env_factory, pebble_factory, reference=False, pebble_env=None,
-                 eab_keys=None, log_level="debug", ocsp_url=""):
+                 eab_keys=None, log_level="debug", ocsp_url="", validity=None):
         self.env = env_factory(reference=reference, log_level=log_level,
                                ports=two_free_ports())
         self.peb = pebble_factory(http_port=self.env.http_port,
                                   tls_port=self.env.https_port,
-                                  env=pebble_env, eab_keys=eab_keys, ocsp_url=ocsp_url)
+                                  env=pebble_env, eab_keys=eab_keys, ocsp_url=ocsp_url,
+                                  validity=validity)
         self.out_dir = os.path.join(self.env.root, "out")
         os.makedirs(self.out_dir, exist_ok=True)
         os.chmod(self.out_dir, 0o777)
