@@ -558,7 +558,7 @@ START_TEST(test_reg_saved_elsewhere)
                                                      7, now, md_test_pool));
     ck_assert_int_eq(0, rec.len);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(watchdog, now, md_test_pool, &next));
-    ck_assert_int_eq(1, fake_requests);
+    ck_assert_int_eq(1, md_test_http.requests);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, handshakes, "id-leaf",
                                                      7, now + 1000, md_test_pool));
     ck_assert_int_eq(counted ? read_file("resp-no-nonce.der")->len : 0, rec.len);

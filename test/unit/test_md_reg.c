@@ -517,6 +517,9 @@ static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *
                                md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv = *(apr_status_t *)opts->drive_baton;
+    apr_array_header_t *chain;
+    md_pkey_spec_t *spec;
+    int i;
 
     (void)job;
     __sync_fetch_and_add(&drive_calls, 1);
@@ -524,8 +527,17 @@ static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *
         drive_saw_request = 1;
     }
     md_result_activity_printf(result, "Driving %s", md->name);
-    /* a success stages md.json (no chains: the MDs have no domains/ set) */
+    /* a success stages md.json and, for an MD with certificates in domains/,
+     * a chain per key spec (a staged job without them counts as absent) */
     if (APR_SUCCESS == rv) rv = md_store_md_save(opts->store, p, MD_SG_STAGING, md, 0);
+    for (i = 0; APR_SUCCESS == rv && i < md_pkeys_spec_count(md->pks); ++i) {
+        spec = md_pkeys_spec_get(md->pks, i);
+        if (APR_SUCCESS == md_store_chain_load(opts->store, MD_SG_DOMAINS, md->name, spec,
+                                               &chain, p)) {
+            rv = md_store_chain_save(opts->store, p, MD_SG_STAGING, md->name, spec, chain,
+                                     0);
+        }
+    }
     if (APR_SUCCESS == rv) md_result_set(result, rv, "renewed");
     else md_result_problem_set(result, rv, "urn:ietf:params:acme:error:rateLimited",
                                "too many", NULL);
