@@ -92,7 +92,7 @@ static const problem_info_t *problem_find(const char *type)
     const char *name = problem_name(type);
     apr_size_t i;
 
-    for (i = 0; i < sizeof(problems) / sizeof(problems[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(problems); ++i) {
         if (!strcasecmp(problems[i].name, name)) return &problems[i];
     }
     return NULL;
@@ -132,7 +132,7 @@ int md_acme_problem_rejects_must_staple(const char *type, const char *detail)
     if (len >= sizeof(buf)) len = sizeof(buf) - 1;
     for (i = 0; i < len; ++i) buf[i] = (char)apr_tolower(detail[i]);
     buf[len] = '\0';
-    for (i = 0; i < sizeof(words) / sizeof(words[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(words); ++i) {
         if (strstr(buf, words[i])) return 1;
     }
     return 0;
@@ -521,7 +521,7 @@ int md_acme_revoke_reason(const char *name)
 {
     apr_size_t i;
 
-    for (i = 0; name && i < sizeof(revoke_reasons) / sizeof(revoke_reasons[0]); ++i) {
+    for (i = 0; name && i < MD_ARRAY_LEN(revoke_reasons); ++i) {
         if (!strcasecmp(revoke_reasons[i].name, name)) return revoke_reasons[i].code;
     }
     return -1;

@@ -250,7 +250,7 @@ static const cha_type_t *cha_type_find(const char *type)
 {
     apr_size_t i;
 
-    for (i = 0; i < sizeof(cha_types) / sizeof(cha_types[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(cha_types); ++i) {
         if (!strcmp(type, cha_types[i].type)) return &cha_types[i];
     }
     return NULL;

@@ -423,7 +423,7 @@ static const struct {
     { "Buypass-Test", "https://api.test4.buypass.no/acme/directory", "2025-10" },
 };
 
-#define KNOWN_CA_COUNT (sizeof(known_cas) / sizeof(known_cas[0]))
+#define KNOWN_CA_COUNT (MD_ARRAY_LEN(known_cas))
 
 const char *md_ca_known_url(const char *name)
 {

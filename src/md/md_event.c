@@ -59,7 +59,7 @@ static const reason_info_t *reason_info_get(const char *reason)
     apr_size_t i;
 
     if (!reason) return NULL;
-    for (i = 0; i < sizeof(reason_infos) / sizeof(reason_infos[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(reason_infos); ++i) {
         info = &reason_infos[i];
         if (info->is_prefix ? !strncmp(info->reason, reason, strlen(info->reason))
                             : !strcmp(info->reason, reason)) {

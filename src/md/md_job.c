@@ -16,6 +16,7 @@
 #include "md_log.h"
 #include "md_result.h"
 #include "md_store.h"
+#include "md_util.h"
 
 #define DEF_MIN_DELAY   apr_time_from_sec(5)
 
@@ -349,7 +350,7 @@ int md_job_problem_is_input_related(const char *problem)
     if (!strncmp(problem, "urn:ietf:params:acme:error:", 27)) name = problem + 27;
     else if (!strncmp(problem, "urn:acme:error:", 15)) name = problem + 15;
     else return 0;
-    for (i = 0; i < sizeof(input_problems) / sizeof(input_problems[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(input_problems); ++i) {
         if (!strcmp(name, input_problems[i])) return 1;
     }
     return 0;

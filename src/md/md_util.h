@@ -11,6 +11,9 @@
 #include <apr_tables.h>
 #include <apr_file_io.h>
 
+/* The number of elements of a fixed-size array. */
+#define MD_ARRAY_LEN(a)     (sizeof(a) / sizeof((a)[0]))
+
 /* A byte buffer; data need not be NUL terminated. */
 typedef struct md_data_t {
     const char *data;

@@ -772,7 +772,7 @@ static const char *set_challenges(cmd_parms *cmd, void *dc, int argc, char *cons
     types = apr_array_make(cmd->pool, argc > 0? argc : 1, sizeof(const char *));
     for (i = 0; i < argc; ++i) {
         type = NULL;
-        for (k = 0; k < sizeof(known_challenges) / sizeof(known_challenges[0]); ++k) {
+        for (k = 0; k < MD_ARRAY_LEN(known_challenges); ++k) {
             if (is_word(argv[i], known_challenges[k])) type = known_challenges[k];
         }
         if (!type) {

@@ -548,7 +548,7 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     repair_ctx ctx;
     size_t i;
 
-    for (i = 0; i < sizeof(groups) / sizeof(groups[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(groups); ++i) {
         memset(&ctx, 0, sizeof(ctx));
         ctx.group_chown = (MD_SG_ACCOUNTS != groups[i]);
         if (!ctx.group_chown && !md_os_is_root()) continue;
@@ -613,7 +613,7 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
         md_store_set_change_counter(rt->store, rt->store_changes);
     }
     *pwhat = "preparing its directories for the child processes";
-    for (i = 0; i < sizeof(child_groups) / sizeof(child_groups[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(child_groups); ++i) {
         if (MD_SG_LIVE == child_groups[i] && !any_live(rt)) continue;
         rv = md_store_make_dir(rt->store, child_groups[i], NULL, p);
         if (APR_SUCCESS != rv) {

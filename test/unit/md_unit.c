@@ -88,6 +88,20 @@ void md_test_http_unuse(void)
     md_http_use_implementation(NULL);
 }
 
+struct md_pkey_t *md_test_gen_key(md_pkey_type_t type, unsigned int bits,
+                                  const char *curve)
+{
+    md_pkey_spec_t spec;
+    md_pkey_t *pkey = NULL;
+
+    spec.type = type;
+    spec.bits = bits;
+    spec.curve = curve;
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, md_test_pool, &spec));
+    ck_assert_ptr_nonnull(pkey);
+    return pkey;
+}
+
 const char *md_test_mkdtemp(apr_pool_t *p)
 {
     const char *base = getenv("MD_UNIT_TMP");

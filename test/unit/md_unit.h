@@ -8,6 +8,12 @@
 #include <check.h>
 #include <apr_pools.h>
 
+#include "md.h"
+#include "md_util.h"
+
+/* The number of elements of a fixed-size array, as an int (loop tests). */
+#define N(a) ((int)MD_ARRAY_LEN(a))
+
 Suite *md_test_util_suite(void);
 Suite *md_test_json_suite(void);
 Suite *md_test_time_suite(void);
@@ -31,6 +37,11 @@ void md_test_setup(void);
 void md_test_teardown(void);
 /* A fresh empty directory below the build's temp dir for this test. */
 const char *md_test_mkdtemp(apr_pool_t *p);
+
+/* A new private key of the type (bits for RSA, curve for EC) in
+ * md_test_pool; fails the test when it cannot be made. */
+struct md_pkey_t *md_test_gen_key(md_pkey_type_t type, unsigned int bits,
+                                  const char *curve);
 
 /* A fake HTTP server for md_http: every request is answered with status
  * and the file body in dir (NULL body: connection refused); it counts the

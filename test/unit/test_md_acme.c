@@ -26,7 +26,6 @@
 #include "md_acme_order.h"
 #include "md_unit.h"
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define CA      "https://ca.test"
 #define DIR_URL CA "/dir"
 

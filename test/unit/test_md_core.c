@@ -186,7 +186,7 @@ Suite *md_test_core_suite(void)
     tcase_add_test(tc, test_md_json_roundtrip_captured);
     tcase_add_test(tc, test_md_json_lenient);
     tcase_add_loop_test(tc, test_pkey_filenames, 0,
-                        sizeof(fname_cases) / sizeof(fname_cases[0]));
+                        MD_ARRAY_LEN(fname_cases));
     tcase_add_test(tc, test_md_overlap);
     tcase_add_test(tc, test_ca_known_gone);
     suite_add_tcase(s, tc);

@@ -237,7 +237,7 @@ Suite *md_test_crl_suite(void)
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_add_test(tc, test_crl_urls);
     tcase_add_loop_test(tc, test_crl_judge, 0,
-                        sizeof(judge_cases) / sizeof(judge_cases[0]));
+                        MD_ARRAY_LEN(judge_cases));
     tcase_add_test(tc, test_crl_judge_size);
     suite_add_tcase(s, tc);
     tc = tcase_create("registry");

@@ -695,7 +695,7 @@ Suite *md_test_ocsp_suite(void)
     tc = tcase_create("verify");
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_add_loop_test(tc, test_check_response, 0,
-                        (int)(sizeof(check_cases) / sizeof(check_cases[0])));
+                        (int)(MD_ARRAY_LEN(check_cases)));
     tcase_add_test(tc, test_check_bad_bytes);
     tcase_add_test(tc, test_request_make);
     tcase_add_test(tc, test_resp_json);
@@ -714,7 +714,7 @@ Suite *md_test_ocsp_suite(void)
     tcase_add_test(tc, test_reg_revoked);
     tcase_add_loop_test(tc, test_reg_saved_elsewhere, 0, 2);
     tcase_add_loop_test(tc, test_reg_errors, 0,
-                        (int)(sizeof(error_cases) / sizeof(error_cases[0])));
+                        (int)(MD_ARRAY_LEN(error_cases)));
     tcase_add_test(tc, test_reg_stored_revoked);
     suite_add_tcase(s, tc);
     return s;

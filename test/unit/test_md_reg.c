@@ -1021,15 +1021,15 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_renew_request);
     tcase_add_test(tc, test_renew_unsaved_job);
     tcase_add_loop_test(tc, test_failover_url, 0,
-                        sizeof(failover_cases) / sizeof(failover_cases[0]));
+                        MD_ARRAY_LEN(failover_cases));
     suite_add_tcase(s, tc);
     tc = tcase_create("lifetime");
     tcase_add_checked_fixture(tc, reg_setup, md_test_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, test_lifetime_renew_at, 0,
-                        sizeof(lifetime_cases) / sizeof(lifetime_cases[0]));
+                        MD_ARRAY_LEN(lifetime_cases));
     tcase_add_loop_test(tc, test_lifetime_next_run, 0,
-                        sizeof(lifetime_cases) / sizeof(lifetime_cases[0]));
+                        MD_ARRAY_LEN(lifetime_cases));
     tcase_add_test(tc, test_lifetime_warn_run);
     tcase_add_test(tc, test_lifetime_expiring_then_renew);
     suite_add_tcase(s, tc);

@@ -342,7 +342,6 @@ START_TEST(test_exec_timeout_event)
 }
 END_TEST
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *md_test_util_suite(void)
 {
