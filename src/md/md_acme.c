@@ -39,7 +39,7 @@ const char *md_acme_user_agent(void)
 typedef struct {
     const char *name;           /* after "acme:error:" */
     apr_status_t status;
-    int input_related;          /* retrying will not help (interfaces.md 9) */
+    int input_related;          /* retrying will not help (contract.md 9) */
 } problem_info_t;
 
 static const problem_info_t problems[] = {

@@ -2,7 +2,7 @@
  *
  * Authorizations and their challenges: state of an authz at the CA, the
  * choice of challenge type, set-up of http-01 / tls-alpn-01 / dns-01 data
- * (interfaces.md 1.2, 4.5, 8.2-8.4), the set-up event callback, and the
+ * (contract.md 1.2, 4.5, 8.2-8.4), the set-up event callback, and the
  * teardown from set-up tokens.
  */
 #include <string.h>

@@ -739,7 +739,7 @@ static apr_time_t clock_behind(drive_ctx *ctx, apr_time_t not_before, apr_time_t
     return now;
 }
 
-/* When the staged certificates may be activated (interfaces.md 9):
+/* When the staged certificates may be activated (contract.md 9):
  * MDActivationDelay counts from the notBefore, or from now when our clock
  * is behind the CA's. */
 static apr_time_t staged_valid_from(drive_ctx *ctx)

@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * The managed domain model: creation, comparison, key specs and the md.json
- * form (interfaces.md 2.1), written in the original's member order and read
+ * form (contract.md 2.1), written in the original's member order and read
  * leniently (unknown members ignored, odd values taken as unset).
  */
 #include <string.h>

@@ -2,7 +2,7 @@
  *
  * The event runner: per-reason rate limits and failure handling, the
  * MDNotifyCmd / MDMessageCmd executions with their argv, result texts and
- * job log entries (interfaces.md 4.2 - 4.4), and the subscriber list.
+ * job log entries (contract.md 4.2 - 4.4), and the subscriber list.
  */
 #include <string.h>
 #include <apr_strings.h>

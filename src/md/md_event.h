@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * Events about a managed domain ("renewing", "renewed", "installed", ...)
- * and what they trigger (interfaces.md 4): the MDNotifyCmd / MDMessageCmd
+ * and what they trigger (contract.md 4): the MDNotifyCmd / MDMessageCmd
  * commands with their rate limits (read from the job log), the per-reason
  * handling of failures, and a list of subscribers that observe every event.
  */
@@ -56,7 +56,7 @@ const md_event_t *md_event_get_default(void);
 /** How failures of the reason are handled. */
 md_event_kind_t md_event_kind(const char *reason);
 
-/** The minimum time between two commands for the reason (interfaces.md
+/** The minimum time between two commands for the reason (contract.md
  * 4.2), 0 when the reason is not limited. */
 apr_interval_time_t md_event_rate_limit(const char *reason);
 
@@ -82,7 +82,7 @@ apr_status_t md_event_notify_argv(const char ***pargv, const char *cmdline,
 /**
  * Raise the event reason for mdomain (job may be NULL, then nothing is rate
  * limited or logged to a job; mdomain NULL means job->mdomain):
- * 1. rate limit (interfaces.md 4.3): skipped, DEBUG AH10267, counts as
+ * 1. rate limit (contract.md 4.3): skipped, DEBUG AH10267, counts as
  *    delivered (no log entry is added);
  * 2. for "renewed": MDNotifyCmd <cmd> <mdomain>; on failure: result gets
  *    problem AH10108 and "MDNotifyCmd <cmd> failed with exit code <n>.",

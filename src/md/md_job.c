@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Jobs: job.json in and out (member order of interfaces.md 2.3), the job
+ * Jobs: job.json in and out (member order of contract.md 2.3), the job
  * log, the run bracket (starting/progress/finished/renewal-error entries,
- * throttled saves), the error back-off of interfaces.md 9 and the
+ * throttled saves), the error back-off of contract.md 9 and the
  * notification entry point that records what the event layer did.
  */
 #include <string.h>
@@ -333,7 +333,7 @@ void md_job_end_run(md_job_t *job, md_result_t *result)
 /* --- back-off ----------------------------------------------------------------------- */
 
 /* ACME problem types whose cause is our input: retrying soon will not help
- * (interfaces.md 9). */
+ * (contract.md 9). */
 static const char *const input_problems[] = {
     "agreementRequired", "badCSR", "badSignatureAlgorithm",
     "externalAccountRequired", "invalidContact", "unsupportedContact",

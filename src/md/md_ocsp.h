@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * OCSP stapling (interfaces.md 2.6, 8.6): a registry of the certificates
+ * OCSP stapling (contract.md 2.6, 8.6): a registry of the certificates
  * to staple, their responses kept in memory and in the store under
  * ocsp/<name>/, the background refresh of responses (request building,
  * HTTP POST, verification) and what the status pages show. Handshakes only

@@ -54,14 +54,14 @@ int md_reg_slot_count(const md_t *md);
 const char *md_reg_slot_name(const md_t *md, int i, apr_pool_t *p);
 
 /* Start-up, step 1: for each configured MD (md_t* in mds) find its stored
- * copy, following renames (interfaces.md 1.10), and carry over contacts,
+ * copy, following renames (contract.md 1.10), and carry over contacts,
  * effective CA url and account id from it. Nothing is written yet. The
  * stored copies live in p, which must outlive the md_reg_sync_finish calls;
  * what the configured MDs keep is allocated in the registry's pool. */
 apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_t *p);
 
 /* Start-up, step 2: activates a staged set of md if there is one
- * (interfaces.md 1.9). APR_ENOENT when nothing is staged or it is not
+ * (contract.md 1.9). APR_ENOENT when nothing is staged or it is not
  * ready at now; on failure the staged set is purged (AH10069). The staged
  * job (md_json_t, NULL if none) is returned for the `installed` event. */
 apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,

@@ -168,7 +168,7 @@ static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *
 }
 
 /* Challenge types md can use when it configures none, in the order
- * tls-alpn-01, http-01, dns-01 (interfaces.md 7.1, user guide). */
+ * tls-alpn-01, http-01, dns-01 (contract.md 7.1, user guide). */
 static apr_array_header_t *usable_challenges(md_mod_rt_t *rt, const md_t *md,
                                              const char *dns01_cmd, apr_pool_t *p)
 {

@@ -1,7 +1,7 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # Runs the pebble ACME test CA and pebble-challtestsrv on free loopback ports
-# (interfaces.md Appendix B): pebble validates http-01/tls-alpn-01 against the
+# (contract.md Appendix B): pebble validates http-01/tls-alpn-01 against the
 # given ports, resolves every name to 127.0.0.1 through challtestsrv's DNS and
 # serves its directory with a TLS certificate from a private root generated
 # here. Use the `pebble_factory` fixture or the `Pebble` class directly.

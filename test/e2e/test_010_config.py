@@ -262,7 +262,7 @@ def test_010_static_files_in_section(env):
     assert cert
 
 
-# --- bad values: the captured texts of interfaces.md 5.1 ------------------------------
+# --- bad values: the captured texts of contract.md 5.1 ------------------------------
 
 BAD_51 = [
     ("MDPrivateKeys", "needs to specify the private key type"),

@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * Unit tests for md_core.c: md.json round trips (captured examples of
- * interfaces.md 2.1), key spec file names, domain matching.
+ * contract.md 2.1), key spec file names, domain matching.
  */
 #include <string.h>
 #include <apr_strings.h>
@@ -60,7 +60,7 @@ static const char *md_json_test2 =
 "  \"ari-renewals\": true\n"
 "}";
 
-/* a2md "store add" output of the reference (interfaces.md 6.3). */
+/* a2md "store add" output of the reference (contract.md 6.3). */
 static const char *md_json_a2md =
 "{\"name\":\"a2.mdspec.org\",\"domains\":[\"a2.mdspec.org\",\"www.a2.mdspec.org\"],"
 "\"contacts\":[],\"transitive\":-1,\"ca\":{\"proto\":\"ACME\","
