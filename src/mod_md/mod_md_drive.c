@@ -92,7 +92,7 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
             md_live_refresh_all();
             rv = md_renew_run(&dctx->opts, dctx->mds, apr_time_now(), &dctx->next_run, ptemp);
             if (APR_SUCCESS != rv) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10056)
+                ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10603)
                              "processing %s: %s", "all", "renewal run failed");
             }
             wait = dctx->next_run - apr_time_now();
