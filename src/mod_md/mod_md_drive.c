@@ -319,7 +319,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     dctx->opts.reg = rt->reg;
     dctx->opts.store = rt->store;
-    dctx->opts.events = md_event_make(pconf, mc->message_cmd, mc->notify_cmd);
+    dctx->opts.events = md_mod_events_make(rt, pconf);
     md_event_set_default(dctx->opts.events);
     dctx->opts.ocsp = mc->ocsp;
     dctx->opts.drive = drive_acme;

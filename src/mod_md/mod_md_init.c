@@ -79,6 +79,17 @@ static apr_status_t settings_load(init_settings *set, server_rec *s, apr_pool_t 
     return APR_SUCCESS;
 }
 
+md_event_t *md_mod_events_make(const md_mod_rt_t *rt, apr_pool_t *p)
+{
+    md_mod_conf_t *mc = md_config_get_mod(rt->base_server);
+    md_event_t *events = md_event_make(p, mc->message_cmd, mc->notify_cmd);
+    const char *dir = rt->store ? md_store_base_dir(rt->store) : NULL;
+
+    if (dir) dir = ap_server_root_relative(p, dir);
+    md_event_set_env_context(events, dir, rt->mds);
+    return events;
+}
+
 /* Staged certificates became active: tell MDMessageCmd ("installed", run
  * as the parent's user). The job with its log entry lands in tmp/NAME. */
 static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *json, apr_pool_t *p)
@@ -88,7 +99,7 @@ static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *json, apr_po
 
     job = md_job_make(p, rt->store, MD_SG_TMP, md->name, mc->retry_delay);
     if (json) md_job_from_json(job, json, p);
-    job->events = md_event_make(p, mc->message_cmd, mc->notify_cmd);
+    job->events = md_mod_events_make(rt, p);
     md_job_notify(job, "installed", NULL);
     md_job_save(job, p);
 }
