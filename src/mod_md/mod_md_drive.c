@@ -286,7 +286,9 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     md_drive_ctx *dctx;
     apr_status_t rv;
 
-    (void)plog; (void)ptemp;
+    (void)plog;
+    /* after the activations and mod_ssl's fallbacks */
+    if (rt && !rt->store_error) md_init_store_group(rt, s, ptemp);
     if (rt && rt->reg) {
         rv = md_reg_sync(rt->reg);
         if (APR_SUCCESS != rv) {
