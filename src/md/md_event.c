@@ -209,12 +209,17 @@ const char *const *md_event_env(const md_event_t *events, const char *reason,
         dir = apr_pstrcat(p, events->store_dir, "/domains/", md->name, NULL);
         env_add_files(env, md, dir, "MD_CERT_FILE", md_chain_filename);
         env_add_files(env, md, dir, "MD_KEY_FILE", md_pkey_filename);
+        /* keys in staging/ and live/ are encrypted with the store's key: no
+         * use to a script, so only the certificates are named */
         if (reason && !strcmp("renewed", reason)) {
-            /* staged keys are encrypted with the store's key: no use to a
-             * script, so only the certificates are named */
             dir = apr_pstrcat(p, events->store_dir, "/staging/", md->name, NULL);
             env_add(env, "MD_STAGING_DIR", dir);
             env_add_files(env, md, dir, "MD_STAGED_CERT_FILE", md_chain_filename);
+        }
+        else if (reason && !strcmp("live", reason)) {
+            dir = apr_pstrcat(p, events->store_dir, "/live/", md->name, NULL);
+            env_add(env, "MD_LIVE_DIR", dir);
+            env_add_files(env, md, dir, "MD_LIVE_CERT_FILE", md_chain_filename);
         }
     }
     APR_ARRAY_PUSH(env, const char *) = NULL;

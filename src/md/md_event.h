@@ -57,7 +57,8 @@ void md_event_set_env_context(md_event_t *events, const char *store_dir,
  * (docs/events.md): MD_NAME, MD_EVENT, MD_STORE_DIR and, for an MD the
  * context knows, MD_DOMAINS, MD_CERT_FILE, MD_KEY_FILE (and per key spec
  * MD_CERT_FILE_<SPEC>, MD_KEY_FILE_<SPEC>); for "renewed" also
- * MD_STAGING_DIR and MD_STAGED_CERT_FILE[_<SPEC>]. Paths only, never file
+ * MD_STAGING_DIR and MD_STAGED_CERT_FILE[_<SPEC>], for "live" (MDActivation
+ * live) MD_LIVE_DIR and MD_LIVE_CERT_FILE[_<SPEC>]. Paths only, never file
  * contents. A NULL-terminated array of "NAME=VALUE" strings in p.
  */
 const char *const *md_event_env(const md_event_t *events, const char *reason,

@@ -399,6 +399,13 @@ START_TEST(test_event_env)
     ck_assert_ptr_null(env_get(env, "MD_STAGED_CERT_FILE"));
     ck_assert_str_eq("/srv/md/domains/a.org/pubcert.pem", env_get(env, "MD_CERT_FILE"));
 
+    /* MDActivation live: the set that is served now */
+    env = md_event_env(events, "live", "a.org", p);
+    ck_assert_str_eq("/srv/md/live/a.org", env_get(env, "MD_LIVE_DIR"));
+    ck_assert_str_eq("/srv/md/live/a.org/pubcert.secp384r1.pem",
+                     env_get(env, "MD_LIVE_CERT_FILE_SECP384R1"));
+    ck_assert_ptr_null(env_get(env, "MD_STAGING_DIR"));
+
     /* an event about no MD ("other" of OCSP): only what is known */
     env = md_event_env(events, "ocsp-renewed", "other", p);
     ck_assert_str_eq("other", env_get(env, "MD_NAME"));
