@@ -117,10 +117,12 @@ def test_425_store_group(acme_factory):
     assert domains_modes(ae)["domains/%s" % name] == (0o750, gid)
 
 
-def test_425_store_group_unset(acme_factory):
-    """Without MDStoreGroup: 0700 directories, 0600 files, root's group."""
+@pytest.mark.parametrize("reference", [False, True], ids=["ours", "ref"])
+def test_425_store_group_unset(acme_factory, reference):
+    """Without MDStoreGroup: 0700 directories, 0600 files, root's group (the
+    original's modes, measured with it too)."""
     name = "nogroup.mdspec.org"
-    ae = acme_factory()
+    ae = acme_factory(reference=reference)
     ae.write(["MDomain %s" % name], vhosts=[[name]])
     ae.start()
     ae.issue(name)
