@@ -216,7 +216,7 @@ static apr_status_t setup_dns01(const char **psetup, cha_ctx *ctx, apr_pool_t *p
     if (APR_SUCCESS != rv) goto leave;
     rv = md_util_cmd_argv(&argv, p, ctx->env->dns01_cmd, "setup", domain, digest, NULL);
     if (APR_SUCCESS != rv) goto leave;
-    rv = md_util_exec(p, argv[0], argv, &exit_code);
+    rv = md_util_exec(p, argv[0], argv, NULL, &exit_code);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
                       "%s: dns-01 setup command failed to execute for %s",
@@ -462,7 +462,7 @@ static apr_status_t teardown_dns01(const char *rest, const md_t *md,
     rv = (dns01_version >= 2 && token)
          ? md_util_cmd_argv(&argv, p, dns01_cmd, "teardown", domain, token, NULL)
          : md_util_cmd_argv(&argv, p, dns01_cmd, "teardown", domain, NULL);
-    if (APR_SUCCESS == rv) rv = md_util_exec(p, argv[0], argv, &exit_code);
+    if (APR_SUCCESS == rv) rv = md_util_exec(p, argv[0], argv, NULL, &exit_code);
     if (APR_SUCCESS != rv || exit_code) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
                       "%s: dns-01 teardown command failed (exit code=%d) for %s",

@@ -9,6 +9,7 @@
 #define md_event_h
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 
 struct md_job_t;
@@ -42,6 +43,26 @@ typedef struct md_event_t md_event_t;
  * start-up; read-only afterwards, then safe to share between threads.
  */
 md_event_t *md_event_make(apr_pool_t *p, const char *message_cmd, const char *notify_cmd);
+
+/**
+ * What the commands' environment describes (docs/events.md): the store's
+ * directory (absolute) and the MDs (md_t*) by name. At start-up only; the
+ * MDs must live as long as events.
+ */
+void md_event_set_env_context(md_event_t *events, const char *store_dir,
+                              const apr_array_header_t *mds);
+
+/**
+ * The variables MDMessageCmd and MDNotifyCmd get for reason and mdomain
+ * (docs/events.md): MD_NAME, MD_EVENT, MD_STORE_DIR and, for an MD the
+ * context knows, MD_DOMAINS, MD_CERT_FILE, MD_KEY_FILE (and per key spec
+ * MD_CERT_FILE_<SPEC>, MD_KEY_FILE_<SPEC>); for "renewed" also
+ * MD_STAGING_DIR and MD_STAGED_CERT_FILE[_<SPEC>], for "live" (MDActivation
+ * live) MD_LIVE_DIR and MD_LIVE_CERT_FILE[_<SPEC>]. Paths only, never file
+ * contents. A NULL-terminated array of "NAME=VALUE" strings in p.
+ */
+const char *const *md_event_env(const md_event_t *events, const char *reason,
+                                const char *mdomain, apr_pool_t *p);
 
 /** Add an observer (at start-up only). */
 void md_event_subscribe(md_event_t *events, md_event_cb *cb, void *baton);

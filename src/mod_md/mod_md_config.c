@@ -15,6 +15,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
+#include <apr_user.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -1224,6 +1225,32 @@ static const char *set_retry_failover(cmd_parms *cmd, void *dc, const char *valu
     return NULL;
 }
 
+/* MDStoreGroup: a group name (or number) that exists here; a typo is a
+ * configuration error, else the daemons meant to read domains/ would
+ * silently not. */
+static const char *set_store_group(cmd_parms *cmd, void *dc, const char *value)
+{
+    md_mod_conf_t *mc = cmd_mod_conf(cmd);
+    const char *err, *end;
+    apr_gid_t gid;
+    apr_int64_t n;
+
+    (void)dc;
+    if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
+    if (!*value) return apr_psprintf(cmd->pool, "%s: empty group name", cmd->cmd->name);
+    if (APR_SUCCESS != apr_gid_get(&gid, value, cmd->pool)) {
+        n = apr_strtoi64(value, (char **)&end, 10);
+        if (*end || n < 0 || n >= INT_MAX || !apr_isdigit(*value)) {
+            return apr_psprintf(cmd->pool, "%s: unknown group '%s'", cmd->cmd->name,
+                                value);
+        }
+        gid = (apr_gid_t)n;
+    }
+    mc->store_group = apr_pstrdup(cmd->pool, value);
+    mc->store_gid = gid;
+    return NULL;
+}
+
 static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
@@ -1326,6 +1353,8 @@ const command_rec md_cmds[] = {
                   "URL of a HTTP(S) proxy to use for outgoing connections"),
     AP_INIT_TAKE1("MDStoreDir", set_store_dir, NULL, RSRC_CONF,
                   "the directory for file system storage of managed domain data."),
+    AP_INIT_TAKE1("MDStoreGroup", set_store_group, NULL, RSRC_CONF,
+                  "the group that may read the certificates and keys in domains/."),
     AP_INIT_TAKE1("MDRenewWindow", set_value, SETTING(st_renew_window), RSRC_CONF,
                   "Time length for renewal before certificate expires (defaults to days)."),
     AP_INIT_TAKE1("MDRequireHttps", set_require_https, NULL, RSRC_CONF | OR_AUTHCFG,

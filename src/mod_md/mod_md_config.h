@@ -10,6 +10,7 @@
 #define mod_md_config_h
 
 #include <apr_hash.h>
+#include <apr_user.h>
 #include <httpd.h>
 #include <http_config.h>
 
@@ -36,6 +37,8 @@ struct md_mod_conf_t {
 
     const char *base_dir;               /* MDStoreDir, absolute; NULL = "md"
                                          * (use md_config_base_dir()) */
+    const char *store_group;            /* MDStoreGroup as given, NULL = unset */
+    apr_gid_t store_gid;                /* its group id (when set) */
     int local_80;                       /* MDPortMap: local port for 80, -1 none */
     int local_443;                      /* local port for 443, -1 none */
     int manage_base_server;             /* MDBaseServer */

@@ -286,7 +286,9 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     md_drive_ctx *dctx;
     apr_status_t rv;
 
-    (void)plog; (void)ptemp;
+    (void)plog;
+    /* after the activations and mod_ssl's fallbacks */
+    if (rt && !rt->store_error) md_init_store_group(rt, s, ptemp);
     if (rt && rt->reg) {
         rv = md_reg_sync(rt->reg);
         if (APR_SUCCESS != rv) {
@@ -319,7 +321,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     dctx->opts.reg = rt->reg;
     dctx->opts.store = rt->store;
-    dctx->opts.events = md_event_make(pconf, mc->message_cmd, mc->notify_cmd);
+    dctx->opts.events = md_mod_events_make(rt, pconf);
     md_event_set_default(dctx->opts.events);
     dctx->opts.ocsp = mc->ocsp;
     dctx->opts.crl = mc->crl;

@@ -81,6 +81,17 @@ static apr_status_t settings_load(init_settings *set, server_rec *s, apr_pool_t 
     return APR_SUCCESS;
 }
 
+md_event_t *md_mod_events_make(const md_mod_rt_t *rt, apr_pool_t *p)
+{
+    md_mod_conf_t *mc = md_config_get_mod(rt->base_server);
+    md_event_t *events = md_event_make(p, mc->message_cmd, mc->notify_cmd);
+    const char *dir = rt->store ? md_store_base_dir(rt->store) : NULL;
+
+    if (dir) dir = ap_server_root_relative(p, dir);
+    md_event_set_env_context(events, dir, rt->mds);
+    return events;
+}
+
 /* Staged certificates became active: tell MDMessageCmd ("installed", run
  * as the parent's user). The job with its log entry lands in tmp/NAME. */
 static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *json, apr_pool_t *p)
@@ -90,7 +101,7 @@ static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *json, apr_po
 
     job = md_job_make(p, rt->store, MD_SG_TMP, md->name, mc->retry_delay);
     if (json) md_job_from_json(job, json, p);
-    job->events = md_event_make(p, mc->message_cmd, mc->notify_cmd);
+    job->events = md_mod_events_make(rt, p);
     md_job_notify(job, "installed", NULL);
     md_job_save(job, p);
 }
@@ -570,6 +581,65 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
                          "repaired the ownership/modes of %d entries in %s", ctx.repaired,
                          gdir);
         }
+    }
+}
+
+/* --- MDStoreGroup -------------------------------------------------------------------- */
+
+typedef struct {
+    apr_gid_t gid;
+    int changed;
+    int failed;
+} group_ctx;
+
+/* domains/ (met among the store's entries), its MD directories and their
+ * files: group gid, dirs 0750, files 0640. */
+static void group_entry(void *baton, const md_os_entry_t *e, const char *name)
+{
+    group_ctx *ctx = baton;
+    int is_dir = md_os_entry_is_dir(e);
+    apr_fileperms_t want = is_dir ? MD_FPROT_D_UALL_GREAD : MD_FPROT_F_UALL_GREAD;
+    int done;
+
+    (void)name;
+    if (md_os_entry_gid(e) != ctx->gid) {
+        done = md_os_entry_group_set(e, ctx->gid);
+        ctx->changed += done;
+        ctx->failed += !done;
+    }
+    if (md_os_entry_perms(e) != want) {
+        done = md_os_entry_perms_set(e, want);
+        ctx->changed += done;
+        ctx->failed += !done;
+    }
+}
+
+/* The store's entry "domains" alone. */
+static void group_domains_dir(void *baton, const md_os_entry_t *e, const char *name)
+{
+    if (md_os_entry_is_dir(e) && !strcmp(md_store_group_name(MD_SG_DOMAINS), name)) {
+        group_entry(baton, e, name);
+    }
+}
+
+void md_init_store_group(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    md_mod_conf_t *mc = md_config_get_mod(rt->base_server);
+    const char *dir;
+    group_ctx ctx;
+
+    if (!mc->store_group || !rt->store) return;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.gid = mc->store_gid;
+    dir = md_store_base_dir(rt->store);
+    md_os_walk(dir, 0, group_domains_dir, &ctx);
+    dir = md_store_get_dir(rt->store, MD_SG_DOMAINS, NULL, p);
+    if (dir) md_os_walk(dir, 1, group_entry, &ctx);
+    if (ctx.changed > 0 || ctx.failed > 0) {
+        ap_log_error(APLOG_MARK, ctx.failed ? APLOG_WARNING : APLOG_INFO, 0, s,
+                     APLOGNO(10760) "MDStoreGroup %s: %d changes of group or mode in %s "
+                     "(%d not possible)", mc->store_group, ctx.changed, dir ? dir : "",
+                     ctx.failed);
     }
 }
 

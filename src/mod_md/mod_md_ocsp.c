@@ -67,8 +67,7 @@ static md_ocsp_reg_t *ocsp_reg_get(server_rec *s)
         return NULL;
     }
     md_ocsp_reg_set_ca_file(mc->ocsp, mc->ca_certs);
-    md_ocsp_reg_set_events(mc->ocsp, md_event_make(rt->p, mc->message_cmd,
-                                                   mc->notify_cmd));
+    md_ocsp_reg_set_events(mc->ocsp, md_mod_events_make(rt, rt->p));
     md_ocsp_reg_set_dry_run(mc->ocsp, rt->dry_run);
     return mc->ocsp;
 }

@@ -8,6 +8,7 @@
 
 #include <apr_pools.h>
 #include <apr_file_info.h>
+#include <apr_user.h>
 
 /* chown path to the configured User (uid only) when running as root.
  * APR_SUCCESS when not root (nothing to do). Done on the opened path
@@ -34,6 +35,12 @@ int md_os_entry_chown_to_user(const md_os_entry_t *e);
 /* fchmod (APR permission bits; not for files with more than one link);
  * 1 if done. */
 int md_os_entry_perms_set(const md_os_entry_t *e, apr_fileperms_t perms);
+
+/* fchown to group gid (owner unchanged) when the entry's group differs (not
+ * for files with more than one link); 1 if the group was changed. */
+int md_os_entry_group_set(const md_os_entry_t *e, apr_gid_t gid);
+/* The entry's group id. */
+apr_gid_t md_os_entry_gid(const md_os_entry_t *e);
 
 /* 1 if the process runs as root. */
 int md_os_is_root(void);
