@@ -34,7 +34,9 @@ static const char *problem_strip(apr_pool_t *p, const char *problem)
     if (!problem) return NULL;
     r = s = d = apr_pstrdup(p, problem);
     for (; *s; ++s) {
-        if (!apr_isspace(*s)) *d++ = *s;
+        if (!apr_isspace(*s)) {
+            *d++ = *s;
+        }
     }
     *d = '\0';
     return r;
@@ -42,7 +44,9 @@ static const char *problem_strip(apr_pool_t *p, const char *problem)
 
 static void on_change(md_result_t *result)
 {
-    if (result->on_change) result->on_change(result, result->on_change_data);
+    if (result->on_change) {
+        result->on_change(result, result->on_change_data);
+    }
 }
 
 md_result_t *md_result_make(apr_pool_t *p, apr_status_t status)
@@ -162,7 +166,9 @@ void md_result_assign(md_result_t *dest, const md_result_t *src)
 
 void md_result_dup(md_result_t *dest, const md_result_t *src)
 {
-    if (APR_SUCCESS != src->status) md_result_assign(dest, src);
+    if (APR_SUCCESS != src->status) {
+        md_result_assign(dest, src);
+    }
 }
 
 md_json_t *md_result_to_json(const md_result_t *result, apr_pool_t *p)
@@ -175,9 +181,15 @@ md_json_t *md_result_to_json(const md_result_t *result, apr_pool_t *p)
         apr_strerror(result->status, buffer, sizeof(buffer));
         md_json_sets(buffer, json, MD_KEY_STATUS_DESCR, NULL);
     }
-    if (result->problem) md_json_sets(result->problem, json, MD_KEY_PROBLEM, NULL);
-    if (result->detail) md_json_sets(result->detail, json, MD_KEY_DETAIL, NULL);
-    if (result->activity) md_json_sets(result->activity, json, MD_KEY_ACTIVITY, NULL);
+    if (result->problem) {
+        md_json_sets(result->problem, json, MD_KEY_PROBLEM, NULL);
+    }
+    if (result->detail) {
+        md_json_sets(result->detail, json, MD_KEY_DETAIL, NULL);
+    }
+    if (result->activity) {
+        md_json_sets(result->activity, json, MD_KEY_ACTIVITY, NULL);
+    }
     if (result->ready_at > 0) {
         md_json_set_time(result->ready_at, json, MD_KEY_VALID_FROM, NULL);
     }
