@@ -459,8 +459,10 @@ def test_010_help_texts_as_reference(env, ref_env):
     ours, ref = directives(env), directives(ref_env)
     for name, text in ref.items():
         assert ours.get(name) == text, name
-    # ours only: the original's MDCertificateMonitor name, and MDCRLCheck (issue 15)
-    assert set(ours) - set(ref) == {"MDCertificateMonitor", "MDCRLCheck"}
+    # ours only: the original's MDCertificateMonitor name, MDCRLCheck (issue 15),
+    # MDActivation (issue 14) and MDStoreGroup (issue 16)
+    assert set(ours) - set(ref) == {"MDCertificateMonitor", "MDCRLCheck", "MDActivation",
+                                    "MDStoreGroup"}
 
 
 # --- accepted with a warning, as the original accepts them -----------------------------------
