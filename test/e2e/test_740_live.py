@@ -170,14 +170,17 @@ def test_740_live_certificate_is_stapled(acme_factory, tmp_path):
         ae = acme_factory(ocsp_url=responder.url)
         responder.peb = ae.peb
         responder.dirs = [ae.store]
-        # the current certificate: from a CA with a responder, due (1 day left)
-        old = ca.issue("old", [name], ocsp_url=responder.url, days=1)
+        # the current certificate: from a CA with a responder, valid 20 days
+        # (from 5 minutes ago); a window of 20 days and a minute makes it due
+        # (a window as long as the lifetime would mean half of it)
+        old = ca.issue("old", [name], ocsp_url=responder.url, days=20)
         d = ae.path("domains", name)
         os.makedirs(d)
         shutil.copyfile(old["chain"], os.path.join(d, "pubcert.secp256r1.pem"))
         shutil.copyfile(old["key"], os.path.join(d, "privkey.secp256r1.pem"))
         ae.write(["<MDomain %s>" % name, "MDPrivateKeys secp256r1", "MDActivation live",
-                  "MDStapling on", "MDRenewWindow 2d", "</MDomain>"], vhosts=[[name]])
+                  "MDStapling on", "MDRenewWindow 28801mi", "</MDomain>"],
+                 vhosts=[[name]])
         ae.start()
         wait_until(lambda: staple_of(ae, name)[1] == old["x509"].serial_number, 20,
                    what="the staple of the current certificate")
