@@ -12,6 +12,7 @@
 #include "md_json.h"
 #include "md_job.h"
 #include "md_metrics.h"
+#include "md_util.h"
 
 /* The text under construction: pieces joined once at the end. */
 typedef struct {
@@ -237,6 +238,8 @@ static void md_ca(md_ctx *ctx, md_json_t *md)
         if (urls->nelts > 0) url = APR_ARRAY_IDX(urls, 0, const char *);
     }
     if (!url) return;
+    /* the status objects are masked already; a caller's own may not be */
+    url = md_util_mask_credentials(ctx->out->p, url);
     sample(ctx->out, ctx->name, apr_psprintf(ctx->out->p, "%s,url=\"%s\"", ctx->md_label,
                                              label_escape(url, ctx->out->p)), 1);
 }

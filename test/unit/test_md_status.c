@@ -898,6 +898,38 @@ START_TEST(status_md_json_eab_error)
 }
 END_TEST
 
+START_TEST(status_md_json_credentials)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_input_t *in = input_test1();
+    md_t *md = (md_t *)in->md;
+    md_result_t *result = md_result_md_make(p, md->name);
+    md_job_t *job = md_job_make(p, NULL, MD_SG_STAGING, md->name, 0);
+    md_json_t *json;
+    const char *text;
+
+    md->proxy_url = "http://user:pr0xy@proxy.test:3128";
+    md->ca_effective = "https://acct:c4pass@ca.test/dir";
+    APR_ARRAY_PUSH((apr_array_header_t *)md->ca_urls, const char *) =
+        "https://acct:c4pass@ca.test/dir";
+    md_job_start_run(job, result);
+    md_result_activity_printf(result, "Contacting ACME server for %s at %s", md->name,
+                              md->ca_effective);
+    md_result_set(result, APR_EGENERAL, "proxy http://user:pr0xy@proxy.test:3128 refused");
+    md_job_end_run(job, result);
+    in->job = job;
+    json = md_status_md_json(in, 1, T_STATUS, p);
+    text = md_json_writep(json, p, MD_JSON_FMT_COMPACT);
+    ck_assert_str_eq("http://user:***@proxy.test:3128",
+                     md_json_gets(json, "proxy-url", NULL));
+    ck_assert_ptr_null(strstr(text, "pr0xy"));
+    ck_assert_ptr_null(strstr(text, "c4pass"));
+    ck_assert_ptr_nonnull(strstr(text, "https://acct:***@ca.test/dir"));
+    /* the MD itself keeps its URLs */
+    ck_assert_str_eq("http://user:pr0xy@proxy.test:3128", md->proxy_url);
+}
+END_TEST
+
 START_TEST(status_mds_text)
 {
     apr_pool_t *p = md_test_pool;
@@ -1457,6 +1489,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, status_renew_at);
     tcase_add_test(tc, status_md_json);
     tcase_add_test(tc, status_md_json_eab_error);
+    tcase_add_test(tc, status_md_json_credentials);
     tcase_add_test(tc, status_mds_text);
     tcase_add_test(tc, status_cert_status);
     tcase_add_test(tc, status_cert_status_static);
