@@ -325,6 +325,44 @@ START_TEST(job_save_throttle)
 }
 END_TEST
 
+/* A poll that lasts: the throttled activity is saved at the next round,
+ * with the time it began. */
+START_TEST(job_save_trailing)
+{
+    apr_pool_t *p = md_test_pool;
+    fake_clock clock = { T_BASE, 128 };
+    md_store_t *store;
+    md_job_t *job, *job2;
+    md_result_t *result = md_result_md_make(p, "a.org");
+    md_json_t *json;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, p, md_test_mkdtemp(p)));
+    job = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
+    md_job_set_clock(job, fake_now, fake_rand, &clock);
+    job2 = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
+    md_job_start_run(job, result);
+    md_result_activity_set(result, "Creating new order");
+    clock.now += apr_time_from_msec(100);
+    md_result_activity_set(result, "Monitoring challenge status");  /* throttled */
+    clock.now += apr_time_from_msec(100);
+    md_result_touch(result);                                        /* still too soon */
+    ck_assert_int_eq(APR_SUCCESS, md_job_load(job2));
+    ck_assert_str_eq("Creating new order", job2->last->activity);
+    clock.now += apr_time_from_sec(5);
+    md_result_touch(result);                                        /* a poll round */
+    ck_assert_int_eq(APR_SUCCESS, md_job_load(job2));
+    ck_assert_str_eq("Monitoring challenge status", job2->last->activity);
+    ck_assert(job->last->activity_since == T_BASE + apr_time_from_msec(100));
+    json = md_job_to_json(job2, 0, p);
+    ck_assert_str_eq(md_time_rfc822(p, T_BASE + apr_time_from_msec(100)),
+                     md_json_gets(json, MD_KEY_LAST, "activity-since", NULL));
+    /* nothing new: no save */
+    clock.now += apr_time_from_sec(5);
+    md_result_touch(result);
+    ck_assert(job->last_save == T_BASE + apr_time_from_msec(5200));
+}
+END_TEST
+
 /* --- back-off --------------------------------------------------------------------------- */
 
 static const struct {
@@ -1465,6 +1503,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, job_run_failed);
     tcase_add_test(tc, job_run_success);
     tcase_add_test(tc, job_save_throttle);
+    tcase_add_test(tc, job_save_trailing);
     tcase_add_loop_test(tc, job_delay_on_errors, 0,
                         (int)(sizeof(delay_cases) / sizeof(delay_cases[0])));
     suite_add_tcase(s, tc);
