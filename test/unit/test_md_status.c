@@ -286,18 +286,27 @@ START_TEST(job_run_success)
 }
 END_TEST
 
+/* A job "a.org" in a fresh store on the fake clock, and *pjob2 that reads
+ * what it saves. */
+static md_job_t *saving_job(md_job_t **pjob2, fake_clock *clock, apr_pool_t *p)
+{
+    md_store_t *store;
+    md_job_t *job;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, p, md_test_mkdtemp(p)));
+    job = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
+    md_job_set_clock(job, fake_now, fake_rand, clock);
+    *pjob2 = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
+    return job;
+}
+
 START_TEST(job_save_throttle)
 {
     apr_pool_t *p = md_test_pool;
     fake_clock clock = { T_BASE, 128 };
-    md_store_t *store;
-    md_job_t *job, *job2;
+    md_job_t *job2, *job = saving_job(&job2, &clock, p);
     md_result_t *result = md_result_md_make(p, "a.org");
 
-    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, p, md_test_mkdtemp(p)));
-    job = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
-    md_job_set_clock(job, fake_now, fake_rand, &clock);
-    job2 = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
     ck_assert_int_eq(APR_ENOENT, md_job_load(job2));
 
     md_job_start_run(job, result);
@@ -331,15 +340,10 @@ START_TEST(job_save_trailing)
 {
     apr_pool_t *p = md_test_pool;
     fake_clock clock = { T_BASE, 128 };
-    md_store_t *store;
-    md_job_t *job, *job2;
+    md_job_t *job2, *job = saving_job(&job2, &clock, p);
     md_result_t *result = md_result_md_make(p, "a.org");
     md_json_t *json;
 
-    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, p, md_test_mkdtemp(p)));
-    job = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
-    md_job_set_clock(job, fake_now, fake_rand, &clock);
-    job2 = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
     md_job_start_run(job, result);
     md_result_activity_set(result, "Creating new order");
     clock.now += apr_time_from_msec(100);
