@@ -221,6 +221,11 @@ void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton)
     store->dir_cb_baton = baton;
 }
 
+int md_store_fs_is_readonly(const md_store_t *store)
+{
+    return store->readonly;
+}
+
 void md_store_set_reader_group(md_store_t *store, apr_gid_t gid)
 {
     store->reader_gid = gid;

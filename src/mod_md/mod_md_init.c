@@ -881,6 +881,9 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     else {
         store_unusable(rt, &set, s, rv, what);
+        /* for renewals once the store can be written (mod_md_drive.c) */
+        rt->http_reachable = listens_on(set.local_http_port);
+        rt->https_reachable = listens_on(set.local_https_port);
     }
     rv = md_reg_create(&rt->reg, pconf, rt->store);
     if (APR_SUCCESS != rv) {

@@ -508,12 +508,40 @@ def test_500_read_only_store_still_serves(acme_factory):
     _mount(["--bind", ae.store], ae.store)
     try:
         _mount(["-o", "remount,bind,ro"], ae.store)
-        ae.env.allow_log(r"AH10630|AH10631|AH10082|AH10047|Read-only file system")
+        ae.env.allow_log(r"AH10630|AH10751|AH10082|AH10047|Read-only file system")
         ae.start()
         assert ae.server_cert(name).serial_number == cert.serial_number
         assert count_in_logs([ae.env], "AH10630") >= 1
         st = ae.md_status(name)
         assert "not usable" in json.dumps(st), st
+    finally:
+        ae.env.stop()
+        _umount(ae.store)
+
+
+def test_500_read_only_store_writable_again(acme_factory):
+    """The store is read-only at start-up and made writable later: the
+    watchdog notices (AH10750) and the due renewal runs without a restart."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = old = "rwagain.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    _issued(ae, name)
+    _mount(["--bind", ae.store], ae.store)
+    try:
+        _mount(["-o", "remount,bind,ro"], ae.store)
+        # a new MD, to be renewed at once
+        name = "new-" + name
+        ae.write(["MDomain %s" % name, "MDomain %s" % old], vhosts=[[name], [old]])
+        ae.env.allow_log(r"AH10630|AH10751|AH10082|AH10047|Read-only file system")
+        ae.start()
+        assert count_in_logs([ae.env], "AH10630") >= 1
+        time.sleep(3)
+        assert not ae.exists("staging", name, "pubcert.pem")
+        _mount(["-o", "remount,bind,rw"], ae.store)
+        wait_until(lambda: count_in_logs([ae.env], "AH10750") >= 1, 30,
+                   what="the store noticed writable")
+        ae.wait_staged(name, timeout=60)
     finally:
         ae.env.stop()
         _umount(ae.store)
