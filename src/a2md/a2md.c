@@ -2,7 +2,7 @@
  *
  * a2md main: global options (apr_getopt_long), usage texts, the stderr log
  * sink, the -j output document and dispatch of (sub) commands
- * (interfaces.md 6). Exit codes: 0 success, 1 failure, 2 usage (-h).
+ * (contract.md 6). Exit codes: 0 success, 1 failure, 2 usage (-h).
  */
 #include <stdio.h>
 #include <stdlib.h>

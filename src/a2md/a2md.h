@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * a2md, the command-line tool on the core library (interfaces.md 6): the
+ * a2md, the command-line tool on the core library (contract.md 6): the
  * shared context, the command table shape and output helpers used by the
  * store, registry and ACME command files.
  */

@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * a2md registry commands (interfaces.md 6.3): add (with validation and
+ * a2md registry commands (contract.md 6.3): add (with validation and
  * overlap check), list (state re-evaluated), update of single aspects, and
  * drive: a full ACME renewal into staging followed by activation.
  */
@@ -369,7 +369,7 @@ static apr_status_t drive_opt(a2md_ctx_t *ctx, int option, const char *arg)
     return APR_SUCCESS;
 }
 
-/* Staging -> domains, as the module does at (re)start (interfaces.md 1.9). */
+/* Staging -> domains, as the module does at (re)start (contract.md 1.9). */
 static apr_status_t drive_activate(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md,
                                    md_result_t *result)
 {

@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * a2md "store" commands working directly on domains/NAME/md.json: add,
- * remove, list and update (interfaces.md 6.3), without registry checks.
+ * remove, list and update (contract.md 6.3), without registry checks.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * The model of a managed domain (MD) and of its key specifications, as the
- * configuration produces it and as md.json stores it (interfaces.md 2.1).
+ * configuration produces it and as md.json stores it (contract.md 2.1).
  * Pure data: conversion to and from JSON lives in md_core.c.
  */
 #ifndef md_h
@@ -121,6 +121,7 @@ struct md_t {
     int watched;
     int stapling_set;                   /* stapling configured for this MD */
     int activation_live;                /* MDActivation live (md_live.h) */
+    int crl_check;                      /* MDCRLCheck: MD_CRL_CHECK_*, 0 = off */
 };
 
 /* Create an empty MD with all members at their "unset" values. */
@@ -145,13 +146,13 @@ int md_domains_overlap(const md_t *md1, const md_t *md2);
 /* Number of domains the two MDs share. */
 apr_size_t md_common_name_count(const md_t *md1, const md_t *md2);
 
-/* 1 if two MDs differ in anything the store keeps (interfaces.md 2.1,
+/* 1 if two MDs differ in anything the store keeps (contract.md 2.1,
  * "rewritten at startup only when something changed"). */
 int md_equal_domains(const md_t *md1, const md_t *md2, int case_sensitive);
 int md_config_differs(const md_t *md1, const md_t *md2);
 
 /* md.json <-> md_t. md_to_json writes members in the order of
- * interfaces.md 2.1. md_from_json never fails on unknown/odd members. */
+ * contract.md 2.1. md_from_json never fails on unknown/odd members. */
 struct md_json_t *md_to_json(const md_t *md, apr_pool_t *p);
 md_t *md_from_json(struct md_json_t *json, apr_pool_t *p);
 
@@ -173,26 +174,29 @@ const char *md_pkey_spec_name(const md_pkey_spec_t *spec);
 /* Activity form: "default", "rsa-<bits>", "ec-<curve>". */
 const char *md_pkey_spec_activity_name(const md_pkey_spec_t *spec, apr_pool_t *p);
 
-/* JSON of one spec / of the list (single object or array, interfaces.md 2.1). */
+/* JSON of one spec / of the list (single object or array, contract.md 2.1). */
 struct md_json_t *md_pkey_spec_to_json(const md_pkey_spec_t *spec, apr_pool_t *p);
 md_pkey_spec_t *md_pkey_spec_from_json(struct md_json_t *json, apr_pool_t *p);
 struct md_json_t *md_pkeys_spec_to_json(const md_pkeys_spec_t *pks, apr_pool_t *p);
 md_pkeys_spec_t *md_pkeys_spec_from_json(struct md_json_t *json, apr_pool_t *p);
 
 /* Store file name for a key spec: "<base>.pem" for rsa, else
- * "<base>.<spec>.pem", all lower case (interfaces.md 1.3). */
+ * "<base>.<spec>.pem", all lower case (contract.md 1.3). */
 const char *md_pkey_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
 const char *md_chain_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
 const char *md_pkey_spec_filename(const md_pkey_spec_t *spec, const char *base,
                                   apr_pool_t *p);
 
-/* --- known CA names (MDCertificateAuthority, interfaces.md 7.6) ---------------- */
+/* --- known CA names (MDCertificateAuthority, contract.md 7.6) ---------------- */
 /* The directory url of a known CA name (case-insensitive), NULL if unknown. */
 const char *md_ca_known_url(const char *name);
 /* The known name of a CA directory url (case-insensitive), NULL if none. */
 const char *md_ca_known_name(const char *url);
 /* The known names separated by single spaces ("LetsEncrypt LetsEncrypt-Test ..."). */
 const char *md_ca_known_names(apr_pool_t *p);
+/* When the known CA at url stopped issuing certificates via ACME ("2025-10"),
+ * NULL if it still does or is not known. Its name stays accepted. */
+const char *md_ca_known_gone(const char *url);
 
 /* --- names of store entries and JSON keys --------------------------------------- */
 #define MD_FN_MD            "md.json"

@@ -5,6 +5,7 @@
  * statuses and result problems, certificate chain download and polling.
  */
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -38,7 +39,7 @@ const char *md_acme_user_agent(void)
 typedef struct {
     const char *name;           /* after "acme:error:" */
     apr_status_t status;
-    int input_related;          /* retrying will not help (interfaces.md 9) */
+    int input_related;          /* retrying will not help (contract.md 9) */
 } problem_info_t;
 
 static const problem_info_t problems[] = {
@@ -91,7 +92,7 @@ static const problem_info_t *problem_find(const char *type)
     const char *name = problem_name(type);
     apr_size_t i;
 
-    for (i = 0; i < sizeof(problems) / sizeof(problems[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(problems); ++i) {
         if (!strcasecmp(problems[i].name, name)) return &problems[i];
     }
     return NULL;
@@ -112,6 +113,29 @@ int md_acme_problem_is_input_related(const char *type)
 int md_acme_problem_is(const char *type, const char *name)
 {
     return type && type != problem_name(type) && !strcasecmp(problem_name(type), name);
+}
+
+int md_acme_problem_rejects_must_staple(const char *type, const char *detail)
+{
+    static const char *const words[] = {
+        "must-staple", "must staple", "muststaple", "tls feature", "tls-feature",
+        "tlsfeature", "status_request", "1.3.6.1.5.5.7.1.24",
+    };
+    char buf[1024];
+    apr_size_t i, len;
+
+    if (!detail || !(md_acme_problem_is(type, "badCSR")
+                     || md_acme_problem_is(type, "malformed"))) {
+        return 0;
+    }
+    len = strlen(detail);
+    if (len >= sizeof(buf)) len = sizeof(buf) - 1;
+    for (i = 0; i < len; ++i) buf[i] = (char)apr_tolower(detail[i]);
+    buf[len] = '\0';
+    for (i = 0; i < MD_ARRAY_LEN(words); ++i) {
+        if (strstr(buf, words[i])) return 1;
+    }
+    return 0;
 }
 
 /* --- session ----------------------------------------------------------------- */
@@ -497,7 +521,7 @@ int md_acme_revoke_reason(const char *name)
 {
     apr_size_t i;
 
-    for (i = 0; name && i < sizeof(revoke_reasons) / sizeof(revoke_reasons[0]); ++i) {
+    for (i = 0; name && i < MD_ARRAY_LEN(revoke_reasons); ++i) {
         if (!strcasecmp(revoke_reasons[i].name, name)) return revoke_reasons[i].code;
     }
     return -1;

@@ -72,7 +72,7 @@ apr_status_t md_acme_create(md_acme_t **pacme, apr_pool_t *p, const char *url,
 void md_acme_set_proxy_ca_file(md_acme_t *acme, const char *proxy_ca_file);
 
 /* Fetches the directory. On failure the result gets the texts of
- * interfaces.md 2.3/5 ("Unsuccessful in contacting ACME server at <url>.
+ * contract.md 2.3/5 ("Unsuccessful in contacting ACME server at <url>.
  * ...", the 503 text, or a problem from the CA). */
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result);
 
@@ -129,12 +129,18 @@ apr_status_t md_acme_revoke(md_acme_t *acme, const md_cert_t *cert, int reason,
 apr_status_t md_acme_problem_status(const char *type);
 
 /* 1 if the problem is caused by our input (retrying the same request makes
- * no sense: badCSR, malformed, rejectedIdentifier, ...; interfaces.md 9). */
+ * no sense: badCSR, malformed, rejectedIdentifier, ...; contract.md 9). */
 int md_acme_problem_is_input_related(const char *type);
 
 /* 1 if the problem type equals name after the "urn:ietf:params:acme:error:"
  * prefix, e.g. md_acme_problem_is(t, "badNonce"). */
 int md_acme_problem_is(const char *type, const char *name);
+
+/* 1 if a CA's answer to a CSR with the TLS Feature extension says it
+ * refuses that extension: a badCSR (or malformed) problem whose detail
+ * names Must-Staple, the TLS feature or its OID (CAs that stopped OCSP
+ * reject it so since 2025). */
+int md_acme_problem_rejects_must_staple(const char *type, const char *detail);
 
 /* --- ACME Renewal Information (RFC 9773) ---------------------------------------------- */
 

@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * ACME accounts: account.json/account.pem in the store (interfaces.md 2.2),
+ * ACME accounts: account.json/account.pem in the store (contract.md 2.2),
  * the id scheme ACME-<sname>-NNNN, finding an account usable for an MD,
  * registering, validating, agreeing to terms and deactivating at the CA.
  */

@@ -2,7 +2,7 @@
  *
  * Authorizations and their challenges: state of an authz at the CA, the
  * choice of challenge type, set-up of http-01 / tls-alpn-01 / dns-01 data
- * (interfaces.md 1.2, 4.5, 8.2-8.4), the set-up event callback, and the
+ * (contract.md 1.2, 4.5, 8.2-8.4), the set-up event callback, and the
  * teardown from set-up tokens.
  */
 #include <string.h>
@@ -216,7 +216,7 @@ static apr_status_t setup_dns01(const char **psetup, cha_ctx *ctx, apr_pool_t *p
     if (APR_SUCCESS != rv) goto leave;
     rv = md_util_cmd_argv(&argv, p, ctx->env->dns01_cmd, "setup", domain, digest, NULL);
     if (APR_SUCCESS != rv) goto leave;
-    rv = md_util_exec(p, argv[0], argv, &exit_code);
+    rv = md_util_exec(p, argv[0], argv, NULL, &exit_code);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
                       "%s: dns-01 setup command failed to execute for %s",
@@ -250,7 +250,7 @@ static const cha_type_t *cha_type_find(const char *type)
 {
     apr_size_t i;
 
-    for (i = 0; i < sizeof(cha_types) / sizeof(cha_types[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(cha_types); ++i) {
         if (!strcmp(type, cha_types[i].type)) return &cha_types[i];
     }
     return NULL;
@@ -462,7 +462,7 @@ static apr_status_t teardown_dns01(const char *rest, const md_t *md,
     rv = (dns01_version >= 2 && token)
          ? md_util_cmd_argv(&argv, p, dns01_cmd, "teardown", domain, token, NULL)
          : md_util_cmd_argv(&argv, p, dns01_cmd, "teardown", domain, NULL);
-    if (APR_SUCCESS == rv) rv = md_util_exec(p, argv[0], argv, &exit_code);
+    if (APR_SUCCESS == rv) rv = md_util_exec(p, argv[0], argv, NULL, &exit_code);
     if (APR_SUCCESS != rv || exit_code) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
                       "%s: dns-01 teardown command failed (exit code=%d) for %s",

@@ -3,7 +3,7 @@
  * ACME authorizations of one identifier: fetching their state, choosing a
  * challenge type, setting up the challenge data (http-01 file, tls-alpn-01
  * certificates, dns-01 command), telling the CA, and tearing the data down
- * again from the set-up tokens that order.json records (interfaces.md 2.4).
+ * again from the set-up tokens that order.json records (contract.md 2.4).
  */
 #ifndef md_acme_authz_h
 #define md_acme_authz_h

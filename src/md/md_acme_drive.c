@@ -560,7 +560,19 @@ static apr_status_t order_finalize(drive_ctx *ctx, md_acme_order_t *order,
     }
     md_result_activity_printf(ctx->result, "Submitting %s CSR to CA",
                               md_pkey_spec_name(spec));
-    return md_acme_order_finalize(order, ctx->acme, csr64, ctx->result, ctx->p);
+    rv = md_acme_order_finalize(order, ctx->acme, csr64, ctx->result, ctx->p);
+    if (APR_SUCCESS != rv && ctx->md->must_staple > 0
+        && md_acme_problem_rejects_must_staple(ctx->result->problem,
+                                               ctx->result->detail)) {
+        /* a bare CA error would not tell the admin what to change */
+        md_result_problem_printf(ctx->result, rv, ctx->result->problem,
+                                 "The CA %s rejects the Must-Staple extension that "
+                                 "'MDMustStaple on' puts into the CSR for %s (it may no "
+                                 "longer run OCSP). Switch MDMustStaple off for this MD. "
+                                 "The CA said: %s", ctx->acme->url, ctx->md->name,
+                                 ctx->result->detail);
+    }
+    return rv;
 }
 
 static int is_order_not_ready(const md_result_t *result)
@@ -727,7 +739,7 @@ static apr_time_t clock_behind(drive_ctx *ctx, apr_time_t not_before, apr_time_t
     return now;
 }
 
-/* When the staged certificates may be activated (interfaces.md 9):
+/* When the staged certificates may be activated (contract.md 9):
  * MDActivationDelay counts from the notBefore, or from now when our clock
  * is behind the CA's. */
 static apr_time_t staged_valid_from(drive_ctx *ctx)

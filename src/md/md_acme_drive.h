@@ -34,7 +34,7 @@ typedef struct md_acme_drive_opts_t {
     const char *ca_file;            /* MDCACertificateFile when md->ca_certs is unset */
     const char *proxy_url;          /* MDHttpProxy when md->proxy_url is unset */
     const char *proxy_ca_file;      /* when md->proxy_ca_certs is unset */
-    apr_interval_time_t activation_delay; /* MDActivationDelay, see interfaces.md 9 */
+    apr_interval_time_t activation_delay; /* MDActivationDelay, see contract.md 9 */
     apr_time_t current_until;       /* end of the validity of md's complete, current
                                      * certificates as the host knows them; 0: read
                                      * domains/ (not readable for a child as User) */
@@ -94,7 +94,7 @@ apr_status_t md_acme_drive_renew(md_store_t *store, const md_t *md,
 
 /**
  * Copies a newly registered account from staging/<md->name> into accounts/
- * (activation step 2 of interfaces.md 1.9): re-uses the id in md->ca_account
+ * (activation step 2 of contract.md 1.9): re-uses the id in md->ca_account
  * if that account has the same url, else an existing account with the same
  * CA url and account url, else a new id. Sets md->ca_account (allocated in
  * p). The staged files stay until the caller purges staging/<md->name>, so

@@ -29,7 +29,7 @@ static const char *st_names[] = {
 
 const char *md_acme_order_st_str(md_acme_order_st status)
 {
-    if ((int)status < 0 || (apr_size_t)status >= sizeof(st_names) / sizeof(st_names[0])) {
+    if ((int)status < 0 || (apr_size_t)status >= MD_ARRAY_LEN(st_names)) {
         return "invalid";
     }
     return st_names[status];
@@ -39,7 +39,7 @@ md_acme_order_st md_acme_order_st_parse(const char *s)
 {
     apr_size_t i;
 
-    for (i = 0; s && i < sizeof(st_names) / sizeof(st_names[0]); ++i) {
+    for (i = 0; s && i < MD_ARRAY_LEN(st_names); ++i) {
         if (!strcmp(s, st_names[i])) return (md_acme_order_st)i;
     }
     return MD_ACME_ORDER_ST_INVALID;

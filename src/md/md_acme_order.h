@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * ACME orders: creation (newOrder with identifiers, profile, replaces),
- * order.json in the store (interfaces.md 2.4), starting the challenges of
+ * order.json in the store (contract.md 2.4), starting the challenges of
  * its authorizations, waiting for authorizations and for the order states
  * ready/valid, finalizing with a CSR, and the purge with challenge teardown.
  */
@@ -61,7 +61,7 @@ apr_status_t md_acme_order_save(md_store_t *store, apr_pool_t *p,
                                 const md_acme_order_t *order);
 
 /* Tears down the challenges recorded in group/md->name/order.json and
- * removes the file (activation step 3 of interfaces.md 1.9). dns01_cmd is
+ * removes the file (activation step 3 of contract.md 1.9). dns01_cmd is
  * the global MDChallengeDns01; md->dns01_cmd wins when set. APR_SUCCESS
  * when there was no order. */
 apr_status_t md_acme_order_purge(md_store_t *store, apr_pool_t *p,

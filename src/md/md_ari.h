@@ -114,7 +114,7 @@ const md_ari_t *md_ari_current(struct md_reg_t *reg, const md_t *md, apr_pool_t 
  * The watchdog's ARI step for md, whose configured renewal is not due yet.
  * With ARI on for md (md->ari_renewals), asks md's CA (md->ca_effective)
  * for the renewalInfo of each current certificate whose next poll time
- * has come, stores the result and logs AH10513-AH10518 (interfaces.md 5).
+ * has come, stores the result and logs AH10513-AH10518 (contract.md 5).
  * A CA without renewalInfo is no error (nothing is stored).
  * @param prenew_at   the earliest ARI renewal time, 0 when there is none
  * @param pnext_poll  the earliest time to ask again, 0 when there is none

@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * The managed domain model: creation, comparison, key specs and the md.json
- * form (interfaces.md 2.1), written in the original's member order and read
+ * form (contract.md 2.1), written in the original's member order and read
  * leniently (unknown members ignored, odd values taken as unset).
  */
 #include <string.h>
@@ -414,14 +414,16 @@ const char *md_chain_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
 static const struct {
     const char *name;
     const char *url;
+    const char *gone;       /* since when it no longer issues via ACME */
 } known_cas[] = {
-    { "LetsEncrypt", "https://acme-v02.api.letsencrypt.org/directory" },
-    { "LetsEncrypt-Test", "https://acme-staging-v02.api.letsencrypt.org/directory" },
-    { "Buypass", "https://api.buypass.com/acme/directory" },
-    { "Buypass-Test", "https://api.test4.buypass.no/acme/directory" },
+    { "LetsEncrypt", "https://acme-v02.api.letsencrypt.org/directory", NULL },
+    { "LetsEncrypt-Test", "https://acme-staging-v02.api.letsencrypt.org/directory", NULL },
+    /* names stay accepted (configurations keep loading), with a warning */
+    { "Buypass", "https://api.buypass.com/acme/directory", "2025-10" },
+    { "Buypass-Test", "https://api.test4.buypass.no/acme/directory", "2025-10" },
 };
 
-#define KNOWN_CA_COUNT (sizeof(known_cas) / sizeof(known_cas[0]))
+#define KNOWN_CA_COUNT (MD_ARRAY_LEN(known_cas))
 
 const char *md_ca_known_url(const char *name)
 {
@@ -439,6 +441,16 @@ const char *md_ca_known_name(const char *url)
 
     for (i = 0; url && i < KNOWN_CA_COUNT; ++i) {
         if (!apr_cstr_casecmp(known_cas[i].url, url)) return known_cas[i].name;
+    }
+    return NULL;
+}
+
+const char *md_ca_known_gone(const char *url)
+{
+    apr_size_t i;
+
+    for (i = 0; url && i < KNOWN_CA_COUNT; ++i) {
+        if (!apr_cstr_casecmp(known_cas[i].url, url)) return known_cas[i].gone;
     }
     return NULL;
 }

@@ -181,7 +181,7 @@ static int curve_nid(const char *curve)
     int nid;
 
     if (!curve || !*curve) return NID_undef;
-    for (i = 0; i < sizeof(curve_aliases)/sizeof(curve_aliases[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(curve_aliases); ++i) {
         if (!apr_cstr_casecmp(curve_aliases[i].name, curve)) {
             return curve_aliases[i].nid;
         }

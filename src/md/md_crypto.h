@@ -23,7 +23,7 @@ struct md_data_t;
 typedef struct md_pkey_t md_pkey_t;     /* opaque, freed with its pool */
 typedef struct md_cert_t md_cert_t;     /* opaque, freed with its pool */
 
-/* Subjects of the generated certificates (interfaces.md 8.2). */
+/* Subjects of the generated certificates (contract.md 8.2). */
 #define MD_FALLBACK_CN      "Apache Managed Domain Fallback"
 #define MD_TLS_ALPN_01_CN   "tls-alpn-01-challenge"
 
@@ -69,7 +69,7 @@ apr_status_t md_pkey_read_pem(md_pkey_t **ppkey, apr_pool_t *p,
                               const char *pass, apr_size_t pass_len,
                               const char *pem, apr_size_t len);
 /* Saves as PKCS#8 PEM; with pass: encrypted with PBES2/PBKDF2-HMAC-SHA256
- * (2048 iterations) and AES-256-CBC (interfaces.md 1.6). Atomic replace
+ * (2048 iterations) and AES-256-CBC (contract.md 1.6). Atomic replace
  * (md_util_freplace) with perms = APR permission bits (APR_FPROT_*, i.e.
  * 0x0600, not octal 0600). */
 apr_status_t md_pkey_fsave(md_pkey_t *pkey, apr_pool_t *p,
@@ -198,7 +198,7 @@ apr_status_t md_cert_check_pkey(const md_cert_t *cert, md_pkey_t *pkey);
 apr_status_t md_cert_fcheck_pkey(int *pmatch, const md_cert_t *cert, const char *fname,
                                  apr_pool_t *p);
 
-/* --- generated certificates (interfaces.md 8.2) ----------------------------------------- */
+/* --- generated certificates (contract.md 8.2) ----------------------------------------- */
 /* The self-signed fallback: CN cn (NULL = MD_FALLBACK_CN), SAN = domains,
  * valid from now for valid_for. X25519/X448 keys give APR_ENOTIMPL (they
  * cannot sign). Cheap: one signature with the given key. */

@@ -2,7 +2,7 @@
  *
  * Certificates on OpenSSL 3: PEM chain files, DER, the facts status and
  * renewal need (times, SANs, serial, fingerprints, AIA, ARI id,
- * must-staple), the generated certificates of interfaces.md 8.2 (fallback,
+ * must-staple), the generated certificates of contract.md 8.2 (fallback,
  * tls-alpn-01) and CSRs. The X509 lives in an md_cert_t whose pool cleanup
  * frees it.
  */

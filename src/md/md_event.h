@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * Events about a managed domain ("renewing", "renewed", "installed", ...)
- * and what they trigger (interfaces.md 4): the MDNotifyCmd / MDMessageCmd
+ * and what they trigger (contract.md 4): the MDNotifyCmd / MDMessageCmd
  * commands with their rate limits (read from the job log), the per-reason
  * handling of failures, and a list of subscribers that observe every event.
  */
@@ -9,6 +9,7 @@
 #define md_event_h
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 
 struct md_job_t;
@@ -43,6 +44,26 @@ typedef struct md_event_t md_event_t;
  */
 md_event_t *md_event_make(apr_pool_t *p, const char *message_cmd, const char *notify_cmd);
 
+/**
+ * What the commands' environment describes (docs/events.md): the store's
+ * directory (absolute) and the MDs (md_t*) by name. At start-up only; the
+ * MDs must live as long as events.
+ */
+void md_event_set_env_context(md_event_t *events, const char *store_dir,
+                              const apr_array_header_t *mds);
+
+/**
+ * The variables MDMessageCmd and MDNotifyCmd get for reason and mdomain
+ * (docs/events.md): MD_NAME, MD_EVENT, MD_STORE_DIR and, for an MD the
+ * context knows, MD_DOMAINS, MD_CERT_FILE, MD_KEY_FILE (and per key spec
+ * MD_CERT_FILE_<SPEC>, MD_KEY_FILE_<SPEC>); for "renewed" also
+ * MD_STAGING_DIR and MD_STAGED_CERT_FILE[_<SPEC>], for "live" (MDActivation
+ * live) MD_LIVE_DIR and MD_LIVE_CERT_FILE[_<SPEC>]. Paths only, never file
+ * contents. A NULL-terminated array of "NAME=VALUE" strings in p.
+ */
+const char *const *md_event_env(const md_event_t *events, const char *reason,
+                                const char *mdomain, apr_pool_t *p);
+
 /** Add an observer (at start-up only). */
 void md_event_subscribe(md_event_t *events, md_event_cb *cb, void *baton);
 
@@ -56,7 +77,7 @@ const md_event_t *md_event_get_default(void);
 /** How failures of the reason are handled. */
 md_event_kind_t md_event_kind(const char *reason);
 
-/** The minimum time between two commands for the reason (interfaces.md
+/** The minimum time between two commands for the reason (contract.md
  * 4.2), 0 when the reason is not limited. */
 apr_interval_time_t md_event_rate_limit(const char *reason);
 
@@ -82,7 +103,7 @@ apr_status_t md_event_notify_argv(const char ***pargv, const char *cmdline,
 /**
  * Raise the event reason for mdomain (job may be NULL, then nothing is rate
  * limited or logged to a job; mdomain NULL means job->mdomain):
- * 1. rate limit (interfaces.md 4.3): skipped, DEBUG AH10267, counts as
+ * 1. rate limit (contract.md 4.3): skipped, DEBUG AH10267, counts as
  *    delivered (no log entry is added);
  * 2. for "renewed": MDNotifyCmd <cmd> <mdomain>; on failure: result gets
  *    problem AH10108 and "MDNotifyCmd <cmd> failed with exit code <n>.",

@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Jobs: job.json in and out (member order of interfaces.md 2.3), the job
+ * Jobs: job.json in and out (member order of contract.md 2.3), the job
  * log, the run bracket (starting/progress/finished/renewal-error entries,
- * throttled saves), the error back-off of interfaces.md 9 and the
+ * throttled saves), the error back-off of contract.md 9 and the
  * notification entry point that records what the event layer did.
  */
 #include <string.h>
@@ -16,6 +16,7 @@
 #include "md_log.h"
 #include "md_result.h"
 #include "md_store.h"
+#include "md_util.h"
 
 #define DEF_MIN_DELAY   apr_time_from_sec(5)
 
@@ -348,7 +349,7 @@ void md_job_end_run(md_job_t *job, md_result_t *result)
 /* --- back-off ----------------------------------------------------------------------- */
 
 /* ACME problem types whose cause is our input: retrying soon will not help
- * (interfaces.md 9). */
+ * (contract.md 9). */
 static const char *const input_problems[] = {
     "agreementRequired", "badCSR", "badSignatureAlgorithm",
     "externalAccountRequired", "invalidContact", "unsupportedContact",
@@ -365,7 +366,7 @@ int md_job_problem_is_input_related(const char *problem)
     if (!strncmp(problem, "urn:ietf:params:acme:error:", 27)) name = problem + 27;
     else if (!strncmp(problem, "urn:acme:error:", 15)) name = problem + 15;
     else return 0;
-    for (i = 0; i < sizeof(input_problems) / sizeof(input_problems[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(input_problems); ++i) {
         if (!strcmp(name, input_problems[i])) return 1;
     }
     return 0;

@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * The state of a background job (the renewal of one MD in staging/NAME, the
- * OCSP updates of one MD in ocsp/NAME) as job.json keeps it (interfaces.md
+ * OCSP updates of one MD in ocsp/NAME) as job.json keeps it (contract.md
  * 2.3): flags, run times, error count with back-off, the last result and a
  * log of at most 128 entries, newest first. A job is driven by one thread.
  */
@@ -24,7 +24,7 @@ struct md_event_t;
 /* Upper bound of the error back-off, and the delay for bad-input problems. */
 #define MD_JOB_MAX_DELAY        apr_time_from_sec(24 * 60 * 60)
 
-/* job.json keys (interfaces.md 2.3) */
+/* job.json keys (contract.md 2.3) */
 #define MD_KEY_FINISHED         "finished"
 #define MD_KEY_NOTIFIED         "notified"
 #define MD_KEY_NOTIFIED_RENEWED "notified-renewed"
@@ -99,7 +99,7 @@ void md_job_set_clock(md_job_t *job, md_job_now_cb *now_cb, md_job_rand_cb *rand
 apr_time_t md_job_now(const md_job_t *job);
 
 /**
- * job.json form of the job, members in the order of interfaces.md 2.3.
+ * job.json form of the job, members in the order of contract.md 2.3.
  * Without with_log the "log" member is left out (md-status all-MDs form).
  * The JSON is allocated in p and shares nothing with the job.
  */
@@ -173,7 +173,7 @@ void md_job_end_run(md_job_t *job, struct md_result_t *result);
 /**
  * Back-off after err_count consecutive errors (pure): min_delay *
  * 2^(err_count-1), at most MD_JOB_MAX_DELAY; MD_JOB_MAX_DELAY directly when
- * problem is an ACME problem type that indicates bad input (interfaces.md 9).
+ * problem is an ACME problem type that indicates bad input (contract.md 9).
  * The delay is then jittered by -50%..+50% with jitter (0..255, 128 = none):
  * delay + delay * (jitter - 128) / 256. 0 for err_count <= 0 and no
  * bad-input problem.

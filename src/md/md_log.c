@@ -3,6 +3,7 @@
  * Forwards core log messages to the sink installed by the host process.
  */
 #include "md_log.h"
+#include "md_util.h"
 
 static const char *level_names[] = {
     "emergency", "alert", "crit", "err", "warning", "notice", "info", "debug",
@@ -17,7 +18,7 @@ static void *log_baton;
 const char *md_log_level_name(md_log_level_t level)
 {
     if ((int)level >= 0
-        && (size_t)level < sizeof(level_names) / sizeof(level_names[0])) {
+        && (size_t)level < MD_ARRAY_LEN(level_names)) {
         return level_names[level];
     }
     return "unknown";

@@ -328,7 +328,7 @@ const char *md_metrics_text(const apr_array_header_t *mds,
     counters_out(&out, counters, mds->nelts);
     ctx.out = &out;
     ctx.now = now;
-    for (f = 0; f < sizeof(md_families) / sizeof(md_families[0]); ++f) {
+    for (f = 0; f < MD_ARRAY_LEN(md_families); ++f) {
         family(&out, md_families[f].name, md_families[f].type, md_families[f].unit,
                md_families[f].help);
         ctx.name = md_families[f].name;

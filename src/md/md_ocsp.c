@@ -288,6 +288,9 @@ struct md_ocsp_reg_t {
     const md_event_t *events;
     apr_hash_t *by_hexid;           /* hexid -> ocsp_status* */
     apr_hash_t *by_ext_id;          /* caller's id bytes -> ocsp_status* */
+    apr_hash_t *no_url;             /* caller's id bytes -> "" (MD certificate
+                                     * without responder: nothing to staple) */
+    int dry_run;                    /* the check pass of a start: say nothing */
     apr_array_header_t *ordered;    /* ocsp_status*, in order of priming */
     apr_thread_mutex_t *mutex;
 };
@@ -321,6 +324,7 @@ apr_status_t md_ocsp_reg_make(md_ocsp_reg_t **preg, apr_pool_t *p, md_store_t *s
     reg->min_delay = min_delay;
     reg->by_hexid = apr_hash_make(p);
     reg->by_ext_id = apr_hash_make(p);
+    reg->no_url = apr_hash_make(p);
     reg->ordered = apr_array_make(p, 10, sizeof(ocsp_status *));
     rv = apr_thread_mutex_create(&reg->mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (APR_SUCCESS == rv) {
@@ -338,6 +342,11 @@ void md_ocsp_reg_set_ca_file(md_ocsp_reg_t *reg, const char *ca_file)
 void md_ocsp_reg_set_events(md_ocsp_reg_t *reg, const md_event_t *events)
 {
     reg->events = events;
+}
+
+void md_ocsp_reg_set_dry_run(md_ocsp_reg_t *reg, int dry_run)
+{
+    reg->dry_run = dry_run;
 }
 
 int md_ocsp_count(md_ocsp_reg_t *reg)
@@ -441,6 +450,26 @@ static ocsp_status *ostat_make(md_ocsp_reg_t *reg, const char *hexid,
     return ostat;
 }
 
+/* A certificate of an MD that names no OCSP responder (its CA runs none):
+ * claimed, so that mod_ssl's own stapling does not log errors for it, and
+ * never fetched or retried. Said once per certificate (INFO). */
+static apr_status_t prime_without_url(md_ocsp_reg_t *reg, const char *ext_id,
+                                      apr_size_t ext_id_len, const md_cert_t *cert,
+                                      const char *md_name, apr_pool_t *p)
+{
+    /* mod_ssl's id is a digest of the certificate: primed for several
+     * hosts, it is said once */
+    if (apr_hash_get(reg->no_url, ext_id, (apr_ssize_t)ext_id_len)) return APR_SUCCESS;
+    if (!reg->dry_run) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10742: md[%s]: certificate "
+                      "with serial %s has no OCSP responder URL, not stapling it",
+                      md_name, md_cert_get_serial_number(cert, p));
+    }
+    apr_hash_set(reg->no_url, apr_pmemdup(reg->p, ext_id, ext_id_len),
+                 (apr_ssize_t)ext_id_len, "");
+    return APR_SUCCESS;
+}
+
 apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
                            const md_cert_t *cert, const md_cert_t *issuer,
                            const char *md_name, apr_time_t now, apr_pool_t *p)
@@ -454,7 +483,7 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
     rv = md_cert_to_sha1_hex(&hexid, cert, p);
     if (APR_SUCCESS != rv) return rv;
     url = md_cert_get_ocsp_url(cert, p);
-    if (!url) {
+    if (!url && !strcmp(MD_OCSP_OTHER, md_name)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "md[%s]: certificate with serial "
                       "%s has no OCSP responder URL", md_name,
                       md_cert_get_serial_number(cert, p));
@@ -463,6 +492,11 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
     /* also while serving (a certificate gone live): handshakes look up ids,
      * the watchdog walks the list, all under the mutex */
     apr_thread_mutex_lock(reg->mutex);
+    if (!url) {
+        rv = prime_without_url(reg, ext_id, ext_id_len, cert, md_name, p);
+        apr_thread_mutex_unlock(reg->mutex);
+        return rv;
+    }
     ostat = apr_hash_get(reg->by_hexid, hexid, APR_HASH_KEY_STRING);
     if (!ostat) {
         ostat = ostat_make(reg, hexid, cert, issuer, md_name, url, p);
@@ -511,12 +545,16 @@ apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t
     ocsp_status *ostat;
     apr_time_t renew_at;
     apr_interval_time_t pause;
+    int quiet;
 
     apr_thread_mutex_lock(reg->mutex);
     ostat = apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len);
     if (!ostat) {
+        quiet = (NULL != apr_hash_get(reg->no_url, ext_id, (apr_ssize_t)ext_id_len));
         apr_thread_mutex_unlock(reg->mutex);
-        return APR_ENOENT;
+        if (!quiet) return APR_ENOENT;
+        cb(NULL, 0, baton);         /* nothing to staple, quietly */
+        return APR_SUCCESS;
     }
     if (!ostat->der) {
         pause = apr_time_from_sec(1);

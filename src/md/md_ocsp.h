@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * OCSP stapling (interfaces.md 2.6, 8.6): a registry of the certificates
+ * OCSP stapling (contract.md 2.6, 8.6): a registry of the certificates
  * to staple, their responses kept in memory and in the store under
  * ocsp/<name>/, the background refresh of responses (request building,
  * HTTP POST, verification) and what the status pages show. Handshakes only
@@ -136,6 +136,9 @@ void md_ocsp_reg_set_ca_file(md_ocsp_reg_t *reg, const char *ca_file);
 /** Event configuration for ocsp-renewed / ocsp-errored (NULL: the default).
  * Start-up only. */
 void md_ocsp_reg_set_events(md_ocsp_reg_t *reg, const struct md_event_t *events);
+/* In the check pass of a start (the configuration is read twice), priming
+ * logs nothing, so that a start says each thing once. Start-up only. */
+void md_ocsp_reg_set_dry_run(md_ocsp_reg_t *reg, int dry_run);
 
 /**
  * Register cert (issued by issuer) for stapling under the caller's opaque
@@ -144,7 +147,9 @@ void md_ocsp_reg_set_events(md_ocsp_reg_t *reg, const struct md_event_t *events)
  * now). Thread-safe: also for certificates that go live while the server
  * runs (MDActivation live). The certificates are referenced by the
  * registry: they must live as long as it.
- * @return APR_SUCCESS, APR_ENOENT when the certificate has no OCSP
+ * @return APR_SUCCESS (also for a certificate of an MD without OCSP
+ *         responder URL: claimed, nothing is fetched or stapled, one INFO
+ *         line AH10742), APR_ENOENT when another certificate has no
  *         responder URL (DEBUG log), APR_EINVAL for bad input
  */
 apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,

@@ -863,10 +863,24 @@ void md_reg_default_windows(md_t *md, apr_pool_t *p)
     }
 }
 
+apr_time_t md_reg_cert_renew_at(const md_timeslice_t *window, apr_time_t from,
+                                apr_time_t until)
+{
+    apr_time_t start = md_timeslice_start(window ? window : &default_renew_window,
+                                          from, until);
+    apr_interval_time_t lifetime = until - from;
+
+    /* short-lived: renew at half at the latest, and an absolute window as
+     * long as the lifetime does not renew each new certificate at once */
+    if (lifetime > 0 && lifetime < MD_SHORT_LIFETIME
+        && (start > from + lifetime / 2 || start <= from)) {
+        start = from + lifetime / 2;
+    }
+    return start;
+}
+
 apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
 {
-    const md_timeslice_t *window = md->renew_window ? md->renew_window
-                                                    : &default_renew_window;
     const md_pubcert_t *pc;
     apr_time_t renew_at = 0, start;
     apr_status_t rv;
@@ -876,7 +890,7 @@ apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_po
     for (i = 0; i < md_reg_slot_count(md); ++i) {
         rv = pubcert_get(&pc, reg, md, i, 0, p);
         if (APR_SUCCESS != rv) return now;
-        start = md_timeslice_start(window, pc->not_before, pc->not_after);
+        start = md_reg_cert_renew_at(md->renew_window, pc->not_before, pc->not_after);
         if (!renew_at || start < renew_at) renew_at = start;
     }
     return renew_at;
@@ -889,20 +903,27 @@ int md_reg_should_renew(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_
     return renew_at && renew_at <= now;
 }
 
-int md_reg_should_warn(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+apr_time_t md_reg_warn_at(md_reg_t *reg, const md_t *md, apr_pool_t *p)
 {
     const md_timeslice_t *window = md->warn_window ? md->warn_window
                                                    : &default_warn_window;
     const md_pubcert_t *pc;
+    apr_time_t warn_at = 0, start;
     int i;
 
     for (i = 0; i < md_reg_slot_count(md); ++i) {
         if (APR_SUCCESS != pubcert_get(&pc, reg, md, i, 0, p)) continue;
-        if (md_timeslice_start(window, pc->not_before, pc->not_after) <= now) {
-            return 1;
-        }
+        start = md_timeslice_start(window, pc->not_before, pc->not_after);
+        if (!warn_at || start < warn_at) warn_at = start;
     }
-    return 0;
+    return warn_at;
+}
+
+int md_reg_should_warn(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+{
+    apr_time_t warn_at = md_reg_warn_at(reg, md, p);
+
+    return warn_at && warn_at <= now;
 }
 
 void md_reg_valid_period(apr_time_t *pfrom, apr_time_t *puntil, md_reg_t *reg,

@@ -54,14 +54,14 @@ int md_reg_slot_count(const md_t *md);
 const char *md_reg_slot_name(const md_t *md, int i, apr_pool_t *p);
 
 /* Start-up, step 1: for each configured MD (md_t* in mds) find its stored
- * copy, following renames (interfaces.md 1.10), and carry over contacts,
+ * copy, following renames (contract.md 1.10), and carry over contacts,
  * effective CA url and account id from it. Nothing is written yet. The
  * stored copies live in p, which must outlive the md_reg_sync_finish calls;
  * what the configured MDs keep is allocated in the registry's pool. */
 apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_t *p);
 
 /* Start-up, step 2: activates a staged set of md if there is one
- * (interfaces.md 1.9). APR_ENOENT when nothing is staged or it is not
+ * (contract.md 1.9). APR_ENOENT when nothing is staged or it is not
  * ready at now; on failure the staged set is purged (AH10069). The staged
  * job (md_json_t, NULL if none) is returned for the `installed` event. */
 apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
@@ -135,10 +135,26 @@ void md_reg_set_fallback_dir(md_reg_t *reg, const char *dir);
  * (a2md add/update/list, as the original's registry does). */
 void md_reg_default_windows(md_t *md, apr_pool_t *p);
 
+/* Certificates living shorter than this renew at the latest at half of
+ * their lifetime, whatever the renew window says. */
+#define MD_SHORT_LIFETIME   apr_time_from_sec(10 * MD_SECS_PER_DAY)
+
+/* When renewal of a certificate valid from..until starts: the start of
+ * window (NULL: the default 33%) before until, a percentage taken of the
+ * certificate's own lifetime. Under MD_SHORT_LIFETIME: no later than
+ * from + lifetime / 2, so that a 6-day certificate has days to spare, and
+ * at half as well when the window covers the whole lifetime (an absolute
+ * window of 7 days would otherwise renew each new certificate at once). */
+apr_time_t md_reg_cert_renew_at(const md_timeslice_t *window, apr_time_t from,
+                                apr_time_t until);
+
 /* When renewal of md is due: now when a certificate is missing, else the
- * earliest renew window start over its certificates; 0 if unknown. */
+ * earliest md_reg_cert_renew_at over its certificates; 0 if unknown. */
 apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p);
 int md_reg_should_renew(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p);
+/* When the first certificate of md enters its warn window; 0 if none is
+ * known. */
+apr_time_t md_reg_warn_at(md_reg_t *reg, const md_t *md, apr_pool_t *p);
 /* 1 if a certificate is inside its warn window. */
 int md_reg_should_warn(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p);
 /* Intersection of the validity of the present certificates (0/0 if none). */

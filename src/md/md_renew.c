@@ -18,6 +18,7 @@
 
 #include "md.h"
 #include "md_ari.h"
+#include "md_crl.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_live.h"
@@ -400,6 +401,19 @@ static int ari_due(renew_task *t, apr_pool_t *p)
     return 0;
 }
 
+/* The next run comes no later than the MD's next due time, not only after
+ * the check interval: a 6-day certificate renewing at day 3 must not wait
+ * for a 12-hour interval (and a shorter MDCheckInterval is not needed). */
+static void plan_next(renew_task *t, apr_pool_t *p)
+{
+    apr_time_t at;
+
+    if (!t->opts->reg) return;
+    at = may_renew(t->md) ? md_reg_renew_at(t->opts->reg, t->md, t->now, p)
+                          : md_reg_warn_at(t->opts->reg, t->md, p);
+    if (at > t->now) next_run_min(t, at);
+}
+
 /* With MDStoreLocks, the MD is driven by one server at a time: 1 if this
  * process may go on (with *plock held, or unlocked when the lock file is
  * not usable), 0 if another process holds it (try again soon). */
@@ -476,13 +490,22 @@ static md_job_t *job_make(renew_task *t, apr_pool_t *p)
     return job;
 }
 
+/* A finished job means a renewal waits for activation only when a set is
+ * staged: an 'expiring' run ends finished as well (as the original's job),
+ * and must not hold back the renewal due after it (a warn window longer
+ * than the renew window, e.g. an absolute one on short-lived certificates). */
+static int renewal_staged(renew_task *t, apr_pool_t *p)
+{
+    return md_store_exists(t->opts->store, MD_SG_STAGING, t->md->name, MD_FN_MD, p);
+}
+
 static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
     md_result_t *result = md_result_md_make(p, t->md->name);
     md_store_lock_t *lock;
     md_job_t *job;
-    int requested;
+    int requested, crl_revoked;
 
     if (!lock_md(t, &lock, p)) return;
     job = job_make(t, p);
@@ -500,10 +523,16 @@ static void process(renew_task *t, apr_pool_t *p)
         t->next_run = job->next_run;
         goto leave;
     }
+    crl_revoked = md_crl_is_revoked(opts->crl, t->md->name);
+    if (crl_revoked && !md_event_is_rate_limited(job, "revoked", t->now)) {
+        /* fire and forget, once a day: the renewal (if any) follows */
+        md_job_notify(job, "revoked", NULL);
+        job_save(t, job, p);
+    }
     if (requested || (may_renew(t->md)
                       && (md_reg_should_renew(opts->reg, t->md, t->now, p)
                           || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
-                          || ari_due(t, p)))) {
+                          || crl_revoked || ari_due(t, p)))) {
         if (job->finished && t->md->activation_live
             && md_live_is_staged(opts->store, t->md, p)) {
             /* it serves already and is due again: a new renewal replaces
@@ -513,7 +542,7 @@ static void process(renew_task *t, apr_pool_t *p)
             md_store_purge(opts->store, p, MD_SG_STAGING, t->md->name);
             run_renewal(t, job_make(t, p), result, p);
         }
-        else if (job->finished) {
+        else if (job->finished && renewal_staged(t, p)) {
             notify_staged(t, job, result, p);
         }
         else {
@@ -533,6 +562,7 @@ static void process(renew_task *t, apr_pool_t *p)
         md_job_end_run(job, result);
         job_save(t, job, p);
     }
+    plan_next(t, p);
 leave:
     if (requested) drop_renew_request(t, p);
     md_store_unlock_name(lock);
@@ -563,12 +593,18 @@ apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
                           apr_time_t now, apr_time_t *pnext_run, apr_pool_t *p)
 {
     apr_time_t next_run = now + md_renew_jittered(opts->check_interval, random_byte());
+    apr_time_t crl_next = 0;
     apr_thread_t **threads;
     task_queue q;
     apr_status_t rv, trv;
     renew_task *t;
     int i, nthreads;
 
+    /* CRLs first, on this thread: the tasks only read the verdicts */
+    if (md_crl_reg_count(opts->crl) > 0) {
+        md_crl_update(opts->crl, now, &crl_next, p);
+        if (crl_next > now && crl_next < next_run) next_run = crl_next;
+    }
     q.tasks = apr_array_make(p, mds->nelts, sizeof(renew_task));
     q.next = 0;
     for (i = 0; i < mds->nelts; ++i) {

@@ -22,6 +22,7 @@ struct md_job_t;
 struct md_result_t;
 struct md_event_t;
 struct md_ocsp_reg_t;
+struct md_crl_reg_t;
 struct md_json_t;
 
 /* staging/NAME/renew-request: left by "a2md renew" for a running server.
@@ -43,6 +44,7 @@ struct md_renew_opts_t {
     struct md_store_t *store;
     const struct md_event_t *events;    /* MDMessageCmd/MDNotifyCmd, may be NULL */
     struct md_ocsp_reg_t *ocsp;         /* stapling (revoked -> renew), may be NULL */
+    struct md_crl_reg_t *crl;           /* MDCRLCheck (revoked -> renew), may be NULL */
     md_renew_drive_fn *drive;           /* the renewal itself */
     void *drive_baton;                  /* for the drive (e.g. ACME settings) */
     apr_interval_time_t retry_delay;    /* MDRetryDelay */

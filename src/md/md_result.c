@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * The result object of long operations: setters that notify a change
- * listener, the job.json "last" form (interfaces.md 2.3) and the result log
+ * listener, the job.json "last" form (contract.md 2.3) and the result log
  * line "md[..] while[..] problem[..] detail[..] subproblems[..]".
  */
 #include <stdarg.h>

@@ -64,7 +64,7 @@ void md_result_assign(md_result_t *dest, const md_result_t *src);
 /* Copies the outcome of src unless src succeeded. */
 void md_result_dup(md_result_t *dest, const md_result_t *src);
 
-/* JSON "last" member form (interfaces.md 2.3) and back. */
+/* JSON "last" member form (contract.md 2.3) and back. */
 struct md_json_t *md_result_to_json(const md_result_t *result, apr_pool_t *p);
 md_result_t *md_result_from_json(const struct md_json_t *json, apr_pool_t *p);
 

@@ -13,6 +13,7 @@
 
 #include "md.h"
 #include "md_ari.h"
+#include "md_crl.h"
 #include "md_crypto.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -24,11 +25,6 @@
 #include "md_store.h"
 #include "md_time.h"
 #include "md_util.h"
-
-/* The renew window when the MD has none configured: 33%. */
-static const md_timeslice_t default_renew_window = {
-    apr_time_from_sec(100 * MD_SECS_PER_DAY), apr_time_from_sec(33 * MD_SECS_PER_DAY)
-};
 
 /* --- certificate facts ------------------------------------------------------------------ */
 
@@ -121,6 +117,7 @@ apr_status_t md_status_input_load(md_status_input_t **pin, md_reg_t *reg,
     md_status_input_t *in = apr_pcalloc(p, sizeof(*in));
     md_store_t *store = md_reg_store_get(reg);
     const md_pubcert_t *pc;
+    md_status_slot_t *slot;
     md_job_t *job;
     apr_status_t rv;
     int i;
@@ -131,8 +128,16 @@ apr_status_t md_status_input_load(md_status_input_t **pin, md_reg_t *reg,
     in->staged = apr_array_make(p, 4, sizeof(md_status_slot_t *));
     for (i = 0; i < md_reg_slot_count(md); ++i) {
         rv = md_reg_get_pubcert(&pc, reg, md, i, p);
-        APR_ARRAY_PUSH(in->slots, md_status_slot_t *) =
-            slot_from_chain(md_reg_slot_name(md, i, p), rv, pc ? pc->certs : NULL, p);
+        slot = slot_from_chain(md_reg_slot_name(md, i, p), rv, pc ? pc->certs : NULL, p);
+        if (md->crl_check && APR_SUCCESS == rv && pc->certs && pc->certs->nelts > 0) {
+            slot->crl = md_crl_status_json(store, md->name,
+                                           APR_ARRAY_IDX(pc->certs, 0, md_cert_t *), p);
+            if (slot->crl && md_json_gets(slot->crl, MD_KEY_STATUS, NULL)
+                && !strcmp("revoked", md_json_gets(slot->crl, MD_KEY_STATUS, NULL))) {
+                in->renewal_due = 1;
+            }
+        }
+        APR_ARRAY_PUSH(in->slots, md_status_slot_t *) = slot;
     }
     job = md_job_make(p, store, MD_SG_STAGING, md->name, 0);
     rv = md_job_load(job);
@@ -149,7 +154,8 @@ apr_status_t md_status_input_load(md_status_input_t **pin, md_reg_t *reg,
         in->error = rv;
     }
     in->ari = md_ari_current(reg, md, p);
-    in->renewal_due = md_reg_should_renew(reg, md, now, p)
+    in->renewal_due = in->renewal_due       /* a CRL says revoked */
+                      || md_reg_should_renew(reg, md, now, p)
                       || (in->ari && in->ari->renew_at <= now);
     *pin = in;
     return APR_SUCCESS;
@@ -159,8 +165,6 @@ apr_status_t md_status_input_load(md_status_input_t **pin, md_reg_t *reg,
 
 apr_time_t md_status_renew_at(const md_status_input_t *in, apr_time_t now, int *pis_now)
 {
-    const md_timeslice_t *window = in->md->renew_window ? in->md->renew_window
-                                                        : &default_renew_window;
     const md_status_slot_t *slot;
     apr_time_t renew_at = 0, start;
     int i;
@@ -176,7 +180,8 @@ apr_time_t md_status_renew_at(const md_status_input_t *in, apr_time_t now, int *
     for (i = 0; i < in->slots->nelts; ++i) {
         slot = APR_ARRAY_IDX(in->slots, i, const md_status_slot_t *);
         if (!slot->cert) return 0;
-        start = md_timeslice_start(window, slot->cert->valid_from, slot->cert->valid_until);
+        start = md_reg_cert_renew_at(in->md->renew_window, slot->cert->valid_from,
+                                     slot->cert->valid_until);
         if (!renew_at || start < renew_at) renew_at = start;
     }
     /* the CA's advice (ARI) when it is earlier */
@@ -223,6 +228,7 @@ md_json_t *md_status_certs_json(const apr_array_header_t *slots, int with_log,
         if (!slot->cert) continue;
         cj = md_cert_facts_to_json(slot->cert, 1, p);
         if (slot->ocsp_status) md_json_setj(ocsp_json(slot, with_log, p), cj, MD_KEY_OCSP, NULL);
+        if (slot->crl) md_json_setj(slot->crl, cj, "crl", NULL);
         md_json_setj(cj, json, slot->name, NULL);
         period_intersect(&from, &until, slot->cert);
         ++n;

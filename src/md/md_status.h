@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * The status documents: certificate descriptions (interfaces.md 2.7), the
+ * The status documents: certificate descriptions (contract.md 2.7), the
  * md-status JSON (3.1), /.httpd/certificate-status (3.2) and the
  * server-status lines and HTML (3.3). Builders are pure: they take loaded
  * facts and `now`. Each MD's documents are built once into a cacheable
@@ -59,7 +59,7 @@ apr_status_t md_cert_facts_get(md_cert_facts_t **pfacts, const struct md_cert_t 
                                apr_pool_t *p);
 
 /**
- * The description object of interfaces.md 2.7 without "ocsp": with full
+ * The description object of contract.md 2.7 without "ocsp": with full
  * (md-status): issuer-name?, issuer-uri?, valid, serial, sha256-fingerprint,
  * ari-cert-id?; without (certificate-status slots): valid, serial,
  * sha256-fingerprint.
@@ -81,6 +81,7 @@ typedef struct md_status_slot_t {
     apr_time_t ocsp_valid_from;     /* 0 when unknown */
     apr_time_t ocsp_valid_until;
     const struct md_job_t *ocsp_job; /* NULL: no "renewal" member */
+    struct md_json_t *crl;          /* MDCRLCheck state (md-status "crl"), or NULL */
 } md_status_slot_t;
 
 /* Everything an MD's status documents show, as loaded by the host. */
@@ -109,7 +110,7 @@ apr_status_t md_status_input_load(md_status_input_t **pin, struct md_reg_t *reg,
                                   const md_t *md, apr_time_t now, apr_pool_t *p);
 
 /**
- * When renewal of the MD is due, as md-status shows it (interfaces.md 3.1,
+ * When renewal of the MD is due, as md-status shows it (contract.md 3.1,
  * 7.2): now when the state is incomplete or a certificate is missing,
  * otherwise the earliest start of the renew window over the present
  * certificates; 0 when it cannot be computed (an unusable certificate, no
@@ -129,7 +130,7 @@ struct md_json_t *md_status_certs_json(const apr_array_header_t *slots, int with
                                        apr_pool_t *p);
 
 /**
- * The md-status <md> object (interfaces.md 3.1): md.json members (eab.hmac
+ * The md-status <md> object (contract.md 3.1): md.json members (eab.hmac
  * shown as "***"), cert, renew-at, stapling, watched, renew, renewal (staging
  * job + staged cert), error. with_log: include job logs (single-MD form).
  */
@@ -137,7 +138,7 @@ struct md_json_t *md_status_md_json(const md_status_input_t *in, int with_log,
                                     apr_time_t now, apr_pool_t *p);
 
 /**
- * The /.httpd/certificate-status document (interfaces.md 3.2): valid?, one
+ * The /.httpd/certificate-status document (contract.md 3.2): valid?, one
  * member per key spec name of the MD (also for static files, which then
  * stay "{}"), renewal? {"cert": staged cert object, "scts": [...] only when
  * the staged certificates carry CT timestamps: {logid, signed, signature,
@@ -217,7 +218,7 @@ typedef struct md_status_text_opts_t {
 } md_status_text_opts_t;
 
 /**
- * The "Managed Certificates" part of server-status (interfaces.md 3.3) from
+ * The "Managed Certificates" part of server-status (contract.md 3.3) from
  * <md> objects (md_json_t*, without logs; sorted by name here). ?auto: the
  * counters, then the lines of each MD; HTML: the table, "" without MDs.
  * The objects are only read; all allocation is in p.

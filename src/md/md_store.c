@@ -2,7 +2,7 @@
  *
  * Typed conveniences on top of the store's basic operations: group names,
  * md.json as md_t, JSON values, and the private key and certificate chain
- * of a key spec under the file names of interfaces.md 1.3.
+ * of a key spec under the file names of contract.md 1.3.
  */
 #include <stdio.h>
 #include <string.h>

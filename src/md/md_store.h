@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * The store: named values (JSON, text, keys, certificate chains) filed as
- * <group>/<name>/<aspect> under MDStoreDir (interfaces.md 1). This header is
+ * <group>/<name>/<aspect> under MDStoreDir (contract.md 1). This header is
  * the interface; md_store_fs.c implements it on the file system, md_store.c
  * holds the typed conveniences built on it.
  */
@@ -53,8 +53,8 @@ typedef apr_status_t md_store_dir_cb(void *baton, apr_pool_t *p,
 
 /* Opens the store at path, creating the directory (0755) and
  * md_store.json (0600, new 48-byte key) when missing, migrating older store
- * versions (interfaces.md 1.8). A corrupt md_store.json is APR_EINVAL with
- * the ERR log of interfaces.md 1.6 and is never overwritten. The store lives
+ * versions (contract.md 1.8). A corrupt md_store.json is APR_EINVAL with
+ * the ERR log of contract.md 1.6 and is never overwritten. The store lives
  * in p. After opening, the store is safe to use from several threads as long
  * as md_store_set_dir_cb and the global lock are handled by one thread. */
 apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *path);

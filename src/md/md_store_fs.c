@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * The store on the file system (interfaces.md 1): <group>/<name>/<aspect>
+ * The store on the file system (contract.md 1): <group>/<name>/<aspect>
  * below MDStoreDir, md_store.json with the version and the key that
  * encrypts private keys, migration of older stores, the modes of 1.7,
  * archive numbering on moves and the global lock file.
@@ -23,7 +23,7 @@
 #define MD_STORE_TEXT_MAX       (1024 * 1024)
 /* Archive directories NAME.N use N in 1..MD_STORE_ARCHIVE_MAX. */
 #define MD_STORE_ARCHIVE_MAX    999
-/* Legacy file names of store version 1 (interfaces.md 1.3). */
+/* Legacy file names of store version 1 (contract.md 1.3). */
 #define MD_FN_V1_PKEY           "pkey.pem"
 #define MD_FN_V1_CERT           "cert.pem"
 #define MD_FN_V1_CHAIN          "chain.pem"
@@ -463,7 +463,7 @@ leave:
     return rv;
 }
 
-/* Checks version and key of a parsed md_store.json (interfaces.md 1.6). */
+/* Checks version and key of a parsed md_store.json (contract.md 1.6). */
 static apr_status_t read_store_json(md_store_t *store, md_json_t *json,
                                     double *pversion, apr_pool_t *p)
 {

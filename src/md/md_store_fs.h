@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Facts of the file system store behind md_store.h (interfaces.md 1): the
+ * Facts of the file system store behind md_store.h (contract.md 1): the
  * store version, its own file names and the modes each group uses. The
  * store itself is opened with md_store_fs_open() declared in md_store.h.
  */
@@ -53,7 +53,7 @@ apr_status_t md_store_fs_open_readonly(md_store_t **pstore, apr_pool_t *p,
 /* 1 if store was opened by md_store_fs_open_readonly. */
 int md_store_fs_is_readonly(const md_store_t *store);
 
-/* The modes of directories and files of a group (interfaces.md 1.7):
+/* The modes of directories and files of a group (contract.md 1.7):
  * domains, archive, tmp and the top level 0700/0600; accounts, staging,
  * challenges and ocsp 0755/0644. */
 void md_store_fs_group_perms(md_store_group_t group, apr_fileperms_t *pdir_perms,

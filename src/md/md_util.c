@@ -869,8 +869,8 @@ static apr_time_t mono_now(void)
 /* In the child between fork and exec: only async-signal-safe calls. The
  * child leads its own process group, so that a timeout ends all it
  * started; errno of a failed exec goes back through errfd. */
-static void exec_child(const char *cmd, const char *const *argv, int errpipe_w,
-                       int errfd)
+static void exec_child(const char *cmd, const char *const *argv,
+                       const char *const *envp, int errpipe_w, int errfd)
 {
     int null, err;
 
@@ -882,7 +882,8 @@ static void exec_child(const char *cmd, const char *const *argv, int errpipe_w,
     }
     dup2(errpipe_w, STDERR_FILENO);
     if (errpipe_w != STDERR_FILENO) close(errpipe_w);
-    execv(cmd, (char *const *)argv);
+    if (envp) execve(cmd, (char *const *)argv, (char *const *)envp);
+    else execv(cmd, (char *const *)argv);
     err = errno;
     if (write(errfd, &err, sizeof(err)) < 0) err = 0;
     _exit(127);
@@ -910,9 +911,40 @@ static void log_lines(char *buf, apr_size_t *plen, int flush, const char *cmd,
     *plen = len;
 }
 
-apr_status_t md_util_exec_timed(apr_pool_t *p, const char *cmd, const char *const *argv,
-                                apr_interval_time_t timeout, int *pexit_code)
+/* 1 if the "NAME=VALUE" strings a and b name the same variable. */
+static int env_same_name(const char *a, const char *b)
 {
+    const char *eq = strchr(a, '=');
+    apr_size_t len = eq ? (apr_size_t)(eq - a) : strlen(a);
+
+    return !strncmp(a, b, len) && (b[len] == '=' || b[len] == '\0');
+}
+
+/* The environment of a command: the process's own with env added (built
+ * before the fork: the child may only make async-signal-safe calls). */
+static const char *const *exec_envp(const char *const *env, apr_pool_t *p)
+{
+    extern char **environ;
+    apr_array_header_t *envp;
+    const char *const *add;
+    char **cur;
+
+    if (!env) return NULL;
+    envp = apr_array_make(p, 32, sizeof(const char *));
+    for (cur = environ; cur && *cur; ++cur) {
+        for (add = env; *add && !env_same_name(*add, *cur); ++add) {}
+        if (!*add) APR_ARRAY_PUSH(envp, const char *) = *cur;
+    }
+    for (add = env; *add; ++add) APR_ARRAY_PUSH(envp, const char *) = *add;
+    APR_ARRAY_PUSH(envp, const char *) = NULL;
+    return (const char *const *)envp->elts;
+}
+
+apr_status_t md_util_exec_timed(apr_pool_t *p, const char *cmd, const char *const *argv,
+                                const char *const *env, apr_interval_time_t timeout,
+                                int *pexit_code)
+{
+    const char *const *envp = exec_envp(env, p);
     char buf[1024];
     apr_size_t blen = 0;
     apr_time_t deadline = mono_now() + timeout, left;
@@ -942,7 +974,7 @@ apr_status_t md_util_exec_timed(apr_pool_t *p, const char *cmd, const char *cons
     if (0 == pid) {
         close(errpipe[0]);
         close(execpipe[0]);
-        exec_child(cmd, argv, errpipe[1], execpipe[1]);
+        exec_child(cmd, argv, envp, errpipe[1], execpipe[1]);
     }
     close(errpipe[1]);
     close(execpipe[1]);
@@ -1012,7 +1044,7 @@ leave:
 }
 
 apr_status_t md_util_exec(apr_pool_t *p, const char *cmd, const char *const *argv,
-                          int *pexit_code)
+                          const char *const *env, int *pexit_code)
 {
-    return md_util_exec_timed(p, cmd, argv, exec_timeout, pexit_code);
+    return md_util_exec_timed(p, cmd, argv, env, exec_timeout, pexit_code);
 }

@@ -11,6 +11,9 @@
 #include <apr_tables.h>
 #include <apr_file_io.h>
 
+/* The number of elements of a fixed-size array. */
+#define MD_ARRAY_LEN(a)     (sizeof(a) / sizeof((a)[0]))
+
 /* A byte buffer; data need not be NUL terminated. */
 typedef struct md_data_t {
     const char *data;
@@ -158,15 +161,18 @@ apr_status_t md_util_dir_do(md_util_dir_cb *cb, void *baton, apr_pool_t *p,
 
 /* Runs argv[0] (no shell, no PATH search) with argv in a process group of
  * its own, waits for it and sets *pexit_code (-1 when killed by a signal).
+ * The program gets the process's environment plus env (NULL-terminated
+ * "NAME=VALUE" strings, replacing variables of the same name; NULL: none).
  * Each line it writes to stderr is logged at INFO as "cmd(<argv[0]>)
  * stderr: <line>". Returns an error when the program could not be started;
  * APR_TIMEUP when it did not end within timeout: the process group is then
  * killed (SIGKILL) and AH10707 logged. */
 apr_status_t md_util_exec_timed(apr_pool_t *p, const char *cmd, const char *const *argv,
-                                apr_interval_time_t timeout, int *pexit_code);
+                                const char *const *env, apr_interval_time_t timeout,
+                                int *pexit_code);
 /* md_util_exec_timed with the process-wide timeout. */
 apr_status_t md_util_exec(apr_pool_t *p, const char *cmd, const char *const *argv,
-                          int *pexit_code);
+                          const char *const *env, int *pexit_code);
 /* The process-wide timeout of md_util_exec (<= 0: MD_UTIL_EXEC_TIMEOUT
  * again). Meant for tests; set before threads run commands. */
 void md_util_exec_timeout_set(apr_interval_time_t timeout);

@@ -15,6 +15,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
+#include <apr_user.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -23,6 +24,7 @@
 #include <http_main.h>
 
 #include "md.h"
+#include "md_crl.h"
 #include "md_crypto.h"
 #include "md_idna.h"
 #include "md_json.h"
@@ -141,6 +143,7 @@ static md_srv_conf_t *srv_conf_make(apr_pool_t *p, md_mod_conf_t *mc, const char
     sc->staple_others = MD_CONFIG_UNSET;
     sc->ari_renewals = MD_CONFIG_UNSET;
     sc->profile_mandatory = MD_CONFIG_UNSET;
+    sc->crl_check = MD_CONFIG_UNSET;
     return sc;
 }
 
@@ -171,6 +174,7 @@ void *md_config_merge_svr(apr_pool_t *pool, void *basev, void *addv)
     MERGE_INT(staple_others);
     MERGE_INT(ari_renewals);
     MERGE_INT(profile_mandatory);
+    MERGE_INT(crl_check);
     MERGE_PTR(pks);
     MERGE_PTR(renew_window);
     MERGE_PTR(warn_window);
@@ -769,7 +773,7 @@ static const char *set_challenges(cmd_parms *cmd, void *dc, int argc, char *cons
     types = apr_array_make(cmd->pool, argc > 0? argc : 1, sizeof(const char *));
     for (i = 0; i < argc; ++i) {
         type = NULL;
-        for (k = 0; k < sizeof(known_challenges) / sizeof(known_challenges[0]); ++k) {
+        for (k = 0; k < MD_ARRAY_LEN(known_challenges); ++k) {
             if (is_word(argv[i], known_challenges[k])) type = known_challenges[k];
         }
         if (!type) {
@@ -828,6 +832,25 @@ static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value
                             "'temporary' and 'permanent'", value);
     }
     target_conf(cmd)->require_https = mode;
+    return NULL;
+}
+
+/* MDCRLCheck auto|on|off: whether the renewal watchdog checks the CRLs that
+ * certificates name (auto: those without an OCSP URL). */
+static const char *set_crl_check(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err;
+    int mode;
+
+    if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
+    if (is_word(value, "off")) mode = MD_CRL_CHECK_OFF;
+    else if (is_word(value, "on")) mode = MD_CRL_CHECK_ON;
+    else if (is_word(value, "auto")) mode = MD_CRL_CHECK_AUTO;
+    else {
+        return apr_psprintf(cmd->pool, "%s: unknown '%s', supported parameter values "
+                            "are 'auto', 'on' and 'off'", cmd->cmd->name, value);
+    }
+    target_conf(cmd)->crl_check = mode;
     return NULL;
 }
 
@@ -1202,6 +1225,32 @@ static const char *set_retry_failover(cmd_parms *cmd, void *dc, const char *valu
     return NULL;
 }
 
+/* MDStoreGroup: a group name (or number) that exists here; a typo is a
+ * configuration error, else the daemons meant to read domains/ would
+ * silently not. */
+static const char *set_store_group(cmd_parms *cmd, void *dc, const char *value)
+{
+    md_mod_conf_t *mc = cmd_mod_conf(cmd);
+    const char *err, *end;
+    apr_gid_t gid;
+    apr_int64_t n;
+
+    (void)dc;
+    if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
+    if (!*value) return apr_psprintf(cmd->pool, "%s: empty group name", cmd->cmd->name);
+    if (APR_SUCCESS != apr_gid_get(&gid, value, cmd->pool)) {
+        n = apr_strtoi64(value, (char **)&end, 10);
+        if (*end || n < 0 || n >= INT_MAX || !apr_isdigit(*value)) {
+            return apr_psprintf(cmd->pool, "%s: unknown group '%s'", cmd->cmd->name,
+                                value);
+        }
+        gid = (apr_gid_t)n;
+    }
+    mc->store_group = apr_pstrdup(cmd->pool, value);
+    mc->store_gid = gid;
+    return NULL;
+}
+
 static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
@@ -1304,6 +1353,8 @@ const command_rec md_cmds[] = {
                   "URL of a HTTP(S) proxy to use for outgoing connections"),
     AP_INIT_TAKE1("MDStoreDir", set_store_dir, NULL, RSRC_CONF,
                   "the directory for file system storage of managed domain data."),
+    AP_INIT_TAKE1("MDStoreGroup", set_store_group, NULL, RSRC_CONF,
+                  "the group that may read the certificates and keys in domains/."),
     AP_INIT_TAKE1("MDRenewWindow", set_value, SETTING(st_renew_window), RSRC_CONF,
                   "Time length for renewal before certificate expires (defaults to days)."),
     AP_INIT_TAKE1("MDRequireHttps", set_require_https, NULL, RSRC_CONF | OR_AUTHCFG,
@@ -1340,6 +1391,9 @@ const command_rec md_cmds[] = {
     AP_INIT_TAKE1("MDStaplingRenewWindow", set_value, SETTING(st_ocsp_renew_window),
                   RSRC_CONF,
                   "Time length for renewal before OCSP responses expire (defaults to days)."),
+    AP_INIT_TAKE1("MDCRLCheck", set_crl_check, NULL, RSRC_CONF,
+                  "Check the CRLs that certificates name: auto (those without an OCSP "
+                  "URL), on or off (default)."),
     AP_INIT_TAKE2("MDCertificateCheck", set_cert_check, NULL, RSRC_CONF,
                   "Set name and URL pattern for a certificate monitoring site."),
     AP_INIT_TAKE2("MDCertificateMonitor", set_cert_check, NULL, RSRC_CONF,
@@ -1557,6 +1611,7 @@ static void complete_md(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
                        || MD_CONFIG_UNSET != glob->stapling;
     md->ari_renewals = PICK_INT(ari_renewals, md_defaults.ari_renewals);
     md->profile_mandatory = PICK_INT(profile_mandatory, md_defaults.profile_mandatory);
+    md->crl_check = PICK_INT(crl_check, MD_CRL_CHECK_OFF);
     md->profile = PICK_PTR(profile);
     md->renew_window = PICK_PTR(renew_window);
     if (!md->renew_window) md->renew_window = &md_defaults.renew_window;
@@ -1758,11 +1813,36 @@ apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
     return errors? APR_EINVAL : APR_SUCCESS;
 }
 
+void md_config_warn_gone_cas(server_rec *base_server)
+{
+    md_mod_conf_t *mc = md_config_get_mod(base_server);
+    const char *url, *gone;
+    int i, k;
+
+    for (i = 0; i < mc->mds->nelts; ++i) {
+        const md_t *md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
+
+        for (k = 0; md->ca_urls && k < md->ca_urls->nelts; ++k) {
+            url = APR_ARRAY_IDX(md->ca_urls, k, const char *);
+            if (!(gone = md_ca_known_gone(url))) continue;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base_server, APLOGNO(10740)
+                         "%s: the CA %s (%s) no longer issues certificates via ACME "
+                         "(since %s), renewals from it will fail. Configure a current "
+                         "CA with MDCertificateAuthority, e.g. LetsEncrypt "
+                         "(definition in %s(line %d))", md->name, md_ca_known_name(url),
+                         url, gone, defn_file(md), (int)md->defn_line_number);
+        }
+    }
+}
+
 static int md_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *s)
 {
     md_config_log_warnings(s);
-    return (APR_SUCCESS == md_config_check(s, ptemp))? OK : !OK;
+    if (APR_SUCCESS != md_config_check(s, ptemp)) return !OK;
+    /* a real start says it in the error log, from post_config */
+    if (AP_SQ_RM_CONFIG_TEST == ap_state_query(AP_SQ_RUN_MODE)) md_config_warn_gone_cas(s);
+    return OK;
 }
 
 void md_config_register_hooks(apr_pool_t *p)

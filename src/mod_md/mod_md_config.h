@@ -10,6 +10,7 @@
 #define mod_md_config_h
 
 #include <apr_hash.h>
+#include <apr_user.h>
 #include <httpd.h>
 #include <http_config.h>
 
@@ -17,6 +18,7 @@
 
 struct md_reg_t;
 struct md_ocsp_reg_t;
+struct md_crl_reg_t;
 
 #define MD_CONFIG_UNSET     (-1)
 
@@ -35,6 +37,8 @@ struct md_mod_conf_t {
 
     const char *base_dir;               /* MDStoreDir, absolute; NULL = "md"
                                          * (use md_config_base_dir()) */
+    const char *store_group;            /* MDStoreGroup as given, NULL = unset */
+    apr_gid_t store_gid;                /* its group id (when set) */
     int local_80;                       /* MDPortMap: local port for 80, -1 none */
     int local_443;                      /* local port for 443, -1 none */
     int manage_base_server;             /* MDBaseServer */
@@ -68,6 +72,7 @@ struct md_mod_conf_t {
     int dry_run;
     struct md_reg_t *reg;
     struct md_ocsp_reg_t *ocsp;
+    struct md_crl_reg_t *crl;           /* MDCRLCheck certificates, NULL: none */
     apr_array_header_t *unused_names;   /* names of MDs without a vhost */
     apr_array_header_t *watched_names;  /* names of MDs being renewed */
     apr_hash_t *init_errors;            /* md name -> error text */
@@ -103,6 +108,7 @@ struct md_srv_conf_t {
     int staple_others;                  /* MDStapleOthers */
     int ari_renewals;                   /* MDRenewViaARI */
     int profile_mandatory;
+    int crl_check;                      /* MDCRLCheck: MD_CRL_CHECK_* */
     md_pkeys_spec_t *pks;               /* MDPrivateKeys */
     const md_timeslice_t *renew_window;
     const md_timeslice_t *warn_window;
@@ -221,6 +227,9 @@ apr_status_t md_config_complete_all(server_rec *base_server, apr_pool_t *p);
  * @return APR_SUCCESS or APR_EINVAL if any check failed
  */
 apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p);
+/* Warns (AH10740) for each CA of an MD that no longer issues via ACME
+ * (md_ca_known_gone): on "apache2 -t" and once at a real start. */
+void md_config_warn_gone_cas(server_rec *base_server);
 
 /**
  * Logs the warnings about directive values that were accepted although they

@@ -123,7 +123,7 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
             md_live_refresh_all();
             rv = md_renew_run(&dctx->opts, dctx->mds, apr_time_now(), &dctx->next_run, ptemp);
             if (APR_SUCCESS != rv) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10056)
+                ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10603)
                              "processing %s: %s", "all", "renewal run failed");
             }
             wait = dctx->next_run - apr_time_now();
@@ -199,7 +199,7 @@ static apr_status_t drive_acme(const md_renew_opts_t *opts, md_t *md, md_job_t *
 }
 
 /* Challenge types md can use when it configures none, in the order
- * tls-alpn-01, http-01, dns-01 (interfaces.md 7.1, user guide). */
+ * tls-alpn-01, http-01, dns-01 (contract.md 7.1, user guide). */
 static apr_array_header_t *usable_challenges(md_mod_rt_t *rt, const md_t *md,
                                              const char *dns01_cmd, apr_pool_t *p)
 {
@@ -317,7 +317,9 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     md_drive_ctx *dctx;
     apr_status_t rv;
 
-    (void)plog; (void)ptemp;
+    (void)plog;
+    /* after the activations and mod_ssl's fallbacks */
+    if (rt && !rt->store_error) md_init_store_group(rt, s, ptemp);
     if (rt && rt->reg) {
         rv = md_reg_sync(rt->reg);
         if (APR_SUCCESS != rv) {
@@ -359,9 +361,10 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     dctx->opts.reg = rt->reg;
     dctx->opts.store = rt->store;
-    dctx->opts.events = md_event_make(pconf, mc->message_cmd, mc->notify_cmd);
+    dctx->opts.events = md_mod_events_make(rt, pconf);
     md_event_set_default(dctx->opts.events);
     dctx->opts.ocsp = mc->ocsp;
+    dctx->opts.crl = mc->crl;
     dctx->opts.drive = drive_acme;
     dctx->opts.go_live = md_live_go;
     dctx->opts.drive_baton = drive_settings(rt, mc, dctx->mds, s, pconf);

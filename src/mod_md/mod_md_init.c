@@ -20,6 +20,8 @@
 
 #include "md.h"
 #include "md_acme.h"
+#include "md_crl.h"
+#include "md_crypto.h"
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
@@ -79,6 +81,17 @@ static apr_status_t settings_load(init_settings *set, server_rec *s, apr_pool_t 
     return APR_SUCCESS;
 }
 
+md_event_t *md_mod_events_make(const md_mod_rt_t *rt, apr_pool_t *p)
+{
+    md_mod_conf_t *mc = md_config_get_mod(rt->base_server);
+    md_event_t *events = md_event_make(p, mc->message_cmd, mc->notify_cmd);
+    const char *dir = rt->store ? md_store_base_dir(rt->store) : NULL;
+
+    if (dir) dir = ap_server_root_relative(p, dir);
+    md_event_set_env_context(events, dir, rt->mds);
+    return events;
+}
+
 /* Staged certificates became active: tell MDMessageCmd ("installed", run
  * as the parent's user). The job with its log entry lands in tmp/NAME. */
 static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *json, apr_pool_t *p)
@@ -88,7 +101,7 @@ static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *json, apr_po
 
     job = md_job_make(p, rt->store, MD_SG_TMP, md->name, mc->retry_delay);
     if (json) md_job_from_json(job, json, p);
-    job->events = md_event_make(p, mc->message_cmd, mc->notify_cmd);
+    job->events = md_mod_events_make(rt, p);
     md_job_notify(job, "installed", NULL);
     md_job_save(job, p);
 }
@@ -547,7 +560,7 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     repair_ctx ctx;
     size_t i;
 
-    for (i = 0; i < sizeof(groups) / sizeof(groups[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(groups); ++i) {
         memset(&ctx, 0, sizeof(ctx));
         ctx.group_chown = (MD_SG_ACCOUNTS != groups[i]);
         if (!ctx.group_chown && !md_os_is_root()) continue;
@@ -569,6 +582,65 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
                          "repaired the ownership/modes of %d entries in %s", ctx.repaired,
                          gdir);
         }
+    }
+}
+
+/* --- MDStoreGroup -------------------------------------------------------------------- */
+
+typedef struct {
+    apr_gid_t gid;
+    int changed;
+    int failed;
+} group_ctx;
+
+/* domains/ (met among the store's entries), its MD directories and their
+ * files: group gid, dirs 0750, files 0640. */
+static void group_entry(void *baton, const md_os_entry_t *e, const char *name)
+{
+    group_ctx *ctx = baton;
+    int is_dir = md_os_entry_is_dir(e);
+    apr_fileperms_t want = is_dir ? MD_FPROT_D_UALL_GREAD : MD_FPROT_F_UALL_GREAD;
+    int done;
+
+    (void)name;
+    if (md_os_entry_gid(e) != ctx->gid) {
+        done = md_os_entry_group_set(e, ctx->gid);
+        ctx->changed += done;
+        ctx->failed += !done;
+    }
+    if (md_os_entry_perms(e) != want) {
+        done = md_os_entry_perms_set(e, want);
+        ctx->changed += done;
+        ctx->failed += !done;
+    }
+}
+
+/* The store's entry "domains" alone. */
+static void group_domains_dir(void *baton, const md_os_entry_t *e, const char *name)
+{
+    if (md_os_entry_is_dir(e) && !strcmp(md_store_group_name(MD_SG_DOMAINS), name)) {
+        group_entry(baton, e, name);
+    }
+}
+
+void md_init_store_group(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    md_mod_conf_t *mc = md_config_get_mod(rt->base_server);
+    const char *dir;
+    group_ctx ctx;
+
+    if (!mc->store_group || !rt->store) return;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.gid = mc->store_gid;
+    dir = md_store_base_dir(rt->store);
+    md_os_walk(dir, 0, group_domains_dir, &ctx);
+    dir = md_store_get_dir(rt->store, MD_SG_DOMAINS, NULL, p);
+    if (dir) md_os_walk(dir, 1, group_entry, &ctx);
+    if (ctx.changed > 0 || ctx.failed > 0) {
+        ap_log_error(APLOG_MARK, ctx.failed ? APLOG_WARNING : APLOG_INFO, 0, s,
+                     APLOGNO(10760) "MDStoreGroup %s: %d changes of group or mode in %s "
+                     "(%d not possible)", mc->store_group, ctx.changed, dir ? dir : "",
+                     ctx.failed);
     }
 }
 
@@ -613,7 +685,7 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
         md_store_set_change_counter(rt->store, rt->store_changes);
     }
     *pwhat = "preparing its directories for the child processes";
-    for (i = 0; i < sizeof(child_groups) / sizeof(child_groups[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(child_groups); ++i) {
         if (MD_SG_LIVE == child_groups[i] && !any_live(rt)) continue;
         rv = md_store_make_dir(rt->store, child_groups[i], NULL, p);
         if (APR_SUCCESS != rv) {
@@ -791,6 +863,82 @@ static apr_status_t rt_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* MDMustStaple on, but the current certificate names no OCSP responder:
+ * its CA has (probably) stopped OCSP, nothing can be stapled, and clients
+ * honouring a Must-Staple extension refuse the certificate. */
+static void check_must_staple(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    const md_pubcert_t *pc;
+    const md_cert_t *cert;
+    int i, k;
+
+    for (i = 0; i < rt->mds->nelts; ++i) {
+        md_t *md = APR_ARRAY_IDX(rt->mds, i, md_t *);
+
+        if (md->must_staple <= 0) continue;
+        for (k = 0; k < md_reg_slot_count(md); ++k) {
+            if (APR_SUCCESS != md_reg_get_pubcert(&pc, rt->reg, md, k, p)
+                || !pc->certs || pc->certs->nelts < 1) {
+                continue;
+            }
+            cert = APR_ARRAY_IDX(pc->certs, 0, const md_cert_t *);
+            if (md_cert_get_ocsp_url(cert, p)) continue;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10741)
+                         "%s: MDMustStaple is on, but its certificate (serial %s) "
+                         "names no OCSP responder: its CA %s may no longer run OCSP, "
+                         "no response can be stapled%s. Switch MDMustStaple off for "
+                         "this MD.", md->name, md_cert_get_serial_number(cert, p),
+                         md->ca_effective ? md->ca_effective : "(unknown)",
+                         md_cert_must_staple(cert)
+                         ? " and clients that honour the certificate's Must-Staple "
+                           "extension refuse it" : "");
+        }
+    }
+}
+
+/* The certificates whose CRLs the renewal watchdog checks (MDCRLCheck on,
+ * or auto and no OCSP URL), with their issuers from the chain files that
+ * only the parent may read. Nothing for configurations without it. */
+static void setup_crl(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    md_mod_conf_t *mc = md_config_get_mod(s);
+    apr_array_header_t *chain;
+    const md_pubcert_t *pc;
+    const md_cert_t *leaf;
+    apr_status_t rv;
+    int i, k;
+
+    mc->crl = NULL;
+    for (i = 0; i < rt->mds->nelts; ++i) {
+        md_t *md = APR_ARRAY_IDX(rt->mds, i, md_t *);
+
+        if (MD_CRL_CHECK_OFF == md->crl_check) continue;
+        for (k = 0; k < md_reg_slot_count(md); ++k) {
+            if (APR_SUCCESS != md_reg_get_pubcert(&pc, rt->reg, md, k, p)
+                || APR_SUCCESS != md_chain_fload(&chain, p, pc->cert_file)
+                || chain->nelts < 2) {
+                continue;
+            }
+            leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+            if (MD_CRL_CHECK_AUTO == md->crl_check && md_cert_get_ocsp_url(leaf, p)) {
+                continue;
+            }
+            if (!mc->crl && APR_SUCCESS != md_crl_reg_create(&mc->crl, rt->p, rt->store,
+                                                             AP_SERVER_BASEVERSION,
+                                                             mc->proxy_url, mc->ca_certs)) {
+                return;
+            }
+            rv = md_crl_reg_add(mc->crl, md->name, leaf,
+                                APR_ARRAY_IDX(chain, 1, const md_cert_t *), p);
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, APLOGNO(10745)
+                         "%s: CRL check of certificate %s: %s", md->name,
+                         md_cert_get_serial_number(leaf, p),
+                         APR_SUCCESS == rv ? "watching its CRL"
+                                           : "it names no http CRL distribution point");
+        }
+    }
+}
+
 static int is_first_pass(server_rec *s)
 {
     static const char *key = "mod_md_post_config_done";
@@ -870,6 +1018,7 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
                      md->renew_window ? md_timeslice_format(md->renew_window, ptemp) : "",
                      md->warn_window ? md_timeslice_format(md->warn_window, ptemp) : "");
     }
+    if (!rt->dry_run) md_config_warn_gone_cas(s);
     current_rt = rt;
     apr_pool_cleanup_register(pconf, rt, rt_cleanup, apr_pool_cleanup_null);
     /* also without any MDomain: challenges that a2md (or a former config)
@@ -900,6 +1049,8 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         if (APR_SUCCESS != rv) store_unusable(rt, &set, s, rv, "syncing the MDs with it");
     }
     if (rt->store_error) serve_as_is(rt, ptemp);
+    if (!rt->dry_run) check_must_staple(rt, s, ptemp);
+    if (!rt->dry_run && !rt->store_error) setup_crl(rt, s, ptemp);
     /* mod_ssl loads the files next; children parse a leaf again on demand */
     md_reg_drop_certs(rt->reg);
     return OK;

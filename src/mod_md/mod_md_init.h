@@ -38,6 +38,15 @@ typedef struct md_mod_rt_t {
 
 void md_init_register_hooks(apr_pool_t *pool);
 
+/* The MDMessageCmd / MDNotifyCmd configuration with the environment
+ * context of rt (store dir and MDs), in p. */
+struct md_event_t *md_mod_events_make(const md_mod_rt_t *rt, apr_pool_t *p);
+
+/* MDStoreGroup: hands domains/, its MD directories (0750) and their files
+ * (0640) to the configured group; nothing when unset. At every start-up,
+ * after activation, by the parent. */
+void md_init_store_group(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p);
+
 /* The state of the current generation; NULL before post_config ran. */
 md_mod_rt_t *md_mod_rt_get(void);
 

@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Stapling in the module (interfaces.md 8.1, 8.6): mod_ssl primes each
+ * Stapling in the module (contract.md 8.1, 8.6): mod_ssl primes each
  * certificate through ssl_ocsp_prime_hook and asks for the response in
  * every handshake through ssl_ocsp_get_resp_hook; the "_md_ocsp_" watchdog
  * keeps the responses fresh in the background; server-status shows them.
@@ -37,7 +37,7 @@ static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
-/* Whether stapling applies to s (interfaces.md 8.6), and under which name
+/* Whether stapling applies to s (contract.md 8.6), and under which name
  * its certificates are filed (NULL: "other"). */
 static int staple_here(server_rec *s, const char **pname)
 {
@@ -67,8 +67,8 @@ static md_ocsp_reg_t *ocsp_reg_get(server_rec *s)
         return NULL;
     }
     md_ocsp_reg_set_ca_file(mc->ocsp, mc->ca_certs);
-    md_ocsp_reg_set_events(mc->ocsp, md_event_make(rt->p, mc->message_cmd,
-                                                   mc->notify_cmd));
+    md_ocsp_reg_set_events(mc->ocsp, md_mod_events_make(rt, rt->p));
+    md_ocsp_reg_set_dry_run(mc->ocsp, rt->dry_run);
     return mc->ocsp;
 }
 

@@ -107,6 +107,18 @@ apr_gid_t md_os_child_group(void)
     return md_os_is_root() ? ap_unixd_config.group_id : (apr_gid_t)-1;
 }
 
+int md_os_entry_group_set(const md_os_entry_t *e, apr_gid_t gid)
+{
+    if (e->st.st_gid == gid) return 0;
+    if (S_ISREG(e->st.st_mode) && e->st.st_nlink > 1) return 0;
+    return 0 == fchown(e->fd, (uid_t)-1, gid);
+}
+
+apr_gid_t md_os_entry_gid(const md_os_entry_t *e)
+{
+    return e->st.st_gid;
+}
+
 /* Opens name in dfd if it is a directory or a regular file, never through
  * a link; anything else (a link, a FIFO, a device) is skipped unopened. */
 static int entry_open(md_os_entry_t *e, int dfd, const char *name)

@@ -8,6 +8,7 @@
 
 #include <apr_pools.h>
 #include <apr_file_info.h>
+#include <apr_user.h>
 
 /* chown path to the configured User (uid only) when running as root.
  * APR_SUCCESS when not root (nothing to do). Done on the opened path
@@ -43,6 +44,11 @@ int md_os_entry_share_with_group(const md_os_entry_t *e);
 /* The child processes' group when root (files the parent writes for them
  * get it), else (apr_gid_t)-1. */
 apr_gid_t md_os_child_group(void);
+/* fchown to group gid (owner unchanged) when the entry's group differs (not
+ * for files with more than one link); 1 if the group was changed. */
+int md_os_entry_group_set(const md_os_entry_t *e, apr_gid_t gid);
+/* The entry's group id. */
+apr_gid_t md_os_entry_gid(const md_os_entry_t *e);
 
 /* 1 if the process runs as root. */
 int md_os_is_root(void);

@@ -58,6 +58,8 @@ class AcmeProxy:
     not_ready:        answer this many finalize requests with 403 orderNotReady
     authz_pending:    show every authorization and challenge as "pending" (a CA
                       whose validation never completes)
+    reject_must_staple: answer finalize requests whose CSR has the TLS Feature
+                      (Must-Staple) extension with 400 badCSR, as CAs without OCSP do
     requests:         [{"method", "path", "payload"}] in arrival order
     """
 
@@ -71,6 +73,7 @@ class AcmeProxy:
         self.reject_replaces = False
         self.not_ready = 0
         self.authz_pending = False
+        self.reject_must_staple = False
         self.requests = []
         self.lock = threading.Lock()
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -206,6 +209,19 @@ class AcmeProxy:
             c.pop("validated", None)
         return status, hdrs, json.dumps(d).encode()
 
+    MUST_STAPLE_DETAIL = ("Error finalizing order :: OCSP must-staple extension is no "
+                          "longer available")
+
+    def must_staple_answer(self, payload):
+        """The badCSR answer when the CSR asks for Must-Staple, else None."""
+        from cryptography import x509
+        try:
+            csr = x509.load_der_x509_csr(b64url_decode(payload["csr"]))
+            csr.extensions.get_extension_for_class(x509.TLSFeature)
+        except (KeyError, TypeError, ValueError, x509.ExtensionNotFound):
+            return None
+        return self.problem(400, "badCSR", self.MUST_STAPLE_DETAIL)
+
     def not_ready_answer(self):
         """The orderNotReady answer while not_ready lasts, else None."""
         with self.lock:
@@ -261,6 +277,10 @@ class _Handler(BaseHTTPRequestHandler):
             elif (method == "POST" and p.reject_replaces and self.path == p.new_order_path
                   and isinstance(payload, dict) and "replaces" in payload):
                 answer = p.rejection()
+            elif (method == "POST" and "/finalize-order/" in self.path
+                  and p.reject_must_staple and isinstance(payload, dict)
+                  and p.must_staple_answer(payload)):
+                answer = p.must_staple_answer(payload)
             elif (method == "POST" and "/finalize-order/" in self.path
                   and p.not_ready > 0):
                 answer = p.not_ready_answer() or p.forward(method, self.path, body,

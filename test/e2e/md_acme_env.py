@@ -35,6 +35,19 @@ def two_free_ports():
             s.close()
 
 
+def argv_logger(path):
+    """Python lines appending {"uid", "argv", "env"} of the running script to
+    path as a JSON line (env: its MD_* variables, not the harness's)."""
+    return (
+        "import json, os, sys\n"
+        "env = {k: v for k, v in os.environ.items()\n"
+        "       if k.startswith('MD_') and not k.startswith('MD_E2E')}\n"
+        "with open(%r, 'a') as f:\n"
+        "    f.write(json.dumps({'uid': os.getuid(), 'argv': sys.argv,\n"
+        "                        'env': env}) + '\\n')\n"
+    ) % path
+
+
 def wait_until(check, timeout=30, interval=0.2, what="condition"):
     """Polls check() until it returns a true value; returns that value."""
     deadline = time.time() + timeout
@@ -56,12 +69,13 @@ class AcmeEnv:
     """
 
     def __init__(self, env_factory, pebble_factory, reference=False, pebble_env=None,
-                 eab_keys=None, log_level="debug", ocsp_url=""):
+                 eab_keys=None, log_level="debug", ocsp_url="", validity=None):
         self.env = env_factory(reference=reference, log_level=log_level,
                                ports=two_free_ports())
         self.peb = pebble_factory(http_port=self.env.http_port,
                                   tls_port=self.env.https_port,
-                                  env=pebble_env, eab_keys=eab_keys, ocsp_url=ocsp_url)
+                                  env=pebble_env, eab_keys=eab_keys, ocsp_url=ocsp_url,
+                                  validity=validity)
         self.out_dir = os.path.join(self.env.root, "out")
         os.makedirs(self.out_dir, exist_ok=True)
         os.chmod(self.out_dir, 0o777)
@@ -88,21 +102,16 @@ class AcmeEnv:
         return path
 
     def message_script(self, fail_reasons=(), exit_code=3):
-        """A MDMessageCmd program appending {"uid", "argv"} lines to msg_log; it
-        exits with exit_code when the reason (argv[-2]) is in fail_reasons."""
-        return self._script("message.py", (
-            "import json, os, sys\n"
-            "with open(%r, 'a') as f:\n"
-            "    f.write(json.dumps({'uid': os.getuid(), 'argv': sys.argv}) + '\\n')\n"
+        """A MDMessageCmd program appending {"uid", "argv", "env"} lines to
+        msg_log (env: its MD_* variables, without the harness's MD_E2E_*);
+        it exits with exit_code when the reason (argv[-2]) is in
+        fail_reasons."""
+        return self._script("message.py", argv_logger(self.msg_log) + (
             "sys.exit(%d if len(sys.argv) > 2 and sys.argv[-2] in %r else 0)\n"
-        ) % (self.msg_log, exit_code, list(fail_reasons)))
+        ) % (exit_code, list(fail_reasons)))
 
     def notify_script(self):
-        return self._script("notify.py", (
-            "import json, os, sys\n"
-            "with open(%r, 'a') as f:\n"
-            "    f.write(json.dumps({'uid': os.getuid(), 'argv': sys.argv}) + '\\n')\n"
-        ) % self.notify_log)
+        return self._script("notify.py", argv_logger(self.notify_log))
 
     def dns_script(self, sleep_file=None):
         """A MDChallengeDns01 program: setup <domain> <token> adds the TXT record

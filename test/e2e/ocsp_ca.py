@@ -4,7 +4,8 @@
 # certificates with an AIA OCSP URL on loopback, an `openssl ocsp` index
 # (good / revoked), and an HTTP responder that answers every POST through
 # `openssl ocsp -index ... -reqin/-respout`, or with garbage, an HTTP error
-# or not at all, as a test asks.
+# or not at all, as a test asks. Leaves may name a CRL distribution point
+# instead; CrlServer publishes the CA's CRL (its revoked entries) there.
 
 import datetime
 import hashlib
@@ -78,8 +79,9 @@ class OcspCA:
                                                            subject))
         self._write("index.txt", "".join(lines))
 
-    def issue(self, name, domains, ocsp_url=None, days=30):
-        """A leaf for domains, signed by the CA, with an AIA OCSP URL if given.
+    def issue(self, name, domains, ocsp_url=None, days=30, crl_url=None):
+        """A leaf for domains, signed by the CA, with an AIA OCSP URL and a
+        CRL distribution point if given.
         Writes <name>.pem (leaf), <name>.key, <name>-chain.pem (leaf + CA).
         Returns a dict with the paths and facts."""
         key = ec.generate_private_key(ec.SECP256R1())
@@ -105,6 +107,10 @@ class OcspCA:
                 x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
                                        x509.UniformResourceIdentifier(ocsp_url))]),
                 critical=False)
+        if crl_url:
+            builder = builder.add_extension(x509.CRLDistributionPoints([
+                x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)],
+                                       None, None, None)]), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
         serial = "%X" % cert.serial_number
         if len(serial) % 2:
@@ -131,6 +137,21 @@ class OcspCA:
         self.entries[leaf["serial"]][0] = "V"
         self._write_index()
 
+    def crl_der(self, next_hours=24):
+        """A CRL listing the revoked leaves, valid from now for next_hours."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        builder = (x509.CertificateRevocationListBuilder()
+                   .issuer_name(self.cert.subject)
+                   .last_update(now - datetime.timedelta(minutes=1))
+                   .next_update(now + datetime.timedelta(hours=next_hours)))
+        for serial, (status, _, _) in self.entries.items():
+            if status == "R":
+                builder = builder.add_revoked_certificate(
+                    x509.RevokedCertificateBuilder().serial_number(int(serial, 16))
+                    .revocation_date(now - datetime.timedelta(minutes=1)).build())
+        crl = builder.sign(self.key, hashes.SHA256())
+        return crl.public_bytes(serialization.Encoding.DER)
+
     def ocsp_answer(self, req_der, valid_minutes=60):
         """The DER response `openssl ocsp` gives for the request."""
         with tempfile.TemporaryDirectory() as tmp:
@@ -147,7 +168,37 @@ class OcspCA:
                 return f.read()
 
 
-class OcspResponder:
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Quiet, with one way to answer."""
+
+    def reply(self, status, content_type, data):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+class _Loopback:
+    """An HTTP server on 127.0.0.1:port in a thread; stop() closes the port."""
+    server = None
+
+    def _serve(self, handler):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+class OcspResponder(_Loopback):
     """An HTTP OCSP responder for a CA on 127.0.0.1:port. mode: "openssl"
     (real answers), "garbage", "http500", "other-ca" (signed by another CA).
     Counts requests; stop() closes the port (then: unreachable)."""
@@ -162,13 +213,11 @@ class OcspResponder:
         self.user_agents = []
         self.content_types = []
         self.other_ca = None
-        self.server = None
-        self.thread = None
 
     def start(self):
         responder = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(_Handler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
@@ -176,19 +225,9 @@ class OcspResponder:
                 responder.user_agents.append(self.headers.get("User-Agent"))
                 responder.content_types.append(self.headers.get("Content-Type"))
                 status, data = responder.answer(body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/ocsp-response")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(status, "application/ocsp-response", data)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
+        return self._serve(Handler)
 
     def answer(self, req_der):
         if self.mode == "garbage":
@@ -203,11 +242,29 @@ class OcspResponder:
             return 200, self.other_ca.ocsp_answer(req_der, self.valid_minutes)
         return 200, self.ca.ocsp_answer(req_der, self.valid_minutes)
 
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+
+class CrlServer(_Loopback):
+    """Publishes ca.crl_der() at http://127.0.0.1:port/ca.crl; counts the
+    requests. mode "garbage" answers with junk."""
+
+    def __init__(self, ca, port=None, mode="crl"):
+        self.ca = ca
+        self.port = port or free_port()
+        self.url = "http://127.0.0.1:%d/ca.crl" % self.port
+        self.mode = mode
+        self.requests = 0
+
+    def start(self):
+        publisher = self
+
+        class Handler(_Handler):
+            def do_GET(self):
+                publisher.requests += 1
+                data = (publisher.ca.crl_der() if publisher.mode == "crl"
+                        else b"not a crl")
+                self.reply(200, "application/pkix-crl", data)
+
+        return self._serve(Handler)
 
 
 class PebbleOcspResponder(OcspResponder):

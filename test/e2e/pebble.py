@@ -1,7 +1,7 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # Runs the pebble ACME test CA and pebble-challtestsrv on free loopback ports
-# (interfaces.md Appendix B): pebble validates http-01/tls-alpn-01 against the
+# (contract.md Appendix B): pebble validates http-01/tls-alpn-01 against the
 # given ports, resolves every name to 127.0.0.1 through challtestsrv's DNS and
 # serves its directory with a TLS certificate from a private root generated
 # here. Use the `pebble_factory` fixture or the `Pebble` class directly.
@@ -88,9 +88,10 @@ class Pebble:
     """
 
     def __init__(self, workdir, http_port=80, tls_port=443, env=None, eab_keys=None,
-                 ocsp_url=""):
+                 ocsp_url="", validity=None):
         self.workdir = workdir
         self.ocsp_url = ocsp_url    # the AIA OCSP URL of the certificates it issues
+        self.validity = validity    # seconds a certificate is valid, None: 5 years
         self.http_port = http_port
         self.tls_port = tls_port
         self.env = dict(env or {})
@@ -130,6 +131,8 @@ class Pebble:
         }}
         if self.eab_keys:
             config["pebble"]["externalAccountMACKeys"] = self.eab_keys
+        if self.validity:
+            config["pebble"]["certificateValidityPeriod"] = int(self.validity)
         config_file = os.path.join(self.workdir, "pebble-config.json")
         with open(config_file, "w") as f:
             json.dump(config, f, indent=2)

@@ -56,6 +56,8 @@ GOOD = [
     "MDContactEmail mailto:admin@example.org",
     "MDRenewMode auto",
     "MDRenewMode Automatic",
+    "MDCRLCheck on",
+    "MDCRLCheck OFF",
     "MDRenewMode always",
     "MDRenewMode manual",
     "MDRenewMode stick",
@@ -125,6 +127,7 @@ GOOD = [
     "MDRetryDelay 500ms",
     "MDRetryFailover 13",
     "MDStoreLocks on",
+    "MDStoreGroup root",
     "MDStoreLocks off",
     "MDStoreLocks 10",
     "MDStoreLocks 0",
@@ -188,6 +191,7 @@ ALL_CLASS = [
     "MDCertificateCheck crt.sh https://crt.sh?q=",
     "MDStaplingKeepResponse 2d",
     "MDStaplingRenewWindow 50%",
+    "MDCRLCheck auto",
 ]
 
 
@@ -217,6 +221,7 @@ NOT_MD_CLASS = [
     "MDRetryDelay 5s",
     "MDRetryFailover 3",
     "MDStoreLocks on",
+    "MDStoreGroup root",
     "MDMatchNames all",
     "MDInitialDelay 1s",
     "MDCheckInterval 1h",
@@ -259,7 +264,7 @@ def test_010_static_files_in_section(env):
     assert cert
 
 
-# --- bad values: the captured texts of interfaces.md 5.1 ------------------------------
+# --- bad values: the captured texts of contract.md 5.1 ------------------------------
 
 BAD_51 = [
     ("MDPrivateKeys", "needs to specify the private key type"),
@@ -454,7 +459,8 @@ def test_010_help_texts_as_reference(env, ref_env):
     ours, ref = directives(env), directives(ref_env)
     for name, text in ref.items():
         assert ours.get(name) == text, name
-    assert set(ours) - set(ref) == {"MDCertificateMonitor"}
+    # ours only: the original's MDCertificateMonitor name, and MDCRLCheck (issue 15)
+    assert set(ours) - set(ref) == {"MDCertificateMonitor", "MDCRLCheck"}
 
 
 # --- accepted with a warning, as the original accepts them -----------------------------------
@@ -872,3 +878,45 @@ MDomain B.org
     # the harness: graceful restart and stop
     assert env.graceful()
     env.stop()
+
+
+# --- CAs that no longer issue (issue 15) ---------------------------------------------------
+
+GONE_CA = ("AH10740: %s: the CA Buypass (https://api.buypass.com/acme/directory) no "
+           "longer issues certificates via ACME (since 2025-10), renewals from it will "
+           "fail. Configure a current CA with MDCertificateAuthority, e.g. LetsEncrypt")
+
+
+@pytest.mark.parametrize("ca", ["buypass", "https://api.buypass.com/acme/directory"])
+def test_010_gone_ca_warns(env, ca):
+    # the name stays accepted; 'apache2 -t' and the start each warn once per MD,
+    # by name or by url; manual renewal: nothing contacts the CA here
+    conf = """
+MDRenewMode manual
+<MDomain gone.org>
+  MDCertificateAuthority %s
+</MDomain>
+MDomain current.org
+""" % ca
+    rc, out = env.test_config(conf)
+    assert rc == 0, out
+    assert out.count("AH10740") == 1, out
+    assert GONE_CA % "gone.org" in out
+    env.allow_log(r"AH10045", r"AH10740")
+    rc, out = env.start()
+    assert rc == 0, out
+    lines = [l for l in env.log_lines(since_start=True) if "AH10740" in l]
+    assert len(lines) == 1 and "[md:warn]" in lines[0], lines
+    assert GONE_CA % "gone.org" in lines[0]
+
+
+def test_010_gone_ca_in_failover_list(env):
+    conf = "MDRenewMode manual\nMDCertificateAuthority letsencrypt Buypass-Test\n" \
+           "MDomain a.org\nMDomain b.org\n"
+    rc, out = env.test_config(conf)
+    assert rc == 0, out
+    assert out.count("AH10740") == 2, out
+    assert "a.org: the CA Buypass-Test (https://api.test4.buypass.no/acme/directory)" in out
+    rc, out = env.test_config("MDRenewMode manual\nMDCertificateAuthority letsencrypt\n"
+                              "MDomain a.org\n")
+    assert rc == 0 and "AH10740" not in out, out

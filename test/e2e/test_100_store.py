@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# The store under MDStoreDir (issue item 5, interfaces.md 1 and 2.1): layout,
+# The store under MDStoreDir (issue item 5, contract.md 1 and 2.1): layout,
 # modes and owners, md_store.json and its key, md.json written from the
 # config, byte-identical to what the reference module writes for the same
 # config; a store filled by the reference (pebble) taken over by ours without

@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# The ACME client through a2md against a real pebble (interfaces.md 2.2, 2.4,
+# The ACME client through a2md against a real pebble (contract.md 2.2, 2.4,
 # 4.5, 6, 8.2): account registration/validation/agreement/removal, drive of
 # http-01 (tiny loopback http server), tls-alpn-01 (python TLS server with
 # ALPN acme-tls/1), dns-01 (challtestsrv TXT records via a script), several
@@ -239,7 +239,7 @@ def test_200_001_newreg(store):
 
 
 def test_200_002_newreg_needs_tos_and_contact(store):
-    # without -t the CA decides (original-behaviour.md a2md 3): pebble refuses
+    # without -t the CA decides (the original's a2md, docs/compatibility.md): pebble refuses
     r = store.a2md("acme", "newreg", CONTACT, check=1)
     assert "acme problem urn:ietf:params:acme:error:agreementRequired" in r.stderr
     assert r.stderr.rstrip("\n").endswith("register new account") and r.stdout == ""

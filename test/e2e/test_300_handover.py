@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# The hand-over to mod_ssl (interfaces.md 8.1-8.5): fallback certificates and
+# The hand-over to mod_ssl (contract.md 8.1-8.5): fallback certificates and
 # 503s, certificates from domains/ and MDCertificateFile pairs (several key
 # types), http-01 and tls-alpn-01 answers from challenges/, MDRequireHttps
 # redirects and HSTS, broken credentials never reaching mod_ssl, and the

@@ -25,7 +25,7 @@ from md_acme_env import (acme_factory, file_mode, log_details, log_types,  # noq
 ALWAYS_VALID = {"PEBBLE_VA_ALWAYS_VALID": "1"}
 FALLBACK_CN = "Apache Managed Domain Fallback"
 
-# job.json members in write order (interfaces.md 2.3)
+# job.json members in write order (contract.md 2.3)
 JOB_ORDER = ["name", "finished", "notified", "notified-renewed", "next-run", "last-run",
              "valid-from", "errors", "last", "log"]
 
@@ -173,7 +173,7 @@ def test_400_renew_mode_always_renews_static(acme_factory):
 # --- activation delay ----------------------------------------------------------------------
 
 def test_400_activation_delay(acme_factory):
-    """notBefore + delay (interfaces.md 9). Not run against the reference: it
+    """notBefore + delay (contract.md 9). Not run against the reference: it
     re-drives the finished job when valid-from is reached and moves valid-from
     another delay ahead each time, so 'renewed' never comes while the current
     certificate is valid (observed with httpd 2.4.71's mod_md)."""

@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# Events of the renewal cycle (interfaces.md 4.2-4.4) with scripts logging
+# Events of the renewal cycle (contract.md 4.2-4.4) with scripts logging
 # their argv and uid: renewing, challenge-setup:<type>:<domain>, renewed,
 # installed (after the graceful restart, as root), errored (CA refusing
 # connections), expiring (static certificate inside MDWarnWindow),

@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# The status interfaces (interfaces.md 3): md-status (all and single forms),
+# The status interfaces (contract.md 3): md-status (all and single forms),
 # /.httpd/certificate-status and the server-status section, on a server
 # holding issued, dual-key, staged, errored, static (stapled and expiring)
 # and manual MDs. The same scenario runs with the reference module; the
@@ -251,7 +251,7 @@ def fetch(env, path, host=None):
 
 @pytest.mark.parametrize("reference,extra,shown", [
     (False, "", True),                  # the user guide's default: on
-    (True, "", False),                  # the reference build changed it (interfaces.md 0)
+    (True, "", False),                  # the reference build changed it (contract.md 0)
     (False, "MDServerStatus off", False),
     (True, "MDServerStatus on", True),
 ])

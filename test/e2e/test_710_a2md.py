@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# The a2md command-line tool (interfaces.md 6): global options, the usage
+# The a2md command-line tool (contract.md 6): global options, the usage
 # text byte for byte, -V, exit codes, plain and -j output, the store and
 # registry commands with their messages, the log line format, and a store
 # created by Debian's reference module read and driven by our a2md
@@ -18,7 +18,7 @@ from md_acme_env import acme_factory, chain_file  # noqa: F401
 from md_env import build_dir, our_module
 
 URL = "https://localhost:44000/dir"
-# the order of md.json members as the store commands write them (interfaces.md 6.3)
+# the order of md.json members as the store commands write them (contract.md 6.3)
 STORE_ADD_KEYS = ["name", "domains", "contacts", "transitive", "ca", "state", "renew-mode",
                   "must-staple", "proto", "stapling", "profile-mandatory", "ari-renewals"]
 
@@ -41,7 +41,7 @@ def store(tmp_path):
     return str(tmp_path / "store")
 
 
-# interfaces.md 6.1, captured from the reference a2md (plus our commands at the end)
+# contract.md 6.1, captured from the reference a2md (plus our commands at the end)
 USAGE = (
     'usage: a2md [options] cmd [cmd options] [args]\n'
     '\tShow and manipulate Apache Managed Domains\n'
@@ -292,7 +292,7 @@ def test_710_reference_store(acme_factory):
     assert os.listdir(os.path.join(store, "accounts")) == [acct]
 
 
-# --- update checks its input, removes, add/update write the windows (original-behaviour.md) ---
+# --- update checks its input, removes, add/update write the windows (as the original) ---
 
 ERR_LINE = r"\[[^ \]]+:\d+ err\]\[22\(Invalid argument\)\] "
 
@@ -455,7 +455,7 @@ def test_710_acme_unknown_accounts(store, pebble_factory):
     peb = pebble_factory()
     ca = ["-a", peb.url, "-C", peb.ca_file, "-d", store]
     assert a2md("-d", store, "list")[0] == 0    # the store exists: no "creating" line
-    # agree: an ERR line (interfaces.md 6.3); validate: a bare line, no newline
+    # agree: an ERR line (contract.md 6.3); validate: a bare line, no newline
     rc, out, err = a2md(*ca, "acme", "agree", "ACME-nope-0001")
     assert rc == 1 and out == ""
     assert re.fullmatch(r"\[[^ \]]+:\d+ err\]\[2\(No such file or directory\)\] "

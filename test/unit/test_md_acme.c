@@ -26,7 +26,6 @@
 #include "md_acme_order.h"
 #include "md_unit.h"
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define CA      "https://ca.test"
 #define DIR_URL CA "/dir"
 
@@ -1223,21 +1222,34 @@ START_TEST(test_order_purge)
 }
 END_TEST
 
+/* A new account and order whose one http-01 authorization becomes valid. */
+#define UP_TO_FINALIZE \
+    A_DIR, \
+    A_NONCE, \
+    { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL }, \
+    { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL }, \
+    { "POST", "/authz/1", 0, 200, J, NULL, \
+      AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL }, \
+    { "POST", "/cha/http-01", 0, 200, J, NULL, CHA("http-01", "processing"), NULL, \
+      NULL }, \
+    { "POST", "/authz/1", 0, 200, J, NULL, \
+      AUTHZ("valid", "valid", CHA("http-01", "valid")), NULL, NULL }
+
+static md_t *http01_md(void)
+{
+    md_t *md = renew_md();
+
+    md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
+    return md;
+}
+
 /* A CA that does not see the order ready yet when the authorizations are:
  * orderNotReady on finalize, then the order is awaited and finalized again. */
 START_TEST(test_renew_order_not_ready)
 {
     static const fake_answer script[] = {
-        A_DIR,
-        A_NONCE,
-        { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
-        { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
-        { "POST", "/authz/1", 0, 200, J, NULL,
-          AUTHZ("pending", "pending", CHA("http-01", "pending")), NULL, NULL },
-        { "POST", "/cha/http-01", 0, 200, J, NULL, CHA("http-01", "processing"), NULL,
-          NULL },
-        { "POST", "/authz/1", 0, 200, J, NULL,
-          AUTHZ("valid", "valid", CHA("http-01", "valid")), NULL, NULL },
+        UP_TO_FINALIZE,
         { "POST", "/finalize/1", 0, 403, PJ, NULL,
           "{\"type\": \"urn:ietf:params:acme:error:orderNotReady\", "
           "\"detail\": \"not yet\"}", NULL, NULL },
@@ -1251,19 +1263,81 @@ START_TEST(test_renew_order_not_ready)
     md_result_t *result = md_result_md_make(md_test_pool, "example.org");
     md_acme_drive_opts_t opts;
     md_store_t *store;
-    md_t *md = renew_md();
+    md_t *md = http01_md();
 
     fake_start(script, N(script));
     store = renew_store();
     md_acme_drive_opts_init(&opts);
-    md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, &opts, result,
                                                       md_test_pool));
     ck_assert_int_eq(N(script), fake.requests->nelts);
     ck_assert_int_eq(APR_SUCCESS, result->status);
     ck_assert(md_json_has_key(req_part(7, "payload"), "csr", NULL));
     ck_assert(md_json_has_key(req_part(10, "payload"), "csr", NULL));
+}
+END_TEST
+
+/* A CA that no longer takes Must-Staple: its badCSR answer to the CSR with
+ * the TLS feature becomes a detail that names the cause and the fix; the
+ * same problem without 'MDMustStaple on' stays the CA's own words. */
+static const char *const must_staple_detail =
+    "Error finalizing order :: OCSP must-staple extension is no longer available";
+
+START_TEST(test_renew_must_staple_rejected)
+{
+    static const fake_answer script[] = {
+        UP_TO_FINALIZE,
+        { "POST", "/finalize/1", 0, 400, PJ, NULL,
+          "{\"type\": \"urn:ietf:params:acme:error:badCSR\", "
+          "\"detail\": \"Error finalizing order :: OCSP must-staple extension is no "
+          "longer available\"}", NULL, NULL },
+    };
+    md_result_t *result = md_result_md_make(md_test_pool, "example.org");
+    md_store_t *store;
+    md_t *md = http01_md();
+
+    fake_start(script, N(script));
+    store = renew_store();
+    md->must_staple = _i ? 0 : 1;
+    ck_assert_int_ne(APR_SUCCESS, md_acme_drive_renew(store, md, NULL, result,
+                                                      md_test_pool));
+    ck_assert_str_eq("urn:ietf:params:acme:error:badCSR", result->problem);
+    if (md->must_staple) {
+        ck_assert_str_eq("The CA " DIR_URL " rejects the Must-Staple extension that "
+                         "'MDMustStaple on' puts into the CSR for example.org (it may no "
+                         "longer run OCSP). Switch MDMustStaple off for this MD. The CA "
+                         "said: Error finalizing order :: OCSP must-staple extension is "
+                         "no longer available", result->detail);
+    }
+    else {
+        ck_assert_str_eq(must_staple_detail, result->detail);
+    }
+}
+END_TEST
+
+typedef struct {
+    const char *type;
+    const char *detail;
+    int rejects;
+} staple_problem_case;
+
+static const staple_problem_case staple_problem_cases[] = {
+    { "urn:ietf:params:acme:error:badCSR", "must-staple is not supported", 1 },
+    { "urn:ietf:params:acme:error:badCSR", "CSR has the TLS Feature extension", 1 },
+    { "urn:ietf:params:acme:error:badCSR", "extension 1.3.6.1.5.5.7.1.24 refused", 1 },
+    { "urn:ietf:params:acme:error:malformed", "Must Staple requested", 1 },
+    { "urn:ietf:params:acme:error:badCSR", "key too small", 0 },
+    { "urn:ietf:params:acme:error:rateLimited", "must-staple orders limited", 0 },
+    { "badCSR", "must-staple", 0 },             /* not an ACME problem type */
+    { "urn:ietf:params:acme:error:badCSR", NULL, 0 },
+    { NULL, "must-staple", 0 },
+};
+
+START_TEST(test_problem_rejects_must_staple)
+{
+    const staple_problem_case *c = &staple_problem_cases[_i];
+
+    ck_assert_int_eq(c->rejects, md_acme_problem_rejects_must_staple(c->type, c->detail));
 }
 END_TEST
 
@@ -1555,6 +1629,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_checked_fixture(tc, fake_setup, fake_teardown);
     tcase_add_loop_test(tc, test_problem_mapping, 0, N(problem_cases));
     tcase_add_test(tc, test_problem_is);
+    tcase_add_loop_test(tc, test_problem_rejects_must_staple, 0, N(staple_problem_cases));
     tcase_add_test(tc, test_directory);
     tcase_add_loop_test(tc, test_directory_fail, 0, N(dir_fail_cases));
     tcase_add_test(tc, test_nonce_retry);
@@ -1583,6 +1658,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_renew_resume);
     tcase_add_test(tc, test_renew_clock_behind);
     tcase_add_test(tc, test_renew_order_not_ready);
+    tcase_add_loop_test(tc, test_renew_must_staple_rejected, 0, 2);
     tcase_add_test(tc, test_renew_acct_unreachable);
     tcase_add_test(tc, test_activate_known_account);
     tcase_add_test(tc, test_renew_acct_cache_pool);

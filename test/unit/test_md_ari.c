@@ -16,7 +16,6 @@
 #include "md_store_fs.h"
 #include "md_unit.h"
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define SEC(s) apr_time_from_sec(s)
 
 /* start, end (seconds after T0), rnd, expected offset (seconds) */

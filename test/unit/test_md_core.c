@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * Unit tests for md_core.c: md.json round trips (captured examples of
- * interfaces.md 2.1), key spec file names, domain matching.
+ * contract.md 2.1), key spec file names, domain matching.
  */
 #include <string.h>
 #include <apr_strings.h>
@@ -60,7 +60,7 @@ static const char *md_json_test2 =
 "  \"ari-renewals\": true\n"
 "}";
 
-/* a2md "store add" output of the reference (interfaces.md 6.3). */
+/* a2md "store add" output of the reference (contract.md 6.3). */
 static const char *md_json_a2md =
 "{\"name\":\"a2.mdspec.org\",\"domains\":[\"a2.mdspec.org\",\"www.a2.mdspec.org\"],"
 "\"contacts\":[],\"transitive\":-1,\"ca\":{\"proto\":\"ACME\","
@@ -158,6 +158,25 @@ START_TEST(test_md_overlap)
 }
 END_TEST
 
+/* Buypass left ACME in 2025-10: its names stay known (configurations load),
+ * and the url says since when it is gone; current CAs are not gone. */
+START_TEST(test_ca_known_gone)
+{
+    const char *url = md_ca_known_url("buypass");
+
+    ck_assert_str_eq("https://api.buypass.com/acme/directory", url);
+    ck_assert_str_eq("2025-10", md_ca_known_gone(url));
+    ck_assert_str_eq("2025-10", md_ca_known_gone(md_ca_known_url("Buypass-Test")));
+    ck_assert_str_eq("Buypass", md_ca_known_name("HTTPS://api.buypass.com/acme/directory"));
+    ck_assert_ptr_null(md_ca_known_gone(md_ca_known_url("LetsEncrypt")));
+    ck_assert_ptr_null(md_ca_known_gone(md_ca_known_url("LetsEncrypt-Test")));
+    ck_assert_ptr_null(md_ca_known_gone("https://acme.example.org/directory"));
+    ck_assert_ptr_null(md_ca_known_gone(NULL));
+    ck_assert_str_eq("LetsEncrypt LetsEncrypt-Test Buypass Buypass-Test",
+                     md_ca_known_names(md_test_pool));
+}
+END_TEST
+
 Suite *md_test_core_suite(void)
 {
     Suite *s = suite_create("md_core");
@@ -167,8 +186,9 @@ Suite *md_test_core_suite(void)
     tcase_add_test(tc, test_md_json_roundtrip_captured);
     tcase_add_test(tc, test_md_json_lenient);
     tcase_add_loop_test(tc, test_pkey_filenames, 0,
-                        sizeof(fname_cases) / sizeof(fname_cases[0]));
+                        MD_ARRAY_LEN(fname_cases));
     tcase_add_test(tc, test_md_overlap);
+    tcase_add_test(tc, test_ca_known_gone);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -35,19 +35,6 @@
 
 /* --- helpers ---------------------------------------------------------------------- */
 
-static md_pkey_t *gen_key(md_pkey_type_t type, unsigned int bits, const char *curve)
-{
-    md_pkey_spec_t spec;
-    md_pkey_t *pkey = NULL;
-
-    spec.type = type;
-    spec.bits = bits;
-    spec.curve = curve;
-    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, md_test_pool, &spec));
-    ck_assert_ptr_nonnull(pkey);
-    return pkey;
-}
-
 static md_cert_t *load_cert(const char *fname)
 {
     md_cert_t *cert = NULL;
@@ -117,7 +104,7 @@ static const struct {
 
 START_TEST(test_pkey_gen)
 {
-    md_pkey_t *pkey = gen_key(keygen_cases[_i].type, keygen_cases[_i].bits,
+    md_pkey_t *pkey = md_test_gen_key(keygen_cases[_i].type, keygen_cases[_i].bits,
                               keygen_cases[_i].curve);
     const char *alg = md_pkey_jws_alg(pkey);
 
@@ -171,7 +158,7 @@ START_TEST(test_pkey_encrypted)
 {
     const char *dir = md_test_mkdtemp(md_test_pool);
     const char *fname = md_util_path_join(md_test_pool, dir, "privkey.pem", NULL);
-    md_pkey_t *pkey = gen_key(_i ? MD_PKEY_TYPE_RSA : MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *pkey = md_test_gen_key(_i ? MD_PKEY_TYPE_RSA : MD_PKEY_TYPE_EC, 0, "P-256");
     md_pkey_t *loaded = NULL;
     char wrong[48];
     const char *text;
@@ -202,7 +189,7 @@ START_TEST(test_pkey_plain)
 {
     const char *dir = md_test_mkdtemp(md_test_pool);
     const char *fname = md_util_path_join(md_test_pool, dir, "privkey.pem", NULL);
-    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "secp384r1");
+    md_pkey_t *pkey = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "secp384r1");
     md_pkey_t *loaded = NULL;
 
     ck_assert_int_eq(APR_SUCCESS, md_pkey_fsave(pkey, md_test_pool, NULL, 0, fname, PERMS_0600));
@@ -324,7 +311,7 @@ START_TEST(test_chain_fload_leaf_rest)
     };
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(cases); ++i) {
         ck_assert_int_eq(APR_SUCCESS, md_text_freplace(fname, PERMS_0644, md_test_pool,
                                                        cases[i].text));
         leaf = NULL;
@@ -503,7 +490,7 @@ static int ext_critical(X509 *x, int nid)
 
 START_TEST(test_cert_fallback)
 {
-    md_pkey_t *pkey = gen_key(gen_cases[_i].type, 0, gen_cases[_i].curve);
+    md_pkey_t *pkey = md_test_gen_key(gen_cases[_i].type, 0, gen_cases[_i].curve);
     apr_array_header_t *domains = str_array("a.example.org", "*.b.example.org", "192.0.2.1");
     apr_array_header_t *names;
     md_cert_t *cert = NULL;
@@ -591,11 +578,11 @@ static int fmatch(const md_cert_t *cert, const char *fname)
 START_TEST(test_cert_fcheck_pkey)
 {
     const char *dir = md_test_mkdtemp(md_test_pool);
-    md_pkey_t *rsa1 = gen_key(MD_PKEY_TYPE_RSA, 2048, NULL);
-    md_pkey_t *rsa2 = gen_key(MD_PKEY_TYPE_RSA, 2048, NULL);
-    md_pkey_t *ec1 = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
-    md_pkey_t *ec2 = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
-    md_pkey_t *ec3 = gen_key(MD_PKEY_TYPE_EC, 0, "P-384");
+    md_pkey_t *rsa1 = md_test_gen_key(MD_PKEY_TYPE_RSA, 2048, NULL);
+    md_pkey_t *rsa2 = md_test_gen_key(MD_PKEY_TYPE_RSA, 2048, NULL);
+    md_pkey_t *ec1 = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *ec2 = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *ec3 = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "P-384");
     const char *frsa1 = saved_key(rsa1, dir, "rsa1.pem"), *frsa2 = saved_key(rsa2, dir, "rsa2.pem");
     const char *fec1 = saved_key(ec1, dir, "ec1.pem"), *fec2 = saved_key(ec2, dir, "ec2.pem");
     const char *fec3 = saved_key(ec3, dir, "ec3.pem");
@@ -632,7 +619,7 @@ END_TEST
 
 START_TEST(test_cert_no_signing_key)
 {
-    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "X25519");
+    md_pkey_t *pkey = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "X25519");
     md_cert_t *cert = (md_cert_t *)1;
     const char *csr = "x";
 
@@ -652,7 +639,7 @@ START_TEST(test_cert_tls_alpn_01)
 {
     const char *keyauth = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA."
                           "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
-    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *pkey = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
     md_cert_t *cert = NULL;
     unsigned char expected[34];
     unsigned int mdlen;
@@ -734,7 +721,7 @@ static const struct {
 START_TEST(test_csr)
 {
     static const unsigned char tlsf[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
-    md_pkey_t *pkey = gen_key(_i ? MD_PKEY_TYPE_EC : MD_PKEY_TYPE_RSA, 0, "P-256");
+    md_pkey_t *pkey = md_test_gen_key(_i ? MD_PKEY_TYPE_EC : MD_PKEY_TYPE_RSA, 0, "P-256");
     const char *name = csr_cases[_i].name ? csr_cases[_i].name : long_name;
     const char *csr64 = NULL;
     STACK_OF(X509_EXTENSION) *exts;
@@ -872,7 +859,7 @@ static int jws_verify(md_pkey_t *pkey, const char *alg, const char *data,
 START_TEST(test_jws_sign)
 {
     const char *data = "eyJhbGciOiJFUzI1NiJ9.eyJoZWxsbyI6IndvcmxkIn0";
-    md_pkey_t *pkey = gen_key(jws_cases[_i].type, 0, jws_cases[_i].curve);
+    md_pkey_t *pkey = md_test_gen_key(jws_cases[_i].type, 0, jws_cases[_i].curve);
     const char *sig64 = NULL, *x;
     md_json_t *jwk = md_pkey_get_jwk(pkey, md_test_pool);
     md_data_t sig, bytes;
@@ -918,7 +905,6 @@ START_TEST(test_digests)
 }
 END_TEST
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *md_test_crypto_suite(void)
 {

@@ -21,19 +21,6 @@
 #include "md_util.h"
 #include "md_unit.h"
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static md_pkey_t *gen_key(md_pkey_type_t type, unsigned int bits, const char *curve)
-{
-    md_pkey_spec_t spec;
-    md_pkey_t *pkey = NULL;
-
-    spec.type = type;
-    spec.bits = bits;
-    spec.curve = curve;
-    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, md_test_pool, &spec));
-    return pkey;
-}
 
 static md_data_t b64_decode(const char *s)
 {
@@ -99,7 +86,7 @@ static const sign_case sign_cases[] = {
 START_TEST(test_sign_jwk)
 {
     const sign_case *c = &sign_cases[_i];
-    md_pkey_t *pkey = gen_key(c->type, c->bits, c->curve);
+    md_pkey_t *pkey = md_test_gen_key(c->type, c->bits, c->curve);
     const char *payload = "{\"contact\":[\"mailto:a@example.org\"]}";
     const char *prot64, *pay64, *sig64;
     md_json_t *msg, *prot;
@@ -141,7 +128,7 @@ END_TEST
 
 START_TEST(test_sign_kid_post_as_get)
 {
-    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *pkey = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
     const char *kid = "https://ca.example/acct/17";
     md_json_t *msg, *prot;
 
@@ -160,7 +147,7 @@ END_TEST
 
 START_TEST(test_eab)
 {
-    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_RSA, 2048, NULL);
+    md_pkey_t *pkey = md_test_gen_key(MD_PKEY_TYPE_RSA, 2048, NULL);
     const char *hmac64 = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
     const char *problem = "x", *input, *jwk;
     unsigned char mac[EVP_MAX_MD_SIZE];
@@ -197,7 +184,7 @@ static const char *bad_hmacs[] = { "!!not base64!!", "", NULL, "$$$$", "a b", "=
 
 START_TEST(test_eab_invalid_hmac)
 {
-    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *pkey = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
     const char *problem = NULL;
     md_json_t *eab = (md_json_t *)"x";
 
@@ -212,7 +199,7 @@ END_TEST
  * "aGVsbG8$$" is keyed with "hello". */
 START_TEST(test_eab_hmac_prefix)
 {
-    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *pkey = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
     const char *problem = "x", *input;
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
@@ -234,7 +221,7 @@ END_TEST
 
 START_TEST(test_key_authz)
 {
-    md_pkey_t *pkey = gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
+    md_pkey_t *pkey = md_test_gen_key(MD_PKEY_TYPE_EC, 0, "P-256");
     const char *authz, *thumb;
 
     ck_assert_int_eq(APR_SUCCESS, md_jws_key_authz(&authz, md_test_pool, pkey, "tok-EN_1"));

@@ -47,7 +47,7 @@ static apr_array_header_t *mds(void)
     md_json_t *json;
     size_t i;
 
-    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); ++i) {
+    for (i = 0; i < MD_ARRAY_LEN(texts); ++i) {
         ck_assert_int_eq(APR_SUCCESS, md_json_readd(&json, md_test_pool, texts[i],
                                                     strlen(texts[i])));
         APR_ARRAY_PUSH(a, md_json_t *) = json;

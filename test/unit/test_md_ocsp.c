@@ -30,15 +30,7 @@
 
 static md_data_t *read_file(const char *name)
 {
-    md_data_t *d = apr_pcalloc(md_test_pool, sizeof(*d));
-    const char *data;
-    apr_size_t len;
-
-    ck_assert_int_eq(APR_SUCCESS, md_util_fread_all(&data, &len, OCSP_DATA_PATH(name),
-                                                    1024 * 1024, md_test_pool));
-    d->data = data;
-    d->len = len;
-    return d;
+    return md_test_read_file(MD_TEST_DATA "/ocsp", name);
 }
 
 static md_cert_t *load_cert(const char *name)
@@ -302,43 +294,12 @@ END_TEST
 
 static md_store_t *store;
 static md_ocsp_reg_t *reg;
-static const char *fake_body;       /* fixture name, NULL: connection refused */
-static int fake_status;
-static int fake_requests;
-static const char *fake_content_type;
-
-static apr_status_t fake_init(void)
-{
-    return APR_SUCCESS;
-}
-
-static apr_status_t fake_perform(md_http_request_t *req, md_http_response_t *resp)
-{
-    md_data_t *d;
-
-    ++fake_requests;
-    fake_content_type = apr_pstrdup(md_test_pool, req->content_type);
-    if (!fake_body) return APR_ECONNREFUSED;
-    d = read_file(fake_body);
-    resp->status = fake_status;
-    resp->body.data = apr_pmemdup(req->pool, d->data, d->len);
-    resp->body.len = d->len;
-    return APR_SUCCESS;
-}
-
-static const md_http_impl_t fake_impl = {
-    fake_init, fake_perform, NULL, NULL,
-};
-
 static void reg_setup(void)
 {
     md_timeslice_t *window;
 
     md_test_setup();
-    md_http_use_implementation(&fake_impl);
-    fake_body = "resp-no-nonce.der";
-    fake_status = 200;
-    fake_requests = 0;
+    md_test_http_use(MD_TEST_DATA "/ocsp", "resp-no-nonce.der");
     ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, md_test_pool,
                                                    md_test_mkdtemp(md_test_pool)));
     md_timeslice_parse(&window, md_test_pool, "33%", MD_TIME_LIFE_NORM);
@@ -349,7 +310,7 @@ static void reg_setup(void)
 
 static void reg_teardown(void)
 {
-    md_http_use_implementation(NULL);
+    md_test_http_unuse();
     md_test_teardown();
 }
 
@@ -406,7 +367,8 @@ static void *APR_THREAD_FUNC lookups(apr_thread_t *thread, void *data)
         apr_pool_clear(p);
     }
     apr_pool_destroy(p);
-    apr_thread_exit(thread, APR_SUCCESS);
+    /* a plain return: pthread_exit's unwinding upsets ASan's thread exit */
+    (void)thread;
     return NULL;
 }
 
@@ -462,7 +424,38 @@ START_TEST(test_reg_prime)
                                                      apr_time_now(), md_test_pool));
     ck_assert_int_eq(1, rec.calls);
     ck_assert_int_eq(0, rec.len);
-    ck_assert_int_eq(0, fake_requests);
+    ck_assert_int_eq(0, md_test_http.requests);
+    ck_assert(!md_ocsp_is_revoked(reg, "example.org", apr_time_now(), md_test_pool));
+}
+END_TEST
+
+/* A certificate of an MD whose CA runs no OCSP: claimed (mod_ssl's own
+ * stapling would log errors), handed out as "no response", never fetched,
+ * no job, not counted as a stapling, not revoked. */
+START_TEST(test_reg_prime_md_without_url)
+{
+    copy_rec rec = { 0, 0 };
+    apr_array_header_t *staplings;
+    apr_time_t next = 0;
+
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "id-x", 4, load_cert("noocsp.pem"),
+                                                load_cert("ca.pem"), "example.org",
+                                                apr_time_now(), md_test_pool));
+    /* a second host with the same certificate */
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "id-x", 4, load_cert("noocsp.pem"),
+                                                load_cert("ca.pem"), "example.org",
+                                                apr_time_now(), md_test_pool));
+    ck_assert_int_eq(0, md_ocsp_count(reg));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-x", 4,
+                                                     apr_time_now(), md_test_pool));
+    ck_assert_int_eq(1, rec.calls);
+    ck_assert_int_eq(0, rec.len);
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
+    ck_assert_int_eq(0, md_test_http.requests);
+    ck_assert(!md_store_exists(store, MD_SG_OCSP, "example.org", MD_FN_JOB, md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_staplings(&staplings, reg, apr_time_now(),
+                                                        md_test_pool));
+    ck_assert_int_eq(0, staplings->nelts);
     ck_assert(!md_ocsp_is_revoked(reg, "example.org", apr_time_now(), md_test_pool));
 }
 END_TEST
@@ -478,8 +471,8 @@ START_TEST(test_reg_renew_good)
 
     prime_leaf("example.org");
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
-    ck_assert_int_eq(1, fake_requests);
-    ck_assert_str_eq("application/ocsp-request", fake_content_type);
+    ck_assert_int_eq(1, md_test_http.requests);
+    ck_assert_str_eq("application/ocsp-request", md_test_http.content_type);
     /* valid for 100 years: next run at most a day ahead */
     ck_assert(next > apr_time_now() + apr_time_from_sec(MD_SECS_PER_DAY - 10));
     ck_assert(next <= apr_time_now() + apr_time_from_sec(MD_SECS_PER_DAY));
@@ -503,7 +496,7 @@ START_TEST(test_reg_renew_good)
     ck_assert_int_eq(read_file("resp-no-nonce.der")->len, rec.len);
     /* nothing due now */
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
-    ck_assert_int_eq(1, fake_requests);
+    ck_assert_int_eq(1, md_test_http.requests);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_staplings(&staplings, reg, apr_time_now(),
                                                         md_test_pool));
     ck_assert_int_eq(1, staplings->nelts);
@@ -528,12 +521,12 @@ START_TEST(test_reg_reload)
     md_timeslice_parse(&window, md_test_pool, "33%", MD_TIME_LIFE_NORM);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_reg_make(&reg, md_test_pool, store, window,
                                                    "Apache/2.4.71", NULL, 0));
-    fake_body = NULL;
+    md_test_http.body = NULL;
     prime_leaf(NULL);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-leaf", 7,
                                                      apr_time_now(), md_test_pool));
     ck_assert(rec.len > 0);
-    ck_assert_int_eq(1, fake_requests);
+    ck_assert_int_eq(1, md_test_http.requests);
     ck_assert(md_store_exists(store, MD_SG_OCSP, MD_OCSP_OTHER, MD_FN_JOB, md_test_pool));
 }
 END_TEST
@@ -566,7 +559,7 @@ START_TEST(test_reg_saved_elsewhere)
                                                      7, now, md_test_pool));
     ck_assert_int_eq(0, rec.len);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(watchdog, now, md_test_pool, &next));
-    ck_assert_int_eq(1, fake_requests);
+    ck_assert_int_eq(1, md_test_http.requests);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, handshakes, "id-leaf",
                                                      7, now + 1000, md_test_pool));
     ck_assert_int_eq(counted ? read_file("resp-no-nonce.der")->len : 0, rec.len);
@@ -582,7 +575,7 @@ START_TEST(test_reg_revoked)
     copy_rec rec = { 0, 0 };
     apr_time_t next;
 
-    fake_body = "resp-revoked.der";
+    md_test_http.body = "resp-revoked.der";
     prime_leaf("example.org");
     /* the fixture carries a nonce of another request: rejected */
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
@@ -616,8 +609,8 @@ START_TEST(test_reg_errors)
     apr_time_t next, now = apr_time_now();
     md_job_t *job;
 
-    fake_body = c->body;
-    fake_status = c->status;
+    md_test_http.body = c->body;
+    md_test_http.status = c->status;
     prime_leaf("example.org");
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
     job = md_job_make(md_test_pool, store, MD_SG_OCSP, "example.org", 0);
@@ -633,9 +626,9 @@ START_TEST(test_reg_errors)
     ck_assert(md_job_log_get_time_of_latest(job, MD_JOB_LOG_OCSP_ERR) > 0);
     ck_assert(md_job_log_get_time_of_latest(job, "message-ocsp-errored") > 0);
     /* not retried before the back-off */
-    fake_requests = 0;
+    md_test_http.requests = 0;
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_renew(reg, apr_time_now(), md_test_pool, &next));
-    ck_assert_int_eq(0, fake_requests);
+    ck_assert_int_eq(0, md_test_http.requests);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_status(copy_cb, &rec, reg, "id-leaf", 7,
                                                      apr_time_now(), md_test_pool));
     ck_assert_int_eq(0, rec.len);
@@ -703,7 +696,7 @@ Suite *md_test_ocsp_suite(void)
     tc = tcase_create("verify");
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_add_loop_test(tc, test_check_response, 0,
-                        (int)(sizeof(check_cases) / sizeof(check_cases[0])));
+                        (int)(MD_ARRAY_LEN(check_cases)));
     tcase_add_test(tc, test_check_bad_bytes);
     tcase_add_test(tc, test_request_make);
     tcase_add_test(tc, test_resp_json);
@@ -716,12 +709,13 @@ Suite *md_test_ocsp_suite(void)
     tcase_add_checked_fixture(tc, reg_setup, reg_teardown);
     tcase_add_test(tc, test_reg_prime);
     tcase_add_test(tc, test_reg_prime_while_serving);
+    tcase_add_test(tc, test_reg_prime_md_without_url);
     tcase_add_test(tc, test_reg_renew_good);
     tcase_add_test(tc, test_reg_reload);
     tcase_add_test(tc, test_reg_revoked);
     tcase_add_loop_test(tc, test_reg_saved_elsewhere, 0, 2);
     tcase_add_loop_test(tc, test_reg_errors, 0,
-                        (int)(sizeof(error_cases) / sizeof(error_cases[0])));
+                        (int)(MD_ARRAY_LEN(error_cases)));
     tcase_add_test(tc, test_reg_stored_revoked);
     suite_add_tcase(s, tc);
     return s;

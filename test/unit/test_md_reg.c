@@ -16,6 +16,7 @@
 #include "md_renew.h"
 #include "md_result.h"
 #include "md_store.h"
+#include "md_status.h"
 #include "md_store_fs.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -516,6 +517,9 @@ static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *
                                md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv = *(apr_status_t *)opts->drive_baton;
+    apr_array_header_t *chain;
+    md_pkey_spec_t *spec;
+    int i;
 
     (void)job;
     __sync_fetch_and_add(&drive_calls, 1);
@@ -523,8 +527,17 @@ static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *
         drive_saw_request = 1;
     }
     md_result_activity_printf(result, "Driving %s", md->name);
-    /* a success stages md.json (no chains: the MDs have no domains/ set) */
+    /* a success stages md.json and, for an MD with certificates in domains/,
+     * a chain per key spec (a staged job without them counts as absent) */
     if (APR_SUCCESS == rv) rv = md_store_md_save(opts->store, p, MD_SG_STAGING, md, 0);
+    for (i = 0; APR_SUCCESS == rv && i < md_pkeys_spec_count(md->pks); ++i) {
+        spec = md_pkeys_spec_get(md->pks, i);
+        if (APR_SUCCESS == md_store_chain_load(opts->store, MD_SG_DOMAINS, md->name, spec,
+                                               &chain, p)) {
+            rv = md_store_chain_save(opts->store, p, MD_SG_STAGING, md->name, spec, chain,
+                                     0);
+        }
+    }
     if (APR_SUCCESS == rv) md_result_set(result, rv, "renewed");
     else md_result_problem_set(result, rv, "urn:ietf:params:acme:error:rateLimited",
                                "too many", NULL);
@@ -819,6 +832,165 @@ START_TEST(test_failover_url)
 }
 END_TEST
 
+/* --- short and long lifetimes (issue 15) ------------------------------------------ */
+
+typedef struct {
+    int days;                       /* lifetime of the certificate */
+    const char *window;             /* MDRenewWindow, NULL: default 33% */
+    apr_interval_time_t renew_after; /* expected renew-at - notBefore */
+} lifetime_case;
+
+#define HOUR apr_time_from_sec(3600)
+static const lifetime_case lifetime_cases[] = {
+    /* 33% of 90 days is 29.7 days: renew after 60.3 days */
+    { 90, NULL, apr_time_from_sec(90 * MD_SECS_PER_DAY * 67 / 100) },
+    { 45, NULL, apr_time_from_sec(45 * MD_SECS_PER_DAY * 67 / 100) },
+    /* 67% of 6 days would be day 4.02: under 10 days at half at the latest */
+    { 6, NULL, 3 * DAY },
+    { 6, "20%", 3 * DAY },
+    { 6, "60%", apr_time_from_sec(6 * MD_SECS_PER_DAY * 40 / 100) },
+    /* absolute windows: taken from notAfter; one covering a short lifetime
+     * means half, not renewing every new certificate at once */
+    { 90, "7d", 83 * DAY },
+    { 6, "1d", 3 * DAY },
+    { 6, "4d", 2 * DAY },
+    { 6, "7d", 3 * DAY },
+    { 9, "12h", apr_time_from_sec(9 * MD_SECS_PER_DAY / 2) },
+    { 10, NULL, apr_time_from_sec(10 * MD_SECS_PER_DAY * 67 / 100) },
+};
+
+/* renews after 244 days: later than any case */
+static const lifetime_case year = { 365, NULL, 0 };
+
+static md_t *lifetime_md(const lifetime_case *c, const char *name)
+{
+    md_t *md = make_md(name, NULL);
+    md_timeslice_t *window;
+
+    md->renew_mode = MD_RENEW_AUTO;
+    if (c->window) {
+        ck_assert_ptr_null(md_timeslice_parse(&window, md_test_pool, c->window,
+                                              MD_TIME_LIFE_NORM));
+        md->renew_window = window;
+    }
+    put_cert(md, NULL, c->days * DAY, 0);
+    md_reg_assess(reg, md, md_test_pool);
+    return md;
+}
+
+/* renew-at of a certificate with the lifetime and window of the case:
+ * registry, md-status and the pure function agree */
+START_TEST(test_lifetime_renew_at)
+{
+    const lifetime_case *c = &lifetime_cases[_i];
+    md_t *md = lifetime_md(c, "life.example.org");
+    apr_time_t from, until, at, now = apr_time_now();
+    md_status_input_t *in;
+    int is_now;
+
+    md_reg_valid_period(&from, &until, reg, md, md_test_pool);
+    ck_assert(until - from == c->days * DAY);
+    at = md_reg_renew_at(reg, md, now, md_test_pool);
+    ck_assert_msg(at - from == c->renew_after, "%d days, window %s: renew after %s",
+                  c->days, c->window ? c->window : "default",
+                  md_duration_print(md_test_pool, at - from));
+    ck_assert(at == md_reg_cert_renew_at(md->renew_window, from, until));
+    ck_assert_int_eq(APR_SUCCESS, md_status_input_load(&in, reg, md, now, md_test_pool));
+    ck_assert(at == md_status_renew_at(in, now, &is_now));
+    ck_assert_int_eq(0, is_now);
+    ck_assert_int_eq(0, md_reg_should_renew(reg, md, at - 1, md_test_pool));
+    ck_assert_int_eq(1, md_reg_should_renew(reg, md, at, md_test_pool));
+}
+END_TEST
+
+/* The watchdog comes back at renew-at even when the check interval is
+ * longer, and renews then (not a second before). */
+START_TEST(test_lifetime_next_run)
+{
+    const lifetime_case *c = &lifetime_cases[_i];
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 2, sizeof(md_t *));
+    apr_status_t outcome = APR_SUCCESS;
+    md_renew_opts_t opts;
+    md_t *md = lifetime_md(c, "next.example.org");
+    md_t *later = lifetime_md(&year, "later.example.org");
+    apr_time_t next_run, now = apr_time_now(), at;
+
+    /* a warn window shorter than every renew window: an 'expiring' run
+     * before renew-at is another matter */
+    md->warn_window = md_timeslice_make(md_test_pool, 0, HOUR);
+    APR_ARRAY_PUSH(mds, md_t *) = later;
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    at = md_reg_renew_at(reg, md, now, md_test_pool);
+    renew_opts(&opts, &outcome);
+    opts.check_interval = 200 * DAY;
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    ck_assert_int_eq(0, drive_calls);
+    ck_assert_msg(next_run == at, "next run in %s, renew in %s",
+                  md_duration_print(md_test_pool, next_run - now),
+                  md_duration_print(md_test_pool, at - now));
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, at - 1, &next_run,
+                                               md_test_pool));
+    ck_assert_int_eq(0, drive_calls);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, at, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+}
+END_TEST
+
+/* A warn window longer than the renew window: the 'expiring' run comes
+ * first and ends finished, and the renewal still runs when it is due. */
+START_TEST(test_lifetime_expiring_then_renew)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+    apr_status_t outcome = APR_SUCCESS;
+    md_renew_opts_t opts;
+    md_t *md = lifetime_md(&lifetime_cases[2], "expiring.example.org");
+    apr_time_t next_run, now = apr_time_now(), at;
+    md_job_t *job;
+
+    md->warn_window = md_timeslice_make(md_test_pool, 0, 5 * DAY);
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    at = md_reg_renew_at(reg, md, now, md_test_pool);
+    renew_opts(&opts, &outcome);
+    drive_calls = 0;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now + 2 * DAY, &next_run,
+                                               md_test_pool));
+    ck_assert_int_eq(0, drive_calls);
+    job = md_job_make(md_test_pool, store, MD_SG_STAGING, md->name, 0);
+    ck_assert_int_eq(APR_SUCCESS, md_job_load(job));
+    ck_assert(job->finished);
+    ck_assert(md_job_log_get_time_of_latest(job, "message-expiring") > 0);
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, at, &next_run, md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+    /* then it waits for activation */
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, at + 1, &next_run,
+                                               md_test_pool));
+    ck_assert_int_eq(1, drive_calls);
+}
+END_TEST
+
+/* An MD that is not renewed here (manual) is looked at again when its
+ * warn window starts. */
+START_TEST(test_lifetime_warn_run)
+{
+    apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+    apr_status_t outcome = APR_SUCCESS;
+    md_renew_opts_t opts;
+    md_t *md = lifetime_md(&lifetime_cases[2], "warn.example.org");
+    apr_time_t next_run, now = apr_time_now(), from, until;
+
+    md->renew_mode = MD_RENEW_MANUAL;
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    md_reg_valid_period(&from, &until, reg, md, md_test_pool);
+    renew_opts(&opts, &outcome);
+    opts.check_interval = 200 * DAY;
+    ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, now, &next_run, md_test_pool));
+    /* default warn window 10% of 6 days */
+    ck_assert(next_run == until - apr_time_from_sec(6 * MD_SECS_PER_DAY / 10));
+    ck_assert(next_run == md_reg_warn_at(reg, md, md_test_pool));
+}
+END_TEST
+
 Suite *md_test_reg_suite(void)
 {
     Suite *s = suite_create("md_reg");
@@ -849,7 +1021,17 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_renew_request);
     tcase_add_test(tc, test_renew_unsaved_job);
     tcase_add_loop_test(tc, test_failover_url, 0,
-                        sizeof(failover_cases) / sizeof(failover_cases[0]));
+                        MD_ARRAY_LEN(failover_cases));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("lifetime");
+    tcase_add_checked_fixture(tc, reg_setup, md_test_teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, test_lifetime_renew_at, 0,
+                        MD_ARRAY_LEN(lifetime_cases));
+    tcase_add_loop_test(tc, test_lifetime_next_run, 0,
+                        MD_ARRAY_LEN(lifetime_cases));
+    tcase_add_test(tc, test_lifetime_warn_run);
+    tcase_add_test(tc, test_lifetime_expiring_then_renew);
     suite_add_tcase(s, tc);
     return s;
 }

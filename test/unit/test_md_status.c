@@ -1497,26 +1497,26 @@ Suite *md_test_status_suite(void)
     tc = tcase_create("job");
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_add_loop_test(tc, job_json_roundtrip, 0,
-                        (int)(sizeof(job_files) / sizeof(job_files[0])));
+                        (int)(MD_ARRAY_LEN(job_files)));
     tcase_add_test(tc, job_json_without_log);
     tcase_add_test(tc, job_json_fresh);
     tcase_add_test(tc, job_log_limit);
     tcase_add_test(tc, job_log_entry_members);
     tcase_add_loop_test(tc, job_progress_text, 0,
-                        (int)(sizeof(progress_cases) / sizeof(progress_cases[0])));
+                        (int)(MD_ARRAY_LEN(progress_cases)));
     tcase_add_test(tc, job_run_failed);
     tcase_add_test(tc, job_run_success);
     tcase_add_test(tc, job_save_throttle);
     tcase_add_test(tc, job_save_trailing);
     tcase_add_loop_test(tc, job_delay_on_errors, 0,
-                        (int)(sizeof(delay_cases) / sizeof(delay_cases[0])));
+                        (int)(MD_ARRAY_LEN(delay_cases)));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("event");
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_add_test(tc, event_argv);
     tcase_add_loop_test(tc, event_reasons, 0,
-                        (int)(sizeof(reason_cases) / sizeof(reason_cases[0])));
+                        (int)(MD_ARRAY_LEN(reason_cases)));
     tcase_add_test(tc, event_rate_limit);
     tcase_add_test(tc, event_message_cmd);
     tcase_add_test(tc, event_message_fails);
@@ -1543,7 +1543,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, status_server_html);
     tcase_add_test(tc, status_stapling_job_lines);
     tcase_add_loop_test(tc, status_state_text, 0,
-                        (int)(sizeof(state_cases) / sizeof(state_cases[0])));
+                        (int)(MD_ARRAY_LEN(state_cases)));
     tcase_add_test(tc, status_ca_names);
     tcase_add_test(tc, status_valid_from_future);
     tcase_add_test(tc, status_entries_server_text);

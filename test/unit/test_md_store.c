@@ -1192,7 +1192,7 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, test_open_creates);
     tcase_add_test(tc, test_reopen_same_key);
     tcase_add_loop_test(tc, test_open_corrupt, 0,
-                        (int)(sizeof(bad_store_files) / sizeof(bad_store_files[0])));
+                        (int)(MD_ARRAY_LEN(bad_store_files)));
     tcase_add_test(tc, test_migrate_v1);
     tcase_add_test(tc, test_migrate_v2);
     suite_add_tcase(s, tc);
@@ -1200,14 +1200,14 @@ Suite *md_test_store_suite(void)
     tc = tcase_create("values");
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_add_loop_test(tc, test_modes, 0,
-                        (int)(sizeof(group_modes) / sizeof(group_modes[0])));
+                        (int)(MD_ARRAY_LEN(group_modes)));
     tcase_add_test(tc, test_save_load);
     tcase_add_test(tc, test_child_links_refused);
     tcase_add_test(tc, test_deferred_sync);
     tcase_add_test(tc, test_create_exclusive);
     tcase_add_test(tc, test_key_encryption);
     tcase_add_loop_test(tc, test_bad_names, 0,
-                        (int)(sizeof(bad_names) / sizeof(bad_names[0])));
+                        (int)(MD_ARRAY_LEN(bad_names)));
     tcase_add_test(tc, test_fnames);
     tcase_add_test(tc, test_md_and_keys);
     suite_add_tcase(s, tc);

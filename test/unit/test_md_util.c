@@ -4,11 +4,13 @@
  * arrays, file writes and running commands.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <apr_strings.h>
 
+#include "md.h"
 #include "md_event.h"
 #include "md_result.h"
 #include "md_util.h"
@@ -296,17 +298,17 @@ START_TEST(test_exec)
     ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool,
                                                    "/bin/sh -c 'exit 3'", NULL));
     ck_assert_str_eq("exit 3", argv[2]);
-    ck_assert_int_eq(APR_SUCCESS, md_util_exec(md_test_pool, argv[0], argv, &exit_code));
+    ck_assert_int_eq(APR_SUCCESS, md_util_exec(md_test_pool, argv[0], argv, NULL, &exit_code));
     ck_assert_int_eq(3, exit_code);
     ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool, "/bin/true", "a",
                                                    "b", NULL));
     ck_assert_str_eq("b", argv[2]);
     ck_assert_ptr_null(argv[3]);
-    ck_assert_int_eq(APR_SUCCESS, md_util_exec(md_test_pool, argv[0], argv, &exit_code));
+    ck_assert_int_eq(APR_SUCCESS, md_util_exec(md_test_pool, argv[0], argv, NULL, &exit_code));
     ck_assert_int_eq(0, exit_code);
     /* no PATH search: a bare name does not run */
     ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool, "true", NULL));
-    ck_assert(APR_SUCCESS != md_util_exec(md_test_pool, argv[0], argv, &exit_code)
+    ck_assert(APR_SUCCESS != md_util_exec(md_test_pool, argv[0], argv, NULL, &exit_code)
               || 0 != exit_code);
 }
 END_TEST
@@ -325,7 +327,7 @@ START_TEST(test_exec_timeout)
         apr_psprintf(md_test_pool, "echo started >&2; (sleep 1; touch %s) & sleep 30",
                      marker), NULL));
     start = apr_time_now();
-    ck_assert_int_eq(APR_TIMEUP, md_util_exec_timed(md_test_pool, argv[0], argv,
+    ck_assert_int_eq(APR_TIMEUP, md_util_exec_timed(md_test_pool, argv[0], argv, NULL,
                                                     apr_time_from_msec(300), &exit_code));
     ck_assert_int_eq(-1, exit_code);
     ck_assert_msg(apr_time_now() - start < apr_time_from_sec(1), "took %ld ms",
@@ -337,13 +339,13 @@ START_TEST(test_exec_timeout)
     md_util_exec_timeout_set(apr_time_from_msec(300));
     ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool, "/bin/sleep", "10",
                                                    NULL));
-    ck_assert_int_eq(APR_TIMEUP, md_util_exec(md_test_pool, argv[0], argv, &exit_code));
+    ck_assert_int_eq(APR_TIMEUP, md_util_exec(md_test_pool, argv[0], argv, NULL, &exit_code));
     md_util_exec_timeout_set(0);
     ck_assert_int_eq(MD_UTIL_EXEC_TIMEOUT, md_util_exec_timeout_get());
     /* within the time: the exit code */
     ck_assert_int_eq(APR_SUCCESS, md_util_cmd_argv(&argv, md_test_pool,
                                                    "/bin/sh -c 'sleep 0.2; exit 4'", NULL));
-    ck_assert_int_eq(APR_SUCCESS, md_util_exec_timed(md_test_pool, argv[0], argv,
+    ck_assert_int_eq(APR_SUCCESS, md_util_exec_timed(md_test_pool, argv[0], argv, NULL,
                                                      apr_time_from_sec(5), &exit_code));
     ck_assert_int_eq(4, exit_code);
 }
@@ -369,7 +371,102 @@ START_TEST(test_exec_timeout_event)
 }
 END_TEST
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The value of variable name in the NULL-terminated env, NULL if absent. */
+static const char *env_get(const char *const *env, const char *name)
+{
+    apr_size_t len = strlen(name);
+
+    for (; *env; ++env) {
+        if (!strncmp(*env, name, len) && '=' == (*env)[len]) return *env + len + 1;
+    }
+    return NULL;
+}
+
+/* The variables MDMessageCmd gets: the MD, its domains, the live files per
+ * key spec, the staged certificates for "renewed" only. */
+START_TEST(test_event_env)
+{
+    apr_pool_t *p = md_test_pool;
+    apr_array_header_t *domains = apr_array_make(p, 2, sizeof(const char *));
+    apr_array_header_t *mds = apr_array_make(p, 1, sizeof(md_t *));
+    md_event_t *events = md_event_make(p, "/bin/true", NULL);
+    const char *const *env;
+    md_t *md;
+
+    APR_ARRAY_PUSH(domains, const char *) = "a.org";
+    APR_ARRAY_PUSH(domains, const char *) = "www.a.org";
+    md = md_create(p, domains);
+    md->pks = md_pkeys_spec_make(p);
+    md_pkeys_spec_add_rsa(md->pks, 3072);
+    md_pkeys_spec_add_ec(md->pks, "secp384r1");
+    APR_ARRAY_PUSH(mds, md_t *) = md;
+    md_event_set_env_context(events, "/srv/md", mds);
+
+    env = md_event_env(events, "renewed", "a.org", p);
+    ck_assert_str_eq("a.org", env_get(env, "MD_NAME"));
+    ck_assert_str_eq("renewed", env_get(env, "MD_EVENT"));
+    ck_assert_str_eq("a.org www.a.org", env_get(env, "MD_DOMAINS"));
+    ck_assert_str_eq("/srv/md", env_get(env, "MD_STORE_DIR"));
+    ck_assert_str_eq("/srv/md/domains/a.org/pubcert.pem", env_get(env, "MD_CERT_FILE"));
+    ck_assert_str_eq("/srv/md/domains/a.org/privkey.pem", env_get(env, "MD_KEY_FILE"));
+    ck_assert_str_eq("/srv/md/domains/a.org/pubcert.pem", env_get(env, "MD_CERT_FILE_RSA"));
+    ck_assert_str_eq("/srv/md/domains/a.org/privkey.secp384r1.pem",
+                     env_get(env, "MD_KEY_FILE_SECP384R1"));
+    ck_assert_str_eq("/srv/md/staging/a.org", env_get(env, "MD_STAGING_DIR"));
+    ck_assert_str_eq("/srv/md/staging/a.org/pubcert.secp384r1.pem",
+                     env_get(env, "MD_STAGED_CERT_FILE_SECP384R1"));
+    /* staged keys are encrypted: not offered */
+    ck_assert_ptr_null(env_get(env, "MD_STAGED_KEY_FILE"));
+
+    env = md_event_env(events, "installed", "a.org", p);
+    ck_assert_str_eq("installed", env_get(env, "MD_EVENT"));
+    ck_assert_ptr_null(env_get(env, "MD_STAGING_DIR"));
+    ck_assert_ptr_null(env_get(env, "MD_STAGED_CERT_FILE"));
+    ck_assert_str_eq("/srv/md/domains/a.org/pubcert.pem", env_get(env, "MD_CERT_FILE"));
+
+    /* MDActivation live: the set that is served now */
+    env = md_event_env(events, "live", "a.org", p);
+    ck_assert_str_eq("/srv/md/live/a.org", env_get(env, "MD_LIVE_DIR"));
+    ck_assert_str_eq("/srv/md/live/a.org/pubcert.secp384r1.pem",
+                     env_get(env, "MD_LIVE_CERT_FILE_SECP384R1"));
+    ck_assert_ptr_null(env_get(env, "MD_STAGING_DIR"));
+
+    /* an event about no MD ("other" of OCSP): only what is known */
+    env = md_event_env(events, "ocsp-renewed", "other", p);
+    ck_assert_str_eq("other", env_get(env, "MD_NAME"));
+    ck_assert_str_eq("/srv/md", env_get(env, "MD_STORE_DIR"));
+    ck_assert_ptr_null(env_get(env, "MD_DOMAINS"));
+    ck_assert_ptr_null(env_get(env, "MD_CERT_FILE"));
+}
+END_TEST
+
+/* The command gets the variables on top of the process's environment (a
+ * same-named one replaced) and its argv stays the original's. */
+START_TEST(test_event_env_exec)
+{
+    apr_pool_t *p = md_test_pool;
+    const char *dir = md_test_mkdtemp(p);
+    const char *out = apr_pstrcat(p, dir, "/out", NULL);
+    const char *cmd = apr_psprintf(p, "/bin/sh -c 'echo \"$0|$1|$MD_NAME|$MD_EVENT|"
+                                   "$MD_STORE_DIR|$MD_KEEP\" > %s'", out);
+    md_event_t *events = md_event_make(p, cmd, NULL);
+    md_result_t *result = md_result_md_make(p, "a.org");
+    const char *text = NULL;
+    apr_size_t len = 0;
+
+    md_event_set_env_context(events, "/srv/md", NULL);
+    setenv("MD_NAME", "stale", 1);
+    setenv("MD_KEEP", "kept", 1);
+    ck_assert_int_eq(APR_SUCCESS, md_event_raise(events, "installed", "a.org", NULL,
+                                                 result, p));
+    unsetenv("MD_NAME");
+    unsetenv("MD_KEEP");
+    ck_assert_int_eq(APR_SUCCESS, md_util_fread_all(&text, &len, out, 4096, p));
+    ck_assert_str_eq("installed|a.org|a.org|installed|/srv/md|kept\n",
+                     apr_pstrndup(p, text, len));
+}
+END_TEST
 
 Suite *md_test_util_suite(void)
 {
@@ -391,6 +488,8 @@ Suite *md_test_util_suite(void)
     tcase_add_test(tc, test_exec);
     tcase_add_test(tc, test_exec_timeout);
     tcase_add_test(tc, test_exec_timeout_event);
+    tcase_add_test(tc, test_event_env);
+    tcase_add_test(tc, test_event_env_exec);
     tcase_set_timeout(tc, 20);
     suite_add_tcase(s, tc);
     return s;

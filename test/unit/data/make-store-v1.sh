@@ -2,7 +2,7 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # Regenerates test/unit/data/store_v1: a small store of version 1
-# (interfaces.md 1.8: top-level "version", legacy pkey.pem, cert.pem and
+# (docs/contract.md 1.8: top-level "version", legacy pkey.pem, cert.pem and
 # chain.pem) that test_md_store.c migrates. Uses the openssl CLI.
 set -e
 cd "$(dirname "$0")"
