@@ -72,9 +72,13 @@ void a2md_usage(const a2md_cmd_t *cmd, const char *msg)
     const apr_getopt_option_t *opt;
     int i;
 
-    if (msg) fprintf(stderr, "%s\n", msg);
+    if (msg) {
+        fprintf(stderr, "%s\n", msg);
+    }
     fprintf(stderr, "usage: %s\n", cmd->synopsis);
-    if (cmd->description) fprintf(stderr, "\t%s\n", cmd->description);
+    if (cmd->description) {
+        fprintf(stderr, "\t%s\n", cmd->description);
+    }
     if (cmd->opts && cmd->opts[0].name) {
         fprintf(stderr, "  with the following options:\n");
         for (opt = cmd->opts; opt->name; ++opt) {
@@ -99,7 +103,9 @@ void a2md_print_md(a2md_ctx_t *ctx, const md_t *md, int with_renew, int renew)
 
     if (ctx->json_out) {
         json = md_to_json(md, ctx->p);
-        if (with_renew) md_json_setb(renew, json, MD_KEY_RENEW, NULL);
+        if (with_renew) {
+            md_json_setb(renew, json, MD_KEY_RENEW, NULL);
+        }
         md_json_addj(json, ctx->output, NULL);
         return;
     }
@@ -305,6 +311,8 @@ int main(int argc, const char *const *argv)
     ctx.output = md_json_create_array(pool);
 
     rv = cmd_process(&ctx, &main_cmd, argc, argv);
-    if (ctx.json_out) print_json_output(&ctx, rv);
+    if (ctx.json_out) {
+        print_json_output(&ctx, rv);
+    }
     return (APR_SUCCESS == rv) ? 0 : 1;
 }

@@ -98,7 +98,9 @@ static apr_status_t list_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     (void)cmd;
     rv = md_store_iter_names(collect_name_cb, names, ctx->store, ctx->p, MD_SG_ACCOUNTS,
                              "*");
-    if (APR_STATUS_IS_ENOENT(rv)) rv = APR_SUCCESS;
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = APR_SUCCESS;
+    }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "listing the accounts in %s",
                       md_store_get_dir(ctx->store, MD_SG_ACCOUNTS, NULL, ctx->p));
@@ -313,7 +315,9 @@ static apr_status_t import_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     }
     rv = md_pkey_fload(&key, ctx->p, NULL, 0, fname);
     if (APR_SUCCESS != rv || !md_pkey_jws_alg(key)) {
-        if (APR_SUCCESS == rv) rv = APR_ENOTIMPL;
+        if (APR_SUCCESS == rv) {
+            rv = APR_ENOTIMPL;
+        }
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "account import: no usable "
                       "unencrypted account key (RSA or EC, PEM) in %s", fname);
         return rv;

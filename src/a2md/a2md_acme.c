@@ -20,7 +20,9 @@
  * contacts, EAB) was not. */
 static void log_register_failure(a2md_ctx_t *ctx, md_result_t *result, apr_status_t rv)
 {
-    if (!result->problem && result->detail) md_result_log(result, MD_LOG_ERR);
+    if (!result->problem && result->detail) {
+        md_result_log(result, MD_LOG_ERR);
+    }
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "register new account");
 }
 
@@ -87,7 +89,9 @@ static apr_status_t validate_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     }
     for (i = 0; i < ctx->argc && APR_SUCCESS == rv; ++i) {
         rv = use_acct(ctx, ctx->argv[i], 0);
-        if (APR_SUCCESS != rv) break;
+        if (APR_SUCCESS != rv) {
+            break;
+        }
         rv = md_acme_acct_validate(ctx->acme, ctx->store, result, ctx->p);
         if (APR_SUCCESS == rv) {
             fprintf(stdout, "account valid: %s\n", ctx->argv[i]);
@@ -113,7 +117,9 @@ static apr_status_t agree_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     }
     for (i = 0; i < ctx->argc && APR_SUCCESS == rv; ++i) {
         rv = use_acct(ctx, ctx->argv[i], 1);
-        if (APR_SUCCESS != rv) break;
+        if (APR_SUCCESS != rv) {
+            break;
+        }
         rv = md_acme_acct_agree(ctx->acme, tos, result, ctx->p);
         if (APR_SUCCESS == rv) {
             rv = md_acme_acct_save(ctx->store, ctx->p, ctx->acme->acct, NULL);

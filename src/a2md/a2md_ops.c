@@ -57,7 +57,9 @@ static apr_status_t load_named(apr_array_header_t **pmds, a2md_ctx_t *ctx,
     for (i = 0; i < ctx->argc; ++i) {
         rv = md_store_md_load(ctx->store, MD_SG_DOMAINS, ctx->argv[i], &md, ctx->p);
         if (APR_SUCCESS != rv || !md) {
-            if (APR_SUCCESS == rv) rv = APR_EINVAL;
+            if (APR_SUCCESS == rv) {
+                rv = APR_EINVAL;
+            }
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "%s: no managed domain "
                           "'%s' in the store %s", cmd->name, ctx->argv[i],
                           ctx->base_dir);
@@ -94,7 +96,9 @@ apr_status_t a2md_open_ca(md_acme_t **pacme, a2md_ctx_t *ctx, const char *url,
     if (APR_SUCCESS != rv) goto leave;
     rv = md_acme_setup(acme, result);
     if (APR_SUCCESS != rv) {
-        if (result->detail) md_result_log(result, MD_LOG_ERR);
+        if (result->detail) {
+            md_result_log(result, MD_LOG_ERR);
+        }
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "contacting %s", url);
     }
 leave:
@@ -105,7 +109,9 @@ leave:
 void a2md_log_failure(a2md_ctx_t *ctx, md_result_t *result, apr_status_t rv,
                         const char *what)
 {
-    if (!result->problem && result->detail) md_result_log(result, MD_LOG_ERR);
+    if (!result->problem && result->detail) {
+        md_result_log(result, MD_LOG_ERR);
+    }
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "%s", what);
 }
 
@@ -175,7 +181,9 @@ static apr_status_t request_renewal(a2md_ctx_t *ctx, const md_t *md)
     if (APR_SUCCESS != rv) goto leave;
     rv = md_store_get_fname(&fname, ctx->store, MD_SG_STAGING, md->name,
                             MD_FN_RENEW_REQUEST, ctx->p);
-    if (APR_SUCCESS == rv) rv = hand_to_staging_owner(ctx, fname);
+    if (APR_SUCCESS == rv) {
+        rv = hand_to_staging_owner(ctx, fname);
+    }
 leave:
     if (APR_SUCCESS != rv) {
         /* a request the watchdog cannot take must not stay behind */
@@ -218,7 +226,9 @@ static apr_status_t renew_mds(a2md_ctx_t *ctx, apr_array_header_t *mds)
         }
         if (running) {
             rv = request_renewal(ctx, md);
-            if (APR_SUCCESS != rv) break;
+            if (APR_SUCCESS != rv) {
+                break;
+            }
             a2md_say(ctx, md->name, "requested", "%s: renewal requested from the "
                      "running server (%s), its watchdog renews at its next run (a "
                      "graceful restart runs it now)", md->name,
@@ -293,8 +303,12 @@ static apr_status_t dry_store_open(md_store_t **pstore, const char **pdir,
     cc.to = *pstore;
     rv = md_store_iter_names(copy_account_cb, &cc, ctx->store, ctx->p, MD_SG_ACCOUNTS,
                              "*");
-    if (APR_STATUS_IS_ENOENT(rv)) rv = APR_SUCCESS;
-    if (APR_SUCCESS == rv) rv = cc.rv;
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = APR_SUCCESS;
+    }
+    if (APR_SUCCESS == rv) {
+        rv = cc.rv;
+    }
 leave:
     *pdir = dir;
     if (APR_SUCCESS != rv) {
@@ -308,7 +322,9 @@ leave:
 static void dry_store_remove(a2md_ctx_t *ctx, md_store_t *store, const char *dir)
 {
     (void)store;
-    if (dir) md_util_rm_recursive(dir, ctx->p);
+    if (dir) {
+        md_util_rm_recursive(dir, ctx->p);
+    }
 }
 
 /* A whole order for md at ca in a temporary store; the certificate is
@@ -334,7 +350,9 @@ static apr_status_t dry_run_md(a2md_ctx_t *ctx, md_t *md)
     APR_ARRAY_PUSH(md->ca_urls, const char *) = ca;
     md->ca_effective = ca;
     /* -C wins over the MD's MDCACertificateFile: it may be another CA */
-    if (ctx->ca_file) md->ca_certs = NULL;
+    if (ctx->ca_file) {
+        md->ca_certs = NULL;
+    }
     opts = a2md_drive_opts(ctx);
     opts->reset = 1;
     rv = md_acme_drive_renew(store, md, opts, result, ctx->p);
@@ -422,7 +440,9 @@ static apr_status_t revoke_items(apr_array_header_t **pitems, a2md_ctx_t *ctx,
             rv = APR_SUCCESS;
             continue;
         }
-        if (APR_SUCCESS != rv) break;
+        if (APR_SUCCESS != rv) {
+            break;
+        }
         item = apr_array_push(items);
         item->cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
         item->pkey = NULL;

@@ -34,7 +34,9 @@ static int collect_cb(void *baton, const char *name, const char *aspect,
     (void)aspect;
     (void)vtype;
     (void)ptemp;
-    if (md && md->name) APR_ARRAY_PUSH(mds, md_t *) = md;
+    if (md && md->name) {
+        APR_ARRAY_PUSH(mds, md_t *) = md;
+    }
     return 1;
 }
 
@@ -160,7 +162,9 @@ static apr_status_t check_values(a2md_ctx_t *ctx, const md_t *md, int fields)
     apr_array_header_t *agreement;
     apr_status_t rv = APR_SUCCESS;
 
-    if (fields & CHECK_DOMAINS) rv = check_domains(ctx, md);
+    if (fields & CHECK_DOMAINS) {
+        rv = check_domains(ctx, md);
+    }
     if (APR_SUCCESS == rv && (fields & CHECK_CONTACTS)) {
         rv = check_uris(ctx, md, "contact", md->contacts);
     }
@@ -282,7 +286,9 @@ static apr_status_t update_aspect(a2md_ctx_t *ctx, const a2md_cmd_t *cmd, md_t *
             return APR_EINVAL;
         }
         set_ca_url(ctx, md, value);
-        if (ctx->argc > 3) md->ca_proto = ctx->argv[3];
+        if (ctx->argc > 3) {
+            md->ca_proto = ctx->argv[3];
+        }
         *pfields |= CHECK_CA_URLS;
     }
     else if (!strcmp("account", aspect)) {

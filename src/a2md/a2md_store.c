@@ -91,7 +91,9 @@ static int list_md_cb(void *baton, const char *name, const char *aspect,
     (void)aspect;
     (void)vtype;
     (void)ptemp;
-    if (md) a2md_print_md(ctx, md, 0, 0);
+    if (md) {
+        a2md_print_md(ctx, md, 0, 0);
+    }
     return 1;
 }
 

@@ -129,7 +129,9 @@ int md_acme_problem_rejects_must_staple(const char *type, const char *detail)
         return 0;
     }
     len = strlen(detail);
-    if (len >= sizeof(buf)) len = sizeof(buf) - 1;
+    if (len >= sizeof(buf)) {
+        len = sizeof(buf) - 1;
+    }
     for (i = 0; i < len; ++i) buf[i] = (char)apr_tolower(detail[i]);
     buf[len] = '\0';
     for (i = 0; i < MD_ARRAY_LEN(words); ++i) {
@@ -164,7 +166,9 @@ apr_status_t md_acme_create(md_acme_t **pacme, apr_pool_t *p, const char *url,
     rv = md_http_create(&acme->http, p, acme->user_agent, acme->proxy_url);
     if (APR_SUCCESS != rv) goto leave;
     md_http_set_response_limit(acme->http, MD_HTTP_MAX_RESPONSE);
-    if (acme->ca_file) md_http_set_ca_file(acme->http, acme->ca_file);
+    if (acme->ca_file) {
+        md_http_set_ca_file(acme->http, acme->ca_file);
+    }
 leave:
     *pacme = (APR_SUCCESS == rv) ? acme : NULL;
     return rv;
@@ -186,7 +190,9 @@ static void update_nonce(md_acme_t *acme, const md_http_response_t *resp)
 {
     const char *nonce = md_http_resp_header(resp, HDR_NONCE);
 
-    if (nonce && *nonce) acme->nonce = apr_pstrdup(acme->p, nonce);
+    if (nonce && *nonce) {
+        acme->nonce = apr_pstrdup(acme->p, nonce);
+    }
 }
 
 static int ctype_is(const md_http_response_t *resp, const char *type)
@@ -206,7 +212,9 @@ static int ctype_is_json(const md_http_response_t *resp)
     if (!ct) return 0;
     if (ctype_is(resp, "application/json")) return 1;
     semi = strchr(ct, ';');
-    if (!semi) semi = ct + strlen(ct);
+    if (!semi) {
+        semi = ct + strlen(ct);
+    }
     return (semi - ct) >= 5 && !strncasecmp(semi - 5, "+json", 5);
 }
 
@@ -315,8 +323,12 @@ apr_status_t md_acme_get(md_http_response_t **presp, md_json_t **pjson,
     }
     rv = inspect_response(&json, NULL, acme, resp, result, p);
 leave:
-    if (presp) *presp = resp;
-    if (pjson) *pjson = json;
+    if (presp) {
+        *presp = resp;
+    }
+    if (pjson) {
+        *pjson = json;
+    }
     return rv;
 }
 
@@ -426,13 +438,17 @@ static apr_status_t post_once(md_http_response_t **presp, md_acme_t *acme,
     rv = md_jws_sign(&jws, p, payload, strlen(payload), nonce, url, acme->acct_key,
                      use_jwk ? NULL : acme->acct->url);
     if (APR_SUCCESS != rv) {
-        if (result) md_result_set(result, rv, "unable to sign the ACME request");
+        if (result) {
+            md_result_set(result, rv, "unable to sign the ACME request");
+        }
         return rv;
     }
     body = md_json_writep(jws, p, MD_JSON_FMT_COMPACT);
     rv = md_http_POST(presp, acme->http, url, headers, CT_JOSE_JSON,
                       body, strlen(body), p);
-    if (APR_SUCCESS != rv) set_contact_error(result, rv, acme->url);
+    if (APR_SUCCESS != rv) {
+        set_contact_error(result, rv, acme->url);
+    }
     return rv;
 }
 
@@ -461,13 +477,19 @@ static apr_status_t post_with_headers(md_http_response_t **presp, md_json_t **pj
         bad_nonce = 0;
         rv = inspect_response(&json, (attempt < acme->max_nonce_retries) ? &bad_nonce
                               : NULL, acme, resp, result, p);
-        if (!bad_nonce) break;
+        if (!bad_nonce) {
+            break;
+        }
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "retrying %s with a new nonce",
                       url);
     }
 leave:
-    if (presp) *presp = resp;
-    if (pjson) *pjson = json;
+    if (presp) {
+        *presp = resp;
+    }
+    if (pjson) {
+        *pjson = json;
+    }
     return rv;
 }
 
@@ -491,7 +513,9 @@ apr_status_t md_acme_get_chain(apr_array_header_t *chain, md_acme_t *acme,
     rv = post_with_headers(&resp, NULL, acme, url, NULL, 0, headers, result, p);
     if (APR_SUCCESS != rv) goto leave;
     rv = md_chain_read_pem(chain, p, resp->body.data, resp->body.len);
-    if (APR_SUCCESS == rv && chain->nelts <= 0) rv = APR_ENOENT;
+    if (APR_SUCCESS == rv && chain->nelts <= 0) {
+        rv = APR_ENOENT;
+    }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                       "no certificate chain in the answer from %s", url);
@@ -545,10 +569,14 @@ apr_status_t md_acme_revoke(md_acme_t *acme, const md_cert_t *cert, int reason,
     if (APR_SUCCESS != rv) goto leave;
     md_json_sets(md_util_base64url_encode(der.data, der.len, p), payload,
                  "certificate", NULL);
-    if (reason >= 0) md_json_setl(reason, payload, "reason", NULL);
+    if (reason >= 0) {
+        md_json_setl(reason, payload, "reason", NULL);
+    }
     /* the certificate's key proves control by itself (jwk): for a lost
      * account; the session's account key is restored afterwards */
-    if (cert_key) acme->acct_key = cert_key;
+    if (cert_key) {
+        acme->acct_key = cert_key;
+    }
     rv = md_acme_post(NULL, NULL, acme, acme->api.revoke_cert, payload,
                       cert_key != NULL, result, p);
     acme->acct_key = acct_key;
@@ -641,7 +669,9 @@ apr_status_t md_acme_poll(md_acme_poll_cb *cb, void *baton,
     for (attempt = 0; ; ++attempt) {
         delay = 0;
         rv = cb(baton, attempt, &delay);
-        if (!APR_STATUS_IS_EAGAIN(rv)) break;
+        if (!APR_STATUS_IS_EAGAIN(rv)) {
+            break;
+        }
         now = apr_time_now();
         if (now >= end) {
             rv = APR_TIMEUP;
@@ -652,7 +682,9 @@ apr_status_t md_acme_poll(md_acme_poll_cb *cb, void *baton,
             backoff = (backoff * 2 > apr_time_from_sec(5)) ? apr_time_from_sec(5)
                                                            : backoff * 2;
         }
-        if (delay > end - now) delay = end - now;
+        if (delay > end - now) {
+            delay = end - now;
+        }
         apr_sleep(delay);
     }
     return rv;

@@ -32,7 +32,9 @@ const char *md_acme_acct_sname(const char *ca_url, apr_pool_t *p)
     const char *host = md_util_uri_host(p, ca_url);
     apr_size_t len;
 
-    if (!host) host = "unknown";
+    if (!host) {
+        host = "unknown";
+    }
     len = strlen(host);
     return (len > 16) ? apr_pstrdup(p, host + len - 16) : host;
 }
@@ -61,14 +63,22 @@ md_json_t *md_acme_acct_to_json(const md_acme_acct_t *acct, apr_pool_t *p)
     md_json_t *json = md_json_create(p);
     const char *s = status_str(acct->status);
 
-    if (s) md_json_sets(s, json, MD_KEY_STATUS, NULL);
+    if (s) {
+        md_json_sets(s, json, MD_KEY_STATUS, NULL);
+    }
     md_json_sets(acct->url, json, MD_KEY_URL, NULL);
     md_json_sets(acct->ca_url, json, MD_KEY_CA_URL, NULL);
     md_json_setsa(acct->contacts ? acct->contacts : apr_array_make(p, 1, sizeof(char *)),
                   json, MD_KEY_CONTACT, NULL);
-    if (acct->registration) md_json_setj(acct->registration, json, MD_KEY_REGISTRATION, NULL);
-    if (acct->agreement) md_json_sets(acct->agreement, json, MD_KEY_AGREEMENT, NULL);
-    if (acct->orders) md_json_sets(acct->orders, json, MD_KEY_ORDERS, NULL);
+    if (acct->registration) {
+        md_json_setj(acct->registration, json, MD_KEY_REGISTRATION, NULL);
+    }
+    if (acct->agreement) {
+        md_json_sets(acct->agreement, json, MD_KEY_AGREEMENT, NULL);
+    }
+    if (acct->orders) {
+        md_json_sets(acct->orders, json, MD_KEY_ORDERS, NULL);
+    }
     if (acct->eab_kid && acct->eab_hmac) {
         md_json_sets(acct->eab_kid, json, MD_KEY_EAB, MD_KEY_KID, NULL);
         md_json_sets(acct->eab_hmac, json, MD_KEY_EAB, MD_KEY_HMAC, NULL);
@@ -100,7 +110,9 @@ apr_status_t md_acme_acct_from_json(md_acme_acct_t **pacct, md_json_t *json,
     reg = md_json_getj(json, MD_KEY_REGISTRATION, NULL);
     acct->registration = reg ? md_json_clone(p, reg) : NULL;
     acct->agreement = md_json_dups(p, json, MD_KEY_AGREEMENT, NULL);
-    if (!acct->agreement) acct->agreement = md_json_dups(p, json, MD_KEY_TOS, NULL);
+    if (!acct->agreement) {
+        acct->agreement = md_json_dups(p, json, MD_KEY_TOS, NULL);
+    }
     acct->orders = md_json_dups(p, json, MD_KEY_ORDERS, NULL);
     acct->eab_kid = md_json_dups(p, json, MD_KEY_EAB, MD_KEY_KID, NULL);
     acct->eab_hmac = md_json_dups(p, json, MD_KEY_EAB, MD_KEY_HMAC, NULL);
@@ -144,14 +156,18 @@ apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_pkey_t **ppkey,
                       md_store_group_name(group), name);
         goto leave;
     }
-    if (MD_SG_ACCOUNTS == group) acct->id = apr_pstrdup(p, name);
+    if (MD_SG_ACCOUNTS == group) {
+        acct->id = apr_pstrdup(p, name);
+    }
     rv = md_store_load(store, group, name, MD_FN_ACCT_KEY, MD_SV_PKEY,
                        (void **)&pkey, p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "account %s/%s: "
                       "unable to load the account key", md_store_group_name(group),
                       name);
-        if (APR_STATUS_IS_ENOENT(rv)) rv = APR_EINVAL;
+        if (APR_STATUS_IS_ENOENT(rv)) {
+            rv = APR_EINVAL;
+        }
     }
 leave:
     *pacct = (APR_SUCCESS == rv) ? acct : NULL;
@@ -190,7 +206,9 @@ apr_status_t md_acme_acct_save(md_store_t *store, apr_pool_t *p,
     for (i = 0; i < MD_ACCT_MAX_IDS; ++i) {
         id = apr_psprintf(p, "%s%s-%04d", MD_ACME_ACCT_PREFIX, sname, i);
         rv = md_store_save_json(store, p, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, json, 1);
-        if (!APR_STATUS_IS_EEXIST(rv)) break;
+        if (!APR_STATUS_IS_EEXIST(rv)) {
+            break;
+        }
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "saving new account for %s",
@@ -201,7 +219,9 @@ apr_status_t md_acme_acct_save(md_store_t *store, apr_pool_t *p,
         rv = md_store_save(store, p, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, MD_SV_PKEY,
                            key, 0);
     }
-    if (APR_SUCCESS == rv) acct->id = apr_pstrdup(p, id);
+    if (APR_SUCCESS == rv) {
+        acct->id = apr_pstrdup(p, id);
+    }
 leave:
     return rv;
 }
@@ -354,7 +374,9 @@ static void acct_update(md_acme_acct_t *acct, md_json_t *json, apr_pool_t *p)
         md_json_getsa(acct->contacts, json, MD_KEY_CONTACT, NULL);
     }
     s = md_json_gets(json, MD_KEY_ORDERS, NULL);
-    if (s) acct->orders = apr_pstrdup(p, s);
+    if (s) {
+        acct->orders = apr_pstrdup(p, s);
+    }
 }
 
 static apr_status_t check_registration_input(md_acme_t *acme, const md_t *md,
@@ -418,7 +440,9 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const md_t *md,
     }
     payload = md_json_create(p);
     md_json_setsa(md->contacts, payload, MD_KEY_CONTACT, NULL);
-    if (md->ca_agreement) md_json_setb(1, payload, MD_KEY_TOS_AGREED, NULL);
+    if (md->ca_agreement) {
+        md_json_setb(1, payload, MD_KEY_TOS_AGREED, NULL);
+    }
     if (has_eab(md->eab_kid, md->eab_hmac)) {
         rv = md_jws_eab(&eab, &problem, p, pkey, md->eab_kid, md->eab_hmac,
                         acme->api.new_account);
@@ -461,7 +485,9 @@ apr_status_t md_acme_acct_register(md_acme_t *acme, const md_t *md,
     md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "registered new account %s",
                   acct->url);
 leave:
-    if (APR_SUCCESS != rv) md_acme_set_acct(acme, NULL, NULL);
+    if (APR_SUCCESS != rv) {
+        md_acme_set_acct(acme, NULL, NULL);
+    }
     return rv;
 }
 
@@ -486,7 +512,9 @@ apr_status_t md_acme_acct_validate(md_acme_t *acme, md_store_t *store,
         if (acct->id && store && prev != acct->status) {
             md_acme_acct_save_in(store, p, MD_SG_ACCOUNTS, acct->id, acct, NULL);
         }
-        if (MD_ACME_ACCT_ST_VALID != acct->status) rv = APR_ENOENT;
+        if (MD_ACME_ACCT_ST_VALID != acct->status) {
+            rv = APR_ENOENT;
+        }
         goto leave;
     }
     if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_EACCES(rv)
@@ -573,7 +601,9 @@ apr_status_t md_acme_acct_key_change(md_acme_t *acme, md_pkey_t *new_key,
         goto leave;
     }
     rv = md_acme_post(NULL, NULL, acme, acme->api.key_change, inner, 0, result, p);
-    if (APR_SUCCESS == rv) acme->acct_key = new_key;
+    if (APR_SUCCESS == rv) {
+        acme->acct_key = new_key;
+    }
 leave:
     return rv;
 }
@@ -589,6 +619,8 @@ apr_status_t md_acme_acct_adopt(md_acme_t *acme, const char *url, md_pkey_t *key
     acct->status = MD_ACME_ACCT_ST_UNKNOWN;
     md_acme_set_acct(acme, acct, key);
     rv = md_acme_acct_validate(acme, NULL, result, p);
-    if (APR_SUCCESS != rv) md_acme_set_acct(acme, NULL, NULL);
+    if (APR_SUCCESS != rv) {
+        md_acme_set_acct(acme, NULL, NULL);
+    }
     return rv;
 }

@@ -111,7 +111,9 @@ apr_status_t md_acme_authz_check(md_acme_authz_t *authz, md_result_t *result,
     type = ctx.error ? md_json_gets(ctx.error, "type", NULL) : NULL;
     if (type) {
         rv = md_acme_problem_status(type);
-        if (APR_SUCCESS == rv || APR_STATUS_IS_EAGAIN(rv)) rv = APR_EINVAL;
+        if (APR_SUCCESS == rv || APR_STATUS_IS_EAGAIN(rv)) {
+            rv = APR_EINVAL;
+        }
         md_result_problem_set(result, rv, type, md_json_gets(ctx.error, "detail", NULL),
                               md_json_getj(ctx.error, "subproblems", NULL));
     }
@@ -292,7 +294,9 @@ static int offer_cb(void *baton, apr_size_t index, md_json_t *json)
 
     (void)index;
     if (!type) return 1;
-    if (ctx->offered) APR_ARRAY_PUSH(ctx->offered, const char *) = type;
+    if (ctx->offered) {
+        APR_ARRAY_PUSH(ctx->offered, const char *) = type;
+    }
     if (ctx->type && !strcmp(ctx->type, type)) {
         ctx->found = json;
         return 0;
@@ -462,12 +466,16 @@ static apr_status_t teardown_dns01(const char *rest, const md_t *md,
     rv = (dns01_version >= 2 && token)
          ? md_util_cmd_argv(&argv, p, dns01_cmd, "teardown", domain, token, NULL)
          : md_util_cmd_argv(&argv, p, dns01_cmd, "teardown", domain, NULL);
-    if (APR_SUCCESS == rv) rv = md_util_exec(p, argv[0], argv, NULL, &exit_code);
+    if (APR_SUCCESS == rv) {
+        rv = md_util_exec(p, argv[0], argv, NULL, &exit_code);
+    }
     if (APR_SUCCESS != rv || exit_code) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
                       "%s: dns-01 teardown command failed (exit code=%d) for %s",
                       md->name, exit_code, domain);
-        if (APR_SUCCESS == rv) rv = APR_EGENERAL;
+        if (APR_SUCCESS == rv) {
+            rv = APR_EGENERAL;
+        }
     }
     return rv;
 }

@@ -82,7 +82,9 @@ static apr_array_header_t *challenge_types(drive_ctx *ctx)
     types = apr_array_make(ctx->p, 3, sizeof(const char *));
     APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_HTTP01;
     APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_TLSALPN01;
-    if (ctx->dns01_cmd) APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_DNS01;
+    if (ctx->dns01_cmd) {
+        APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_DNS01;
+    }
     return types;
 }
 
@@ -212,11 +214,15 @@ static apr_status_t cache_take(drive_ctx *ctx, int *pstaged)
 
     if (!e) return APR_ENOENT;
     rv = md_json_readd(&json, ctx->p, e->acct_json, strlen(e->acct_json));
-    if (APR_SUCCESS == rv) rv = md_acme_acct_from_json(&acct, json, ctx->p);
+    if (APR_SUCCESS == rv) {
+        rv = md_acme_acct_from_json(&acct, json, ctx->p);
+    }
     if (APR_SUCCESS == rv) rv = md_pkey_read_pem(&pkey, ctx->p, NULL, 0, e->key_pem,
                                                  strlen(e->key_pem));
     if (APR_SUCCESS != rv) return rv;
-    if (e->id) acct->id = apr_pstrdup(ctx->p, e->id);
+    if (e->id) {
+        acct->id = apr_pstrdup(ctx->p, e->id);
+    }
     md_acme_set_acct(ctx->acme, acct, pkey);
     *pstaged = e->staged;
     return APR_SUCCESS;
@@ -272,7 +278,9 @@ static apr_status_t try_acct(drive_ctx *ctx, md_acme_acct_t *acct, md_pkey_t *pk
     }
     md_acme_set_acct(ctx->acme, acct, pkey);
     rv = md_acme_acct_validate(ctx->acme, ctx->store, ctx->result, ctx->p);
-    if (APR_SUCCESS != rv) md_acme_set_acct(ctx->acme, NULL, NULL);
+    if (APR_SUCCESS != rv) {
+        md_acme_set_acct(ctx->acme, NULL, NULL);
+    }
     return rv;
 }
 
@@ -366,11 +374,19 @@ static apr_status_t drive_account(drive_ctx *ctx)
         rv = try_acct(ctx, acct, pkey);
         if (!APR_STATUS_IS_ENOENT(rv)) return rv;
     }
-    if (ctx->opts->acct_cache) apr_thread_mutex_lock(ctx->opts->acct_cache->mutex);
+    if (ctx->opts->acct_cache) {
+        apr_thread_mutex_lock(ctx->opts->acct_cache->mutex);
+    }
     rv = ctx->opts->acct_cache ? cache_take(ctx, &staged) : APR_ENOENT;
-    if (APR_STATUS_IS_ENOENT(rv)) rv = find_or_register(ctx, &staged);
-    if (APR_SUCCESS == rv && ctx->opts->acct_cache) cache_put(ctx, staged);
-    if (ctx->opts->acct_cache) apr_thread_mutex_unlock(ctx->opts->acct_cache->mutex);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = find_or_register(ctx, &staged);
+    }
+    if (APR_SUCCESS == rv && ctx->opts->acct_cache) {
+        cache_put(ctx, staged);
+    }
+    if (ctx->opts->acct_cache) {
+        apr_thread_mutex_unlock(ctx->opts->acct_cache->mutex);
+    }
     if (APR_SUCCESS != rv || !staged) return rv;
 
     rv = md_acme_acct_save_in(ctx->store, ctx->p, MD_SG_STAGING, md->name,
@@ -466,7 +482,9 @@ static apr_status_t order_new(md_acme_order_t **porder, drive_ctx *ctx,
     replaces = replaces_id(ctx, spec);
     /* a mandatory profile the CA lacks fails this order: its activity first,
      * naming the profile, stays the job's last (as the original) */
-    if (APR_SUCCESS != rv) profile = ctx->md->profile;
+    if (APR_SUCCESS != rv) {
+        profile = ctx->md->profile;
+    }
     md_result_activity_printf(ctx->result, "Creating new order, key-spec=%s, profile=%s, "
                               "replacing-cert=%s",
                               md_pkey_spec_activity_name(spec, ctx->p),
@@ -670,7 +688,9 @@ static apr_status_t drive_spec(drive_ctx *ctx, const md_pkey_spec_t *spec)
             if (APR_SUCCESS != rv) goto leave;
         }
         rv = order_complete(&chain, ctx, order, spec, pkey);
-        if (APR_SUCCESS == rv || !resumed) break;
+        if (APR_SUCCESS == rv || !resumed) {
+            break;
+        }
         /* the order from staging did not work out, once more with a new one */
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "%s: continuing the "
                       "staged order failed, creating a new one", ctx->md->name);
@@ -717,7 +737,9 @@ static apr_time_t current_until(drive_ctx *ctx, apr_time_t now)
         cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
         if (md_cert_has_expired(cert, now)) return 0;
         t = md_cert_get_not_after(cert);
-        if (!until || t < until) until = t;
+        if (!until || t < until) {
+            until = t;
+        }
     }
     return until;
 }
@@ -752,9 +774,13 @@ static apr_time_t staged_valid_from(drive_ctx *ctx)
     for (i = 0; i < ctx->chains->nelts; ++i) {
         chain = APR_ARRAY_IDX(ctx->chains, i, apr_array_header_t *);
         t = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *));
-        if (t > from) from = t;
+        if (t > from) {
+            from = t;
+        }
     }
-    if (from > now) from = clock_behind(ctx, from, now);
+    if (from > now) {
+        from = clock_behind(ctx, from, now);
+    }
     if (delay < 0) return now + apr_time_from_sec(1);
     if (delay == 0) return from;
     until = current_until(ctx, now);
@@ -845,8 +871,12 @@ leave:
     if (APR_SUCCESS != rv && APR_SUCCESS == result->status) {
         md_result_set(result, rv, NULL);
     }
-    if (APR_SUCCESS != rv) cache_forget(&ctx);
-    if (APR_SUCCESS != rv) md_result_log(result, MD_LOG_DEBUG);
+    if (APR_SUCCESS != rv) {
+        cache_forget(&ctx);
+    }
+    if (APR_SUCCESS != rv) {
+        md_result_log(result, MD_LOG_DEBUG);
+    }
     apr_pool_destroy(ptemp);
     return rv;
 }

@@ -60,11 +60,15 @@ md_json_t *md_acme_order_to_json(const md_acme_order_t *order, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
 
-    if (order->url) md_json_sets(order->url, json, MD_KEY_URL, NULL);
+    if (order->url) {
+        md_json_sets(order->url, json, MD_KEY_URL, NULL);
+    }
     md_json_sets(md_acme_order_st_str(order->status), json, MD_KEY_STATUS, NULL);
     md_json_setsa(order->authz_urls, json, MD_KEY_AUTHORIZATIONS, NULL);
     md_json_setsa(order->challenge_setups, json, MD_KEY_CHALLENGE_SETUPS, NULL);
-    if (order->finalize) md_json_sets(order->finalize, json, MD_KEY_FINALIZE, NULL);
+    if (order->finalize) {
+        md_json_sets(order->finalize, json, MD_KEY_FINALIZE, NULL);
+    }
     if (order->certificate) {
         md_json_sets(order->certificate, json, MD_KEY_CERTIFICATE, NULL);
     }
@@ -112,7 +116,9 @@ apr_status_t md_acme_order_purge(md_store_t *store, apr_pool_t *p,
     apr_status_t rv;
     int i;
 
-    if (md->dns01_cmd) dns01_cmd = md->dns01_cmd;
+    if (md->dns01_cmd) {
+        dns01_cmd = md->dns01_cmd;
+    }
     rv = md_acme_order_load(&order, store, group, md->name, p);
     if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
     if (APR_SUCCESS == rv) {
@@ -140,7 +146,9 @@ apr_array_header_t *md_acme_order_domains(const md_t *md, apr_pool_t *p)
             covered = (i != j) && md_dns_is_wildcard(other) && !md_dns_is_wildcard(domain)
                       && md_dns_matches(other, domain);
         }
-        if (!covered) APR_ARRAY_PUSH(domains, const char *) = domain;
+        if (!covered) {
+            APR_ARRAY_PUSH(domains, const char *) = domain;
+        }
     }
     return domains;
 }
@@ -159,9 +167,13 @@ static apr_status_t order_update_from(md_acme_order_t *order, md_json_t *json,
         md_json_getsa(order->authz_urls, json, MD_KEY_AUTHORIZATIONS, NULL);
     }
     s = md_json_gets(json, MD_KEY_FINALIZE, NULL);
-    if (s) order->finalize = apr_pstrdup(order->p, s);
+    if (s) {
+        order->finalize = apr_pstrdup(order->p, s);
+    }
     s = md_json_gets(json, MD_KEY_CERTIFICATE, NULL);
-    if (s) order->certificate = apr_pstrdup(order->p, s);
+    if (s) {
+        order->certificate = apr_pstrdup(order->p, s);
+    }
     order->retry_after = resp ? md_http_resp_retry_after(resp, 0) : 0;
     return APR_SUCCESS;
 }
@@ -184,8 +196,12 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
         md_json_sets(APR_ARRAY_IDX(domains, i, const char *), id, "value", NULL);
         md_json_addj(id, payload, MD_KEY_IDENTIFIERS, NULL);
     }
-    if (profile) md_json_sets(profile, payload, MD_KEY_PROFILE, NULL);
-    if (replaces) md_json_sets(replaces, payload, "replaces", NULL);
+    if (profile) {
+        md_json_sets(profile, payload, MD_KEY_PROFILE, NULL);
+    }
+    if (replaces) {
+        md_json_sets(replaces, payload, "replaces", NULL);
+    }
     rv = md_acme_post(&resp, &json, acme, acme->api.new_order, payload, 0, result, p);
     if (APR_SUCCESS != rv) goto leave;
     location = md_http_resp_header(resp, "Location");
@@ -234,7 +250,9 @@ static int covers_cb(void *baton, apr_size_t index, md_json_t *json)
 
     (void)index;
     ++ctx->count;
-    if (value && md_array_str_index(ctx->domains, value, 0, 0) >= 0) ++ctx->matched;
+    if (value && md_array_str_index(ctx->domains, value, 0, 0) >= 0) {
+        ++ctx->matched;
+    }
     return 1;
 }
 
@@ -277,7 +295,9 @@ apr_status_t md_acme_order_start_challenges(md_acme_order_t *order, md_acme_t *a
                           env->md->name, result->detail);
             goto leave;
         }
-        if (MD_ACME_AUTHZ_S_VALID == authz->state) continue;
+        if (MD_ACME_AUTHZ_S_VALID == authz->state) {
+            continue;
+        }
         if (MD_ACME_AUTHZ_S_PENDING != authz->state) {
             rv = md_acme_authz_check(authz, result, p);
             goto leave;
@@ -316,13 +336,19 @@ static apr_status_t authzs_poll_cb(void *baton, int attempt, apr_interval_time_t
     for (i = 0; i < ctx->order->authz_urls->nelts; ++i) {
         url = APR_ARRAY_IDX(ctx->order->authz_urls, i, const char *);
         rv = md_acme_authz_retrieve(&authz, ctx->acme, url, ctx->result, ctx->p);
-        if (APR_SUCCESS != rv) break;
-        rv = md_acme_authz_check(authz, ctx->result, ctx->p);
-        if (APR_STATUS_IS_EAGAIN(rv)) {
-            if (authz->retry_after > *pdelay) *pdelay = authz->retry_after;
+        if (APR_SUCCESS != rv) {
             break;
         }
-        if (APR_SUCCESS != rv) break;
+        rv = md_acme_authz_check(authz, ctx->result, ctx->p);
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            if (authz->retry_after > *pdelay) {
+                *pdelay = authz->retry_after;
+            }
+            break;
+        }
+        if (APR_SUCCESS != rv) {
+            break;
+        }
     }
     return rv;
 }
@@ -438,6 +464,8 @@ apr_status_t md_acme_order_finalize(md_acme_order_t *order, md_acme_t *acme,
     }
     md_json_sets(csr64, payload, "csr", NULL);
     rv = md_acme_post(&resp, &json, acme, order->finalize, payload, 0, result, p);
-    if (APR_SUCCESS == rv && json) order_update_from(order, json, resp);
+    if (APR_SUCCESS == rv && json) {
+        order_update_from(order, json, resp);
+    }
     return rv;
 }

@@ -53,7 +53,9 @@ void md_ari_update(md_ari_t *ari, const md_acme_ari_t *fetched, apr_time_t now,
     ari->start = fetched->start;
     ari->end = fetched->end;
     ari->explanation = fetched->explanation_url;
-    if (!same) ari->renew_at = md_ari_pick(fetched->start, fetched->end, rnd);
+    if (!same) {
+        ari->renew_at = md_ari_pick(fetched->start, fetched->end, rnd);
+    }
     ari->next_poll = md_ari_poll_at(now, fetched->retry_after);
 }
 
@@ -68,9 +70,15 @@ md_json_t *md_ari_to_json(const md_ari_t *ari, apr_pool_t *p)
         md_json_set_time(ari->start, json, MD_KEY_WINDOW, MD_KEY_START, NULL);
         md_json_set_time(ari->end, json, MD_KEY_WINDOW, MD_KEY_END, NULL);
     }
-    if (ari->explanation) md_json_sets(ari->explanation, json, MD_KEY_EXPLANATION, NULL);
-    if (ari->renew_at) md_json_set_time(ari->renew_at, json, MD_KEY_RENEW_AT, NULL);
-    if (ari->next_poll) md_json_set_time(ari->next_poll, json, MD_KEY_NEXT_POLL, NULL);
+    if (ari->explanation) {
+        md_json_sets(ari->explanation, json, MD_KEY_EXPLANATION, NULL);
+    }
+    if (ari->renew_at) {
+        md_json_set_time(ari->renew_at, json, MD_KEY_RENEW_AT, NULL);
+    }
+    if (ari->next_poll) {
+        md_json_set_time(ari->next_poll, json, MD_KEY_NEXT_POLL, NULL);
+    }
     return json;
 }
 
@@ -84,7 +92,9 @@ md_ari_t *md_ari_from_json(const md_json_t *json, apr_pool_t *p)
     ari->cert_id = apr_pstrdup(p, id);
     ari->start = md_json_get_time(json, MD_KEY_WINDOW, MD_KEY_START, NULL);
     ari->end = md_json_get_time(json, MD_KEY_WINDOW, MD_KEY_END, NULL);
-    if (ari->end <= ari->start) ari->start = ari->end = 0;
+    if (ari->end <= ari->start) {
+        ari->start = ari->end = 0;
+    }
     ari->explanation = md_json_dups(p, json, MD_KEY_EXPLANATION, NULL);
     ari->renew_at = ari->start ? md_json_get_time(json, MD_KEY_RENEW_AT, NULL) : 0;
     ari->next_poll = md_json_get_time(json, MD_KEY_NEXT_POLL, NULL);
@@ -102,7 +112,9 @@ static int load_entry(void *baton, apr_size_t index, md_json_t *json)
     md_ari_t *ari = md_ari_from_json(json, ctx->p);
 
     (void)index;
-    if (ari) APR_ARRAY_PUSH(ctx->aris, md_ari_t *) = ari;
+    if (ari) {
+        APR_ARRAY_PUSH(ctx->aris, md_ari_t *) = ari;
+    }
     return 1;
 }
 
@@ -164,7 +176,9 @@ static apr_array_header_t *current_ids(md_reg_t *reg, const md_t *md,
             continue;
         }
         APR_ARRAY_PUSH(ids, const char *) = id;
-        if (names) APR_ARRAY_PUSH(names, const char *) = md_reg_slot_name(md, i, p);
+        if (names) {
+            APR_ARRAY_PUSH(names, const char *) = md_reg_slot_name(md, i, p);
+        }
     }
     return ids;
 }
@@ -195,7 +209,9 @@ const md_ari_t *md_ari_current(md_reg_t *reg, const md_t *md, apr_pool_t *p)
     aris = md_ari_load(md_reg_store_get(reg), md->name, p);
     for (i = 0; i < ids->nelts; ++i) {
         ari = md_ari_find(aris, APR_ARRAY_IDX(ids, i, const char *));
-        if (ari && ari->renew_at && (!best || ari->renew_at < best->renew_at)) best = ari;
+        if (ari && ari->renew_at && (!best || ari->renew_at < best->renew_at)) {
+            best = ari;
+        }
     }
     return best;
 }
@@ -247,7 +263,9 @@ static apr_status_t fetch_setup(fetch_ctx *ctx)
     md_acme_set_proxy_ca_file(ctx->acme, md->proxy_ca_certs ? md->proxy_ca_certs
                                                             : ctx->conn->proxy_ca_file);
     rv = md_acme_setup(ctx->acme, result);
-    if (APR_SUCCESS == rv && !ctx->acme->api.renewal_info) rv = APR_ENOTIMPL;
+    if (APR_SUCCESS == rv && !ctx->acme->api.renewal_info) {
+        rv = APR_ENOTIMPL;
+    }
 leave:
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOTIMPL(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, ctx->p, "md(%s): unable to ask the "
@@ -357,13 +375,23 @@ apr_status_t md_ari_check(apr_time_t *prenew_at, apr_time_t *pnext_poll,
         if (ari->next_poll <= now) {
             frv = fetch_one(&ctx, ari, now);
             /* remember failures only for certificates the CA spoke about */
-            if (APR_SUCCESS == frv || known) changed = 1;
-            else continue;
-            if (APR_SUCCESS != frv) rv = frv;
+            if (APR_SUCCESS == frv || known) {
+                changed = 1;
+            }
+            else {
+                continue;
+            }
+            if (APR_SUCCESS != frv) {
+                rv = frv;
+            }
         }
         APR_ARRAY_PUSH(keep, md_ari_t *) = ari;
-        if (!next_poll || ari->next_poll < next_poll) next_poll = ari->next_poll;
-        if (ari->renew_at && (!best || ari->renew_at < best->renew_at)) best = ari;
+        if (!next_poll || ari->next_poll < next_poll) {
+            next_poll = ari->next_poll;
+        }
+        if (ari->renew_at && (!best || ari->renew_at < best->renew_at)) {
+            best = ari;
+        }
     }
     if (changed || keep->nelts != stored->nelts) {
         frv = md_ari_save(md_reg_store_get(reg), md->name, keep, p);

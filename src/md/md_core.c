@@ -122,7 +122,9 @@ apr_size_t md_common_name_count(const md_t *md1, const md_t *md2)
     int i;
 
     for (i = 0; i < md1->domains->nelts; ++i) {
-        if (md_contains(md2, APR_ARRAY_IDX(md1->domains, i, const char *), 0)) ++hits;
+        if (md_contains(md2, APR_ARRAY_IDX(md1->domains, i, const char *), 0)) {
+            ++hits;
+        }
     }
     return hits;
 }
@@ -312,7 +314,9 @@ md_json_t *md_pkey_spec_to_json(const md_pkey_spec_t *spec, apr_pool_t *p)
             break;
         case MD_PKEY_TYPE_EC:
             md_json_sets("EC", json, MD_KEY_TYPE, NULL);
-            if (spec->curve) md_json_sets(spec->curve, json, MD_KEY_CURVE, NULL);
+            if (spec->curve) {
+                md_json_sets(spec->curve, json, MD_KEY_CURVE, NULL);
+            }
             break;
         default:
             md_json_sets("Default", json, MD_KEY_TYPE, NULL);
@@ -479,12 +483,16 @@ static const char *require_https_str(md_require_t req)
 
 static void set_opt_s(md_json_t *json, const char *key, const char *value)
 {
-    if (value) md_json_sets(value, json, key, NULL);
+    if (value) {
+        md_json_sets(value, json, key, NULL);
+    }
 }
 
 static void set_opt_sa(md_json_t *json, const char *key, const apr_array_header_t *a)
 {
-    if (a && a->nelts > 0) md_json_setsa(a, json, key, NULL);
+    if (a && a->nelts > 0) {
+        md_json_setsa(a, json, key, NULL);
+    }
 }
 
 static md_json_t *ca_to_json(const md_t *md, apr_pool_t *p)
@@ -556,7 +564,9 @@ static apr_array_header_t *get_sa(md_json_t *json, apr_pool_t *p, ...)
     va_start(ap, p);
     while (j && (key = va_arg(ap, const char *))) j = md_json_getj(j, key, NULL);
     va_end(ap);
-    if (j) md_json_getsa(a, j, NULL);
+    if (j) {
+        md_json_getsa(a, j, NULL);
+    }
     return a;
 }
 
@@ -612,7 +622,9 @@ md_t *md_from_json(md_json_t *json, apr_pool_t *p)
         md->ca_challenges = get_sa(json, p, MD_KEY_CA, MD_KEY_CHALLENGES, NULL);
     }
     privkey = md_json_getj(json, MD_KEY_PRIVKEY, NULL);
-    if (privkey) md->pks = md_pkeys_spec_from_json(privkey, p);
+    if (privkey) {
+        md->pks = md_pkeys_spec_from_json(privkey, p);
+    }
     state = md_json_getl(json, MD_KEY_STATE, NULL);
     md->state = (MD_S_EXPIRED_DEPRECATED == state) ? MD_S_COMPLETE
               : (state >= 0 && state <= MD_S_MISSING_INFORMATION) ? (md_state_t)state

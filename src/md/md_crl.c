@@ -53,7 +53,9 @@ apr_array_header_t *md_crl_urls(const md_cert_t *cert, apr_pool_t *p)
         if (!dp->distpoint || 0 != dp->distpoint->type) continue;   /* fullName only */
         for (k = 0; k < sk_GENERAL_NAME_num(dp->distpoint->name.fullname); ++k) {
             gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, k);
-            if (GEN_URI != gn->type) continue;
+            if (GEN_URI != gn->type) {
+                continue;
+            }
             uri = apr_pstrmemdup(p, (const char *)ASN1_STRING_get0_data(gn->d.ia5),
                                  (apr_size_t)ASN1_STRING_length(gn->d.ia5));
             if (!strncasecmp(uri, "http://", 7) || !strncasecmp(uri, "https://", 8)) {
@@ -128,7 +130,9 @@ apr_status_t md_crl_judge(md_crl_verdict_t *v, const char **pdetail, const char 
         v->revoked_at = md_asn1_time_get(X509_REVOKED_get0_revocationDate(entry));
     }
 leave:
-    if (crl) X509_CRL_free(crl);
+    if (crl) {
+        X509_CRL_free(crl);
+    }
     ERR_clear_error();
     *pdetail = detail;
     return detail ? APR_EINVAL : APR_SUCCESS;
@@ -283,8 +287,12 @@ static apr_time_t entry_next_fetch(const crl_entry *e)
 
     if (!e->have) return e->checked ? e->checked + CRL_RETRY : 0;
     at = e->fetched + CRL_REFRESH;
-    if (e->verdict.next_update && e->verdict.next_update < at) at = e->verdict.next_update;
-    if (e->error && e->checked + CRL_RETRY > at) at = e->checked + CRL_RETRY;
+    if (e->verdict.next_update && e->verdict.next_update < at) {
+        at = e->verdict.next_update;
+    }
+    if (e->error && e->checked + CRL_RETRY > at) {
+        at = e->checked + CRL_RETRY;
+    }
     return at;
 }
 
@@ -333,7 +341,9 @@ static void entry_save(md_crl_reg_t *reg, crl_entry *e, apr_pool_t *p)
         md_json_set_time(e->fetched, json, KEY_FETCHED, NULL);
     }
     md_json_set_time(e->checked, json, KEY_CHECKED, NULL);
-    if (e->error) md_json_sets(e->error, json, KEY_ERROR, NULL);
+    if (e->error) {
+        md_json_sets(e->error, json, KEY_ERROR, NULL);
+    }
     if (e->have) {
         md_json_sets(md_util_base64url_encode(e->der.data, e->der.len, p), json, KEY_CRL,
                      NULL);
@@ -352,14 +362,22 @@ apr_status_t md_crl_update(md_crl_reg_t *reg, apr_time_t now, apr_time_t *pnext,
 
     for (i = 0; i < reg->entries->nelts; ++i) {
         e = APR_ARRAY_IDX(reg->entries, i, crl_entry *);
-        if (!e->loaded) entry_load(reg, e, now, p);
-        if (e->have) entry_rejudge(reg, e, now, p);
+        if (!e->loaded) {
+            entry_load(reg, e, now, p);
+        }
+        if (e->have) {
+            entry_rejudge(reg, e, now, p);
+        }
         at = entry_next_fetch(e);
         if (at <= now) {
             if (!http) {
                 rv = md_http_create(&http, p, reg->user_agent, reg->proxy_url);
-                if (APR_SUCCESS != rv) break;
-                if (reg->ca_file) md_http_set_ca_file(http, reg->ca_file);
+                if (APR_SUCCESS != rv) {
+                    break;
+                }
+                if (reg->ca_file) {
+                    md_http_set_ca_file(http, reg->ca_file);
+                }
                 md_http_set_response_limit(http, MD_CRL_MAX_SIZE);
                 md_http_set_connect_timeout_default(http, apr_time_from_sec(5));
                 md_http_set_timeout_default(http, apr_time_from_sec(60));
@@ -375,7 +393,9 @@ apr_status_t md_crl_update(md_crl_reg_t *reg, apr_time_t now, apr_time_t *pnext,
                           e->md_name, e->url, e->serial,
                           md_time_rfc822(p, e->verdict.revoked_at));
         }
-        if (!next || at < next) next = at;
+        if (!next || at < next) {
+            next = at;
+        }
     }
     *pnext = next;
     return rv;

@@ -187,8 +187,12 @@ static int curve_nid(const char *curve)
         }
     }
     nid = EC_curve_nist2nid(curve);
-    if (NID_undef == nid) nid = OBJ_sn2nid(curve);
-    if (NID_undef == nid) nid = OBJ_ln2nid(curve);
+    if (NID_undef == nid) {
+        nid = OBJ_sn2nid(curve);
+    }
+    if (NID_undef == nid) {
+        nid = OBJ_ln2nid(curve);
+    }
     if (NID_undef == nid && strlen(curve) < sizeof(lower)) {
         apr_cpystrn(lower, curve, sizeof(lower));
         md_util_str_tolower(lower);
@@ -234,7 +238,9 @@ EVP_PKEY *md_pkey_get_evp(const md_pkey_t *pkey)
 
 static apr_status_t gen_rsa(EVP_PKEY **pkey, unsigned int bits, apr_pool_t *p)
 {
-    if (0 == bits) bits = MD_PKEY_RSA_BITS_DEFAULT;
+    if (0 == bits) {
+        bits = MD_PKEY_RSA_BITS_DEFAULT;
+    }
     if (bits < MD_PKEY_RSA_BITS_MIN) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
                       "RSA key size %u is smaller than %u", bits, MD_PKEY_RSA_BITS_MIN);
@@ -381,7 +387,9 @@ apr_status_t md_pkey_to_pem(const char **ppem, md_pkey_t *pkey, apr_pool_t *p,
     *ppem = NULL;
     ctx.pass = pass;
     ctx.len = pass ? pass_len : 0;
-    if (ctx.len) cipher = EVP_aes_256_cbc();
+    if (ctx.len) {
+        cipher = EVP_aes_256_cbc();
+    }
     bio = BIO_new(BIO_s_mem());
     if (!bio) return md_crypt_log_error(p, "BIO_new");
     if (!PEM_write_bio_PKCS8PrivateKey(bio, pkey->pkey, cipher, NULL, 0,

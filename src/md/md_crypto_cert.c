@@ -274,7 +274,9 @@ apr_status_t md_chain_fsave(apr_array_header_t *certs, apr_pool_t *p,
     apr_status_t rv;
 
     rv = md_chain_to_pem(&pem, certs, p);
-    if (APR_SUCCESS == rv) rv = md_text_freplace(fname, perms, p, pem);
+    if (APR_SUCCESS == rv) {
+        rv = md_text_freplace(fname, perms, p, pem);
+    }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "writing certificates to %s", fname);
     }
@@ -395,7 +397,9 @@ apr_status_t md_cert_get_alt_names(apr_array_header_t **pnames, const md_cert_t 
         else if (GEN_IPADD == gn->type) {
             s = ip_to_str(gn->d.iPAddress, p);
         }
-        if (s) APR_ARRAY_PUSH(names, const char *) = s;
+        if (s) {
+            APR_ARRAY_PUSH(names, const char *) = s;
+        }
     }
     GENERAL_NAMES_free(gens);
     *pnames = names;
@@ -444,7 +448,9 @@ apr_status_t md_chain_check_for_md(const char **pwhy, const apr_array_header_t *
         goto leave;
     }
     leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
-    if (APR_SUCCESS != md_cert_get_alt_names(&names, leaf, p)) names = NULL;
+    if (APR_SUCCESS != md_cert_get_alt_names(&names, leaf, p)) {
+        names = NULL;
+    }
     for (i = 0; names && !why && i < names->nelts; ++i) {
         name = APR_ARRAY_IDX(names, i, const char *);
         if (md_array_str_index(md->domains, name, 0, 0) < 0) {
@@ -578,7 +584,9 @@ static apr_status_t serial_der_content(md_data_t *out, const md_cert_t *cert,
         goto leave;
     }
     hlen = 2;   /* tag, then short or long form length */
-    if (der[1] & 0x80) hlen += der[1] & 0x7f;
+    if (der[1] & 0x80) {
+        hlen += der[1] & 0x7f;
+    }
     if (hlen >= len) {
         rv = APR_EINVAL;
         goto leave;
@@ -768,11 +776,15 @@ static key_verdict pkey_pem_verdict(const md_cert_t *cert, const char *pem, apr_
     switch (OBJ_obj2nid(cert_obj)) {
         case NID_rsaEncryption:
             /* RSAPrivateKey: version, n, e, ...; RSAPublicKey: n, e */
-            if (seq_ints_equal(priv, privlen, 1, pub, publen, 0, 2)) verdict = KEY_SAME;
+            if (seq_ints_equal(priv, privlen, 1, pub, publen, 0, 2)) {
+                verdict = KEY_SAME;
+            }
             break;
         case NID_X9_62_id_ecPublicKey:
             /* the curve is in the algorithm parameters compared above */
-            if (ec_priv_has_point(priv, privlen, pub, publen)) verdict = KEY_SAME;
+            if (ec_priv_has_point(priv, privlen, pub, publen)) {
+                verdict = KEY_SAME;
+            }
             break;
         default:
             break;
@@ -903,25 +915,43 @@ static apr_status_t cert_start(X509 **px, const char *cn, apr_array_header_t *do
     if (APR_SUCCESS != (rv = md_rand_bytes(sbytes, sizeof(sbytes), p))) goto leave;
     sbytes[0] = (unsigned char)((sbytes[0] & 0x7f) | 0x40); /* positive, full 160 bits */
     sbytes[sizeof(sbytes) - 1] |= 0x01;
-    if (!X509_set_version(x, X509_VERSION_3)) call = "X509_set_version";
-    else if (!(bn = BN_bin2bn(sbytes, sizeof(sbytes), NULL))) call = "BN_bin2bn";
-    else if (!BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))) call = "BN_to_ASN1_INTEGER";
-    else if (!name_set_cn(X509_get_subject_name(x), cn)) call = "X509_NAME_add_entry";
-    else if (!X509_set_issuer_name(x, X509_get_subject_name(x))) call = "X509_set_issuer_name";
-    else if (!X509_set_pubkey(x, md_pkey_get_evp(pkey))) call = "X509_set_pubkey";
-    else if (!ASN1_TIME_set(X509_getm_notBefore(x), now)) call = "ASN1_TIME_set(notBefore)";
+    if (!X509_set_version(x, X509_VERSION_3)) {
+        call = "X509_set_version";
+    }
+    else if (!(bn = BN_bin2bn(sbytes, sizeof(sbytes), NULL))) {
+        call = "BN_bin2bn";
+    }
+    else if (!BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))) {
+        call = "BN_to_ASN1_INTEGER";
+    }
+    else if (!name_set_cn(X509_get_subject_name(x), cn)) {
+        call = "X509_NAME_add_entry";
+    }
+    else if (!X509_set_issuer_name(x, X509_get_subject_name(x))) {
+        call = "X509_set_issuer_name";
+    }
+    else if (!X509_set_pubkey(x, md_pkey_get_evp(pkey))) {
+        call = "X509_set_pubkey";
+    }
+    else if (!ASN1_TIME_set(X509_getm_notBefore(x), now)) {
+        call = "ASN1_TIME_set(notBefore)";
+    }
     else if (!ASN1_TIME_set(X509_getm_notAfter(x),
                             now + (time_t)apr_time_sec(valid_for))) {
         call = "ASN1_TIME_set(notAfter)";
     }
-    else if (!(gens = san_make(domains))) call = "GENERAL_NAMES(SAN)";
+    else if (!(gens = san_make(domains))) {
+        call = "GENERAL_NAMES(SAN)";
+    }
     else if (1 != X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT)) {
         call = "X509_add1_ext_i2d(SAN)";
     }
     else if (!add_ext_conf(x, NID_basic_constraints, "critical,CA:FALSE")) {
         call = "X509V3_EXT_nconf(basicConstraints)";
     }
-    if (call) rv = md_crypt_log_error(p, call);
+    if (call) {
+        rv = md_crypt_log_error(p, call);
+    }
 leave:
     GENERAL_NAMES_free(gens);
     BN_free(bn);
@@ -1026,7 +1056,9 @@ static apr_status_t req_add_exts(X509_REQ *req, apr_array_header_t *domains,
     X509_EXTENSION *ext = NULL;
     const char *call = NULL;
 
-    if (!gens) call = "GENERAL_NAMES(SAN)";
+    if (!gens) {
+        call = "GENERAL_NAMES(SAN)";
+    }
     else if (1 != X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT)) {
         call = "X509V3_add1_i2d(SAN)";
     }
@@ -1037,7 +1069,9 @@ static apr_status_t req_add_exts(X509_REQ *req, apr_array_header_t *domains,
                  || !X509v3_add_ext(&exts, ext, -1))) {
         call = "X509_EXTENSION_create(tlsfeature)";
     }
-    else if (!X509_REQ_add_extensions(req, exts)) call = "X509_REQ_add_extensions";
+    else if (!X509_REQ_add_extensions(req, exts)) {
+        call = "X509_REQ_add_extensions";
+    }
     X509_EXTENSION_free(ext);
     ASN1_OCTET_STRING_free(os);
     GENERAL_NAMES_free(gens);
@@ -1059,15 +1093,23 @@ apr_status_t md_cert_req_create(const char **pcsr64, const char *name,
     rv = check_signing_key(pkey, "certificate request", p);
     if (APR_SUCCESS != rv) return rv;
     if (!(req = X509_REQ_new())) return md_crypt_log_error(p, "X509_REQ_new");
-    if (!X509_REQ_set_version(req, X509_REQ_VERSION_1)) call = "X509_REQ_set_version";
+    if (!X509_REQ_set_version(req, X509_REQ_VERSION_1)) {
+        call = "X509_REQ_set_version";
+    }
     else if (name && strlen(name) < 64
              && !name_set_cn(X509_REQ_get_subject_name(req), name)) {
         call = "X509_NAME_add_entry(CN)";
     }
     else if (APR_SUCCESS != (rv = req_add_exts(req, domains, must_staple, p))) goto leave;
-    else if (!X509_REQ_set_pubkey(req, md_pkey_get_evp(pkey))) call = "X509_REQ_set_pubkey";
-    else if (!X509_REQ_sign(req, md_pkey_get_evp(pkey), sign_md(md_pkey_get_evp(pkey)))) call = "X509_REQ_sign";
-    else if ((len = i2d_X509_REQ(req, &der)) <= 0) call = "i2d_X509_REQ";
+    else if (!X509_REQ_set_pubkey(req, md_pkey_get_evp(pkey))) {
+        call = "X509_REQ_set_pubkey";
+    }
+    else if (!X509_REQ_sign(req, md_pkey_get_evp(pkey), sign_md(md_pkey_get_evp(pkey)))) {
+        call = "X509_REQ_sign";
+    }
+    else if ((len = i2d_X509_REQ(req, &der)) <= 0) {
+        call = "i2d_X509_REQ";
+    }
     if (call) {
         rv = md_crypt_log_error(p, call);
         goto leave;

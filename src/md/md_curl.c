@@ -98,10 +98,18 @@ static apr_status_t xfer_setup(curl_xfer_t *x)
 #else
     curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP|CURLPROTO_HTTPS));
 #endif
-    if (req->user_agent) curl_easy_setopt(c, CURLOPT_USERAGENT, req->user_agent);
-    if (req->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
-    if (req->proxy_url) curl_easy_setopt(c, CURLOPT_PROXY, req->proxy_url);
-    if (req->proxy_ca_file) curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, req->proxy_ca_file);
+    if (req->user_agent) {
+        curl_easy_setopt(c, CURLOPT_USERAGENT, req->user_agent);
+    }
+    if (req->ca_file) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+    }
+    if (req->proxy_url) {
+        curl_easy_setopt(c, CURLOPT_PROXY, req->proxy_url);
+    }
+    if (req->proxy_ca_file) {
+        curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, req->proxy_ca_file);
+    }
     if (req->timeout > 0) {
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(req->timeout));
     }
@@ -153,7 +161,9 @@ static apr_status_t xfer_cleanup(void *data)
 
     if (x->curl) {
         curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
-        if (x->own_handle) curl_easy_cleanup(x->curl);
+        if (x->own_handle) {
+            curl_easy_cleanup(x->curl);
+        }
         x->curl = NULL;
     }
     if (x->req_hdrs) {
@@ -263,7 +273,9 @@ static void curl_session_cleanup(md_http_t *http)
 {
     CURL *curl = md_http_get_impl_data(http);
 
-    if (curl) curl_easy_cleanup(curl);
+    if (curl) {
+        curl_easy_cleanup(curl);
+    }
     md_http_set_impl_data(http, NULL);
 }
 
@@ -306,14 +318,18 @@ static apr_status_t multi_collect(CURLM *multi, int *pin_flight)
     int left;
 
     while ((msg = curl_multi_info_read(multi, &left))) {
-        if (CURLMSG_DONE != msg->msg) continue;
+        if (CURLMSG_DONE != msg->msg) {
+            continue;
+        }
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(multi, msg->easy_handle);
         --(*pin_flight);
         rv2 = xfer_done(x, msg->data.result);
         if (APR_SUCCESS == rv2 && x->req->cb) {
             rv2 = x->req->cb(x->resp, x->req->cb_data);
-            if (APR_SUCCESS != rv2) rv = rv2;
+            if (APR_SUCCESS != rv2) {
+                rv = rv2;
+            }
         }
         xfer_cleanup(x);
     }
@@ -333,16 +349,24 @@ static apr_status_t curl_multi_perform_all(md_http_t *http, apr_pool_t *p,
             prev = exhausted;
             rv = multi_add_next(multi, http, nextreq, baton, in_flight, &exhausted);
             if (APR_SUCCESS != rv) goto leave;
-            if (!exhausted && !prev) ++in_flight;
+            if (!exhausted && !prev) {
+                ++in_flight;
+            }
         }
-        if (in_flight <= 0) break;
+        if (in_flight <= 0) {
+            break;
+        }
         if (CURLM_OK != curl_multi_perform(multi, &running)) {
             rv = APR_EGENERAL;
             break;
         }
         rv = multi_collect(multi, &in_flight);
-        if (APR_SUCCESS != rv) break;
-        if (running > 0) curl_multi_poll(multi, NULL, 0, 1000, NULL);
+        if (APR_SUCCESS != rv) {
+            break;
+        }
+        if (running > 0) {
+            curl_multi_poll(multi, NULL, 0, 1000, NULL);
+        }
     }
 leave:
     curl_multi_cleanup(multi);

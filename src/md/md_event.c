@@ -178,7 +178,9 @@ static void env_add_files(apr_array_header_t *env, const md_t *md, const char *d
     for (i = 0; i < md_pkeys_spec_count(md->pks); ++i) {
         spec = md_pkeys_spec_get(md->pks, i);
         path = apr_pstrcat(p, dir, "/", fname_of(spec, p), NULL);
-        if (0 == i) env_add(env, var, path);
+        if (0 == i) {
+            env_add(env, var, path);
+        }
         env_add(env, apr_pstrcat(p, var, env_spec_suffix(spec, p), NULL), path);
     }
 }
@@ -195,7 +197,9 @@ const char *const *md_event_env(const md_event_t *events, const char *reason,
     if (events && events->mds && mdomain) {
         md = apr_hash_get(events->mds, mdomain, APR_HASH_KEY_STRING);
     }
-    if (events && events->store_dir) env_add(env, "MD_STORE_DIR", events->store_dir);
+    if (events && events->store_dir) {
+        env_add(env, "MD_STORE_DIR", events->store_dir);
+    }
     if (md) {
         env_add(env, "MD_DOMAINS", apr_array_pstrcat(p, md->domains, ' '));
     }
@@ -305,7 +309,9 @@ static apr_status_t run_message_cmd(const md_event_t *events, const char *reason
                                  "MDMessageCmd %s failed with exit code %d.",
                                  events->message_cmd, exit_code);
         md_result_log(result, MD_LOG_ERR);
-        if (job) md_job_log_append(job, MD_JOB_LOG_MESSAGE_ERR, reason, result->detail);
+        if (job) {
+            md_job_log_append(job, MD_JOB_LOG_MESSAGE_ERR, reason, result->detail);
+        }
     }
     return rv;
 }
@@ -351,9 +357,15 @@ apr_status_t md_event_raise(const md_event_t *events, const char *reason,
     apr_status_t rv = APR_SUCCESS;
     int rate_limited = 0;
 
-    if (!mdomain) mdomain = job ? job->mdomain : "";
-    if (!result) result = md_result_md_make(p, mdomain);
-    if (!result->md_name) result->md_name = apr_pstrdup(result->p, mdomain);
+    if (!mdomain) {
+        mdomain = job ? job->mdomain : "";
+    }
+    if (!result) {
+        result = md_result_md_make(p, mdomain);
+    }
+    if (!result->md_name) {
+        result->md_name = apr_pstrdup(result->p, mdomain);
+    }
 
     if (job && md_event_is_rate_limited(job, reason, md_job_now(job))) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
@@ -375,7 +387,9 @@ apr_status_t md_event_raise(const md_event_t *events, const char *reason,
         rv = run_message_cmd(events, reason, mdomain, job, result, p);
         if (APR_SUCCESS != rv) goto leave;
     }
-    if (job) md_job_log_append(job, apr_pstrcat(p, "message-", reason, NULL), NULL, NULL);
+    if (job) {
+        md_job_log_append(job, apr_pstrcat(p, "message-", reason, NULL), NULL, NULL);
+    }
 leave:
     rv = apply_kind(reason, mdomain, rv, p);
     call_subscribers(events, reason, mdomain, rv, rate_limited, p);

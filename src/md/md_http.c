@@ -39,7 +39,9 @@ apr_status_t md_http_use_implementation(const md_http_impl_t *impl)
 
     cur_impl = impl ? impl : md_curl_get_impl();
     cur_impl_init = 0;
-    if (cur_impl->init) rv = cur_impl->init();
+    if (cur_impl->init) {
+        rv = cur_impl->init();
+    }
     cur_impl_init = (APR_SUCCESS == rv);
     return rv;
 }
@@ -208,7 +210,9 @@ static apr_status_t do_request(md_http_response_t **presp, md_http_t *http,
     *presp = NULL;
     rv = md_http_request_create(&req, http, method, url, headers, p);
     if (APR_SUCCESS != rv) return rv;
-    if (data) md_http_request_set_body(req, content_type, data, len);
+    if (data) {
+        md_http_request_set_body(req, content_type, data, len);
+    }
     return md_http_perform(req, presp);
 }
 
@@ -247,10 +251,14 @@ static apr_status_t multi_sequential(md_http_t *http, md_http_next_req_cb *nextr
             rv = APR_SUCCESS;
             break;
         }
-        if (APR_SUCCESS != rv) break;
+        if (APR_SUCCESS != rv) {
+            break;
+        }
         if (APR_SUCCESS == md_http_perform(req, &resp) && req->cb) {
             rv = req->cb(resp, req->cb_data);
-            if (APR_SUCCESS != rv) break;
+            if (APR_SUCCESS != rv) {
+                break;
+            }
         }
     }
     return rv;

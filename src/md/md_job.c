@@ -32,7 +32,9 @@ static unsigned int job_random(md_job_t *job)
     unsigned char c = 128;
 
     if (job->rand_cb) return job->rand_cb(job->clock_baton) & 0xff;
-    if (APR_SUCCESS != md_rand_bytes(&c, sizeof(c), job->p)) c = 128;
+    if (APR_SUCCESS != md_rand_bytes(&c, sizeof(c), job->p)) {
+        c = 128;
+    }
     return c;
 }
 
@@ -67,13 +69,19 @@ md_json_t *md_job_to_json(const md_job_t *job, int with_log, apr_pool_t *p)
     md_json_setb(job->finished, json, MD_KEY_FINISHED, NULL);
     md_json_setb(job->notified, json, MD_KEY_NOTIFIED, NULL);
     md_json_setb(job->notified_renewed, json, MD_KEY_NOTIFIED_RENEWED, NULL);
-    if (job->next_run > 0) md_json_set_time(job->next_run, json, MD_KEY_NEXT_RUN, NULL);
-    if (job->last_run > 0) md_json_set_time(job->last_run, json, MD_KEY_LAST_RUN, NULL);
+    if (job->next_run > 0) {
+        md_json_set_time(job->next_run, json, MD_KEY_NEXT_RUN, NULL);
+    }
+    if (job->last_run > 0) {
+        md_json_set_time(job->last_run, json, MD_KEY_LAST_RUN, NULL);
+    }
     if (job->valid_from > 0) {
         md_json_set_time(job->valid_from, json, MD_KEY_VALID_FROM, NULL);
     }
     md_json_setl(job->error_runs, json, MD_KEY_ERRORS, NULL);
-    if (job->last) md_json_setj(md_result_to_json(job->last, p), json, MD_KEY_LAST, NULL);
+    if (job->last) {
+        md_json_setj(md_result_to_json(job->last, p), json, MD_KEY_LAST, NULL);
+    }
     if (with_log && job->log) {
         md_json_setj(md_json_clone(p, job->log), json, MD_KEY_LOG, NULL);
     }
@@ -91,7 +99,9 @@ void md_job_from_json(md_job_t *job, const md_json_t *json, apr_pool_t *p)
     job->last_run = md_json_get_time(json, MD_KEY_LAST_RUN, NULL);
     job->valid_from = md_json_get_time(json, MD_KEY_VALID_FROM, NULL);
     job->error_runs = (int)md_json_getl(json, MD_KEY_ERRORS, NULL);
-    if (job->error_runs < 0) job->error_runs = 0;
+    if (job->error_runs < 0) {
+        job->error_runs = 0;
+    }
     job->last = NULL;
     jlast = md_json_getcj(p, json, MD_KEY_LAST, NULL);
     if (jlast && MD_JSON_TYPE_OBJECT == md_json_type(jlast)) {
@@ -169,12 +179,18 @@ void md_job_log_append(md_job_t *job, const char *type, const char *status,
     /* the entry is built in a scratch pool; the log array keeps a reference,
      * so a long-lived job does not grow its pool with every entry */
     if (APR_SUCCESS != apr_pool_create(&ptemp, job->p)) return;
-    if (!job->log) job->log = md_json_create(job->p);
+    if (!job->log) {
+        job->log = md_json_create(job->p);
+    }
     entry = md_json_create(ptemp);
     md_json_set_time(md_job_now(job), entry, MD_KEY_WHEN, NULL);
     md_json_sets(type, entry, MD_KEY_TYPE, NULL);
-    if (status) md_json_sets(status, entry, MD_KEY_STATUS, NULL);
-    if (detail) md_json_sets(detail, entry, MD_KEY_DETAIL, NULL);
+    if (status) {
+        md_json_sets(status, entry, MD_KEY_STATUS, NULL);
+    }
+    if (detail) {
+        md_json_sets(detail, entry, MD_KEY_DETAIL, NULL);
+    }
     md_json_insertj(entry, 0, job->log, MD_KEY_ENTRIES, NULL);
     md_json_limita(MD_JOB_LOG_MAX, job->log, MD_KEY_ENTRIES, NULL);
     apr_pool_destroy(ptemp);
@@ -284,12 +300,16 @@ static void on_result_change(md_result_t *result, void *baton)
     int new_activity;
 
     if (!result_differs(job->last, result)) {
-        if (job->progress_unsaved) save_throttled(job);
+        if (job->progress_unsaved) {
+            save_throttled(job);
+        }
         return;
     }
     new_activity = !job->last || str_differs(job->last->activity, result->activity);
     since = job->last ? job->last->activity_since : 0;
-    if (!job->last) job->last = md_result_make(job->p, APR_SUCCESS);
+    if (!job->last) {
+        job->last = md_result_make(job->p, APR_SUCCESS);
+    }
     md_result_assign(job->last, result);
     /* md-status shows since when the renewal does what it does */
     job->last->activity_since = new_activity ? md_job_now(job) : since;
@@ -327,7 +347,9 @@ void md_job_end_run(md_job_t *job, md_result_t *result)
         md_result_on_change(result, NULL, NULL);
         job->observed = NULL;
     }
-    if (!job->last) job->last = md_result_make(job->p, APR_SUCCESS);
+    if (!job->last) {
+        job->last = md_result_make(job->p, APR_SUCCESS);
+    }
     md_result_assign(job->last, result);
     if (APR_SUCCESS == result->status) {
         job->finished = 1;
@@ -363,8 +385,12 @@ int md_job_problem_is_input_related(const char *problem)
     apr_size_t i;
 
     if (!problem) return 0;
-    if (!strncmp(problem, "urn:ietf:params:acme:error:", 27)) name = problem + 27;
-    else if (!strncmp(problem, "urn:acme:error:", 15)) name = problem + 15;
+    if (!strncmp(problem, "urn:ietf:params:acme:error:", 27)) {
+        name = problem + 27;
+    }
+    else if (!strncmp(problem, "urn:acme:error:", 15)) {
+        name = problem + 15;
+    }
     else return 0;
     for (i = 0; i < MD_ARRAY_LEN(input_problems); ++i) {
         if (!strcmp(name, input_problems[i])) return 1;
@@ -385,7 +411,9 @@ apr_interval_time_t md_job_delay_on_errors(int err_count, const char *problem,
     else if (err_count > 0) {
         delay = (min_delay > 0) ? min_delay : DEF_MIN_DELAY;
         for (i = 1; i < err_count && delay < MD_JOB_MAX_DELAY; ++i) delay *= 2;
-        if (delay > MD_JOB_MAX_DELAY) delay = MD_JOB_MAX_DELAY;
+        if (delay > MD_JOB_MAX_DELAY) {
+            delay = MD_JOB_MAX_DELAY;
+        }
     }
     if (delay > 0) {
         jitter &= 0xff;
@@ -410,17 +438,25 @@ apr_status_t md_job_notify(md_job_t *job, const char *reason, md_result_t *resul
     /* the event works on a copy whose status says whether a command failed
      * (also for fire-and-forget events, which always return success) */
     cmd = md_result_md_make(ptemp, job->mdomain);
-    if (result) md_result_assign(cmd, result);
+    if (result) {
+        md_result_assign(cmd, result);
+    }
     /* a checked notification's outcome replaces the run's ("renewed"
      * leaves {status, valid-from}) */
-    if (MD_EVENT_CHECKED == kind) md_result_set(cmd, APR_SUCCESS, NULL);
-    else cmd->status = APR_SUCCESS;
+    if (MD_EVENT_CHECKED == kind) {
+        md_result_set(cmd, APR_SUCCESS, NULL);
+    }
+    else {
+        cmd->status = APR_SUCCESS;
+    }
     rv = md_event_raise(events, reason, job->mdomain, job, cmd, ptemp);
     if (result && (MD_EVENT_CHECKED == kind || APR_SUCCESS != cmd->status)) {
         /* as the original: a failing command's problem replaces the job's
          * last result, also that of the renewal an "errored" reports */
         md_result_assign(result, cmd);
-        if (!job->last) job->last = md_result_make(job->p, APR_SUCCESS);
+        if (!job->last) {
+            job->last = md_result_make(job->p, APR_SUCCESS);
+        }
         md_result_assign(job->last, result);
     }
     problem = cmd->problem ? apr_pstrdup(job->p, cmd->problem) : NULL;
@@ -429,7 +465,9 @@ apr_status_t md_job_notify(md_job_t *job, const char *reason, md_result_t *resul
     if (APR_SUCCESS == rv) {
         if (MD_EVENT_CHECKED == kind) {
             job->notified = 1;
-            if (!strcmp("renewed", reason)) job->notified_renewed = 1;
+            if (!strcmp("renewed", reason)) {
+                job->notified_renewed = 1;
+            }
         }
     }
     else if (MD_EVENT_FIRE_AND_FORGET != kind) {

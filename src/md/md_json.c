@@ -496,7 +496,9 @@ static void strings_map(json_t *j, md_json_map_cb *cb, void *baton)
     if (json_is_string(j)) {
         s = json_string_value(j);
         mapped = cb(baton, s);
-        if (mapped && mapped != s) json_string_set(j, mapped);
+        if (mapped && mapped != s) {
+            json_string_set(j, mapped);
+        }
     }
     else if (json_is_array(j)) {
         json_array_foreach(j, i, e) strings_map(e, cb, baton);
@@ -508,7 +510,9 @@ static void strings_map(json_t *j, md_json_map_cb *cb, void *baton)
 
 void md_json_strings_map(md_json_t *json, md_json_map_cb *cb, void *baton)
 {
-    if (json && json->j) strings_map(json->j, cb, baton);
+    if (json && json->j) {
+        strings_map(json->j, cb, baton);
+    }
 }
 
 /* --- serialising ------------------------------------------------------------------ */

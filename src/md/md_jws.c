@@ -65,8 +65,12 @@ apr_status_t md_jws_sign(md_json_t **pmsg, apr_pool_t *p,
         }
         md_json_setj(jwk, prot, MD_KEY_JWK, NULL);
     }
-    if (nonce) md_json_sets(nonce, prot, MD_KEY_NONCE, NULL);
-    if (url) md_json_sets(url, prot, MD_KEY_URL, NULL);
+    if (nonce) {
+        md_json_sets(nonce, prot, MD_KEY_NONCE, NULL);
+    }
+    if (url) {
+        md_json_sets(url, prot, MD_KEY_URL, NULL);
+    }
 
     prot64 = b64_json(prot, p);
     pay64 = len ? md_util_base64url_encode(payload, len, p) : "";

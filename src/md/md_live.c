@@ -173,8 +173,12 @@ static apr_status_t set_copy(md_store_t *store, const md_t *md, md_store_group_t
     rv = md_store_purge(store, p, to, tname);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) return rv;
     rv = copy_json(store, from, fname, to, tname, MD_FN_MD, p);
-    if (APR_SUCCESS == rv) rv = copy_json(store, from, fname, to, tname, MD_FN_ACCOUNT_JSON, p);
-    if (APR_SUCCESS == rv) rv = copy_account_key(store, from, fname, to, tname, p);
+    if (APR_SUCCESS == rv) {
+        rv = copy_json(store, from, fname, to, tname, MD_FN_ACCOUNT_JSON, p);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = copy_account_key(store, from, fname, to, tname, p);
+    }
     for (i = 0; APR_SUCCESS == rv && i < pkeys->nelts; ++i) {
         spec = md_pkeys_spec_get(md->pks, i);
         rv = md_store_pkey_save(store, p, to, tname, spec,
@@ -206,9 +210,13 @@ apr_status_t md_live_publish(md_store_t *store, const md_t *md, apr_time_t now,
     rv = set_copy(store, md, MD_SG_STAGING, md->name, MD_SG_LIVE, tmp, pkeys, chains, p);
     if (APR_SUCCESS == rv) {
         rv = md_store_purge(store, p, MD_SG_LIVE, md->name);
-        if (APR_STATUS_IS_ENOENT(rv)) rv = APR_SUCCESS;
+        if (APR_STATUS_IS_ENOENT(rv)) {
+            rv = APR_SUCCESS;
+        }
     }
-    if (APR_SUCCESS == rv) rv = md_store_rename(store, p, MD_SG_LIVE, tmp, md->name);
+    if (APR_SUCCESS == rv) {
+        rv = md_store_rename(store, p, MD_SG_LIVE, tmp, md->name);
+    }
     if (APR_SUCCESS != rv) {
         *perr = "writing the set to live/ failed";
         md_store_purge(store, p, MD_SG_LIVE, tmp);
@@ -224,7 +232,9 @@ static apr_status_t stacks_free(void *data)
     int i;
 
     for (i = 0; i < set->chains->nelts; ++i) {
-        if (set->extra[i]) sk_X509_pop_free(set->extra[i], X509_free);
+        if (set->extra[i]) {
+            sk_X509_pop_free(set->extra[i], X509_free);
+        }
     }
     return APR_SUCCESS;
 }
@@ -317,7 +327,9 @@ int md_live_restage(md_store_t *store, const md_t *md, apr_time_t now, apr_pool_
 
     if (!md_store_exists(store, MD_SG_LIVE, md->name, NULL, p)) return 0;
     rv = set_read(&pkeys, &chains, store, MD_SG_LIVE, md->name, md, p);
-    if (APR_SUCCESS == rv) rv = md_live_check(md, pkeys, chains, now, &err, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_live_check(md, pkeys, chains, now, &err, p);
+    }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "%s: the live set is not "
                       "usable (%s), removing it", md->name, err ? err : "unreadable");

@@ -39,7 +39,9 @@ static const char *label_escape(const char *value, apr_pool_t *p)
             *d++ = 'n';
             continue;
         }
-        if ('\\' == *value || '"' == *value) *d++ = '\\';
+        if ('\\' == *value || '"' == *value) {
+            *d++ = '\\';
+        }
         *d++ = *value;
     }
     *d = '\0';
@@ -53,7 +55,9 @@ static void family(metrics_out *out, const char *name, const char *type, const c
                    const char *help)
 {
     if (!out->openmetrics) {
-        if (!strcmp("counter", type)) name = apr_pstrcat(out->p, name, "_total", NULL);
+        if (!strcmp("counter", type)) {
+            name = apr_pstrcat(out->p, name, "_total", NULL);
+        }
         if (!strcmp("info", type)) {
             name = apr_pstrcat(out->p, name, "_info", NULL);
             type = "gauge";
@@ -61,7 +65,9 @@ static void family(metrics_out *out, const char *name, const char *type, const c
         unit = NULL;
     }
     put(out, apr_psprintf(out->p, "# TYPE %s %s\n", name, type));
-    if (unit) put(out, apr_psprintf(out->p, "# UNIT %s %s\n", name, unit));
+    if (unit) {
+        put(out, apr_psprintf(out->p, "# UNIT %s %s\n", name, unit));
+    }
     put(out, apr_psprintf(out->p, "# HELP %s %s\n", name, help));
 }
 
@@ -123,28 +129,36 @@ static void cert_not_after(md_ctx *ctx, const char *labels, md_json_t *cert)
 {
     apr_time_t t = md_json_get_time(cert, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
 
-    if (t) sample(ctx->out, ctx->name, labels, secs(t));
+    if (t) {
+        sample(ctx->out, ctx->name, labels, secs(t));
+    }
 }
 
 static void cert_not_before(md_ctx *ctx, const char *labels, md_json_t *cert)
 {
     apr_time_t t = md_json_get_time(cert, MD_KEY_VALID, MD_KEY_FROM, NULL);
 
-    if (t) sample(ctx->out, ctx->name, labels, secs(t));
+    if (t) {
+        sample(ctx->out, ctx->name, labels, secs(t));
+    }
 }
 
 static void ocsp_until(md_ctx *ctx, const char *labels, md_json_t *cert)
 {
     apr_time_t t = md_json_get_time(cert, "ocsp", MD_KEY_VALID, MD_KEY_UNTIL, NULL);
 
-    if (t) sample(ctx->out, ctx->name, labels, secs(t));
+    if (t) {
+        sample(ctx->out, ctx->name, labels, secs(t));
+    }
 }
 
 static void ocsp_revoked(md_ctx *ctx, const char *labels, md_json_t *cert)
 {
     const char *status = md_json_gets(cert, "ocsp", "status", NULL);
 
-    if (status) sample(ctx->out, ctx->name, labels, !strcmp("revoked", status));
+    if (status) {
+        sample(ctx->out, ctx->name, labels, !strcmp("revoked", status));
+    }
 }
 
 static void md_not_after(md_ctx *ctx, md_json_t *md)
@@ -181,21 +195,27 @@ static void md_renew_at(md_ctx *ctx, md_json_t *md)
 {
     apr_time_t t = md_json_get_time(md, MD_KEY_RENEW_AT, NULL);
 
-    if (t) sample(ctx->out, ctx->name, ctx->md_label, secs(t));
+    if (t) {
+        sample(ctx->out, ctx->name, ctx->md_label, secs(t));
+    }
 }
 
 static void md_ari_start(md_ctx *ctx, md_json_t *md)
 {
     apr_time_t t = md_json_get_time(md, MD_KEY_ARI, MD_KEY_WINDOW, MD_KEY_START, NULL);
 
-    if (t) sample(ctx->out, ctx->name, ctx->md_label, secs(t));
+    if (t) {
+        sample(ctx->out, ctx->name, ctx->md_label, secs(t));
+    }
 }
 
 static void md_ari_end(md_ctx *ctx, md_json_t *md)
 {
     apr_time_t t = md_json_get_time(md, MD_KEY_ARI, MD_KEY_WINDOW, MD_KEY_END, NULL);
 
-    if (t) sample(ctx->out, ctx->name, ctx->md_label, secs(t));
+    if (t) {
+        sample(ctx->out, ctx->name, ctx->md_label, secs(t));
+    }
 }
 
 /* Consecutive failed renewal runs: 0 without a renewal job. */
@@ -220,7 +240,9 @@ static void md_staged_age(md_ctx *ctx, md_json_t *md)
 
     if (!md_json_getb(md, MD_KEY_RENEWAL, MD_KEY_FINISHED, NULL)) return;
     since = md_json_get_time(md, MD_KEY_RENEWAL, MD_KEY_VALID_FROM, NULL);
-    if (!since) since = md_json_get_time(md, MD_KEY_RENEWAL, MD_KEY_LAST_RUN, NULL);
+    if (!since) {
+        since = md_json_get_time(md, MD_KEY_RENEWAL, MD_KEY_LAST_RUN, NULL);
+    }
     if (!since) return;
     sample(ctx->out, ctx->name, ctx->md_label,
            ctx->now > since ? secs(ctx->now - since) : 0);
@@ -235,7 +257,9 @@ static void md_ca(md_ctx *ctx, md_json_t *md)
     if (!url) {
         urls = apr_array_make(ctx->out->p, 2, sizeof(const char *));
         md_json_getsa(urls, md, MD_KEY_CA, MD_KEY_URLS, NULL);
-        if (urls->nelts > 0) url = APR_ARRAY_IDX(urls, 0, const char *);
+        if (urls->nelts > 0) {
+            url = APR_ARRAY_IDX(urls, 0, const char *);
+        }
     }
     if (!url) return;
     /* the status objects are masked already; a caller's own may not be */
@@ -336,11 +360,15 @@ const char *md_metrics_text(const apr_array_header_t *mds,
             ctx.name = apr_pstrcat(p, md_families[f].name, "_info", NULL);
         }
         for (i = 0; i < mds->nelts; ++i) {
-            if (!copies[i]) continue;
+            if (!copies[i]) {
+                continue;
+            }
             ctx.md_label = labels[i];
             md_families[f].fn(&ctx, copies[i]);
         }
     }
-    if (openmetrics) put(&out, "# EOF\n");
+    if (openmetrics) {
+        put(&out, "# EOF\n");
+    }
     return apr_array_pstrcat(p, out.parts, 0);
 }

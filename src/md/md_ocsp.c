@@ -79,7 +79,9 @@ apr_status_t md_ocsp_request_make(md_data_t *req_der, const md_cert_t *cert,
     req_der->len = (apr_size_t)len;
     rv = APR_SUCCESS;
 leave:
-    if (APR_SUCCESS != rv) rv = md_crypt_error(p, MD_LOG_ERR, rv, "OCSP request make");
+    if (APR_SUCCESS != rv) {
+        rv = md_crypt_error(p, MD_LOG_ERR, rv, "OCSP request make");
+    }
     OPENSSL_free(der);
     OCSP_CERTID_free(certid);
     OCSP_REQUEST_free(req);
@@ -144,7 +146,9 @@ static const char *check_nonce(OCSP_BASICRESP *basic, const md_data_t *req_der)
     /* 1: equal, 2: none at all, -1: only in the request (the responder
      * may omit it), 3: only in the response, 0: different */
     n = OCSP_check_nonce(req, basic);
-    if (0 == n) err = "response nonce does not match the request";
+    if (0 == n) {
+        err = "response nonce does not match the request";
+    }
     OCSP_REQUEST_free(req);
     return err;
 }
@@ -205,7 +209,9 @@ leave:
     OCSP_CERTID_free(certid);
     OCSP_BASICRESP_free(basic);
     OCSP_RESPONSE_free(resp);
-    if (perr) *perr = err;
+    if (perr) {
+        *perr = err;
+    }
     return err ? APR_EINVAL : APR_SUCCESS;
 }
 
@@ -250,7 +256,9 @@ apr_status_t md_ocsp_resp_from_json(md_data_t *der, const md_json_t *json, apr_p
     if (!s || !*s) return APR_ENOENT;
     if (strlen(s) > (MD_OCSP_MAX_RESPONSE / 3 + 1) * 4) return APR_EINVAL;
     rv = md_util_base64url_decode(der, s, p);
-    if (APR_SUCCESS == rv && der->len > MD_OCSP_MAX_RESPONSE) rv = APR_EINVAL;
+    if (APR_SUCCESS == rv && der->len > MD_OCSP_MAX_RESPONSE) {
+        rv = APR_EINVAL;
+    }
     return rv;
 }
 
@@ -366,12 +374,18 @@ static void ostat_set_response(ocsp_status *ostat, const md_data_t *der,
     unsigned char *copy = der ? malloc(der->len) : NULL;
 
     if (der && !copy) return;
-    if (copy) memcpy(copy, der->data, der->len);
+    if (copy) {
+        memcpy(copy, der->data, der->len);
+    }
     free(ostat->der);
     ostat->der = copy;
     ostat->der_len = copy ? der->len : 0;
-    if (answer) ostat->answer = *answer;
-    else memset(&ostat->answer, 0, sizeof(ostat->answer));
+    if (answer) {
+        ostat->answer = *answer;
+    }
+    else {
+        memset(&ostat->answer, 0, sizeof(ostat->answer));
+    }
 }
 
 /* Look for a newer response file and take it if it verifies (mutex
@@ -396,7 +410,9 @@ static void ostat_refresh(md_ocsp_reg_t *reg, ocsp_status *ostat, apr_time_t now
     ostat->resp_mtime = mtime;
     rv = md_store_load_json(reg->store, MD_SG_OCSP, ostat->md_name, ostat->file_name,
                             &json, p);
-    if (APR_SUCCESS == rv) rv = md_ocsp_resp_from_json(&der, json, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_ocsp_resp_from_json(&der, json, p);
+    }
     if (APR_SUCCESS == rv) {
         rv = md_ocsp_check_response(&answer, &err, &der, ostat->cert, ostat->issuer,
                                     NULL, now, p);
@@ -479,7 +495,9 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
     apr_status_t rv;
 
     if (!ext_id || ext_id_len == 0 || !cert || !issuer) return APR_EINVAL;
-    if (!md_name) md_name = MD_OCSP_OTHER;
+    if (!md_name) {
+        md_name = MD_OCSP_OTHER;
+    }
     rv = md_cert_to_sha1_hex(&hexid, cert, p);
     if (APR_SUCCESS != rv) return rv;
     url = md_cert_get_ocsp_url(cert, p);
@@ -567,8 +585,12 @@ apr_status_t md_ocsp_get_status(md_ocsp_copy_der *cb, void *baton, md_ocsp_reg_t
     if ((pause >= 0 && now - ostat->last_check >= pause) || store_moved(reg, ostat)) {
         ostat_refresh(reg, ostat, now, p);
     }
-    if (ostat_usable(ostat, now)) cb(ostat->der, ostat->der_len, baton);
-    else cb(NULL, 0, baton);
+    if (ostat_usable(ostat, now)) {
+        cb(ostat->der, ostat->der_len, baton);
+    }
+    else {
+        cb(NULL, 0, baton);
+    }
     apr_thread_mutex_unlock(reg->mutex);
     return APR_SUCCESS;
 }
@@ -583,7 +605,9 @@ int md_ocsp_is_revoked(md_ocsp_reg_t *reg, const char *md_name, apr_time_t now,
     apr_thread_mutex_lock(reg->mutex);
     for (i = 0; i < reg->ordered->nelts && !revoked; ++i) {
         ostat = APR_ARRAY_IDX(reg->ordered, i, ocsp_status *);
-        if (strcmp(md_name, ostat->md_name)) continue;
+        if (strcmp(md_name, ostat->md_name)) {
+            continue;
+        }
         ostat_refresh(reg, ostat, now, p);
         revoked = ostat_usable(ostat, now)
                   && MD_OCSP_CERT_ST_REVOKED == ostat->answer.stat;
@@ -738,7 +762,9 @@ static apr_time_t update_finish(ocsp_update *u)
     apr_time_t next;
 
     md_job_end_run(u->job, u->result);
-    if (!ok) md_result_log(u->result, MD_LOG_WARNING);
+    if (!ok) {
+        md_result_log(u->result, MD_LOG_WARNING);
+    }
     /* fire and forget: the run's result stays the job's last result */
     md_job_notify(u->job, ok ? "ocsp-renewed" : "ocsp-errored", NULL);
     md_job_save(u->job, u->p);
@@ -762,14 +788,18 @@ static ocsp_update *update_if_due(md_ocsp_reg_t *reg, ocsp_status *ostat, apr_ti
     due = ostat_usable(ostat, now) ? ostat_renew_at(reg, ostat) : 0;
     apr_thread_mutex_unlock(reg->mutex);
     if (due > now) {
-        if (due < *pnext) *pnext = due;
+        if (due < *pnext) {
+            *pnext = due;
+        }
         return NULL;
     }
     job = md_job_make(p, reg->store, MD_SG_OCSP, ostat->md_name, reg->min_delay);
     job->events = reg->events;
     md_job_load(job);
     if (job->next_run > now) {
-        if (job->next_run < *pnext) *pnext = job->next_run;
+        if (job->next_run < *pnext) {
+            *pnext = job->next_run;
+        }
         return NULL;
     }
     u = apr_pcalloc(p, sizeof(*u));
@@ -787,7 +817,9 @@ static apr_status_t http_session(md_http_t **phttp, md_ocsp_reg_t *reg, apr_pool
     apr_status_t rv = md_http_create(phttp, p, reg->user_agent, reg->proxy_url);
 
     if (APR_SUCCESS != rv) return rv;
-    if (reg->ca_file) md_http_set_ca_file(*phttp, reg->ca_file);
+    if (reg->ca_file) {
+        md_http_set_ca_file(*phttp, reg->ca_file);
+    }
     md_http_set_response_limit(*phttp, MD_OCSP_MAX_RESPONSE);
     md_http_set_connect_timeout_default(*phttp, apr_time_from_sec(5));
     md_http_set_timeout_default(*phttp, apr_time_from_sec(30));
@@ -815,7 +847,9 @@ apr_status_t md_ocsp_renew(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p,
     for (i = 0; i < ordered->nelts; ++i) {
         u = update_if_due(reg, APR_ARRAY_IDX(ordered, i, ocsp_status *), now,
                           &next, ptemp);
-        if (u) APR_ARRAY_PUSH(list.updates, ocsp_update *) = u;
+        if (u) {
+            APR_ARRAY_PUSH(list.updates, ocsp_update *) = u;
+        }
     }
     if (list.updates->nelts == 0) goto leave;
     rv = http_session(&http, reg, ptemp);
@@ -829,10 +863,14 @@ apr_status_t md_ocsp_renew(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p,
         u = APR_ARRAY_IDX(list.updates, i, ocsp_update *);
         update_retry_alone(u, http);
         at = update_finish(u);
-        if (at > 0 && at < next) next = at;
+        if (at > 0 && at < next) {
+            next = at;
+        }
     }
 leave:
-    if (ptemp) apr_pool_destroy(ptemp);
+    if (ptemp) {
+        apr_pool_destroy(ptemp);
+    }
     *pnext_run = (next > now) ? next : now;
     return rv;
 }
@@ -902,7 +940,9 @@ void md_ocsp_status_fill(md_ocsp_reg_t *reg, md_status_input_t *in, apr_time_t n
     ordered = ordered_copy(reg, p);
     for (i = 0; i < in->slots->nelts; ++i) {
         slot = APR_ARRAY_IDX(in->slots, i, md_status_slot_t *);
-        if (!slot->cert || !slot->cert->sha256_fingerprint) continue;
+        if (!slot->cert || !slot->cert->sha256_fingerprint) {
+            continue;
+        }
         for (j = 0; j < ordered->nelts; ++j) {
             ostat = APR_ARRAY_IDX(ordered, j, ocsp_status *);
             if (!ostat->sha256_fp || strcmp(ostat->sha256_fp, slot->cert->sha256_fingerprint)
@@ -914,7 +954,9 @@ void md_ocsp_status_fill(md_ocsp_reg_t *reg, md_status_input_t *in, apr_time_t n
             slot->ocsp_valid_from = st.valid_from;
             slot->ocsp_valid_until = st.valid_until;
             slot->ocsp_job = job_load(reg, ostat->md_name, p);
-            if (st.status && !strcmp("revoked", st.status)) in->renewal_due = 1;
+            if (st.status && !strcmp("revoked", st.status)) {
+                in->renewal_due = 1;
+            }
             break;
         }
     }

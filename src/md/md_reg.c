@@ -209,7 +209,9 @@ static apr_status_t pubcert_get(const md_pubcert_t **ppubcert, md_reg_t *reg,
         apr_hash_set(reg->pubcerts, apr_pstrdup(reg->lp, key), APR_HASH_KEY_STRING, pc);
     }
     rv = pc->rv;
-    if (APR_SUCCESS == rv && with_certs && !pc->certs) rv = leaf_reload(pc, reg);
+    if (APR_SUCCESS == rv && with_certs && !pc->certs) {
+        rv = leaf_reload(pc, reg);
+    }
     apr_thread_mutex_unlock(reg->mutex);
     *ppubcert = pc;
     return rv;
@@ -267,7 +269,9 @@ void md_reg_use_chains(md_reg_t *reg, const md_t *md, apr_array_header_t *chains
             pc->key_file = old->key_file;
         }
         /* the leaf is parsed again from its DER on demand (leaf_reload) */
-        if (APR_SUCCESS != md_cert_to_der(&pc->leaf_der, leaf, reg->p)) continue;
+        if (APR_SUCCESS != md_cert_to_der(&pc->leaf_der, leaf, reg->p)) {
+            continue;
+        }
         pc->not_before = md_cert_get_not_before(leaf);
         pc->not_after = md_cert_get_not_after(leaf);
         pc->rv = APR_SUCCESS;
@@ -314,7 +318,9 @@ static apr_status_t fallback_key_get(const fallback_key_t **pfk, md_reg_t *reg,
     fk = apr_hash_get(reg->fallback_keys, kname, APR_HASH_KEY_STRING);
     if (!fk) {
         rv = md_pkey_gen(&pkey, reg->lp, spec);
-        if (APR_SUCCESS == rv) rv = md_pkey_to_pem(&pem, pkey, reg->lp, NULL, 0);
+        if (APR_SUCCESS == rv) {
+            rv = md_pkey_to_pem(&pem, pkey, reg->lp, NULL, 0);
+        }
         if (APR_SUCCESS == rv) {
             fk = apr_pcalloc(reg->lp, sizeof(*fk));
             fk->pkey = pkey;
@@ -331,7 +337,9 @@ static apr_status_t fallback_key_get(const fallback_key_t **pfk, md_reg_t *reg,
 void md_reg_defer_sync(md_reg_t *reg, int defer)
 {
     reg->sync_deferred = defer;
-    if (reg->store) md_store_defer_sync(reg->store, defer);
+    if (reg->store) {
+        md_store_defer_sync(reg->store, defer);
+    }
 }
 
 apr_status_t md_reg_sync(md_reg_t *reg)
@@ -339,7 +347,9 @@ apr_status_t md_reg_sync(md_reg_t *reg)
     apr_status_t rv = APR_SUCCESS;
 
     md_reg_defer_sync(reg, 0);
-    if (reg->store) rv = md_store_sync(reg->store);
+    if (reg->store) {
+        rv = md_store_sync(reg->store);
+    }
     if (APR_SUCCESS == rv && reg->fallback_dir && md_util_is_dir(reg->fallback_dir, reg->p)) {
         rv = md_util_syncfs(reg->fallback_dir);
     }
@@ -398,7 +408,9 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
     chain = apr_array_make(p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
     rv = md_chain_to_pem(&pem, chain, p);
-    if (APR_SUCCESS == rv) rv = md_util_fwrite(cfile, MD_FPROT_F_UONLY, pem, flags, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_util_fwrite(cfile, MD_FPROT_F_UONLY, pem, flags, p);
+    }
     if (APR_SUCCESS != rv) return rv;
 leave_ok:
     *pkeyfile = kfile;
@@ -435,7 +447,9 @@ apr_status_t md_reg_assess(md_reg_t *reg, md_t *md, apr_pool_t *p)
             break;
         }
         cert = APR_ARRAY_IDX(pc->certs, 0, md_cert_t *);
-        if (has_static_files(md)) continue;
+        if (has_static_files(md)) {
+            continue;
+        }
         if (!md_cert_covers_md(cert, md, p)) {
             md->state = MD_S_INCOMPLETE;
             md->state_descr = apr_psprintf(reg->p, "certificate(%s) does not cover all domains.",
@@ -481,7 +495,9 @@ static md_t *find_renamed(md_reg_t *reg, const md_t *md, apr_hash_t *claimed,
 
     for (hi = apr_hash_first(p, reg->stored); hi; hi = apr_hash_next(hi)) {
         smd = apr_hash_this_val(hi);
-        if (apr_hash_get(claimed, smd->name, APR_HASH_KEY_STRING)) continue;
+        if (apr_hash_get(claimed, smd->name, APR_HASH_KEY_STRING)) {
+            continue;
+        }
         count = md_common_name_count(md, smd);
         if (count == (apr_size_t)md->domains->nelts) return smd;
         if (count > best_count) {
@@ -528,7 +544,9 @@ apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_
             smd->name = md->name;
             apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, smd);
         }
-        if (!smd) continue;
+        if (!smd) {
+            continue;
+        }
         if ((!md->contacts || md->contacts->nelts == 0) && smd->contacts) {
             md->contacts = md_array_str_clone(reg->p, smd->contacts);
         }
@@ -606,7 +624,9 @@ static int broken_acct_cb(void *baton, const char *name, apr_pool_t *ptemp)
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ptemp, "AH10633: account %s is not "
                   "readable, %s it as %s", name, APR_SUCCESS == rv ? "set" : "failed to set",
                   aside);
-    if (APR_SUCCESS == rv) ++ctx->count;
+    if (APR_SUCCESS == rv) {
+        ++ctx->count;
+    }
     return 1;
 }
 
@@ -834,9 +854,15 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     md_reg_forget(reg, md);
     /* the account the certificate was obtained with, also when the MD had
      * another one (unusable: keeping it would register anew every time) */
-    if (set.md->ca_account) md->ca_account = apr_pstrdup(reg->p, set.md->ca_account);
-    if (set.md->ca_effective) md->ca_effective = apr_pstrdup(reg->p, set.md->ca_effective);
-    if (reg->stored) apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, NULL);
+    if (set.md->ca_account) {
+        md->ca_account = apr_pstrdup(reg->p, set.md->ca_account);
+    }
+    if (set.md->ca_effective) {
+        md->ca_effective = apr_pstrdup(reg->p, set.md->ca_effective);
+    }
+    if (reg->stored) {
+        apr_hash_set(reg->stored, md->name, APR_HASH_KEY_STRING, NULL);
+    }
     *pjob = set.job;
     md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10068: %s: staged set activated",
                   md->name);
@@ -891,7 +917,9 @@ apr_time_t md_reg_renew_at(md_reg_t *reg, const md_t *md, apr_time_t now, apr_po
         rv = pubcert_get(&pc, reg, md, i, 0, p);
         if (APR_SUCCESS != rv) return now;
         start = md_reg_cert_renew_at(md->renew_window, pc->not_before, pc->not_after);
-        if (!renew_at || start < renew_at) renew_at = start;
+        if (!renew_at || start < renew_at) {
+            renew_at = start;
+        }
     }
     return renew_at;
 }
@@ -912,9 +940,13 @@ apr_time_t md_reg_warn_at(md_reg_t *reg, const md_t *md, apr_pool_t *p)
     int i;
 
     for (i = 0; i < md_reg_slot_count(md); ++i) {
-        if (APR_SUCCESS != pubcert_get(&pc, reg, md, i, 0, p)) continue;
+        if (APR_SUCCESS != pubcert_get(&pc, reg, md, i, 0, p)) {
+            continue;
+        }
         start = md_timeslice_start(window, pc->not_before, pc->not_after);
-        if (!warn_at || start < warn_at) warn_at = start;
+        if (!warn_at || start < warn_at) {
+            warn_at = start;
+        }
     }
     return warn_at;
 }
@@ -934,11 +966,17 @@ void md_reg_valid_period(apr_time_t *pfrom, apr_time_t *puntil, md_reg_t *reg,
     int i;
 
     for (i = 0; i < md_reg_slot_count(md); ++i) {
-        if (APR_SUCCESS != pubcert_get(&pc, reg, md, i, 0, p)) continue;
+        if (APR_SUCCESS != pubcert_get(&pc, reg, md, i, 0, p)) {
+            continue;
+        }
         t = pc->not_before;
-        if (!from || t > from) from = t;
+        if (!from || t > from) {
+            from = t;
+        }
         t = pc->not_after;
-        if (!until || t < until) until = t;
+        if (!until || t < until) {
+            until = t;
+        }
     }
     *pfrom = from;
     *puntil = until;

@@ -88,8 +88,12 @@ const char *md_renew_ca_url(const md_t *md, int error_runs, int retry_failover)
 
     if (n <= 0) return md->ca_effective;
     base = md->ca_effective ? md_array_str_index(md->ca_urls, md->ca_effective, 0, 1) : 0;
-    if (base < 0) base = 0;
-    if (retry_failover <= 0) retry_failover = 1;
+    if (base < 0) {
+        base = 0;
+    }
+    if (retry_failover <= 0) {
+        retry_failover = 1;
+    }
     return APR_ARRAY_IDX(md->ca_urls, (base + error_runs / retry_failover) % n,
                          const char *);
 }
@@ -187,7 +191,9 @@ static void slot_write(memo_slot *slot, const char *text)
     if (len >= MEMO_SLOT_TEXT) len = 0;     /* too large: show nothing */
     atomic_store_explicit(&slot->seq, seq + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    if (len) memcpy(slot->text, text, len);
+    if (len) {
+        memcpy(slot->text, text, len);
+    }
     atomic_store_explicit(&slot->len, (uint32_t)len, memory_order_relaxed);
     atomic_store_explicit(&slot->seq, seq + 2, memory_order_release);
 }
@@ -200,7 +206,9 @@ static const char *slot_read(memo_slot *slot, apr_pool_t *p)
 
     for (tries = 0; tries < 100; ++tries) {
         seq = atomic_load_explicit(&slot->seq, memory_order_acquire);
-        if (seq & 1) continue;
+        if (seq & 1) {
+            continue;
+        }
         len = atomic_load_explicit(&slot->len, memory_order_relaxed);
         if (!len || len >= MEMO_SLOT_TEXT) return NULL;
         text = apr_pstrmemdup(p, slot->text, len);
@@ -224,7 +232,9 @@ static void memo_set(md_renew_memo_t *memo, const char *name, const char *text,
     if (text && !(copy = strdup(text))) return;
     apr_thread_mutex_lock(memo->mutex);
     /* under the mutex: one writer per slot, as the sequence lock needs */
-    if (slot) slot_write(slot, text ? brief : NULL);
+    if (slot) {
+        slot_write(slot, text ? brief : NULL);
+    }
     old = apr_hash_get(memo->jobs, name, APR_HASH_KEY_STRING);
     apr_hash_set(memo->jobs, name, APR_HASH_KEY_STRING, copy);
     apr_thread_mutex_unlock(memo->mutex);
@@ -241,13 +251,17 @@ md_json_t *md_renew_memo_get(md_renew_memo_t *memo, const char *name, apr_pool_t
     if (!memo) return NULL;
     apr_thread_mutex_lock(memo->mutex);
     text = apr_hash_get(memo->jobs, name, APR_HASH_KEY_STRING);
-    if (text) text = apr_pstrdup(p, text);
+    if (text) {
+        text = apr_pstrdup(p, text);
+    }
     apr_thread_mutex_unlock(memo->mutex);
     if (!text && memo->index
         && (slot = apr_hash_get(memo->index, name, APR_HASH_KEY_STRING))) {
         text = slot_read(slot, p);
     }
-    if (text && APR_SUCCESS != md_json_readd(&json, p, text, strlen(text))) json = NULL;
+    if (text && APR_SUCCESS != md_json_readd(&json, p, text, strlen(text))) {
+        json = NULL;
+    }
     return json;
 }
 
@@ -275,7 +289,9 @@ static void job_save(renew_task *t, md_job_t *job, apr_pool_t *p)
         return;
     }
     json = md_job_to_json(job, 1, p);
-    if (job->last && !job->last->md_name) job->last->md_name = t->md->name;
+    if (job->last && !job->last->md_name) {
+        job->last->md_name = t->md->name;
+    }
     memo_set(t->opts->memo, t->md->name, md_json_writep(json, p, MD_JSON_FMT_COMPACT),
              md_json_writep(md_job_to_json(job, 0, p), p, MD_JSON_FMT_COMPACT));
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: unable to save the renewal job "
@@ -296,7 +312,9 @@ static int may_renew(const md_t *md)
 
 static void next_run_min(renew_task *t, apr_time_t at)
 {
-    if (at > 0 && (!t->next_run || at < t->next_run)) t->next_run = at;
+    if (at > 0 && (!t->next_run || at < t->next_run)) {
+        t->next_run = at;
+    }
 }
 
 /* MDActivation live: the staged set goes live; one that fails its checks
@@ -334,7 +352,9 @@ static void notify_staged(renew_task *t, md_job_t *job, md_result_t *result,
     /* the job's clock, not the run's start: a certificate issued during
      * this run is valid from a later second, and 'renewed' belongs to it */
     if (job->valid_from > md_job_now(job)) {
-        if (!job->notified_renewed) t->next_run = job->valid_from;
+        if (!job->notified_renewed) {
+            t->next_run = job->valid_from;
+        }
         return;
     }
     if (!job->notified_renewed) {
@@ -411,7 +431,9 @@ static void plan_next(renew_task *t, apr_pool_t *p)
     if (!t->opts->reg) return;
     at = may_renew(t->md) ? md_reg_renew_at(t->opts->reg, t->md, t->now, p)
                           : md_reg_warn_at(t->opts->reg, t->md, p);
-    if (at > t->now) next_run_min(t, at);
+    if (at > t->now) {
+        next_run_min(t, at);
+    }
 }
 
 /* With MDStoreLocks, the MD is driven by one server at a time: 1 if this
@@ -428,7 +450,9 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     rv = md_store_lock_name(plock, opts->store, MD_SG_STAGING, t->md->name, p);
     if (APR_SUCCESS == rv) return 1;
     if (APR_STATUS_IS_EAGAIN(rv)) {
-        if (opts->lock_failures) apr_atomic_inc64(opts->lock_failures);
+        if (opts->lock_failures) {
+            apr_atomic_inc64(opts->lock_failures);
+        }
         wait = md_renew_jittered(opts->retry_delay > apr_time_from_sec(1)
                                  ? opts->retry_delay : apr_time_from_sec(1), random_byte());
         t->next_run = t->now + wait;
@@ -486,7 +510,9 @@ static md_job_t *job_make(renew_task *t, apr_pool_t *p)
 
     job = md_job_make(p, opts->store, MD_SG_STAGING, t->md->name, opts->retry_delay);
     job->events = opts->events;
-    if (opts->now_cb) md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
+    if (opts->now_cb) {
+        md_job_set_clock(job, opts->now_cb, NULL, opts->clock_baton);
+    }
     return job;
 }
 
@@ -564,7 +590,9 @@ static void process(renew_task *t, apr_pool_t *p)
     }
     plan_next(t, p);
 leave:
-    if (requested) drop_renew_request(t, p);
+    if (requested) {
+        drop_renew_request(t, p);
+    }
     md_store_unlock_name(lock);
 }
 
@@ -579,9 +607,13 @@ static void *APR_THREAD_FUNC worker(apr_thread_t *thread, void *data)
         t = (q->next < q->tasks->nelts) ? &APR_ARRAY_IDX(q->tasks, q->next++, renew_task)
                                         : NULL;
         apr_thread_mutex_unlock(q->mutex);
-        if (!t) break;
+        if (!t) {
+            break;
+        }
         /* a pool of its own: nothing here shares an allocator across threads */
-        if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) break;
+        if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) {
+            break;
+        }
         process(t, p);
         apr_pool_destroy(p);
     }
@@ -603,7 +635,9 @@ apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
     /* CRLs first, on this thread: the tasks only read the verdicts */
     if (md_crl_reg_count(opts->crl) > 0) {
         md_crl_update(opts->crl, now, &crl_next, p);
-        if (crl_next > now && crl_next < next_run) next_run = crl_next;
+        if (crl_next > now && crl_next < next_run) {
+            next_run = crl_next;
+        }
     }
     q.tasks = apr_array_make(p, mds->nelts, sizeof(renew_task));
     q.next = 0;
@@ -617,11 +651,15 @@ apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
     rv = apr_thread_mutex_create(&q.mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (APR_SUCCESS != rv) goto leave;
     nthreads = opts->max_parallel > 0 ? opts->max_parallel : 1;
-    if (nthreads > q.tasks->nelts) nthreads = q.tasks->nelts;
+    if (nthreads > q.tasks->nelts) {
+        nthreads = q.tasks->nelts;
+    }
     threads = apr_pcalloc(p, sizeof(*threads) * (apr_size_t)(nthreads + 1));
     for (i = 0; i < nthreads; ++i) {
         rv = apr_thread_create(&threads[i], NULL, worker, &q, p);
-        if (APR_SUCCESS != rv) break;
+        if (APR_SUCCESS != rv) {
+            break;
+        }
     }
     while (i-- > 0) apr_thread_join(&trv, threads[i]);
     /* what no thread took (none could be created) runs here */
@@ -635,7 +673,9 @@ apr_status_t md_renew_run(const md_renew_opts_t *opts, apr_array_header_t *mds,
     rv = APR_SUCCESS;
     for (i = 0; i < q.tasks->nelts; ++i) {
         t = &APR_ARRAY_IDX(q.tasks, i, renew_task);
-        if (t->next_run > 0 && t->next_run < next_run) next_run = t->next_run;
+        if (t->next_run > 0 && t->next_run < next_run) {
+            next_run = t->next_run;
+        }
     }
 leave:
     *pnext_run = next_run;

@@ -35,7 +35,9 @@ static const char *problem_strip(apr_pool_t *p, const char *problem)
     if (!problem) return NULL;
     r = s = d = apr_pstrdup(p, problem);
     for (; *s; ++s) {
-        if (!apr_isspace(*s)) *d++ = *s;
+        if (!apr_isspace(*s)) {
+            *d++ = *s;
+        }
     }
     *d = '\0';
     return r;
@@ -43,7 +45,9 @@ static const char *problem_strip(apr_pool_t *p, const char *problem)
 
 static void on_change(md_result_t *result)
 {
-    if (result->on_change) result->on_change(result, result->on_change_data);
+    if (result->on_change) {
+        result->on_change(result, result->on_change_data);
+    }
 }
 
 md_result_t *md_result_make(apr_pool_t *p, apr_status_t status)
@@ -169,7 +173,9 @@ void md_result_touch(md_result_t *result)
 
 void md_result_dup(md_result_t *dest, const md_result_t *src)
 {
-    if (APR_SUCCESS != src->status) md_result_assign(dest, src);
+    if (APR_SUCCESS != src->status) {
+        md_result_assign(dest, src);
+    }
 }
 
 md_json_t *md_result_to_json(const md_result_t *result, apr_pool_t *p)
@@ -182,9 +188,15 @@ md_json_t *md_result_to_json(const md_result_t *result, apr_pool_t *p)
         apr_strerror(result->status, buffer, sizeof(buffer));
         md_json_sets(buffer, json, MD_KEY_STATUS_DESCR, NULL);
     }
-    if (result->problem) md_json_sets(result->problem, json, MD_KEY_PROBLEM, NULL);
-    if (result->detail) md_json_sets(result->detail, json, MD_KEY_DETAIL, NULL);
-    if (result->activity) md_json_sets(result->activity, json, MD_KEY_ACTIVITY, NULL);
+    if (result->problem) {
+        md_json_sets(result->problem, json, MD_KEY_PROBLEM, NULL);
+    }
+    if (result->detail) {
+        md_json_sets(result->detail, json, MD_KEY_DETAIL, NULL);
+    }
+    if (result->activity) {
+        md_json_sets(result->activity, json, MD_KEY_ACTIVITY, NULL);
+    }
     if (result->activity && result->activity_since > 0) {
         md_json_set_time(result->activity_since, json, MD_KEY_ACTIVITY_SINCE, NULL);
     }

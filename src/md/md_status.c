@@ -52,8 +52,12 @@ leave:
 
 static void set_period(md_json_t *json, const char *key, apr_time_t from, apr_time_t until)
 {
-    if (from > 0) md_json_set_time(from, json, key, MD_KEY_FROM, NULL);
-    if (until > 0) md_json_set_time(until, json, key, MD_KEY_UNTIL, NULL);
+    if (from > 0) {
+        md_json_set_time(from, json, key, MD_KEY_FROM, NULL);
+    }
+    if (until > 0) {
+        md_json_set_time(until, json, key, MD_KEY_UNTIL, NULL);
+    }
 }
 
 md_json_t *md_cert_facts_to_json(const md_cert_facts_t *facts, int full, apr_pool_t *p)
@@ -67,7 +71,9 @@ md_json_t *md_cert_facts_to_json(const md_cert_facts_t *facts, int full, apr_poo
         md_json_sets(facts->issuer_uri, json, MD_KEY_ISSUER_URI, NULL);
     }
     set_period(json, MD_KEY_VALID, facts->valid_from, facts->valid_until);
-    if (facts->serial) md_json_sets(facts->serial, json, MD_KEY_SERIAL, NULL);
+    if (facts->serial) {
+        md_json_sets(facts->serial, json, MD_KEY_SERIAL, NULL);
+    }
     if (facts->sha256_fingerprint) {
         md_json_sets(facts->sha256_fingerprint, json, MD_KEY_SHA256_FINGERPRINT, NULL);
     }
@@ -87,7 +93,9 @@ static md_status_slot_t *slot_from_chain(const char *name, apr_status_t rv,
 
     slot->name = name;
     slot->rv = rv;
-    if (APR_SUCCESS == rv && (!certs || certs->nelts <= 0)) slot->rv = APR_ENOENT;
+    if (APR_SUCCESS == rv && (!certs || certs->nelts <= 0)) {
+        slot->rv = APR_ENOENT;
+    }
     if (APR_SUCCESS == slot->rv) {
         slot->rv = md_cert_facts_get(&facts, APR_ARRAY_IDX(certs, 0, md_cert_t *), p);
         slot->cert = facts;
@@ -182,7 +190,9 @@ apr_time_t md_status_renew_at(const md_status_input_t *in, apr_time_t now, int *
         if (!slot->cert) return 0;
         start = md_reg_cert_renew_at(in->md->renew_window, slot->cert->valid_from,
                                      slot->cert->valid_until);
-        if (!renew_at || start < renew_at) renew_at = start;
+        if (!renew_at || start < renew_at) {
+            renew_at = start;
+        }
     }
     /* the CA's advice (ARI) when it is earlier */
     if (in->ari && in->ari->renew_at && in->ari->renew_at < renew_at) {
@@ -199,8 +209,12 @@ now:
 static void period_intersect(apr_time_t *pfrom, apr_time_t *puntil,
                              const md_cert_facts_t *cert)
 {
-    if (!*pfrom || cert->valid_from > *pfrom) *pfrom = cert->valid_from;
-    if (!*puntil || cert->valid_until < *puntil) *puntil = cert->valid_until;
+    if (!*pfrom || cert->valid_from > *pfrom) {
+        *pfrom = cert->valid_from;
+    }
+    if (!*puntil || cert->valid_until < *puntil) {
+        *puntil = cert->valid_until;
+    }
 }
 
 static md_json_t *ocsp_json(const md_status_slot_t *slot, int with_log, apr_pool_t *p)
@@ -225,15 +239,23 @@ md_json_t *md_status_certs_json(const apr_array_header_t *slots, int with_log,
 
     for (i = 0; slots && i < slots->nelts; ++i) {
         slot = APR_ARRAY_IDX(slots, i, const md_status_slot_t *);
-        if (!slot->cert) continue;
+        if (!slot->cert) {
+            continue;
+        }
         cj = md_cert_facts_to_json(slot->cert, 1, p);
-        if (slot->ocsp_status) md_json_setj(ocsp_json(slot, with_log, p), cj, MD_KEY_OCSP, NULL);
-        if (slot->crl) md_json_setj(slot->crl, cj, "crl", NULL);
+        if (slot->ocsp_status) {
+            md_json_setj(ocsp_json(slot, with_log, p), cj, MD_KEY_OCSP, NULL);
+        }
+        if (slot->crl) {
+            md_json_setj(slot->crl, cj, "crl", NULL);
+        }
         md_json_setj(cj, json, slot->name, NULL);
         period_intersect(&from, &until, slot->cert);
         ++n;
     }
-    if (n > 0) set_period(json, MD_KEY_VALID, from, until);
+    if (n > 0) {
+        set_period(json, MD_KEY_VALID, from, until);
+    }
     return json;
 }
 
@@ -244,7 +266,9 @@ static md_json_t *ari_json(const md_ari_t *ari, apr_pool_t *p)
 
     md_json_set_time(ari->start, json, MD_KEY_WINDOW, MD_KEY_START, NULL);
     md_json_set_time(ari->end, json, MD_KEY_WINDOW, MD_KEY_END, NULL);
-    if (ari->explanation) md_json_sets(ari->explanation, json, MD_KEY_EXPLANATION, NULL);
+    if (ari->explanation) {
+        md_json_sets(ari->explanation, json, MD_KEY_EXPLANATION, NULL);
+    }
     md_json_set_time(ari->renew_at, json, MD_KEY_RENEW_AT, NULL);
     return json;
 }
@@ -274,11 +298,17 @@ md_json_t *md_status_md_json(const md_status_input_t *in, int with_log, apr_time
     }
     md_json_setj(md_status_certs_json(in->slots, with_log, p), json, MD_KEY_CERT, NULL);
     renew_at = md_status_renew_at(in, now, &is_now);
-    if (renew_at > 0) md_json_set_time(renew_at, json, MD_KEY_RENEW_AT, NULL);
-    if (in->ari) md_json_setj(ari_json(in->ari, p), json, MD_KEY_ARI, NULL);
+    if (renew_at > 0) {
+        md_json_set_time(renew_at, json, MD_KEY_RENEW_AT, NULL);
+    }
+    if (in->ari) {
+        md_json_setj(ari_json(in->ari, p), json, MD_KEY_ARI, NULL);
+    }
     md_json_setb(in->md->stapling > 0, json, MD_KEY_STAPLING, NULL);
     md_json_setb(in->watched, json, MD_KEY_WATCHED, NULL);
-    if (in->md->activation_live) md_json_sets("live", json, MD_KEY_ACTIVATION, NULL);
+    if (in->md->activation_live) {
+        md_json_sets("live", json, MD_KEY_ACTIVATION, NULL);
+    }
     if ((in->job && !in->staged_live) || in->renewal_due) {
         md_json_setb(1, json, MD_KEY_RENEW, NULL);
     }
@@ -286,10 +316,14 @@ md_json_t *md_status_md_json(const md_status_input_t *in, int with_log, apr_time
         jrenewal = md_job_to_json(in->job, with_log, p);
         md_json_setj(md_status_certs_json(in->staged, with_log, p), jrenewal,
                      MD_KEY_CERT, NULL);
-        if (in->staged_live) md_json_setb(1, jrenewal, MD_KEY_LIVE, NULL);
+        if (in->staged_live) {
+            md_json_setb(1, jrenewal, MD_KEY_LIVE, NULL);
+        }
         md_json_setj(jrenewal, json, MD_KEY_RENEWAL, NULL);
     }
-    if (APR_SUCCESS != in->error) md_json_setl((long)in->error, json, MD_KEY_ERROR, NULL);
+    if (APR_SUCCESS != in->error) {
+        md_json_setl((long)in->error, json, MD_KEY_ERROR, NULL);
+    }
     mask_credentials(json, p);
     return json;
 }
@@ -339,9 +373,13 @@ md_json_t *md_status_cert_status_json(const md_status_input_t *in, apr_pool_t *p
 
     for (i = 0; in->slots && i < in->slots->nelts; ++i) {
         slot = APR_ARRAY_IDX(in->slots, i, const md_status_slot_t *);
-        if (slot->cert) period_intersect(&from, &until, slot->cert);
+        if (slot->cert) {
+            period_intersect(&from, &until, slot->cert);
+        }
     }
-    if (from || until) set_period(json, MD_KEY_VALID, from, until);
+    if (from || until) {
+        set_period(json, MD_KEY_VALID, from, until);
+    }
     /* slots are named by key spec even for static files (quirk kept) */
     for (i = 0; i < md_pkeys_spec_count(in->md->pks); ++i) {
         name = md_pkey_spec_name(md_pkeys_spec_get(in->md->pks, i));
@@ -555,7 +593,9 @@ static void put_patched(sbuf_t *b, const char *text, apr_ssize_t at, const char 
     const char *s = text, *nl;
     apr_size_t pos;
 
-    if (indent) sbuf_puts(b, indent);
+    if (indent) {
+        sbuf_puts(b, indent);
+    }
     while (*s) {
         nl = strchr(s, '\n');
         pos = b->len;
@@ -563,9 +603,13 @@ static void put_patched(sbuf_t *b, const char *text, apr_ssize_t at, const char 
         if (at >= 0 && at >= s - text && (!nl || at < nl - text)) {
             memcpy(b->data + pos + (at - (s - text)), now822, RFC822_LEN);
         }
-        if (!nl) break;
+        if (!nl) {
+            break;
+        }
         s = nl + 1;
-        if (indent && *s) sbuf_puts(b, indent);
+        if (indent && *s) {
+            sbuf_puts(b, indent);
+        }
     }
 }
 
@@ -612,7 +656,9 @@ const char *md_status_mds_text(const apr_array_header_t *entries, const char *ve
     sbuf_puts(&b, "[\n");
     for (i = 0; i < sorted->nelts; ++i) {
         e = APR_ARRAY_IDX(sorted, i, md_status_entry_t *);
-        if (i > 0) sbuf_puts(&b, ",\n");
+        if (i > 0) {
+            sbuf_puts(&b, ",\n");
+        }
         put_patched(&b, e->text_nolog, e->at_nolog, now822, "    ");
     }
     sbuf_puts(&b, "\n  ]\n}");
@@ -715,12 +761,18 @@ static void print_valid(text_ctx *ctx, const md_json_t *json, const char *label,
     apr_time_t until = suntil ? md_time_parse_rfc(suntil) : 0;
 
     if (from > ctx->opts->now) {
-        if (ctx->opts->html) sbuf_puts(&ctx->b, "from ");
+        if (ctx->opts->html) {
+            sbuf_puts(&ctx->b, "from ");
+        }
         print_date(ctx, apr_pstrcat(ctx->p, label, "From", NULL), from, sfrom);
-        if (ctx->opts->html) sbuf_puts(&ctx->b, " ");
+        if (ctx->opts->html) {
+            sbuf_puts(&ctx->b, " ");
+        }
     }
     if (until) {
-        if (ctx->opts->html) sbuf_puts(&ctx->b, "until ");
+        if (ctx->opts->html) {
+            sbuf_puts(&ctx->b, "until ");
+        }
         print_date(ctx, apr_pstrcat(ctx->p, label, "Until", NULL), until,
                    sfrom ? apr_pstrcat(ctx->p, sfrom, " - ", suntil, NULL) : suntil);
     }
@@ -733,7 +785,9 @@ static void print_link(text_ctx *ctx, const char *key, int idx, const char *name
     const char *sidx = (idx > 0) ? apr_itoa(ctx->p, idx) : "";
 
     if (ctx->opts->html) {
-        if (idx > 0) sbuf_puts(&ctx->b, " ");
+        if (idx > 0) {
+            sbuf_puts(&ctx->b, " ");
+        }
         sbuf_printf(&ctx->b, "<a href='%s'>%s</a>", url, name);
     }
     else {
@@ -862,17 +916,27 @@ static void print_job_summary(text_ctx *ctx, const md_json_t *json, const char *
         }
     }
     else if ((detail = md_json_gets(json, key, MD_KEY_LAST, MD_KEY_DETAIL, NULL))) {
-        if (html) line = apr_pstrcat(ctx->p, line, " ", detail, NULL);
-        else sbuf_printf(&ctx->b, "%sActivityLastDetail: %s\n", ctx->prefix, detail);
+        if (html) {
+            line = apr_pstrcat(ctx->p, line, " ", detail, NULL);
+        }
+        else {
+            sbuf_printf(&ctx->b, "%sActivityLastDetail: %s\n", ctx->prefix, detail);
+        }
     }
-    if (html) sbuf_puts(&ctx->b, line);
+    if (html) {
+        sbuf_puts(&ctx->b, line);
+    }
     t = md_json_get_time(json, key, MD_KEY_NEXT_RUN, NULL);
     if (t > ctx->opts->now && !finished) {
         print_time(ctx, "\nNext run", "ActivityNextRun", t);
     }
     else if (line[0]) {
-        if (html) sbuf_puts(&ctx->b, "\nOngoing...");
-        else sbuf_printf(&ctx->b, "%sActivity: Ongoing\n", ctx->prefix);
+        if (html) {
+            sbuf_puts(&ctx->b, "\nOngoing...");
+        }
+        else {
+            sbuf_printf(&ctx->b, "%sActivity: Ongoing\n", ctx->prefix);
+        }
     }
 }
 
@@ -890,13 +954,19 @@ static void print_md_activity(text_ctx *ctx, const md_json_t *mdj)
         print_time(ctx, "Renew", "ActivityRenew", t);
         return;
     }
-    if (t) text = "Pending";
+    if (t) {
+        text = "Pending";
+    }
     else if (MD_RENEW_MANUAL == md_json_getl(mdj, MD_KEY_RENEW_MODE, NULL)) {
         text = "Manual renew";
     }
     if (!text) return;
-    if (ctx->opts->html) sbuf_puts(&ctx->b, text);
-    else sbuf_printf(&ctx->b, "%sActivity: %s\n", ctx->prefix, text);
+    if (ctx->opts->html) {
+        sbuf_puts(&ctx->b, text);
+    }
+    else {
+        sbuf_printf(&ctx->b, "%sActivity: %s\n", ctx->prefix, text);
+    }
 }
 
 const char *md_status_state_text(const md_json_t *mdj, apr_time_t now, apr_pool_t *p)
@@ -1021,8 +1091,12 @@ static int md_count_bits(const md_json_t *mdj)
             bits |= COUNT_OK;
             /* fall through */
         case MD_S_INCOMPLETE:
-            if (md_json_getb(mdj, MD_KEY_RENEW, NULL)) bits |= COUNT_RENEW;
-            if (!md_json_has_key(mdj, MD_KEY_RENEWAL, NULL)) break;
+            if (md_json_getb(mdj, MD_KEY_RENEW, NULL)) {
+                bits |= COUNT_RENEW;
+            }
+            if (!md_json_has_key(mdj, MD_KEY_RENEWAL, NULL)) {
+                break;
+            }
             if (md_json_getl(mdj, MD_KEY_RENEWAL, MD_KEY_ERRORS, NULL) > 0
                 || md_json_getl(mdj, MD_KEY_RENEWAL, MD_KEY_LAST, MD_KEY_STATUS, NULL)) {
                 bits |= COUNT_ERRORED;
@@ -1043,10 +1117,18 @@ static void put_counts(text_ctx *ctx, const int *bits, int n)
     int i, ok = 0, renew = 0, errored = 0, ready = 0;
 
     for (i = 0; i < n; ++i) {
-        if (bits[i] & COUNT_OK) ++ok;
-        if (bits[i] & COUNT_RENEW) ++renew;
-        if (bits[i] & COUNT_ERRORED) ++errored;
-        if (bits[i] & COUNT_READY) ++ready;
+        if (bits[i] & COUNT_OK) {
+            ++ok;
+        }
+        if (bits[i] & COUNT_RENEW) {
+            ++renew;
+        }
+        if (bits[i] & COUNT_ERRORED) {
+            ++errored;
+        }
+        if (bits[i] & COUNT_READY) {
+            ++ready;
+        }
     }
     sbuf_printf(&ctx->b, "ManagedCertificatesTotal: %d\n", n);
     sbuf_printf(&ctx->b, "ManagedCertificatesOK: %d\n", ok);
@@ -1078,15 +1160,23 @@ const char *md_status_mds_server_text(const apr_array_header_t *mds,
     int i;
 
     text_ctx_init(&ctx, opts, p);
-    if (!opts->html) md_counts(&ctx, sorted);
+    if (!opts->html) {
+        md_counts(&ctx, sorted);
+    }
     else if (sorted->nelts > 0) table_start(&ctx, "Managed Certificates", "md_status",
                                             md_columns);
     for (i = 0; i < sorted->nelts; ++i) {
         ctx.prefix = apr_psprintf(p, "ManagedDomain[%d]", i);
-        if (opts->html) md_html_row(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *), i);
-        else md_auto_lines(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *));
+        if (opts->html) {
+            md_html_row(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *), i);
+        }
+        else {
+            md_auto_lines(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *));
+        }
     }
-    if (opts->html && sorted->nelts > 0) table_end(&ctx);
+    if (opts->html && sorted->nelts > 0) {
+        table_end(&ctx);
+    }
     return ctx.b.data;
 }
 
@@ -1105,7 +1195,9 @@ static apr_time_t row_until(const md_json_t *mdj, apr_time_t now)
 
     for (i = 0; i < 2; ++i) {
         t = md_json_get_time(mdj, MD_KEY_CERT, MD_KEY_VALID, keys[i], NULL);
-        if (t > now && (!until || t < until)) until = t;
+        if (t > now && (!until || t < until)) {
+            until = t;
+        }
     }
     return until;
 }
@@ -1126,8 +1218,12 @@ static const char *entry_row(md_status_entry_t *e, const md_status_text_opts_t *
     }
     text_ctx_init(&ctx, opts, p);
     mdj = md_json_getcj(p, e->json, NULL);
-    if (opts->html) md_html_cells(&ctx, mdj);
-    else md_auto_lines_static(&ctx, mdj);
+    if (opts->html) {
+        md_html_cells(&ctx, mdj);
+    }
+    else {
+        md_auto_lines_static(&ctx, mdj);
+    }
     if (!rc->text || same) {
         /* first rendering or expired: keep it (other options: this request only) */
         rc->check_name = opts->cert_check_name ? apr_pstrdup(e->p, opts->cert_check_name)
@@ -1163,7 +1259,9 @@ const char *md_status_entries_server_text(apr_array_header_t *entries,
         bits = apr_pcalloc(p, sizeof(int) * (apr_size_t)(sorted->nelts + 1));
         for (i = 0; i < sorted->nelts; ++i) {
             e = APR_ARRAY_IDX(sorted, i, md_status_entry_t *);
-            if (e->counts < 0) e->counts = md_count_bits(md_json_getcj(p, e->json, NULL));
+            if (e->counts < 0) {
+                e->counts = md_count_bits(md_json_getcj(p, e->json, NULL));
+            }
             bits[i] = e->counts;
         }
         put_counts(&ctx, bits, sorted->nelts);
@@ -1186,7 +1284,9 @@ const char *md_status_entries_server_text(apr_array_header_t *entries,
             print_md_activity(&ctx, mdj);
         }
     }
-    if (opts->html && sorted->nelts > 0) table_end(&ctx);
+    if (opts->html && sorted->nelts > 0) {
+        table_end(&ctx);
+    }
     return ctx.b.data;
 }
 
@@ -1197,16 +1297,26 @@ md_json_t *md_status_stapling_json(const md_status_stapling_t *st, int with_log,
 {
     md_json_t *json = md_json_create(p);
 
-    if (st->domain) md_json_sets(st->domain, json, MD_KEY_DOMAIN, NULL);
-    if (st->id) md_json_sets(st->id, json, MD_KEY_ID, NULL);
+    if (st->domain) {
+        md_json_sets(st->domain, json, MD_KEY_DOMAIN, NULL);
+    }
+    if (st->id) {
+        md_json_sets(st->id, json, MD_KEY_ID, NULL);
+    }
     md_json_sets(st->status ? st->status : "unknown", json, MD_KEY_STATUS, NULL);
     if (st->cert_fingerprint) {
         md_json_sets(st->cert_fingerprint, json, MD_KEY_CERT, MD_KEY_SHA256_FINGERPRINT, NULL);
     }
-    if (st->url) md_json_sets(st->url, json, MD_KEY_URL, NULL);
+    if (st->url) {
+        md_json_sets(st->url, json, MD_KEY_URL, NULL);
+    }
     set_period(json, MD_KEY_VALID, st->valid_from, st->valid_until);
-    if (st->renew_at > 0) md_json_set_time(st->renew_at, json, MD_KEY_RENEW_AT, NULL);
-    if (st->job) md_json_setj(md_job_to_json(st->job, with_log, p), json, MD_KEY_RENEWAL, NULL);
+    if (st->renew_at > 0) {
+        md_json_set_time(st->renew_at, json, MD_KEY_RENEW_AT, NULL);
+    }
+    if (st->job) {
+        md_json_setj(md_job_to_json(st->job, with_log, p), json, MD_KEY_RENEWAL, NULL);
+    }
     mask_credentials(json, p);
     return json;
 }
@@ -1286,9 +1396,15 @@ static void ocsp_counts(text_ctx *ctx, const apr_array_header_t *staplings)
 
     for (i = 0; i < staplings->nelts; ++i) {
         s = md_json_gets(APR_ARRAY_IDX(staplings, i, const md_json_t *), MD_KEY_STATUS, NULL);
-        if (s && !strcmp("good", s)) ++good;
-        else if (s && !strcmp("revoked", s)) ++revoked;
-        else ++unknown;
+        if (s && !strcmp("good", s)) {
+            ++good;
+        }
+        else if (s && !strcmp("revoked", s)) {
+            ++revoked;
+        }
+        else {
+            ++unknown;
+        }
     }
     sbuf_printf(&ctx->b, "ManagedStaplingsTotal: %d\n", staplings->nelts);
     sbuf_printf(&ctx->b, "ManagedStaplingsOK: %d\n", good);
@@ -1308,14 +1424,22 @@ const char *md_status_ocsp_server_text(const apr_array_header_t *staplings,
     int i;
 
     text_ctx_init(&ctx, opts, p);
-    if (!opts->html) ocsp_counts(&ctx, sorted);
+    if (!opts->html) {
+        ocsp_counts(&ctx, sorted);
+    }
     else if (sorted->nelts > 0) table_start(&ctx, "Managed Staplings", "md_ocsp_status",
                                             ocsp_columns);
     for (i = 0; i < sorted->nelts; ++i) {
         ctx.prefix = apr_psprintf(p, "ManagedStapling[%d]", i);
-        if (opts->html) ocsp_html_row(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *), i);
-        else ocsp_auto_lines(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *));
+        if (opts->html) {
+            ocsp_html_row(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *), i);
+        }
+        else {
+            ocsp_auto_lines(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *));
+        }
     }
-    if (opts->html && sorted->nelts > 0) table_end(&ctx);
+    if (opts->html && sorted->nelts > 0) {
+        table_end(&ctx);
+    }
     return ctx.b.data;
 }

@@ -57,7 +57,9 @@ apr_status_t md_store_md_load(md_store_t *store, md_store_group_t group,
     rv = md_store_load_json(store, group, name, MD_FN_MD, &json, p);
     if (APR_SUCCESS != rv) goto leave;
     md = md_from_json(json, p);
-    if (!md) rv = APR_EINVAL;
+    if (!md) {
+        rv = APR_EINVAL;
+    }
 leave:
     *pmd = (APR_SUCCESS == rv) ? md : NULL;
     return rv;
@@ -160,8 +162,12 @@ static long lock_holder_pid(const char *fname, apr_pool_t *p)
     if (!f) return 0;
     while (!pid && fgets(line, sizeof(line), f)) {
         /* "1: FLOCK  ADVISORY  READ 13442 fe:00:12002146 0 EOF" */
-        if (sscanf(line, "%*s %*s %*s %*s %ld %63s", &lpid, dev_ino) != 2) continue;
-        if (sscanf(dev_ino, "%x:%x:%lu", &maj, &mnr, &ino) != 3) continue;
+        if (sscanf(line, "%*s %*s %*s %*s %ld %63s", &lpid, dev_ino) != 2) {
+            continue;
+        }
+        if (sscanf(dev_ino, "%x:%x:%lu", &maj, &mnr, &ino) != 3) {
+            continue;
+        }
         if (ino == (unsigned long)info.inode && maj == major((dev_t)info.device)
             && mnr == minor((dev_t)info.device)) {
             pid = lpid;

@@ -190,7 +190,9 @@ int md_store_get_change_count(md_store_t *store, apr_uint32_t *pcount)
 /* Counts a change (also an attempted one: a reader only looks again). */
 static void changed(md_store_t *store)
 {
-    if (store->changes) apr_atomic_inc32(store->changes);
+    if (store->changes) {
+        apr_atomic_inc32(store->changes);
+    }
 }
 
 void md_store_defer_sync(md_store_t *store, int defer)
@@ -267,7 +269,9 @@ static apr_status_t mk_dir(md_store_t *store, md_store_group_t group, const char
     md_store_fs_group_perms(group, &dperms, &fperms);
     if (!existed) {
         rv = apr_dir_make(dir, dperms, p);
-        if (APR_STATUS_IS_EEXIST(rv) && is_dir(dir, nofollow, p)) rv = APR_SUCCESS;
+        if (APR_STATUS_IS_EEXIST(rv) && is_dir(dir, nofollow, p)) {
+            rv = APR_SUCCESS;
+        }
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "store: unable to create "
                           "directory %s%s", dir, APR_STATUS_IS_EEXIST(rv) ? " (something "
@@ -277,7 +281,9 @@ static apr_status_t mk_dir(md_store_t *store, md_store_group_t group, const char
     }
     rv = nofollow ? md_util_perms_set_nofollow(dir, dperms)
                   : apr_file_perms_set(dir, dperms);
-    if (APR_STATUS_IS_ENOTIMPL(rv)) rv = APR_SUCCESS;
+    if (APR_STATUS_IS_ENOTIMPL(rv)) {
+        rv = APR_SUCCESS;
+    }
     if (APR_SUCCESS != rv && existed) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
                       "store: unable to set mode %04x on %s", (unsigned)dperms, dir);
@@ -320,9 +326,15 @@ static apr_status_t check_group_dir(md_store_t *store, md_store_group_t group,
     if (APR_SUCCESS != rv) return rv;
     if (!md_util_is_dir(gdir, p)) {
         rv = apr_dir_make(gdir, MD_FPROT_D_UALL_GREAD, p);
-        if (APR_STATUS_IS_EEXIST(rv) && md_util_is_dir(gdir, p)) rv = APR_SUCCESS;
-        if (APR_SUCCESS == rv) rv = apr_file_perms_set(gdir, MD_FPROT_D_UALL_GREAD);
-        if (APR_STATUS_IS_ENOTIMPL(rv)) rv = APR_SUCCESS;
+        if (APR_STATUS_IS_EEXIST(rv) && md_util_is_dir(gdir, p)) {
+            rv = APR_SUCCESS;
+        }
+        if (APR_SUCCESS == rv) {
+            rv = apr_file_perms_set(gdir, MD_FPROT_D_UALL_GREAD);
+        }
+        if (APR_STATUS_IS_ENOTIMPL(rv)) {
+            rv = APR_SUCCESS;
+        }
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                           "store: unable to create directory %s", gdir);
@@ -402,9 +414,13 @@ static int migrate_pubcert_cb(void *baton, apr_pool_t *p, const char *dir,
     rv = md_chain_fload(&certs, p, cert_fn);
     if (APR_SUCCESS == rv && md_util_is_file(chain_fn, p)) {
         rv = md_chain_fload(&chain, p, chain_fn);
-        if (APR_SUCCESS == rv) apr_array_cat(certs, chain);
+        if (APR_SUCCESS == rv) {
+            apr_array_cat(certs, chain);
+        }
     }
-    if (APR_SUCCESS == rv) rv = md_chain_fsave(certs, p, pub_fn, MD_FPROT_F_UONLY);
+    if (APR_SUCCESS == rv) {
+        rv = md_chain_fsave(certs, p, pub_fn, MD_FPROT_F_UONLY);
+    }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                       "store migration: writing %s", pub_fn);
@@ -422,7 +438,9 @@ static apr_status_t migrate_dirs(md_store_t *store, md_store_group_t group,
     rv = get_dir(&gdir, store, group, NULL, p);
     if (APR_SUCCESS != rv) return rv;
     rv = md_util_dir_do(cb, &rv_entries, p, gdir, NULL);
-    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv)) rv = APR_SUCCESS;
+    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv)) {
+        rv = APR_SUCCESS;
+    }
     return (APR_SUCCESS == rv) ? rv_entries : rv;
 }
 
@@ -435,8 +453,12 @@ static apr_status_t migrate_v1(md_store_t *store, apr_pool_t *p)
     for (g = MD_SG_NONE + 1; g < MD_SG_COUNT && APR_SUCCESS == rv; ++g) {
         rv = migrate_dirs(store, (md_store_group_t)g, migrate_pkey_cb, p);
     }
-    if (APR_SUCCESS == rv) rv = migrate_dirs(store, MD_SG_DOMAINS, migrate_pubcert_cb, p);
-    if (APR_SUCCESS == rv) rv = migrate_dirs(store, MD_SG_ARCHIVE, migrate_pubcert_cb, p);
+    if (APR_SUCCESS == rv) {
+        rv = migrate_dirs(store, MD_SG_DOMAINS, migrate_pubcert_cb, p);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = migrate_dirs(store, MD_SG_ARCHIVE, migrate_pubcert_cb, p);
+    }
     return rv;
 }
 
@@ -445,7 +467,9 @@ static apr_status_t migrate(md_store_t *store, md_json_t *json, double version,
 {
     apr_status_t rv = APR_SUCCESS;
 
-    if (version <= 1.0) rv = migrate_v1(store, p);
+    if (version <= 1.0) {
+        rv = migrate_v1(store, p);
+    }
     if (APR_SUCCESS != rv) goto leave;
     if (version <= 2.0) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "migrating store v2 -> v3");
@@ -472,7 +496,9 @@ static apr_status_t read_store_json(md_store_t *store, md_json_t *json,
     md_data_t key;
     apr_status_t rv;
 
-    if (version <= 0.0) version = 1.0;
+    if (version <= 0.0) {
+        version = 1.0;
+    }
     *pversion = version;
     if (version > MD_STORE_VERSION) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, 0, p, "version too new: %f", version);
@@ -488,7 +514,9 @@ static apr_status_t read_store_json(md_store_t *store, md_json_t *json,
                       (unsigned long)key.len);
         rv = APR_EINVAL;
     }
-    if (APR_SUCCESS == rv) store->key = key;
+    if (APR_SUCCESS == rv) {
+        store->key = key;
+    }
     return rv;
 }
 
@@ -506,7 +534,9 @@ static apr_status_t setup_store_file(md_store_t *store, apr_pool_t *p)
         /* someone else was quicker: use theirs */
         rv = md_json_readf(&json, p, fname);
     }
-    if (APR_SUCCESS == rv) rv = read_store_json(store, json, &version, p);
+    if (APR_SUCCESS == rv) {
+        rv = read_store_json(store, json, &version, p);
+    }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "The central store file "
             "md/md_store.json seems to exist, but its content are not readable as "
@@ -516,7 +546,9 @@ static apr_status_t setup_store_file(md_store_t *store, apr_pool_t *p)
             "file/location or clean the directory so it gets initialized again.");
         return rv;
     }
-    if (version < MD_STORE_VERSION) rv = migrate(store, json, version, fname, p);
+    if (version < MD_STORE_VERSION) {
+        rv = migrate(store, json, version, fname, p);
+    }
     return rv;
 }
 
@@ -562,7 +594,9 @@ leave:
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "init fs store at %s",
                       path ? path : "(null)");
     }
-    if (ptemp) apr_pool_destroy(ptemp);
+    if (ptemp) {
+        apr_pool_destroy(ptemp);
+    }
     *pstore = (APR_SUCCESS == rv) ? store : NULL;
     return rv;
 }
@@ -594,7 +628,9 @@ apr_status_t md_store_load(md_store_t *store, md_store_group_t group, const char
     apr_status_t rv;
     int flags;
 
-    if (pvalue) *pvalue = NULL;
+    if (pvalue) {
+        *pvalue = NULL;
+    }
     if (!aspect) return APR_EINVAL;
     rv = md_store_get_fname(&fname, store, group, name, aspect, p);
     if (APR_SUCCESS != rv) return rv;
@@ -690,9 +726,13 @@ static apr_status_t store_save(md_store_t *store, apr_pool_t *p, md_store_group_
         rv = APR_EEXIST;
         goto leave;
     }
-    if (create && (MD_SV_TEXT == vtype || MD_SV_JSON == vtype)) flags |= MD_FWRITE_EXCL;
+    if (create && (MD_SV_TEXT == vtype || MD_SV_JSON == vtype)) {
+        flags |= MD_FWRITE_EXCL;
+    }
     rv = value_text(&text, store, group, vtype, value, p);
-    if (APR_SUCCESS == rv) rv = md_util_fwrite_group(fname, fperms, gid, text, flags, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_util_fwrite_group(fname, fperms, gid, text, flags, p);
+    }
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, APR_STATUS_IS_EEXIST(rv) ? MD_LOG_DEBUG : MD_LOG_ERR,
@@ -809,7 +849,9 @@ static int rm_old_file_cb(void *baton, apr_pool_t *p, const char *dir,
     if (info.mtime >= ctx->modified) return 1;
     rv = apr_file_remove(fname, p);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "store: removed old %s", fname);
-    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) ctx->rv = rv;
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        ctx->rv = rv;
+    }
     return 1;
 }
 
@@ -842,7 +884,9 @@ static apr_status_t store_remove_old(md_store_t *store, apr_pool_t *p,
     ctx.aspect_pattern = aspect_pattern;
     ctx.rv = APR_SUCCESS;
     rv = md_util_dir_do(rm_old_dir_cb, &ctx, p, gdir, name_pattern);
-    if (APR_STATUS_IS_ENOENT(rv)) rv = APR_SUCCESS;
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = APR_SUCCESS;
+    }
     return (APR_SUCCESS == rv) ? ctx.rv : rv;
 }
 
@@ -921,7 +965,9 @@ static apr_status_t store_move(md_store_t *store, apr_pool_t *p, md_store_group_
     if (APR_SUCCESS != rv) goto leave;
     md_store_fs_group_perms(to, &dperms, &fperms);
     apr_file_perms_set(to_dir, dperms);
-    if (store->dir_cb) rv = store->dir_cb(store->dir_cb_baton, p, to, to_dir);
+    if (store->dir_cb) {
+        rv = store->dir_cb(store->dir_cb_baton, p, to, to_dir);
+    }
 leave:
     md_log_perror(MD_LOG_MARK, (APR_SUCCESS == rv) ? MD_LOG_DEBUG : MD_LOG_ERR, rv, p,
                   "store: moving %s to %s", from_dir, to_dir);
@@ -1096,7 +1142,9 @@ apr_status_t md_store_lock_global(md_store_t *store, apr_pool_t *p,
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "acquire global lock: %s", fname);
     while (1) {
         rv = apr_file_lock(f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
-        if (APR_SUCCESS == rv || apr_time_now() >= end) break;
+        if (APR_SUCCESS == rv || apr_time_now() >= end) {
+            break;
+        }
         apr_sleep(apr_time_from_msec(100));
     }
     if (APR_SUCCESS != rv) {
@@ -1159,7 +1207,9 @@ apr_status_t md_store_lock_name(md_store_lock_t **plock, md_store_t *store,
     if (!existed) {
         apr_file_perms_set(fname, MD_STORE_NAME_LOCK_PERMS);
         /* the other side (parent or child) must be able to open it too */
-        if (store->dir_cb) store->dir_cb(store->dir_cb_baton, p, group, fname);
+        if (store->dir_cb) {
+            store->dir_cb(store->dir_cb_baton, p, group, fname);
+        }
     }
     rv = apr_file_lock(f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
     if (APR_SUCCESS != rv) {

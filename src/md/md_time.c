@@ -111,7 +111,9 @@ const char *md_duration_print(apr_pool_t *p, apr_interval_time_t duration)
 
     if (duration < 0) {
         /* avoid overflow on negation of the minimum */
-        if (duration == APR_INT64_MIN) duration += 1;
+        if (duration == APR_INT64_MIN) {
+            duration += 1;
+        }
         return apr_pstrcat(p, "-", md_duration_print(p, -duration), NULL);
     }
     parts = duration_split(duration);
@@ -131,7 +133,9 @@ const char *md_duration_roughly(apr_pool_t *p, apr_interval_time_t duration)
     duration_parts_t parts;
 
     if (duration < 0) {
-        if (duration == APR_INT64_MIN) duration += 1;
+        if (duration == APR_INT64_MIN) {
+            duration += 1;
+        }
         duration = -duration;
     }
     parts = duration_split(duration);
@@ -259,7 +263,9 @@ md_timeperiod_t md_timeperiod_slice_before_end(const md_timeperiod_t *period,
 
     r.end = period->end;
     r.start = md_timeslice_start(ts, period->start, period->end);
-    if (r.start < period->start && ts->norm > 0) r.start = period->start;
+    if (r.start < period->start && ts->norm > 0) {
+        r.start = period->start;
+    }
     return r;
 }
 

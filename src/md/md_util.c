@@ -49,8 +49,12 @@ const char *md_util_base64url_encode(const char *data, apr_size_t len, apr_pool_
     n = apr_base64_encode_binary(enc, (const unsigned char *)data, (int)len);
     enc[n > 0 ? n - 1 : 0] = '\0';   /* n counts the terminating NUL */
     for (s = enc; *s; ++s) {
-        if ('+' == *s) *s = '-';
-        else if ('/' == *s) *s = '_';
+        if ('+' == *s) {
+            *s = '-';
+        }
+        else if ('/' == *s) {
+            *s = '_';
+        }
         else if ('=' == *s) {
             *s = '\0';
             break;
@@ -87,9 +91,15 @@ apr_status_t md_util_base64url_decode(md_data_t *out, const char *s, apr_pool_t 
     std = apr_palloc(p, slen + 4);
     for (i = 0; i < slen; ++i) {
         char c = s[i];
-        if ('-' == c || '+' == c) std[i] = '+';
-        else if ('_' == c || '/' == c) std[i] = '/';
-        else if (apr_isalnum(c)) std[i] = c;
+        if ('-' == c || '+' == c) {
+            std[i] = '+';
+        }
+        else if ('_' == c || '/' == c) {
+            std[i] = '/';
+        }
+        else if (apr_isalnum(c)) {
+            std[i] = c;
+        }
         else return APR_EINVAL;
     }
     if (1 == slen % 4) return APR_EINVAL;
@@ -174,7 +184,9 @@ apr_array_header_t *md_array_str_compact(apr_pool_t *p, const apr_array_header_t
 
     for (i = 0; a && i < a->nelts; ++i) {
         char *s = apr_pstrdup(p, APR_ARRAY_IDX(a, i, const char *));
-        if (!case_sensitive) md_util_str_tolower(s);
+        if (!case_sensitive) {
+            md_util_str_tolower(s);
+        }
         if (md_array_str_index(c, s, 0, case_sensitive) < 0) {
             APR_ARRAY_PUSH(c, const char *) = s;
         }
@@ -232,14 +244,18 @@ int md_dns_is_name(const char *hostname, int need_fqdn, int allow_wildcard)
 
     if (!hostname || !*hostname) return 0;
     /* "*." + a name: the name itself must be fully qualified ("*.org" is not) */
-    if (allow_wildcard && md_dns_is_wildcard(hostname)) c += 2;
+    if (allow_wildcard && md_dns_is_wildcard(hostname)) {
+        c += 2;
+    }
     total = strlen(c);
     if (total > 0 && '.' == c[total - 1]) --total;  /* trailing root dot */
     if (total == 0 || total > 253) return 0;
     for (; *c; ++c) {
         if ('.' == *c) {
             if (0 == label_len || '-' == c[-1]) return 0;
-            if (c[1]) ++dots;
+            if (c[1]) {
+                ++dots;
+            }
             label_len = 0;
             continue;
         }
@@ -380,9 +396,13 @@ static int find_password(const char *s, const char **pstart, apr_size_t *plen)
         end = auth + strcspn(auth, "/?#\" \t\r\n'<>");
         at = colon = NULL;
         for (c = auth; c < end; ++c) {
-            if ('@' == *c) at = c;
+            if ('@' == *c) {
+                at = c;
+            }
         }
-        if (at) colon = memchr(auth, ':', (apr_size_t)(at - auth));
+        if (at) {
+            colon = memchr(auth, ':', (apr_size_t)(at - auth));
+        }
         if (colon && at > colon + 1) {
             *pstart = colon + 1;
             *plen = (apr_size_t)(at - colon - 1);
@@ -458,7 +478,9 @@ apr_status_t md_util_mkdir(const char *path, apr_fileperms_t perms, apr_pool_t *
 
     if (APR_SUCCESS == rv || APR_STATUS_IS_EEXIST(rv)) {
         rv = md_util_is_dir(path, p) ? apr_file_perms_set(path, perms) : APR_ENOTDIR;
-        if (APR_STATUS_IS_ENOTIMPL(rv)) rv = APR_SUCCESS;
+        if (APR_STATUS_IS_ENOTIMPL(rv)) {
+            rv = APR_SUCCESS;
+        }
     }
     return rv;
 }
@@ -473,7 +495,9 @@ static apr_status_t fread_open(int *pfd, apr_size_t *psize, const char *path,
     apr_status_t rv = APR_SUCCESS;
     int fd, oflags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
 
-    if (flags & MD_FREAD_NOFOLLOW) oflags |= O_NOFOLLOW;
+    if (flags & MD_FREAD_NOFOLLOW) {
+        oflags |= O_NOFOLLOW;
+    }
     *pfd = fd = open(path, oflags);
     if (fd < 0) {
         rv = APR_FROM_OS_ERROR(errno);
@@ -523,12 +547,16 @@ apr_status_t md_util_fread(const char **pdata, apr_size_t *plen, const char *pat
     /* a file that grew since fstat is cut at its size then */
     while (len < size) {
         n = read(fd, data + len, size - len);
-        if (n < 0 && EINTR == errno) continue;
+        if (n < 0 && EINTR == errno) {
+            continue;
+        }
         if (n < 0) {
             rv = APR_FROM_OS_ERROR(errno);
             break;
         }
-        if (0 == n) break;
+        if (0 == n) {
+            break;
+        }
         len += (apr_size_t)n;
     }
     close(fd);
@@ -554,10 +582,14 @@ static apr_status_t sync_parent_dir(const char *path, apr_pool_t *p)
     apr_status_t rv = APR_SUCCESS;
     int fd;
 
-    if (!*dir) dir = "/";
+    if (!*dir) {
+        dir = "/";
+    }
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return APR_FROM_OS_ERROR(errno);
-    if (0 != fsync(fd) && EINVAL != errno) rv = APR_FROM_OS_ERROR(errno);
+    if (0 != fsync(fd) && EINVAL != errno) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
     close(fd);
     return rv;
 }
@@ -574,7 +606,9 @@ apr_status_t md_util_perms_set_nofollow(const char *path, apr_fileperms_t perms)
 
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return APR_FROM_OS_ERROR(errno);
-    if (0 != fchmod(fd, (mode_t)md_util_perms_to_mode(perms))) rv = APR_FROM_OS_ERROR(errno);
+    if (0 != fchmod(fd, (mode_t)md_util_perms_to_mode(perms))) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
     close(fd);
     return rv;
 }
@@ -599,7 +633,9 @@ static apr_status_t write_open(apr_file_t **pf, const char *path,
     if (APR_SUCCESS == rv && (apr_gid_t)-1 != gid && 0 != fchown(fd, (uid_t)-1, gid)) {
         rv = APR_FROM_OS_ERROR(errno);
     }
-    if (APR_SUCCESS != rv) apr_file_close(*pf);
+    if (APR_SUCCESS != rv) {
+        apr_file_close(*pf);
+    }
     return rv;
 }
 
@@ -610,8 +646,12 @@ static apr_status_t write_and_close(apr_file_t *f, int flags, apr_pool_t *p,
 {
     apr_status_t rv = write_cb(baton, f, p), rv2;
 
-    if (APR_SUCCESS == rv) rv = apr_file_flush(f);
-    if (APR_SUCCESS == rv && !(flags & MD_FWRITE_NOSYNC)) rv = apr_file_datasync(f);
+    if (APR_SUCCESS == rv) {
+        rv = apr_file_flush(f);
+    }
+    if (APR_SUCCESS == rv && !(flags & MD_FWRITE_NOSYNC)) {
+        rv = apr_file_datasync(f);
+    }
     rv2 = apr_file_close(f);
     return (APR_SUCCESS == rv) ? rv2 : rv;
 }
@@ -626,14 +666,18 @@ static apr_status_t tmp_open(apr_file_t **pf, const char *tmp, apr_fileperms_t p
 
     for (i = 0; ; ++i) {
         rv = write_open(pf, tmp, perms, gid, p);
-        if (!APR_STATUS_IS_EEXIST(rv)) break;
+        if (!APR_STATUS_IS_EEXIST(rv)) {
+            break;
+        }
         if (i >= 20) {
             apr_file_remove(tmp, p);
         }
         else {
             apr_sleep(apr_time_from_msec(25));
         }
-        if (i > 21) break;
+        if (i > 21) {
+            break;
+        }
     }
     return rv;
 }
@@ -650,7 +694,9 @@ static apr_status_t write_file(const char *path, apr_fileperms_t perms, apr_gid_
                                   : tmp_open(&f, tmp, perms, gid, p);
     if (APR_SUCCESS != rv) return rv;
     rv = write_and_close(f, flags, p, write_cb, baton);
-    if (APR_SUCCESS == rv && tmp != path) rv = apr_file_rename(tmp, path, p);
+    if (APR_SUCCESS == rv && tmp != path) {
+        rv = apr_file_rename(tmp, path, p);
+    }
     if (APR_SUCCESS != rv) {
         apr_file_remove(tmp, p);
         return rv;
@@ -718,10 +764,16 @@ apr_status_t md_util_fsync_dir(const char *dir, apr_pool_t *p)
         return rv;
     }
     while (APR_SUCCESS == rv && (e = readdir(d))) {
-        if (DT_REG != e->d_type && DT_UNKNOWN != e->d_type) continue;
+        if (DT_REG != e->d_type && DT_UNKNOWN != e->d_type) {
+            continue;
+        }
         fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0) continue;
-        if (0 != fdatasync(fd) && EINVAL != errno) rv = APR_FROM_OS_ERROR(errno);
+        if (fd < 0) {
+            continue;
+        }
+        if (0 != fdatasync(fd) && EINVAL != errno) {
+            rv = APR_FROM_OS_ERROR(errno);
+        }
         close(fd);
     }
     if (APR_SUCCESS == rv && 0 != fsync(dirfd(d)) && EINVAL != errno) {
@@ -737,7 +789,9 @@ apr_status_t md_util_syncfs(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) return APR_FROM_OS_ERROR(errno);
-    if (0 != syncfs(fd)) rv = APR_FROM_OS_ERROR(errno);
+    if (0 != syncfs(fd)) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
     close(fd);
     return rv;
 }
@@ -767,9 +821,13 @@ static apr_status_t rm_at(int dfd, const char *name, int depth)
         return rv;
     }
     while ((e = readdir(d))) {
-        if (!strcmp(".", e->d_name) || !strcmp("..", e->d_name)) continue;
+        if (!strcmp(".", e->d_name) || !strcmp("..", e->d_name)) {
+            continue;
+        }
         rv_entry = rm_at(dirfd(d), e->d_name, depth + 1);
-        if (APR_SUCCESS == rv) rv = rv_entry;
+        if (APR_SUCCESS == rv) {
+            rv = rv_entry;
+        }
     }
     closedir(d);
     if (APR_SUCCESS != rv) return rv;
@@ -787,7 +845,9 @@ apr_status_t md_util_rm_recursive(const char *path, apr_pool_t *p)
 
     dir = slash ? apr_pstrndup(p, path, (apr_size_t)(slash - path)) : ".";
     name = slash ? slash + 1 : path;
-    if (!*dir) dir = "/";
+    if (!*dir) {
+        dir = "/";
+    }
     if (!*name || !strcmp(".", name) || !strcmp("..", name)) return APR_EINVAL;
     dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return (ENOENT == errno) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
@@ -809,9 +869,15 @@ apr_status_t md_util_dir_do(md_util_dir_cb *cb, void *baton, apr_pool_t *p,
     rv = apr_dir_open(&d, dir, ptemp);
     if (APR_SUCCESS != rv) goto leave;
     while (APR_SUCCESS == apr_dir_read(&info, APR_FINFO_TYPE | APR_FINFO_NAME, d)) {
-        if (!strcmp(".", info.name) || !strcmp("..", info.name)) continue;
-        if (pattern && APR_SUCCESS != apr_fnmatch(pattern, info.name, 0)) continue;
-        if (!cb(baton, ptemp, dir, info.name, info.filetype)) break;
+        if (!strcmp(".", info.name) || !strcmp("..", info.name)) {
+            continue;
+        }
+        if (pattern && APR_SUCCESS != apr_fnmatch(pattern, info.name, 0)) {
+            continue;
+        }
+        if (!cb(baton, ptemp, dir, info.name, info.filetype)) {
+            break;
+        }
     }
     apr_dir_close(d);
 leave:
@@ -878,14 +944,24 @@ static void exec_child(const char *cmd, const char *const *argv,
     null = open("/dev/null", O_RDONLY);
     if (null >= 0) {
         dup2(null, STDIN_FILENO);
-        if (null != STDIN_FILENO) close(null);
+        if (null != STDIN_FILENO) {
+            close(null);
+        }
     }
     dup2(errpipe_w, STDERR_FILENO);
-    if (errpipe_w != STDERR_FILENO) close(errpipe_w);
-    if (envp) execve(cmd, (char *const *)argv, (char *const *)envp);
-    else execv(cmd, (char *const *)argv);
+    if (errpipe_w != STDERR_FILENO) {
+        close(errpipe_w);
+    }
+    if (envp) {
+        execve(cmd, (char *const *)argv, (char *const *)envp);
+    }
+    else {
+        execv(cmd, (char *const *)argv);
+    }
     err = errno;
-    if (write(errfd, &err, sizeof(err)) < 0) err = 0;
+    if (write(errfd, &err, sizeof(err)) < 0) {
+        err = 0;
+    }
     _exit(127);
 }
 
@@ -933,7 +1009,9 @@ static const char *const *exec_envp(const char *const *env, apr_pool_t *p)
     envp = apr_array_make(p, 32, sizeof(const char *));
     for (cur = environ; cur && *cur; ++cur) {
         for (add = env; *add && !env_same_name(*add, *cur); ++add) {}
-        if (!*add) APR_ARRAY_PUSH(envp, const char *) = *cur;
+        if (!*add) {
+            APR_ARRAY_PUSH(envp, const char *) = *cur;
+        }
     }
     for (add = env; *add; ++add) APR_ARRAY_PUSH(envp, const char *) = *add;
     APR_ARRAY_PUSH(envp, const char *) = NULL;
@@ -996,12 +1074,18 @@ apr_status_t md_util_exec_timed(apr_pool_t *p, const char *cmd, const char *cons
         pfd.events = POLLIN;
         pfd.revents = 0;
         if (poll(&pfd, 1, (int)(left / 1000) + 1) < 0) {
-            if (EINTR == errno) continue;
+            if (EINTR == errno) {
+                continue;
+            }
             break;
         }
-        if (!pfd.revents) continue;
+        if (!pfd.revents) {
+            continue;
+        }
         n = read(errpipe[0], buf + blen, sizeof(buf) - 1 - blen);
-        if (n < 0 && EINTR == errno) continue;
+        if (n < 0 && EINTR == errno) {
+            continue;
+        }
         if (n <= 0) {
             eof = 1;
             break;
@@ -1013,7 +1097,9 @@ apr_status_t md_util_exec_timed(apr_pool_t *p, const char *cmd, const char *cons
     /* stderr closed (or given up): wait for the exit, within the deadline */
     while (!timed_out) {
         w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) break;
+        if (w == pid) {
+            break;
+        }
         if (w < 0 && EINTR != errno) {
             rv = APR_FROM_OS_ERROR(errno);
             goto leave;
@@ -1036,10 +1122,18 @@ apr_status_t md_util_exec_timed(apr_pool_t *p, const char *cmd, const char *cons
     }
     *pexit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 leave:
-    if (errpipe[0] >= 0) close(errpipe[0]);
-    if (errpipe[1] >= 0) close(errpipe[1]);
-    if (execpipe[0] >= 0) close(execpipe[0]);
-    if (execpipe[1] >= 0) close(execpipe[1]);
+    if (errpipe[0] >= 0) {
+        close(errpipe[0]);
+    }
+    if (errpipe[1] >= 0) {
+        close(errpipe[1]);
+    }
+    if (execpipe[0] >= 0) {
+        close(execpipe[0]);
+    }
+    if (execpipe[1] >= 0) {
+        close(execpipe[1]);
+    }
     return rv;
 }
 

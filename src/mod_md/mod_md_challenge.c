@@ -97,7 +97,9 @@ static int require_https(request_rec *r)
     }
     for (i = 0; i < mds->nelts && !md; ++i) {
         md_t *m = APR_ARRAY_IDX(mds, i, md_t *);
-        if (md_contains(m, host, 1)) md = m;
+        if (md_contains(m, host, 1)) {
+            md = m;
+        }
     }
     if (!md || md->require_https <= MD_REQUIRE_OFF) return DECLINED;
     is_ssl = ap_ssl_conn_is_ssl(r->connection);

@@ -440,8 +440,12 @@ static const char *parse_value(cmd_parms *cmd, const md_setting_t *st, const cha
 
     switch (st->kind) {
         case MD_VAL_FLAG:
-            if (is_word(value, "on")) *(int *)field = 1;
-            else if (is_word(value, "off")) *(int *)field = 0;
+            if (is_word(value, "on")) {
+                *(int *)field = 1;
+            }
+            else if (is_word(value, "off")) {
+                *(int *)field = 0;
+            }
             else {
                 return apr_psprintf(cmd->pool, "unknown '%s', supported parameter "
                                     "values are 'on' and 'off'", value);
@@ -544,8 +548,12 @@ static const md_setting_t st_proto = {
 
 static int is_transitive_word(const char *value, int *ptransitive)
 {
-    if (is_word(value, "auto")) *ptransitive = 1;
-    else if (is_word(value, "manual")) *ptransitive = 0;
+    if (is_word(value, "auto")) {
+        *ptransitive = 1;
+    }
+    else if (is_word(value, "manual")) {
+        *ptransitive = 0;
+    }
     else return 0;
     return 1;
 }
@@ -605,7 +613,9 @@ static void add_name(cmd_parms *cmd, md_t *md, md_srv_conf_t *sec, const char *n
     if (md_has_name(md, sec, lower, cmd->pool)) return;
     warn_name(cmd, name);
     APR_ARRAY_PUSH(md->domains, const char *) = lower;
-    if (sec->names) apr_hash_set(sec->names, lower, APR_HASH_KEY_STRING, lower);
+    if (sec->names) {
+        apr_hash_set(sec->names, lower, APR_HASH_KEY_STRING, lower);
+    }
 }
 
 /* Whether a name can be a directory in the store (as md_store_fs checks). */
@@ -628,7 +638,9 @@ static void add_md(cmd_parms *cmd, int argc, char *const argv[], int all_names,
     *pmd = NULL;
     md->domains = apr_array_make(cmd->pool, argc > 0? argc : 1, sizeof(const char *));
     for (i = 0; i < argc; ++i) {
-        if (!all_names && is_transitive_word(argv[i], &sec->transitive)) continue;
+        if (!all_names && is_transitive_word(argv[i], &sec->transitive)) {
+            continue;
+        }
         add_name(cmd, md, sec, argv[i]);
     }
     if (md->domains->nelts == 0) return;
@@ -678,7 +690,9 @@ static const char *set_section(cmd_parms *cmd, void *dc, const char *arg)
     words = apr_array_make(cmd->temp_pool, 5, sizeof(char *));
     while (*args) {
         char *word = ap_getword_conf(cmd->temp_pool, &args);
-        if (*word) APR_ARRAY_PUSH(words, char *) = word;
+        if (*word) {
+            APR_ARRAY_PUSH(words, char *) = word;
+        }
     }
     add_md(cmd, words->nelts, (char *const *)words->elts, 0, &md, &sec);
     if (!md && words->nelts > 0) {
@@ -709,7 +723,9 @@ static const char *set_member(cmd_parms *cmd, void *dc, int argc, char *const ar
         return check_loc(cmd, MD_LOC_MD);
     }
     for (i = 0; i < argc; ++i) {
-        if (is_transitive_word(argv[i], &sc->section->transitive)) continue;
+        if (is_transitive_word(argv[i], &sc->section->transitive)) {
+            continue;
+        }
         add_name(cmd, sc->current, sc->section, argv[i]);
     }
     return NULL;
@@ -774,7 +790,9 @@ static const char *set_challenges(cmd_parms *cmd, void *dc, int argc, char *cons
     for (i = 0; i < argc; ++i) {
         type = NULL;
         for (k = 0; k < MD_ARRAY_LEN(known_challenges); ++k) {
-            if (is_word(argv[i], known_challenges[k])) type = known_challenges[k];
+            if (is_word(argv[i], known_challenges[k])) {
+                type = known_challenges[k];
+            }
         }
         if (!type) {
             /* kept: the CA may offer it; if not, the renewal fails with
@@ -795,9 +813,15 @@ static const char *set_renew_mode(cmd_parms *cmd, void *dc, const char *value)
     int mode;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
-    if (is_word(value, "auto") || is_word(value, "automatic")) mode = MD_RENEW_AUTO;
-    else if (is_word(value, "always")) mode = MD_RENEW_ALWAYS;
-    else if (is_word(value, "manual") || is_word(value, "stick")) mode = MD_RENEW_MANUAL;
+    if (is_word(value, "auto") || is_word(value, "automatic")) {
+        mode = MD_RENEW_AUTO;
+    }
+    else if (is_word(value, "always")) {
+        mode = MD_RENEW_ALWAYS;
+    }
+    else if (is_word(value, "manual") || is_word(value, "stick")) {
+        mode = MD_RENEW_MANUAL;
+    }
     else return apr_pstrcat(cmd->pool, "unknown MDDriveMode ", value, NULL);
     target_conf(cmd)->renew_mode = mode;
     return NULL;
@@ -809,8 +833,12 @@ static const char *set_activation(cmd_parms *cmd, void *dc, const char *value)
 
     (void)dc;
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
-    if (is_word(value, "restart")) target_conf(cmd)->activation_live = 0;
-    else if (is_word(value, "live")) target_conf(cmd)->activation_live = 1;
+    if (is_word(value, "restart")) {
+        target_conf(cmd)->activation_live = 0;
+    }
+    else if (is_word(value, "live")) {
+        target_conf(cmd)->activation_live = 1;
+    }
     else {
         return apr_psprintf(cmd->pool, "unknown '%s', supported parameter values are "
                             "'restart' and 'live'", value);
@@ -824,9 +852,15 @@ static const char *set_require_https(cmd_parms *cmd, void *dc, const char *value
     int mode;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
-    if (is_word(value, "off")) mode = MD_REQUIRE_OFF;
-    else if (is_word(value, "temporary")) mode = MD_REQUIRE_TEMPORARY;
-    else if (is_word(value, "permanent")) mode = MD_REQUIRE_PERMANENT;
+    if (is_word(value, "off")) {
+        mode = MD_REQUIRE_OFF;
+    }
+    else if (is_word(value, "temporary")) {
+        mode = MD_REQUIRE_TEMPORARY;
+    }
+    else if (is_word(value, "permanent")) {
+        mode = MD_REQUIRE_PERMANENT;
+    }
     else {
         return apr_psprintf(cmd->pool, "unknown '%s', supported parameter values are "
                             "'temporary' and 'permanent'", value);
@@ -843,9 +877,15 @@ static const char *set_crl_check(cmd_parms *cmd, void *dc, const char *value)
     int mode;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
-    if (is_word(value, "off")) mode = MD_CRL_CHECK_OFF;
-    else if (is_word(value, "on")) mode = MD_CRL_CHECK_ON;
-    else if (is_word(value, "auto")) mode = MD_CRL_CHECK_AUTO;
+    if (is_word(value, "off")) {
+        mode = MD_CRL_CHECK_OFF;
+    }
+    else if (is_word(value, "on")) {
+        mode = MD_CRL_CHECK_ON;
+    }
+    else if (is_word(value, "auto")) {
+        mode = MD_CRL_CHECK_AUTO;
+    }
     else {
         return apr_psprintf(cmd->pool, "%s: unknown '%s', supported parameter values "
                             "are 'auto', 'on' and 'off'", cmd->cmd->name, value);
@@ -904,7 +944,9 @@ static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const arg
         }
         else if (!ap_cstr_casecmpn(arg, "rsa", 3)) {
             bits = MD_PKEY_RSA_BITS_DEFAULT;
-            if (arg[3]) err = parse_rsa_bits(cmd, arg + 3, &bits);
+            if (arg[3]) {
+                err = parse_rsa_bits(cmd, arg + 3, &bits);
+            }
             else if (i + 1 < argc && apr_isdigit(argv[i + 1][0])) {
                 err = parse_rsa_bits(cmd, argv[++i], &bits);
             }
@@ -933,7 +975,9 @@ static const char *set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const arg
         }
     }
     /* with every key type ignored, so is the directive */
-    if (kept > 0) target_conf(cmd)->pks = pks;
+    if (kept > 0) {
+        target_conf(cmd)->pks = pks;
+    }
     return NULL;
 }
 
@@ -1015,8 +1059,12 @@ static const char *set_proxy(cmd_parms *cmd, void *dc, const char *value)
         warn_value(cmd, "%s: '%s' is not usable as a proxy (%s), requests through it "
                    "will fail", cmd->cmd->name, value, err);
     }
-    if (sc->section) sc->section->proxy_url = value;
-    else sc->mc->proxy_url = value;
+    if (sc->section) {
+        sc->section->proxy_url = value;
+    }
+    else {
+        sc->mc->proxy_url = value;
+    }
     return NULL;
 }
 
@@ -1046,8 +1094,12 @@ static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value)
         }
         warn_missing_file(cmd, path);
     }
-    if (sc->section) field = for_proxy? &sc->section->proxy_ca_certs : &sc->section->ca_certs;
-    else field = for_proxy? &sc->mc->proxy_ca_certs : &sc->mc->ca_certs;
+    if (sc->section) {
+        field = for_proxy? &sc->section->proxy_ca_certs : &sc->section->ca_certs;
+    }
+    else {
+        field = for_proxy? &sc->mc->proxy_ca_certs : &sc->mc->ca_certs;
+    }
     *field = path;
     return NULL;
 }
@@ -1070,8 +1122,12 @@ static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, const char *args)
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_ALL))) return err;
-    if (sc->section) sc->section->dns01_cmd = trimmed_or_null(cmd->pool, args);
-    else sc->mc->dns01_cmd = trimmed_or_null(cmd->pool, args);
+    if (sc->section) {
+        sc->section->dns01_cmd = trimmed_or_null(cmd->pool, args);
+    }
+    else {
+        sc->mc->dns01_cmd = trimmed_or_null(cmd->pool, args);
+    }
     return NULL;
 }
 
@@ -1091,8 +1147,12 @@ static const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
-    if (!strcmp("1", value)) cmd_mod_conf(cmd)->dns01_version = 1;
-    else if (!strcmp("2", value)) cmd_mod_conf(cmd)->dns01_version = 2;
+    if (!strcmp("1", value)) {
+        cmd_mod_conf(cmd)->dns01_version = 1;
+    }
+    else if (!strcmp("2", value)) {
+        cmd_mod_conf(cmd)->dns01_version = 2;
+    }
     else return "Only versions `1` and `2` are supported";
     return NULL;
 }
@@ -1112,7 +1172,9 @@ static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value)
     }
     warn_missing_file(cmd, path);
     pfiles = cmd->info? &sc->current->pkey_files : &sc->current->cert_files;
-    if (!*pfiles) *pfiles = apr_array_make(cmd->pool, 3, sizeof(const char *));
+    if (!*pfiles) {
+        *pfiles = apr_array_make(cmd->pool, 3, sizeof(const char *));
+    }
     APR_ARRAY_PUSH(*pfiles, const char *) = path;
     return NULL;
 }
@@ -1199,8 +1261,12 @@ static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const 
             warn_value(cmd, "%s: '%s' has more than a port number after ':', %d is "
                        "used", cmd->cmd->name, values[i], local);
         }
-        if (80 == net) mc->local_80 = local;
-        else mc->local_443 = local;
+        if (80 == net) {
+            mc->local_80 = local;
+        }
+        else {
+            mc->local_443 = local;
+        }
     }
     return NULL;
 }
@@ -1259,8 +1325,12 @@ static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
-    if (is_word(value, "on")) mc->use_store_locks = 1;
-    else if (is_word(value, "off")) mc->use_store_locks = 0;
+    if (is_word(value, "on")) {
+        mc->use_store_locks = 1;
+    }
+    else if (is_word(value, "off")) {
+        mc->use_store_locks = 0;
+    }
     else if (APR_STATUS_IS_ERANGE(rv = md_duration_parse(&wait, value, "s"))) {
         warn_too_large(cmd, value);
     }
@@ -1271,7 +1341,9 @@ static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
             return NULL;
         }
         mc->use_store_locks = (wait != 0);
-        if (wait) mc->lock_wait_timeout = wait;
+        if (wait) {
+            mc->lock_wait_timeout = wait;
+        }
     }
     else return "neither 'on', 'off' or a duration specified";
     return NULL;
@@ -1282,7 +1354,9 @@ static const char *set_match_names(cmd_parms *cmd, void *dc, const char *value)
     const char *err;
 
     if ((err = check_loc(cmd, MD_LOC_NOT_MD))) return err;
-    if (is_word(value, "all")) cmd_mod_conf(cmd)->match_mode = MD_MATCH_ALL;
+    if (is_word(value, "all")) {
+        cmd_mod_conf(cmd)->match_mode = MD_MATCH_ALL;
+    }
     else if (is_word(value, "servernames")) {
         cmd_mod_conf(cmd)->match_mode = MD_MATCH_SERVERNAMES;
     }
@@ -1569,7 +1643,9 @@ static void complete_ca(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
     }
     /* the only protocol, accepted in any case, written as "ACME" */
     md->ca_proto = md_defaults.ca_proto;
-    if (proto && ap_cstr_casecmp(proto, MD_PROTO_ACME)) md->ca_proto = proto;
+    if (proto && ap_cstr_casecmp(proto, MD_PROTO_ACME)) {
+        md->ca_proto = proto;
+    }
     md->ca_agreement = PICK_PTR(ca_agreement);
     md->ca_challenges = (challenges && challenges->nelts > 0)?
         md_array_str_compact(p, challenges, 0) : NULL;
@@ -1614,9 +1690,13 @@ static void complete_md(md_t *md, const md_srv_conf_t *sec, const md_srv_conf_t 
     md->crl_check = PICK_INT(crl_check, MD_CRL_CHECK_OFF);
     md->profile = PICK_PTR(profile);
     md->renew_window = PICK_PTR(renew_window);
-    if (!md->renew_window) md->renew_window = &md_defaults.renew_window;
+    if (!md->renew_window) {
+        md->renew_window = &md_defaults.renew_window;
+    }
     md->warn_window = PICK_PTR(warn_window);
-    if (!md->warn_window) md->warn_window = &md_defaults.warn_window;
+    if (!md->warn_window) {
+        md->warn_window = &md_defaults.warn_window;
+    }
     pks = PICK_PTR(pks);
     md->pks = pks? md_pkeys_spec_clone(p, pks) : NULL;
     complete_ca(md, sec, glob, admin, p);
@@ -1635,7 +1715,9 @@ apr_status_t md_config_complete_md(md_t *md, server_rec *base_server, apr_pool_t
     int i;
 
     for (i = 0; i < mds->nelts; ++i) {
-        if (APR_ARRAY_IDX(mds, i, md_t *) != md) continue;
+        if (APR_ARRAY_IDX(mds, i, md_t *) != md) {
+            continue;
+        }
         complete_md(md, APR_ARRAY_IDX(glob->mc->md_sections, i, md_srv_conf_t *), glob,
                     base_server->server_admin, p);
         return APR_SUCCESS;
@@ -1689,10 +1771,16 @@ static int check_overlaps(server_rec *s, md_mod_conf_t *mc, apr_pool_t *p)
             const char *name = APR_ARRAY_IDX(md->domains, j, const char *);
             const md_t *other = apr_hash_get(owner, name, APR_HASH_KEY_STRING);
             if (other && other != md) {
-                if (++errors <= MD_CHECK_MAX_REPORTS) report_overlap(s, name, other, md);
+                if (++errors <= MD_CHECK_MAX_REPORTS) {
+                    report_overlap(s, name, other, md);
+                }
             }
-            else apr_hash_set(owner, name, APR_HASH_KEY_STRING, md);
-            if ('*' == name[0]) wildcards = 1;
+            else {
+                apr_hash_set(owner, name, APR_HASH_KEY_STRING, md);
+            }
+            if ('*' == name[0]) {
+                wildcards = 1;
+            }
         }
     }
     for (i = 0; wildcards && i < mc->mds->nelts; ++i) {
@@ -1701,7 +1789,9 @@ static int check_overlaps(server_rec *s, md_mod_conf_t *mc, apr_pool_t *p)
             const char *name = APR_ARRAY_IDX(md->domains, j, const char *);
             const char *dot = strchr(name, '.');
             const md_t *other;
-            if (md_dns_is_wildcard(name) || !dot) continue;
+            if (md_dns_is_wildcard(name) || !dot) {
+                continue;
+            }
             other = apr_hash_get(owner, apr_pstrcat(p, "*", dot, NULL), APR_HASH_KEY_STRING);
             if (other && other != md && ++errors <= MD_CHECK_MAX_REPORTS) {
                 report_overlap(s, name, other, md);
@@ -1777,7 +1867,9 @@ static void check_wildcard(server_rec *s, const md_t *md, const md_mod_conf_t *m
     }
     for (i = 0; i < md->domains->nelts && !wildcard; ++i) {
         const char *name = APR_ARRAY_IDX(md->domains, i, const char *);
-        if (md_dns_is_wildcard(name)) wildcard = name;
+        if (md_dns_is_wildcard(name)) {
+            wildcard = name;
+        }
     }
     if (!wildcard) return;
     if (md->ca_challenges
@@ -1803,8 +1895,12 @@ apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
     int i, errors = 0;
 
     md_config_complete_all(base_server, mc->p);
-    if (MD_MATCH_ALL == mc->match_mode) errors += check_overlaps(base_server, mc, p);
-    else drop_duplicate_names(base_server, mc, p);
+    if (MD_MATCH_ALL == mc->match_mode) {
+        errors += check_overlaps(base_server, mc, p);
+    }
+    else {
+        drop_duplicate_names(base_server, mc, p);
+    }
     for (i = 0; i < mc->mds->nelts; ++i) {
         const md_t *md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
         errors += check_static_files(base_server, md);
@@ -1824,7 +1920,9 @@ void md_config_warn_gone_cas(server_rec *base_server)
 
         for (k = 0; md->ca_urls && k < md->ca_urls->nelts; ++k) {
             url = APR_ARRAY_IDX(md->ca_urls, k, const char *);
-            if (!(gone = md_ca_known_gone(url))) continue;
+            if (!(gone = md_ca_known_gone(url))) {
+                continue;
+            }
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base_server, APLOGNO(10740)
                          "%s: the CA %s (%s) no longer issues certificates via ACME "
                          "(since %s), renewals from it will fail. Configure a current "
@@ -1841,7 +1939,9 @@ static int md_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     md_config_log_warnings(s);
     if (APR_SUCCESS != md_config_check(s, ptemp)) return !OK;
     /* a real start says it in the error log, from post_config */
-    if (AP_SQ_RM_CONFIG_TEST == ap_state_query(AP_SQ_RUN_MODE)) md_config_warn_gone_cas(s);
+    if (AP_SQ_RM_CONFIG_TEST == ap_state_query(AP_SQ_RUN_MODE)) {
+        md_config_warn_gone_cas(s);
+    }
     return OK;
 }
 

@@ -84,7 +84,9 @@ apr_uint32_t md_drive_unsaved_version(const char *name)
 
 static apr_status_t memo_reset(void *data)
 {
-    if (unsaved_jobs == data) unsaved_jobs = NULL;
+    if (unsaved_jobs == data) {
+        unsaved_jobs = NULL;
+    }
     return APR_SUCCESS;
 }
 
@@ -127,7 +129,9 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
                              "processing %s: %s", "all", "renewal run failed");
             }
             wait = dctx->next_run - apr_time_now();
-            if (wait < apr_time_from_sec(1)) wait = apr_time_from_sec(1);
+            if (wait < apr_time_from_sec(1)) {
+                wait = apr_time_from_sec(1);
+            }
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10107)
                          "next run in %s", md_duration_print(ptemp, wait));
         set_interval:
@@ -208,7 +212,9 @@ static apr_array_header_t *usable_challenges(md_mod_rt_t *rt, const md_t *md,
     if (rt->https_reachable && md->acme_tls_1_domains->nelts > 0) {
         APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_TLSALPN01;
     }
-    if (rt->http_reachable) APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_HTTP01;
+    if (rt->http_reachable) {
+        APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_HTTP01;
+    }
     if (md->dns01_cmd || dns01_cmd) {
         APR_ARRAY_PUSH(types, const char *) = MD_AUTHZ_TYPE_DNS01;
     }
@@ -255,10 +261,14 @@ static md_drive_settings *drive_settings(md_mod_rt_t *rt, md_mod_conf_t *mc,
     ds->no_challenges = apr_hash_make(p);
     for (i = 0; i < mds->nelts; ++i) {
         md = APR_ARRAY_IDX(mds, i, md_t *);
-        if (md->ca_challenges && md->ca_challenges->nelts > 0) continue;
+        if (md->ca_challenges && md->ca_challenges->nelts > 0) {
+            continue;
+        }
         types = usable_challenges(rt, md, mc->dns01_cmd, p);
         apr_hash_set(ds->challenge_types, md->name, APR_HASH_KEY_STRING, types);
-        if (types->nelts > 0) continue;
+        if (types->nelts > 0) {
+            continue;
+        }
         /* each renewal fails with this (AH10056), as the original's */
         why = no_challenges_why(rt, md, mc->dns01_cmd, p);
         apr_hash_set(ds->no_challenges, md->name, APR_HASH_KEY_STRING, why);
@@ -302,7 +312,9 @@ static apr_array_header_t *watched_mds(md_mod_rt_t *rt, apr_pool_t *p)
         md = APR_ARRAY_IDX(rt->mds, i, md_t *);
         md->watched = md_renew_is_watched(md, apr_hash_get(used, md->name,
                                                            APR_HASH_KEY_STRING) != NULL);
-        if (md->watched) APR_ARRAY_PUSH(mds, md_t *) = md;
+        if (md->watched) {
+            APR_ARRAY_PUSH(mds, md_t *) = md;
+        }
     }
     return mds;
 }
@@ -319,7 +331,9 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     /* after the activations and mod_ssl's fallbacks */
-    if (rt && !rt->store_error) md_init_store_group(rt, s, ptemp);
+    if (rt && !rt->store_error) {
+        md_init_store_group(rt, s, ptemp);
+    }
     if (rt && rt->reg) {
         rv = md_reg_sync(rt->reg);
         if (APR_SUCCESS != rv) {

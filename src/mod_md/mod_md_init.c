@@ -87,7 +87,9 @@ md_event_t *md_mod_events_make(const md_mod_rt_t *rt, apr_pool_t *p)
     md_event_t *events = md_event_make(p, mc->message_cmd, mc->notify_cmd);
     const char *dir = rt->store ? md_store_base_dir(rt->store) : NULL;
 
-    if (dir) dir = ap_server_root_relative(p, dir);
+    if (dir) {
+        dir = ap_server_root_relative(p, dir);
+    }
     md_event_set_env_context(events, dir, rt->mds);
     return events;
 }
@@ -100,7 +102,9 @@ static void md_init_installed(md_mod_rt_t *rt, md_t *md, md_json_t *json, apr_po
     md_job_t *job;
 
     job = md_job_make(p, rt->store, MD_SG_TMP, md->name, mc->retry_delay);
-    if (json) md_job_from_json(job, json, p);
+    if (json) {
+        md_job_from_json(job, json, p);
+    }
     job->events = md_mod_events_make(rt, p);
     md_job_notify(job, "installed", NULL);
     md_job_save(job, p);
@@ -284,7 +288,9 @@ static void match_name(md_mod_rt_t *rt, server_rec *s, const char *name, int exa
     }
     md = exact_only ? apr_hash_get(rt->by_domain, lname, APR_HASH_KEY_STRING)
                     : domain_lookup(rt->by_domain, lname, p);
-    if (md) add_server_md(rt, s, md);
+    if (md) {
+        add_server_md(rt, s, md);
+    }
 }
 
 static void assign_server(md_mod_rt_t *rt, server_rec *s, int servernames_only,
@@ -314,13 +320,17 @@ static void add_transitive_names(md_mod_rt_t *rt, server_rec *s, md_t *md, apr_p
     const char *name;
     int i;
 
-    if (s->server_hostname) APR_ARRAY_PUSH(names, const char *) = s->server_hostname;
+    if (s->server_hostname) {
+        APR_ARRAY_PUSH(names, const char *) = s->server_hostname;
+    }
     for (i = 0; s->names && i < s->names->nelts; ++i) {
         APR_ARRAY_PUSH(names, const char *) = APR_ARRAY_IDX(s->names, i, const char *);
     }
     for (i = 0; i < names->nelts; ++i) {
         name = md_util_str_tolower(apr_pstrdup(rt->p, APR_ARRAY_IDX(names, i, const char *)));
-        if (md_contains(md, name, 1)) continue;
+        if (md_contains(md, name, 1)) {
+            continue;
+        }
         if (md->transitive > 0) {
             APR_ARRAY_PUSH(md->domains, const char *) = name;
             if (!apr_hash_get(rt->by_domain, name, APR_HASH_KEY_STRING)) {
@@ -398,11 +408,17 @@ static apr_status_t assign_mds(md_mod_rt_t *rt, const init_settings *mset,
 
     collect_ssl_sections(ssl_defs, ap_conftree, NULL, p);
     for (s = base; s; s = s->next) {
-        if (s == base && !mset->manage_base_server) continue;
+        if (s == base && !mset->manage_base_server) {
+            continue;
+        }
         assign_server(rt, s, mset->match_servernames, p);
-        if (!(mds = rt_server_mds(rt, s))) continue;
+        if (!(mds = rt_server_mds(rt, s))) {
+            continue;
+        }
         is_ssl = server_is_ssl(s, base, ssl_defs, mset->local_https_port, p);
-        if (is_ssl) set_server_flag(rt->ssl_servers, s, rt->p);
+        if (is_ssl) {
+            set_server_flag(rt->ssl_servers, s, rt->p);
+        }
         if (is_ssl && 1 == mds->nelts) {
             md = APR_ARRAY_IDX(mds, 0, md_t *);
             servers = apr_hash_get(md_ssl, md->name, APR_HASH_KEY_STRING);
@@ -474,7 +490,9 @@ static void check_protocols(md_mod_rt_t *rt, md_t *md, server_rec *base,
         https_s = NULL;
         for (j = 0; ssl_servers && j < ssl_servers->nelts && !https_s; ++j) {
             s = APR_ARRAY_IDX(ssl_servers, j, server_rec *);
-            if (server_has_name(s, domain)) https_s = s;
+            if (server_has_name(s, domain)) {
+                https_s = s;
+            }
         }
         if (!https_s) {
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, base, APLOGNO(10168)
@@ -563,9 +581,13 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     for (i = 0; i < MD_ARRAY_LEN(groups); ++i) {
         memset(&ctx, 0, sizeof(ctx));
         ctx.group_chown = (MD_SG_ACCOUNTS != groups[i]);
-        if (!ctx.group_chown && !md_os_is_root()) continue;
+        if (!ctx.group_chown && !md_os_is_root()) {
+            continue;
+        }
         gdir = md_store_get_dir(rt->store, groups[i], NULL, p);
-        if (!gdir) continue;
+        if (!gdir) {
+            continue;
+        }
         md_os_walk(gdir, 1, repair_entry, &ctx);
         if (!ctx.group_chown && ctx.repaired == 0) {
             /* accounts/ itself: readable once it holds accounts */
@@ -635,7 +657,9 @@ void md_init_store_group(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     dir = md_store_base_dir(rt->store);
     md_os_walk(dir, 0, group_domains_dir, &ctx);
     dir = md_store_get_dir(rt->store, MD_SG_DOMAINS, NULL, p);
-    if (dir) md_os_walk(dir, 1, group_entry, &ctx);
+    if (dir) {
+        md_os_walk(dir, 1, group_entry, &ctx);
+    }
     if (ctx.changed > 0 || ctx.failed > 0) {
         ap_log_error(APLOG_MARK, ctx.failed ? APLOG_WARNING : APLOG_INFO, 0, s,
                      APLOGNO(10760) "MDStoreGroup %s: %d changes of group or mode in %s "
@@ -686,7 +710,9 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
     }
     *pwhat = "preparing its directories for the child processes";
     for (i = 0; i < MD_ARRAY_LEN(child_groups); ++i) {
-        if (MD_SG_LIVE == child_groups[i] && !any_live(rt)) continue;
+        if (MD_SG_LIVE == child_groups[i] && !any_live(rt)) {
+            continue;
+        }
         rv = md_store_make_dir(rt->store, child_groups[i], NULL, p);
         if (APR_SUCCESS != rv) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10047)
@@ -715,7 +741,9 @@ static void store_unusable(md_mod_rt_t *rt, const init_settings *set, server_rec
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10630)
                  "%s. Serving the certificates that domains/ holds, renewing nothing, "
                  "until the store is repaired and the server restarted.", rt->store_error);
-    if (!rt->store) md_store_fs_open_readonly(&rt->store, rt->p, set->store_dir);
+    if (!rt->store) {
+        md_store_fs_open_readonly(&rt->store, rt->p, set->store_dir);
+    }
 }
 
 /* With an unusable store: the MDs' states from what domains/ holds, and
@@ -739,7 +767,9 @@ static int listens_on(int port)
 
     if (port <= 0) return 0;
     for (lr = ap_listeners; lr; lr = lr->next) {
-        if (lr->protocol && strncasecmp("http", lr->protocol, 4)) continue;
+        if (lr->protocol && strncasecmp("http", lr->protocol, 4)) {
+            continue;
+        }
         if (lr->bind_addr && lr->bind_addr->port == port) return 1;
     }
     return 0;
@@ -827,7 +857,9 @@ static apr_status_t sync_mds(md_mod_rt_t *rt, const init_settings *set, server_r
                                            MD_SG_OCSP, "*", "ocsp*.json");
     }
 leave:
-    if (locked) md_store_unlock_global(rt->store, p);
+    if (locked) {
+        md_store_unlock_global(rt->store, p);
+    }
     return rv;
 }
 
@@ -859,7 +891,9 @@ static apr_status_t sync_store(md_mod_rt_t *rt, const init_settings *set, server
 
 static apr_status_t rt_cleanup(void *data)
 {
-    if (current_rt == data) current_rt = NULL;
+    if (current_rt == data) {
+        current_rt = NULL;
+    }
     return APR_SUCCESS;
 }
 
@@ -875,14 +909,18 @@ static void check_must_staple(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     for (i = 0; i < rt->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(rt->mds, i, md_t *);
 
-        if (md->must_staple <= 0) continue;
+        if (md->must_staple <= 0) {
+            continue;
+        }
         for (k = 0; k < md_reg_slot_count(md); ++k) {
             if (APR_SUCCESS != md_reg_get_pubcert(&pc, rt->reg, md, k, p)
                 || !pc->certs || pc->certs->nelts < 1) {
                 continue;
             }
             cert = APR_ARRAY_IDX(pc->certs, 0, const md_cert_t *);
-            if (md_cert_get_ocsp_url(cert, p)) continue;
+            if (md_cert_get_ocsp_url(cert, p)) {
+                continue;
+            }
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10741)
                          "%s: MDMustStaple is on, but its certificate (serial %s) "
                          "names no OCSP responder: its CA %s may no longer run OCSP, "
@@ -912,7 +950,9 @@ static void setup_crl(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     for (i = 0; i < rt->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(rt->mds, i, md_t *);
 
-        if (MD_CRL_CHECK_OFF == md->crl_check) continue;
+        if (MD_CRL_CHECK_OFF == md->crl_check) {
+            continue;
+        }
         for (k = 0; k < md_reg_slot_count(md); ++k) {
             if (APR_SUCCESS != md_reg_get_pubcert(&pc, rt->reg, md, k, p)
                 || APR_SUCCESS != md_chain_fload(&chain, p, pc->cert_file)
@@ -963,7 +1003,9 @@ static void mark_server_running(md_mod_rt_t *rt, server_rec *s)
 
     apr_pool_userdata_get((void **)&f, key, s->process->pool);
     rv = md_store_server_mark(&f, rt->store, s->process->pool);
-    if (f) apr_pool_userdata_set(f, key, apr_pool_cleanup_null, s->process->pool);
+    if (f) {
+        apr_pool_userdata_set(f, key, apr_pool_cleanup_null, s->process->pool);
+    }
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, APLOGNO(10720)
                      "store: md_store.json not marked as in use by this server");
@@ -1018,7 +1060,9 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
                      md->renew_window ? md_timeslice_format(md->renew_window, ptemp) : "",
                      md->warn_window ? md_timeslice_format(md->warn_window, ptemp) : "");
     }
-    if (!rt->dry_run) md_config_warn_gone_cas(s);
+    if (!rt->dry_run) {
+        md_config_warn_gone_cas(s);
+    }
     current_rt = rt;
     apr_pool_cleanup_register(pconf, rt, rt_cleanup, apr_pool_cleanup_null);
     /* also without any MDomain: challenges that a2md (or a former config)
@@ -1026,7 +1070,9 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     rv = setup_store(rt, &set, s, &what, ptemp);
     if (APR_SUCCESS == rv) {
         update_reachability(rt, &set, s, ptemp);
-        if (!rt->dry_run) mark_server_running(rt, s);
+        if (!rt->dry_run) {
+            mark_server_running(rt, s);
+        }
     }
     else {
         store_unusable(rt, &set, s, rv, what);
@@ -1046,11 +1092,19 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     md_reg_defer_sync(rt->reg, 1);
     if (!rt->store_error) {
         rv = sync_store(rt, &set, s, ptemp);
-        if (APR_SUCCESS != rv) store_unusable(rt, &set, s, rv, "syncing the MDs with it");
+        if (APR_SUCCESS != rv) {
+            store_unusable(rt, &set, s, rv, "syncing the MDs with it");
+        }
     }
-    if (rt->store_error) serve_as_is(rt, ptemp);
-    if (!rt->dry_run) check_must_staple(rt, s, ptemp);
-    if (!rt->dry_run && !rt->store_error) setup_crl(rt, s, ptemp);
+    if (rt->store_error) {
+        serve_as_is(rt, ptemp);
+    }
+    if (!rt->dry_run) {
+        check_must_staple(rt, s, ptemp);
+    }
+    if (!rt->dry_run && !rt->store_error) {
+        setup_crl(rt, s, ptemp);
+    }
     /* mod_ssl loads the files next; children parse a leaf again on demand */
     md_reg_drop_certs(rt->reg);
     return OK;

@@ -70,7 +70,9 @@ static live_state *state;
 
 static apr_status_t state_reset(void *data)
 {
-    if (state == data) state = NULL;
+    if (state == data) {
+        state = NULL;
+    }
     return APR_SUCCESS;
 }
 
@@ -92,7 +94,9 @@ static live_state *state_get(apr_pool_t *pconf, server_rec *s)
     st->by_name = apr_hash_make(pconf);
     for (i = 0; i < rt->mds->nelts; ++i) {
         md = APR_ARRAY_IDX(rt->mds, i, md_t *);
-        if (!md->activation_live) continue;
+        if (!md->activation_live) {
+            continue;
+        }
         lm = apr_pcalloc(pconf, sizeof(*lm));
         lm->md = md;
         lm->idx = (apr_size_t)n++;
@@ -194,7 +198,9 @@ static const md_live_set_t *live_current(live_md *lm)
 
     if (0 != gen && gen != apr_atomic_read32(&lm->loaded)) {
         apr_thread_mutex_lock(lm->mutex);
-        if (gen != apr_atomic_read32(&lm->loaded)) live_load(lm, gen);
+        if (gen != apr_atomic_read32(&lm->loaded)) {
+            live_load(lm, gen);
+        }
         apr_thread_mutex_unlock(lm->mutex);
     }
     return apr_atomic_casptr((volatile void **)&lm->set, NULL, NULL);
@@ -204,7 +210,9 @@ void md_live_refresh(const md_t *md)
 {
     live_md *lm = live_get(md);
 
-    if (lm && state->gens) live_current(lm);
+    if (lm && state->gens) {
+        live_current(lm);
+    }
 }
 
 void md_live_refresh_all(void)

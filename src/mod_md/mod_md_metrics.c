@@ -97,7 +97,9 @@ static int metrics_handler(request_rec *r)
     ap_set_content_type(r, openmetrics ? MD_METRICS_CT_OPENMETRICS : MD_METRICS_CT_TEXT);
     ap_set_content_length(r, (apr_off_t)len);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if (!r->header_only) ap_rwrite(text, (int)len, r);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
     return OK;
 }
 

@@ -147,7 +147,9 @@ static apr_status_t ocsp_watchdog(int state, void *baton, apr_pool_t *ptemp)
             md_live_refresh_all();
             md_ocsp_renew(octx->reg, apr_time_now(), ptemp, &next_run);
             wait = next_run - apr_time_now();
-            if (wait < apr_time_from_sec(1)) wait = apr_time_from_sec(1);
+            if (wait < apr_time_from_sec(1)) {
+                wait = apr_time_from_sec(1);
+            }
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10199)
                          "md ocsp watchdog next run in %s", md_duration_print(ptemp, wait));
             wd_set_interval(octx->watchdog, wait, octx, ocsp_watchdog);
@@ -220,7 +222,9 @@ static int md_ocsp_server_status(request_rec *r, int flags)
         return DECLINED;
     }
     text = md_status_ocsp_server_text(staplings, &opts, r->pool);
-    if (text && *text) ap_rputs(text, r);
+    if (text && *text) {
+        ap_rputs(text, r);
+    }
     return OK;
 }
 

@@ -153,8 +153,12 @@ static void walk_at(int dfd, int depth, int max_depth, md_os_walk_cb *cb, void *
         return;
     }
     while ((de = readdir(d))) {
-        if (!strcmp(".", de->d_name) || !strcmp("..", de->d_name)) continue;
-        if (!entry_open(&e, dirfd(d), de->d_name)) continue;
+        if (!strcmp(".", de->d_name) || !strcmp("..", de->d_name)) {
+            continue;
+        }
+        if (!entry_open(&e, dirfd(d), de->d_name)) {
+            continue;
+        }
         cb(baton, &e, de->d_name);
         if (S_ISDIR(e.st.st_mode) && depth < max_depth) {
             walk_at(e.fd, depth + 1, max_depth, cb, baton);

@@ -78,9 +78,13 @@ static apr_status_t cache_cleanup(void *data)
 
     for (hi = apr_hash_first(NULL, c->slots); hi; hi = apr_hash_next(hi)) {
         slot = apr_hash_this_val(hi);
-        if (slot->p) apr_pool_destroy(slot->p);
+        if (slot->p) {
+            apr_pool_destroy(slot->p);
+        }
     }
-    if (cache == c) cache = NULL;
+    if (cache == c) {
+        cache = NULL;
+    }
     apr_pool_destroy(c->p);
     return APR_SUCCESS;
 }
@@ -203,7 +207,9 @@ static md_status_entry_t *cache_entry(status_cache *c, const md_t *md, apr_time_
         apr_pool_destroy(p);
         return slot->entry;
     }
-    if (slot->p) apr_pool_destroy(slot->p);
+    if (slot->p) {
+        apr_pool_destroy(slot->p);
+    }
     slot->p = p;
     slot->job_mtime = job_mtime;
     slot->memo_version = memo_version;
@@ -221,7 +227,9 @@ static apr_array_header_t *cache_entries(status_cache *c, apr_time_t now, apr_po
 
     for (i = 0; i < mds->nelts; ++i) {
         entry = cache_entry(c, APR_ARRAY_IDX(mds, i, md_t *), now, look, p);
-        if (entry) APR_ARRAY_PUSH(entries, md_status_entry_t *) = entry;
+        if (entry) {
+            APR_ARRAY_PUSH(entries, md_status_entry_t *) = entry;
+        }
     }
     if (look) {
         c->looked_at = now;
@@ -238,7 +246,9 @@ static int send_json_text(request_rec *r, const char *text)
 
     ap_set_content_type(r, "application/json");
     ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only) ap_rwrite(text, (int)len, r);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
     return OK;
 }
 
@@ -328,7 +338,9 @@ static int md_cert_status(request_rec *r)
     if (!(c = cache_get(rt))) return HTTP_INTERNAL_SERVER_ERROR;
     apr_thread_mutex_lock(c->mutex);
     entry = cache_entry(c, md, apr_time_now(), 1, r->pool);
-    if (entry) text = apr_pstrdup(r->pool, md_status_entry_cert_status_text(entry));
+    if (entry) {
+        text = apr_pstrdup(r->pool, md_status_entry_cert_status_text(entry));
+    }
     apr_thread_mutex_unlock(c->mutex);
     if (!text) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10204) "loading md status for %s",
@@ -366,7 +378,9 @@ static int md_server_status(request_rec *r, int flags)
     entries = cache_entries(c, opts.now, r->pool);
     text = md_status_entries_server_text(entries, &opts, r->pool);
     apr_thread_mutex_unlock(c->mutex);
-    if (text && *text) ap_rputs(text, r);
+    if (text && *text) {
+        ap_rputs(text, r);
+    }
     return OK;
 }
 

@@ -71,9 +71,15 @@ static apr_status_t fake_perform(md_http_request_t *req, md_http_response_t *res
         return APR_SUCCESS;
     }
     resp->status = fake.status;
-    if (fake.ctype) apr_table_setn(resp->headers, "Content-Type", fake.ctype);
-    if (fake.hdrs & 0x10) apr_table_setn(resp->headers, "Location", CA "/loc/1");
-    if (fake.hdrs & 0x20) apr_table_setn(resp->headers, "Retry-After", "3");
+    if (fake.ctype) {
+        apr_table_setn(resp->headers, "Content-Type", fake.ctype);
+    }
+    if (fake.hdrs & 0x10) {
+        apr_table_setn(resp->headers, "Location", CA "/loc/1");
+    }
+    if (fake.hdrs & 0x20) {
+        apr_table_setn(resp->headers, "Retry-After", "3");
+    }
     if (fake.hdrs & 0x40) {
         apr_table_setn(resp->headers, "Link", "<" CA "/chain/2>;rel=\"alternate\"");
     }
@@ -95,7 +101,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_init();
     md_acme_init(fuzz_root_pool, "fuzz");
     md_http_use_implementation(&fake_impl);
-    if (APR_SUCCESS != md_pkey_gen(&acct_key, fuzz_root_pool, &spec)) abort();
+    if (APR_SUCCESS != md_pkey_gen(&acct_key, fuzz_root_pool, &spec)) {
+        abort();
+    }
     return 0;
 }
 

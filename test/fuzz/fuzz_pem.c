@@ -52,7 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (i > 0) {
                 md_cert_is_issued_by(APR_ARRAY_IDX(certs, i - 1, md_cert_t *), cert);
             }
-            if (pkey) md_cert_check_pkey(cert, pkey);
+            if (pkey) {
+                md_cert_check_pkey(cert, pkey);
+            }
         }
     }
     apr_pool_destroy(p);

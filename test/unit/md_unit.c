@@ -107,7 +107,9 @@ const char *md_test_mkdtemp(apr_pool_t *p)
     const char *base = getenv("MD_UNIT_TMP");
     const char *dir;
 
-    if (!base) base = "/tmp";
+    if (!base) {
+        base = "/tmp";
+    }
     dir = apr_psprintf(p, "%s/md-unit-%d-%u", base, (int)getpid(), ++tmp_counter);
     md_util_rm_recursive(dir, p);
     md_util_mkdir(dir, 0x0755, p);  /* apr_fileperms_t bits are hex */

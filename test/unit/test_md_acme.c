@@ -86,12 +86,16 @@ static apr_status_t fake_perform(md_http_request_t *req, md_http_response_t *res
         apr_table_setn(resp->headers, "Replay-Nonce",
                        apr_psprintf(req->pool, "nonce-%d", ++fake.nonce));
     }
-    if (a->ctype) apr_table_setn(resp->headers, "Content-Type", a->ctype);
+    if (a->ctype) {
+        apr_table_setn(resp->headers, "Content-Type", a->ctype);
+    }
     if (a->location) {
         apr_table_setn(resp->headers, "Location", apr_pstrcat(req->pool, CA, a->location,
                                                               NULL));
     }
-    if (a->retry_after) apr_table_setn(resp->headers, "Retry-After", a->retry_after);
+    if (a->retry_after) {
+        apr_table_setn(resp->headers, "Retry-After", a->retry_after);
+    }
     body = a->body_fn ? a->body_fn(req) : a->body;
     if (body) {
         resp->body.data = apr_pstrdup(req->pool, body);
@@ -1034,7 +1038,9 @@ START_TEST(test_renew_bad_cert)
     fake_start(script, N(script));
     store = renew_store();
     md_acme_drive_opts_init(&opts);
-    if (BAD_EXPIRED == bad_kind) opts.now_cb = two_hours_ahead;
+    if (BAD_EXPIRED == bad_kind) {
+        opts.now_cb = two_hours_ahead;
+    }
     ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, &opts, result,
                                                      md_test_pool));
     ck_assert_int_eq(N(script), fake.requests->nelts);
@@ -1120,7 +1126,9 @@ static void warn_print_cb(const char *file, int line, md_log_level_t level,
     (void)file; (void)line; (void)level; (void)rv; (void)baton; (void)p;
     vsnprintf(warned + len, sizeof(warned) - len, fmt, ap);
     len = strlen(warned);
-    if (len + 1 < sizeof(warned)) strcpy(warned + len, "\n");
+    if (len + 1 < sizeof(warned)) {
+        strcpy(warned + len, "\n");
+    }
 }
 
 static apr_time_t clock_3h_behind(void *baton)
@@ -1501,8 +1509,12 @@ START_TEST(test_renew_setup_vetoed)
     opts.on_challenge_setup_baton = &w;
     store = renew_store();
     for (i = 0; i < 2; ++i) {
-        if (i) fake_start(veto_retry_script, N(veto_retry_script));
-        else fake_start(veto_script, N(veto_script));
+        if (i) {
+            fake_start(veto_retry_script, N(veto_retry_script));
+        }
+        else {
+            fake_start(veto_script, N(veto_script));
+        }
         fake.store = store;
         ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
                                                            md_test_pool));

@@ -55,8 +55,12 @@ START_TEST(test_pick_uniform_inside)
         t = md_ari_pick(start, end, rnd);
         ck_assert(t >= start);
         ck_assert(t < end);
-        if (t < start + (end - start) / 2) ++low;
-        else ++high;
+        if (t < start + (end - start) / 2) {
+            ++low;
+        }
+        else {
+            ++high;
+        }
     }
     /* both halves get their share (fails with probability < 1e-40) */
     ck_assert_int_gt(low, 600);

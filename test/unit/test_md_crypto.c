@@ -53,9 +53,15 @@ static apr_array_header_t *str_array(const char *s1, const char *s2, const char 
 {
     apr_array_header_t *a = apr_array_make(md_test_pool, 3, sizeof(const char *));
 
-    if (s1) APR_ARRAY_PUSH(a, const char *) = s1;
-    if (s2) APR_ARRAY_PUSH(a, const char *) = s2;
-    if (s3) APR_ARRAY_PUSH(a, const char *) = s3;
+    if (s1) {
+        APR_ARRAY_PUSH(a, const char *) = s1;
+    }
+    if (s2) {
+        APR_ARRAY_PUSH(a, const char *) = s2;
+    }
+    if (s3) {
+        APR_ARRAY_PUSH(a, const char *) = s3;
+    }
     return a;
 }
 

@@ -31,7 +31,9 @@ static md_t *example_md(const char *extra)
     APR_ARRAY_PUSH(domains, const char *) = "*.wild.example.org";
     APR_ARRAY_PUSH(domains, const char *) = "192.0.2.7";
     APR_ARRAY_PUSH(domains, const char *) = "2001:db8::1";
-    if (extra) APR_ARRAY_PUSH(domains, const char *) = extra;
+    if (extra) {
+        APR_ARRAY_PUSH(domains, const char *) = extra;
+    }
     return md_create(md_test_pool, domains);
 }
 

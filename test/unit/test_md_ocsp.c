@@ -119,9 +119,15 @@ START_TEST(test_check_response)
     apr_status_t rv;
 
     /* the fixtures are valid for 100 years */
-    if (AT_STALE == c->when) now = apr_time_from_sec(5000000000LL);
-    else if (AT_EARLY == c->when) now = start - apr_time_from_sec(MD_SECS_PER_DAY);
-    else if (AT_NO_NEXT_LATE == c->when) now = start + apr_time_from_sec(13 * 3600);
+    if (AT_STALE == c->when) {
+        now = apr_time_from_sec(5000000000LL);
+    }
+    else if (AT_EARLY == c->when) {
+        now = start - apr_time_from_sec(MD_SECS_PER_DAY);
+    }
+    else if (AT_NO_NEXT_LATE == c->when) {
+        now = start + apr_time_from_sec(13 * 3600);
+    }
     rv = md_ocsp_check_response(&answer, &err, read_file(c->resp), load_cert(c->leaf),
                                 load_cert("ca.pem"), req, now, md_test_pool);
     ck_assert_msg(c->rv == rv, "%s for %s: rv %d (%s)", c->resp, c->leaf, rv,
@@ -176,7 +182,9 @@ START_TEST(test_check_bad_bytes)
     /* a changed producedAt (the signed data) */
     buf = apr_pmemdup(md_test_pool, good->data, good->len);
     for (i = 0; i + 6 < good->len; ++i) {
-        if (buf[i] == 0x18 && buf[i + 1] == 0x0f) break;
+        if (buf[i] == 0x18 && buf[i + 1] == 0x0f) {
+            break;
+        }
     }
     ck_assert(i + 6 < good->len);
     buf[i + 6] = (buf[i + 6] == '9') ? '8' : (char)(buf[i + 6] + 1);
@@ -545,10 +553,14 @@ START_TEST(test_reg_saved_elsewhere)
     int counted = _i;
 
     md_timeslice_parse(&window, md_test_pool, "33%", MD_TIME_LIFE_NORM);
-    if (counted) md_store_set_change_counter(store, &changes);
+    if (counted) {
+        md_store_set_change_counter(store, &changes);
+    }
     ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&other, md_test_pool,
                                                    md_store_base_dir(store)));
-    if (counted) md_store_set_change_counter(other, &changes);
+    if (counted) {
+        md_store_set_change_counter(other, &changes);
+    }
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_reg_make(&watchdog, md_test_pool, other, window,
                                                    "Apache/2.4.71", NULL, 0));
     prime_leaf("example.org");

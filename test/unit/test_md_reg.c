@@ -40,7 +40,9 @@ static md_t *make_md(const char *d1, const char *d2)
     apr_array_header_t *domains = apr_array_make(md_test_pool, 2, sizeof(const char *));
 
     APR_ARRAY_PUSH(domains, const char *) = d1;
-    if (d2) APR_ARRAY_PUSH(domains, const char *) = d2;
+    if (d2) {
+        APR_ARRAY_PUSH(domains, const char *) = d2;
+    }
     return md_create(md_test_pool, domains);
 }
 
@@ -529,7 +531,9 @@ static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *
     md_result_activity_printf(result, "Driving %s", md->name);
     /* a success stages md.json and, for an MD with certificates in domains/,
      * a chain per key spec (a staged job without them counts as absent) */
-    if (APR_SUCCESS == rv) rv = md_store_md_save(opts->store, p, MD_SG_STAGING, md, 0);
+    if (APR_SUCCESS == rv) {
+        rv = md_store_md_save(opts->store, p, MD_SG_STAGING, md, 0);
+    }
     for (i = 0; APR_SUCCESS == rv && i < md_pkeys_spec_count(md->pks); ++i) {
         spec = md_pkeys_spec_get(md->pks, i);
         if (APR_SUCCESS == md_store_chain_load(opts->store, MD_SG_DOMAINS, md->name, spec,
@@ -538,7 +542,9 @@ static apr_status_t fake_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *
                                      0);
         }
     }
-    if (APR_SUCCESS == rv) md_result_set(result, rv, "renewed");
+    if (APR_SUCCESS == rv) {
+        md_result_set(result, rv, "renewed");
+    }
     else md_result_problem_set(result, rv, "urn:ietf:params:acme:error:rateLimited",
                                "too many", NULL);
     return rv;

@@ -773,7 +773,9 @@ static md_t *test_md(const char *name, const char *alias, const char *url, md_st
     md_t *md;
 
     APR_ARRAY_PUSH(domains, const char *) = name;
-    if (alias) APR_ARRAY_PUSH(domains, const char *) = alias;
+    if (alias) {
+        APR_ARRAY_PUSH(domains, const char *) = alias;
+    }
     md = md_create(p, domains);
     APR_ARRAY_PUSH(md->contacts, const char *) = "mailto:admin@mdspec.org";
     md->transitive = 1;
@@ -785,7 +787,9 @@ static md_t *test_md(const char *name, const char *alias, const char *url, md_st
     md->ca_challenges = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
     md->state = state;
-    if (MD_S_INCOMPLETE == state) md->state_descr = "certificate(rsa) is missing";
+    if (MD_S_INCOMPLETE == state) {
+        md->state_descr = "certificate(rsa) is missing";
+    }
     md->renew_mode = renew_mode;
     md->renew_window = md_timeslice_make(p, MD_TIME_LIFE_NORM,
                                          apr_time_from_sec(33 * MD_SECS_PER_DAY));
@@ -1318,7 +1322,9 @@ START_TEST(status_state_text)
     md_json_t *json = md_json_create(p);
 
     md_json_setl(state_cases[_i].state, json, "state", NULL);
-    if (state_cases[_i].descr) md_json_sets(state_cases[_i].descr, json, "state-descr", NULL);
+    if (state_cases[_i].descr) {
+        md_json_sets(state_cases[_i].descr, json, "state-descr", NULL);
+    }
     if (state_cases[_i].until_offset) {
         md_json_set_time(T_STATUS + apr_time_from_sec(state_cases[_i].until_offset), json,
                          "cert", "valid", "until", NULL);

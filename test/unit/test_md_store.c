@@ -1015,8 +1015,12 @@ START_TEST(test_lock_name)
             _exit(1);
         }
         c = 'L';
-        if (1 != write(to_parent[1], &c, 1)) _exit(2);
-        if (1 != read(to_child[0], &c, 1)) _exit(3);
+        if (1 != write(to_parent[1], &c, 1)) {
+            _exit(2);
+        }
+        if (1 != read(to_child[0], &c, 1)) {
+            _exit(3);
+        }
         _exit(0);       /* no unlock: ending the process releases it */
     }
     close(to_parent[1]);
@@ -1094,11 +1098,17 @@ START_TEST(test_lock)
             _exit(1);
         }
         c = 'L';
-        if (1 != write(to_parent[1], &c, 1)) _exit(2);
-        if (1 != read(to_child[0], &c, 1)) _exit(3);
+        if (1 != write(to_parent[1], &c, 1)) {
+            _exit(2);
+        }
+        if (1 != read(to_child[0], &c, 1)) {
+            _exit(3);
+        }
         md_store_unlock_global(s2, p);
         c = 'U';
-        if (1 != write(to_parent[1], &c, 1)) _exit(4);
+        if (1 != write(to_parent[1], &c, 1)) {
+            _exit(4);
+        }
         _exit(0);
     }
     ck_assert_int_eq(1, read(to_parent[0], &c, 1));
@@ -1154,8 +1164,12 @@ START_TEST(test_server_mark)
             _exit(1);
         }
         c = 'M';
-        if (1 != write(to_parent[1], &c, 1)) _exit(2);
-        if (1 != read(to_child[0], &c, 1)) _exit(3);
+        if (1 != write(to_parent[1], &c, 1)) {
+            _exit(2);
+        }
+        if (1 != read(to_child[0], &c, 1)) {
+            _exit(3);
+        }
         _exit(0);
     }
     ck_assert_int_eq(1, read(to_parent[0], &c, 1));
