@@ -332,6 +332,7 @@ static apr_status_t authzs_poll_cb(void *baton, int attempt, apr_interval_time_t
     int i;
 
     (void)attempt;
+    md_result_touch(ctx->result);
     for (i = 0; i < ctx->order->authz_urls->nelts; ++i) {
         url = APR_ARRAY_IDX(ctx->order->authz_urls, i, const char *);
         rv = md_acme_authz_retrieve(&authz, ctx->acme, url, ctx->result, ctx->p);
@@ -385,6 +386,7 @@ static apr_status_t order_poll_cb(void *baton, int attempt, apr_interval_time_t 
     poll_ctx *ctx = baton;
     apr_status_t rv;
 
+    md_result_touch(ctx->result);
     /* what the last answer (finalize) said may already be enough */
     if (attempt > 0 || !order_poll_done(ctx)) {
         rv = md_acme_order_update(ctx->order, ctx->acme, ctx->result, ctx->p);

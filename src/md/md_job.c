@@ -162,6 +162,7 @@ apr_status_t md_job_save(md_job_t *job, apr_pool_t *p)
                             md_job_to_json(job, 1, p), 0);
     if (APR_SUCCESS == rv) {
         job->dirty = 0;
+        job->progress_unsaved = 0;
         job->last_save = md_job_now(job);
     }
     return rv;
@@ -275,7 +276,13 @@ static void save_throttled(md_job_t *job)
     apr_status_t rv;
 
     if (!job->store) return;
-    if (md_job_now(job) - job->last_save < MD_JOB_SAVE_INTERVAL) return;
+    if (md_job_now(job) - job->last_save < MD_JOB_SAVE_INTERVAL) {
+        /* saved by a later change or poll round (md_result_touch): else
+         * md-status shows an old activity for as long as a poll lasts */
+        job->progress_unsaved = 1;
+        return;
+    }
+    job->progress_unsaved = 0;
     if (APR_SUCCESS != apr_pool_create(&ptemp, job->p)) return;
     rv = md_job_save(job, ptemp);
     if (APR_SUCCESS != rv) {
@@ -289,12 +296,23 @@ static void on_result_change(md_result_t *result, void *baton)
 {
     md_job_t *job = baton;
     const char *text;
+    apr_time_t since;
+    int new_activity;
 
-    if (!result_differs(job->last, result)) return;
+    if (!result_differs(job->last, result)) {
+        if (job->progress_unsaved) {
+            save_throttled(job);
+        }
+        return;
+    }
+    new_activity = !job->last || str_differs(job->last->activity, result->activity);
+    since = job->last ? job->last->activity_since : 0;
     if (!job->last) {
         job->last = md_result_make(job->p, APR_SUCCESS);
     }
     md_result_assign(job->last, result);
+    /* md-status shows since when the renewal does what it does */
+    job->last->activity_since = new_activity ? md_job_now(job) : since;
     job->dirty = 1;
     text = md_job_progress_text(result, result->p);
     if (text) {

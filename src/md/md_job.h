@@ -72,6 +72,7 @@ struct md_job_t {
     apr_interval_time_t min_delay;  /* MDRetryDelay, first back-off step */
     const struct md_event_t *events; /* commands/subscribers, NULL default */
     int dirty;                      /* changed since loaded/saved */
+    int progress_unsaved;           /* a progress save was throttled */
     apr_time_t last_save;
     struct md_result_t *observed;   /* result of the current run */
     md_job_now_cb *now_cb;

@@ -487,6 +487,34 @@ int md_json_iterkey(md_json_iterkey_cb *cb, void *baton, const md_json_t *json, 
     return 1;
 }
 
+static void strings_map(json_t *j, md_json_map_cb *cb, void *baton)
+{
+    const char *key, *s, *mapped;
+    json_t *e;
+    size_t i;
+
+    if (json_is_string(j)) {
+        s = json_string_value(j);
+        mapped = cb(baton, s);
+        if (mapped && mapped != s) {
+            json_string_set(j, mapped);
+        }
+    }
+    else if (json_is_array(j)) {
+        json_array_foreach(j, i, e) strings_map(e, cb, baton);
+    }
+    else if (json_is_object(j)) {
+        json_object_foreach(j, key, e) strings_map(e, cb, baton);
+    }
+}
+
+void md_json_strings_map(md_json_t *json, md_json_map_cb *cb, void *baton)
+{
+    if (json && json->j) {
+        strings_map(json->j, cb, baton);
+    }
+}
+
 /* --- serialising ------------------------------------------------------------------ */
 
 static size_t dump_flags(md_json_fmt_t fmt)

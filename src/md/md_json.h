@@ -89,6 +89,10 @@ int md_json_itera(md_json_itera_cb *cb, void *baton, const md_json_t *json, ...)
 typedef int md_json_iterkey_cb(void *baton, const char *key, md_json_t *json);
 int md_json_iterkey(md_json_iterkey_cb *cb, void *baton, const md_json_t *json, ...)
     MD_JSON_SENTINEL;
+/* Replaces every string value (at any depth, not keys) by what cb returns
+ * for it; cb returns its argument (or NULL) to keep it. */
+typedef const char *md_json_map_cb(void *baton, const char *s);
+void md_json_strings_map(md_json_t *json, md_json_map_cb *cb, void *baton);
 
 /* Serialising */
 const char *md_json_writep(const md_json_t *json, apr_pool_t *p, md_json_fmt_t fmt);

@@ -262,6 +262,8 @@ static void md_ca(md_ctx *ctx, md_json_t *md)
         }
     }
     if (!url) return;
+    /* the status objects are masked already; a caller's own may not be */
+    url = md_util_mask_credentials(ctx->out->p, url);
     sample(ctx->out, ctx->name, apr_psprintf(ctx->out->p, "%s,url=\"%s\"", ctx->md_label,
                                              label_escape(url, ctx->out->p)), 1);
 }

@@ -18,6 +18,7 @@
 #define MD_KEY_PROBLEM          "problem"
 #define MD_KEY_DETAIL           "detail"
 #define MD_KEY_ACTIVITY         "activity"
+#define MD_KEY_ACTIVITY_SINCE   "activity-since"
 #define MD_KEY_VALID_FROM       "valid-from"
 #define MD_KEY_SUBPROBLEMS      "subproblems"
 
@@ -159,9 +160,15 @@ void md_result_assign(md_result_t *dest, const md_result_t *src)
     dest->problem = dup_or_null(dest->p, src->problem);
     dest->detail = dup_or_null(dest->p, src->detail);
     dest->activity = dup_or_null(dest->p, src->activity);
+    dest->activity_since = src->activity_since;
     dest->subproblems = src->subproblems ? md_json_clone(dest->p, src->subproblems) : NULL;
     dest->ready_at = src->ready_at;
     on_change(dest);
+}
+
+void md_result_touch(md_result_t *result)
+{
+    on_change(result);
 }
 
 void md_result_dup(md_result_t *dest, const md_result_t *src)
@@ -190,6 +197,9 @@ md_json_t *md_result_to_json(const md_result_t *result, apr_pool_t *p)
     if (result->activity) {
         md_json_sets(result->activity, json, MD_KEY_ACTIVITY, NULL);
     }
+    if (result->activity && result->activity_since > 0) {
+        md_json_set_time(result->activity_since, json, MD_KEY_ACTIVITY_SINCE, NULL);
+    }
     if (result->ready_at > 0) {
         md_json_set_time(result->ready_at, json, MD_KEY_VALID_FROM, NULL);
     }
@@ -208,6 +218,7 @@ md_result_t *md_result_from_json(const md_json_t *json, apr_pool_t *p)
     result->problem = md_json_dups(p, json, MD_KEY_PROBLEM, NULL);
     result->detail = md_json_dups(p, json, MD_KEY_DETAIL, NULL);
     result->activity = md_json_dups(p, json, MD_KEY_ACTIVITY, NULL);
+    result->activity_since = md_json_get_time(json, MD_KEY_ACTIVITY_SINCE, NULL);
     result->ready_at = md_json_get_time(json, MD_KEY_VALID_FROM, NULL);
     sub = md_json_getj(json, MD_KEY_SUBPROBLEMS, NULL);
     result->subproblems = sub ? md_json_clone(p, sub) : NULL;

@@ -28,6 +28,7 @@ struct md_result_t {
     const char *detail;
     struct md_json_t *subproblems;
     const char *activity;
+    apr_time_t activity_since;      /* when the activity began (set by a job), 0 */
     apr_time_t ready_at;            /* "valid-from" */
     md_result_change_cb *on_change;
     void *on_change_data;
@@ -54,7 +55,11 @@ void md_result_problem_printf(md_result_t *result, apr_status_t status,
 void md_result_printf(md_result_t *result, apr_status_t status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void md_result_delay_set(md_result_t *result, apr_time_t ready_at);
-/* Copies status, problem, detail, activity, subproblems and ready_at. */
+/* Tells the observer that the operation goes on without a change (a poll
+ * round): progress it held back is saved now. */
+void md_result_touch(md_result_t *result);
+/* Copies status, problem, detail, activity (and since), subproblems and
+ * ready_at. */
 void md_result_assign(md_result_t *dest, const md_result_t *src);
 /* Copies the outcome of src unless src succeeded. */
 void md_result_dup(md_result_t *dest, const md_result_t *src);

@@ -273,6 +273,19 @@ static md_json_t *ari_json(const md_ari_t *ari, apr_pool_t *p)
     return json;
 }
 
+static const char *mask_cb(void *baton, const char *s)
+{
+    return md_util_mask_credentials(baton, s);
+}
+
+/* Status output is readable by whoever may see the handlers: the password of
+ * a proxy or CA URL (in the MD, in activity and error texts) is shown as
+ * "***" (the hmac of the EAB is replaced as a whole). */
+static void mask_credentials(md_json_t *json, apr_pool_t *p)
+{
+    md_json_strings_map(json, mask_cb, p);
+}
+
 md_json_t *md_status_md_json(const md_status_input_t *in, int with_log, apr_time_t now,
                              apr_pool_t *p)
 {
@@ -311,6 +324,7 @@ md_json_t *md_status_md_json(const md_status_input_t *in, int with_log, apr_time
     if (APR_SUCCESS != in->error) {
         md_json_setl((long)in->error, json, MD_KEY_ERROR, NULL);
     }
+    mask_credentials(json, p);
     return json;
 }
 
@@ -1303,6 +1317,7 @@ md_json_t *md_status_stapling_json(const md_status_stapling_t *st, int with_log,
     if (st->job) {
         md_json_setj(md_job_to_json(st->job, with_log, p), json, MD_KEY_RENEWAL, NULL);
     }
+    mask_credentials(json, p);
     return json;
 }
 

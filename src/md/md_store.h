@@ -74,6 +74,13 @@ apr_status_t md_store_sync_dir(md_store_t *store, md_store_group_t group,
                                const char *name, apr_pool_t *p);
 /* Installs the directory callback (call once, before concurrent use). */
 void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton);
+/* JSON files holding a secret (an EAB hmac, a proxy URL with a password)
+ * in groups that are readable for everyone are written 0640 instead, with
+ * group gid when the writer may set it (root: the child's group, so that
+ * the child reads them). Call once, before concurrent use. */
+void md_store_set_reader_group(md_store_t *store, apr_gid_t gid);
+/* 1 if json (md.json, account.json) holds such a secret. */
+int md_store_json_has_secret(const struct md_json_t *json);
 /* Counts every change made through store (saves, removals, moves, renames)
  * in *counter with atomic increments. The counter may live in memory shared
  * by several processes: readers then know that nothing changed through any

@@ -40,6 +40,7 @@ struct md_store_t {
     int readonly;               /* opened for reading plain values only */
     int sync_deferred;          /* saves skip fsync; md_store_sync syncs them */
     const char *group_dirs[MD_SG_COUNT]; /* set: a group lives elsewhere */
+    apr_gid_t reader_gid;       /* group of files with secrets, -1: the writer's */
 };
 
 #define RO_CHECK(store) do { if ((store)->readonly) return APR_EACCES; } while (0)
@@ -220,6 +221,24 @@ void md_store_set_dir_cb(md_store_t *store, md_store_dir_cb *cb, void *baton)
 {
     store->dir_cb = cb;
     store->dir_cb_baton = baton;
+}
+
+int md_store_fs_is_readonly(const md_store_t *store)
+{
+    return store->readonly;
+}
+
+void md_store_set_reader_group(md_store_t *store, apr_gid_t gid)
+{
+    store->reader_gid = gid;
+}
+
+int md_store_json_has_secret(const md_json_t *json)
+{
+    const char *hmac = md_json_gets(json, MD_KEY_EAB, MD_KEY_HMAC, NULL);
+
+    return (hmac && *hmac) || md_util_has_credentials(md_json_gets(json, MD_KEY_PROXY_URL,
+                                                                   NULL));
 }
 
 /* --- directories ------------------------------------------------------------------- */
@@ -564,6 +583,7 @@ apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *pa
     rv = apr_pool_create(&ptemp, p);
     if (APR_SUCCESS != rv) goto leave;
     store = apr_pcalloc(p, sizeof(*store));
+    store->reader_gid = (apr_gid_t)-1;
     store->p = p;
     store->base = apr_pstrdup(p, path);
     rv = setup_base_dir(store->base, ptemp);
@@ -585,6 +605,8 @@ apr_status_t md_store_fs_open_readonly(md_store_t **pstore, apr_pool_t *p,
                                        const char *path)
 {
     md_store_t *store = apr_pcalloc(p, sizeof(*store));
+
+    store->reader_gid = (apr_gid_t)-1;
 
     store->p = p;
     store->base = apr_pstrdup(p, path ? path : "");
@@ -678,6 +700,7 @@ static apr_status_t store_save(md_store_t *store, apr_pool_t *p, md_store_group_
 {
     apr_fileperms_t dperms, fperms;
     const char *fname, *text;
+    apr_gid_t gid = (apr_gid_t)-1;
     apr_status_t rv;
     int flags = store->sync_deferred ? MD_FWRITE_NOSYNC : 0;
 
@@ -691,6 +714,13 @@ static apr_status_t store_save(md_store_t *store, apr_pool_t *p, md_store_group_
     if (MD_SV_PKEY == vtype && !md_store_fs_group_encrypts(group)) {
         fperms = MD_STORE_PLAIN_KEY_PERMS;
     }
+    if (MD_SV_JSON == vtype && (fperms & APR_FPROT_WREAD)
+        && md_store_json_has_secret(value)) {
+        /* an EAB hmac or a proxy password: for the child only, not for
+         * every local user (the original wrote these 0644) */
+        fperms = MD_FPROT_F_UALL_GREAD;
+        gid = store->reader_gid;
+    }
     if (create && (MD_SV_PKEY == vtype || MD_SV_CHAIN == vtype)
         && md_store_exists(store, group, name, aspect, p)) {
         rv = APR_EEXIST;
@@ -701,7 +731,7 @@ static apr_status_t store_save(md_store_t *store, apr_pool_t *p, md_store_group_
     }
     rv = value_text(&text, store, group, vtype, value, p);
     if (APR_SUCCESS == rv) {
-        rv = md_util_fwrite(fname, fperms, text, flags, p);
+        rv = md_util_fwrite_group(fname, fperms, gid, text, flags, p);
     }
 leave:
     if (APR_SUCCESS != rv) {

@@ -50,6 +50,8 @@
  * store. Never fails. */
 apr_status_t md_store_fs_open_readonly(md_store_t **pstore, apr_pool_t *p,
                                        const char *path);
+/* 1 if store was opened by md_store_fs_open_readonly. */
+int md_store_fs_is_readonly(const md_store_t *store);
 
 /* The modes of directories and files of a group (contract.md 1.7):
  * domains, archive, tmp and the top level 0700/0600; accounts, staging,

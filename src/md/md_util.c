@@ -384,6 +384,56 @@ const char *md_util_uri_host(apr_pool_t *p, const char *uri)
     return parsed.hostname;
 }
 
+/* The first non-empty password in the authority of a "://" URI in s:
+ * 1 with *pstart, *plen set, else 0. The authority ends at the path, query,
+ * fragment or anything that ends a URI in text (space, quotes, brackets). */
+static int find_password(const char *s, const char **pstart, apr_size_t *plen)
+{
+    const char *auth, *end, *at, *colon, *c;
+
+    for (auth = strstr(s, "://"); auth; auth = strstr(end, "://")) {
+        auth += 3;
+        end = auth + strcspn(auth, "/?#\" \t\r\n'<>");
+        at = colon = NULL;
+        for (c = auth; c < end; ++c) {
+            if ('@' == *c) {
+                at = c;
+            }
+        }
+        if (at) {
+            colon = memchr(auth, ':', (apr_size_t)(at - auth));
+        }
+        if (colon && at > colon + 1) {
+            *pstart = colon + 1;
+            *plen = (apr_size_t)(at - colon - 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int md_util_has_credentials(const char *text)
+{
+    const char *pw;
+    apr_size_t len;
+
+    return text && find_password(text, &pw, &len);
+}
+
+const char *md_util_mask_credentials(apr_pool_t *p, const char *text)
+{
+    const char *s = text, *pw;
+    const char *out = "";
+    apr_size_t len;
+
+    if (!md_util_has_credentials(text)) return text;
+    while (find_password(s, &pw, &len)) {
+        out = apr_pstrcat(p, out, apr_pstrmemdup(p, s, (apr_size_t)(pw - s)), "***", NULL);
+        s = pw + len;
+    }
+    return apr_pstrcat(p, out, s, NULL);
+}
+
 const char *md_util_schemify(apr_pool_t *p, const char *s, const char *def_scheme)
 {
     const char *c;
@@ -563,8 +613,10 @@ apr_status_t md_util_perms_set_nofollow(const char *path, apr_fileperms_t perms)
     return rv;
 }
 
+#define NO_GID ((apr_gid_t)-1)
+
 static apr_status_t write_open(apr_file_t **pf, const char *path,
-                               apr_fileperms_t perms, apr_pool_t *p)
+                               apr_fileperms_t perms, apr_gid_t gid, apr_pool_t *p)
 {
     apr_os_file_t fd;
     apr_status_t rv;
@@ -576,6 +628,9 @@ static apr_status_t write_open(apr_file_t **pf, const char *path,
      * name something else where the child can write) */
     rv = apr_os_file_get(&fd, *pf);
     if (APR_SUCCESS == rv && 0 != fchmod(fd, (mode_t)md_util_perms_to_mode(perms))) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    if (APR_SUCCESS == rv && (apr_gid_t)-1 != gid && 0 != fchown(fd, (uid_t)-1, gid)) {
         rv = APR_FROM_OS_ERROR(errno);
     }
     if (APR_SUCCESS != rv) {
@@ -604,13 +659,13 @@ static apr_status_t write_and_close(apr_file_t *f, int flags, apr_pool_t *p,
 /* Opens <path>.tmp exclusively; a stale one (a writer died) is waited for
  * briefly, then removed. */
 static apr_status_t tmp_open(apr_file_t **pf, const char *tmp, apr_fileperms_t perms,
-                             apr_pool_t *p)
+                             apr_gid_t gid, apr_pool_t *p)
 {
     apr_status_t rv;
     int i;
 
     for (i = 0; ; ++i) {
-        rv = write_open(pf, tmp, perms, p);
+        rv = write_open(pf, tmp, perms, gid, p);
         if (!APR_STATUS_IS_EEXIST(rv)) {
             break;
         }
@@ -627,15 +682,16 @@ static apr_status_t tmp_open(apr_file_t **pf, const char *tmp, apr_fileperms_t p
     return rv;
 }
 
-static apr_status_t write_file(const char *path, apr_fileperms_t perms, int flags,
-                               md_util_file_cb *write_cb, void *baton, apr_pool_t *p)
+static apr_status_t write_file(const char *path, apr_fileperms_t perms, apr_gid_t gid,
+                               int flags, md_util_file_cb *write_cb, void *baton,
+                               apr_pool_t *p)
 {
     const char *tmp = (flags & MD_FWRITE_EXCL) ? path : apr_pstrcat(p, path, ".tmp", NULL);
     apr_file_t *f;
     apr_status_t rv;
 
-    rv = (flags & MD_FWRITE_EXCL) ? write_open(&f, path, perms, p)
-                                  : tmp_open(&f, tmp, perms, p);
+    rv = (flags & MD_FWRITE_EXCL) ? write_open(&f, path, perms, gid, p)
+                                  : tmp_open(&f, tmp, perms, gid, p);
     if (APR_SUCCESS != rv) return rv;
     rv = write_and_close(f, flags, p, write_cb, baton);
     if (APR_SUCCESS == rv && tmp != path) {
@@ -651,13 +707,13 @@ static apr_status_t write_file(const char *path, apr_fileperms_t perms, int flag
 apr_status_t md_util_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               md_util_file_cb *write_cb, void *baton)
 {
-    return write_file(path, perms, 0, write_cb, baton, p);
+    return write_file(path, perms, NO_GID, 0, write_cb, baton, p);
 }
 
 apr_status_t md_util_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_t *p,
                               md_util_file_cb *write_cb, void *baton)
 {
-    return write_file(path, perms, MD_FWRITE_EXCL, write_cb, baton, p);
+    return write_file(path, perms, NO_GID, MD_FWRITE_EXCL, write_cb, baton, p);
 }
 
 static apr_status_t write_text_cb(void *baton, apr_file_t *f, apr_pool_t *p)
@@ -671,7 +727,13 @@ static apr_status_t write_text_cb(void *baton, apr_file_t *f, apr_pool_t *p)
 apr_status_t md_util_fwrite(const char *path, apr_fileperms_t perms, const char *text,
                             int flags, apr_pool_t *p)
 {
-    return write_file(path, perms, flags, write_text_cb, (void *)text, p);
+    return write_file(path, perms, NO_GID, flags, write_text_cb, (void *)text, p);
+}
+
+apr_status_t md_util_fwrite_group(const char *path, apr_fileperms_t perms, apr_gid_t gid,
+                                  const char *text, int flags, apr_pool_t *p)
+{
+    return write_file(path, perms, gid, flags, write_text_cb, (void *)text, p);
 }
 
 apr_status_t md_text_freplace(const char *path, apr_fileperms_t perms, apr_pool_t *p,

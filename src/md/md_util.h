@@ -78,6 +78,12 @@ apr_status_t md_util_abs_http_uri_check(apr_pool_t *p, const char *uri,
                                         const char **perr);
 /* The host part of an absolute URI, or NULL. */
 const char *md_util_uri_host(apr_pool_t *p, const char *uri);
+/* text with the password of every "scheme://user:password@host" in it
+ * replaced by "***" (proxy and CA URLs in status output); text itself when
+ * there is none. */
+const char *md_util_mask_credentials(apr_pool_t *p, const char *text);
+/* 1 if text holds a URI with a non-empty password in its user info. */
+int md_util_has_credentials(const char *text);
 /* "mailto:" + s if s has no scheme (no ':' before the first
  * non-alphanumeric character). */
 const char *md_util_schemify(apr_pool_t *p, const char *s, const char *def_scheme);
@@ -124,6 +130,10 @@ apr_status_t md_util_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_
 /* Writes text as md_util_freplace does (md_util_fcreatex with EXCL). */
 apr_status_t md_util_fwrite(const char *path, apr_fileperms_t perms, const char *text,
                             int flags, apr_pool_t *p);
+/* As md_util_fwrite, and the file is given group gid ((apr_gid_t)-1: keep)
+ * before it takes the place of path. */
+apr_status_t md_util_fwrite_group(const char *path, apr_fileperms_t perms, apr_gid_t gid,
+                                  const char *text, int flags, apr_pool_t *p);
 /* fsync of the regular files in dir, of dir and of its parent. */
 apr_status_t md_util_fsync_dir(const char *dir, apr_pool_t *p);
 /* syncfs(2) of the file system that holds path. */

@@ -22,7 +22,10 @@
 #include "md_reg.h"
 #include "md_renew.h"
 #include "md_result.h"
+#include "md_store.h"
+#include "md_store_fs.h"
 #include "md_time.h"
+#include "md_util.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_live.h"
@@ -50,7 +53,24 @@ typedef struct {
     apr_interval_time_t initial_delay;
     apr_time_t next_run;
     int started;
+    const char *probe_dir;          /* set: the store was not usable at start-up,
+                                     * renewals wait until this dir is writable */
 } md_drive_ctx;
+
+/* How often a store that could not be written at start-up is looked at. */
+#define STORE_PROBE_INTERVAL    apr_time_from_sec(10)
+
+/* 1 if the child can write the store's staging/ again (a read-only mount
+ * made writable, a full disk with room again). */
+static int store_writable(const md_drive_ctx *dctx, apr_pool_t *ptemp)
+{
+    const char *path = apr_psprintf(ptemp, "%s/.probe-%" APR_PID_T_FMT, dctx->probe_dir,
+                                    getpid());
+    apr_status_t rv = md_util_fwrite(path, MD_FPROT_F_UONLY, "probe", 0, ptemp);
+
+    apr_file_remove(path, ptemp);
+    return APR_SUCCESS == rv;
+}
 
 md_json_t *md_drive_unsaved_job(const char *name, apr_pool_t *p)
 {
@@ -88,6 +108,17 @@ static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
                 goto set_interval;
             }
             dctx->started = 1;
+            if (dctx->probe_dir) {
+                wait = STORE_PROBE_INTERVAL;
+                if (!store_writable(dctx, ptemp)) goto set_interval;
+                ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, dctx->s, APLOGNO(10750)
+                             "the store can be written again (%s): renewals resume; a "
+                             "graceful restart activates what they stage",
+                             dctx->probe_dir);
+                dctx->probe_dir = NULL;
+                /* md-status of this process no longer reports it */
+                md_mod_rt_get()->store_error = NULL;
+            }
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10055)
                          "md watchdog run, auto drive %d mds", dctx->mds->nelts);
             dctx->opts.lock_failures = md_metrics_lock_failures();
@@ -311,12 +342,21 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         }
     }
     if (!rt || !rt->reg || rt->dry_run) return OK;
-    if (rt->store_error) {
+    if (rt->store_error && (!rt->store || md_store_fs_is_readonly(rt->store))) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10631)
                      "no certificate renewals: %s", rt->store_error);
         return OK;
     }
     dctx = apr_pcalloc(pconf, sizeof(*dctx));
+    if (rt->store_error) {
+        /* opened, but not writable (a read-only mount, a full disk): the
+         * watchdog looks again and renews once it can */
+        dctx->probe_dir = md_store_get_dir(rt->store, MD_SG_STAGING, NULL, pconf);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10751)
+                     "no certificate renewals: %s; looking at %s again every %s",
+                     rt->store_error, dctx->probe_dir,
+                     md_duration_print(ptemp, STORE_PROBE_INTERVAL));
+    }
     dctx->p = pconf;
     dctx->s = s;
     dctx->mds = watched_mds(rt, pconf);

@@ -557,11 +557,12 @@ static void repair_entry(void *baton, const md_os_entry_t *e, const char *name)
             ctx->repaired += md_os_entry_perms_set(e, MD_FPROT_D_UALL_WREAD);
         }
     }
-    else if (!(perms & APR_FPROT_WREAD)
+    else if (!md_os_entry_child_reads(e)
              && (!strcmp(MD_FN_ACCOUNT, name) || !strcmp(MD_FN_ACCT_KEY, name))) {
         /* only the account files: account.pem is encrypted, anything else
-         * (a legacy plain key) keeps its mode */
-        ctx->repaired += md_os_entry_perms_set(e, MD_FPROT_F_UALL_WREAD);
+         * (a legacy plain key) keeps its mode. 0640 for Group, not 0644:
+         * account.json may hold an EAB hmac. */
+        ctx->repaired += md_os_entry_share_with_group(e);
     }
 }
 
@@ -700,6 +701,7 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
         return rv;
     }
     md_store_set_dir_cb(rt->store, store_dir_created, s);
+    md_store_set_reader_group(rt->store, md_os_child_group());
     /* children (the watchdog, status requests) share one change counter */
     if (APR_SUCCESS == apr_shm_create(&shm, sizeof(apr_uint32_t), NULL, rt->p)) {
         rt->store_changes = apr_shm_baseaddr_get(shm);
@@ -1074,6 +1076,9 @@ static int md_post_config_before_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     }
     else {
         store_unusable(rt, &set, s, rv, what);
+        /* for renewals once the store can be written (mod_md_drive.c) */
+        rt->http_reachable = listens_on(set.local_http_port);
+        rt->https_reachable = listens_on(set.local_https_port);
     }
     rv = md_reg_create(&rt->reg, pconf, rt->store);
     if (APR_SUCCESS != rv) {

@@ -87,6 +87,26 @@ int md_os_entry_perms_set(const md_os_entry_t *e, apr_fileperms_t perms)
     return 0 == fchmod(e->fd, (mode_t)md_util_perms_to_mode(perms));
 }
 
+int md_os_entry_child_reads(const md_os_entry_t *e)
+{
+    mode_t m = e->st.st_mode;
+
+    return (m & S_IROTH) || ((m & S_IRGRP) && e->st.st_gid == ap_unixd_config.group_id)
+           || ((m & S_IRUSR) && e->st.st_uid == ap_unixd_config.user_id);
+}
+
+int md_os_entry_share_with_group(const md_os_entry_t *e)
+{
+    if (!S_ISREG(e->st.st_mode) || e->st.st_nlink > 1 || !md_os_is_root()) return 0;
+    if (0 != fchown(e->fd, (uid_t)-1, ap_unixd_config.group_id)) return 0;
+    return 0 == fchmod(e->fd, S_IRUSR | S_IWUSR | S_IRGRP);
+}
+
+apr_gid_t md_os_child_group(void)
+{
+    return md_os_is_root() ? ap_unixd_config.group_id : (apr_gid_t)-1;
+}
+
 int md_os_entry_group_set(const md_os_entry_t *e, apr_gid_t gid)
 {
     if (e->st.st_gid == gid) return 0;

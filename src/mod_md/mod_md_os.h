@@ -36,6 +36,14 @@ int md_os_entry_chown_to_user(const md_os_entry_t *e);
  * 1 if done. */
 int md_os_entry_perms_set(const md_os_entry_t *e, apr_fileperms_t perms);
 
+/* 1 if the child processes (User, Group) can read the regular file. */
+int md_os_entry_child_reads(const md_os_entry_t *e);
+/* Makes the regular file (one link only) 0640 with Group as its group, for
+ * the child to read and nobody else; 1 if done. */
+int md_os_entry_share_with_group(const md_os_entry_t *e);
+/* The child processes' group when root (files the parent writes for them
+ * get it), else (apr_gid_t)-1. */
+apr_gid_t md_os_child_group(void);
 /* fchown to group gid (owner unchanged) when the entry's group differs (not
  * for files with more than one link); 1 if the group was changed. */
 int md_os_entry_group_set(const md_os_entry_t *e, apr_gid_t gid);

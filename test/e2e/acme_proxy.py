@@ -56,6 +56,8 @@ class AcmeProxy:
     set_window():     what renewalInfo answers (default: a window in 60 days)
     reject_replaces:  answer newOrder with "replaces" with 409 alreadyReplaced
     not_ready:        answer this many finalize requests with 403 orderNotReady
+    authz_pending:    show every authorization and challenge as "pending" (a CA
+                      whose validation never completes)
     reject_must_staple: answer finalize requests whose CSR has the TLS Feature
                       (Must-Staple) extension with 400 badCSR, as CAs without OCSP do
     requests:         [{"method", "path", "payload"}] in arrival order
@@ -70,6 +72,7 @@ class AcmeProxy:
         self.ari = True
         self.reject_replaces = False
         self.not_ready = 0
+        self.authz_pending = False
         self.reject_must_staple = False
         self.requests = []
         self.lock = threading.Lock()
@@ -193,6 +196,19 @@ class AcmeProxy:
         return self.problem(409, "alreadyReplaced",
                             "the certificate to replace was replaced already")
 
+    def pending(self, answer):
+        """answer (of an authorization or challenge) with every status
+        "pending"."""
+        status, hdrs, data = answer
+        if status != 200:
+            return answer
+        d = json.loads(data)
+        d["status"] = "pending"
+        for c in d.get("challenges", []):
+            c["status"] = "pending"
+            c.pop("validated", None)
+        return status, hdrs, json.dumps(d).encode()
+
     MUST_STAPLE_DETAIL = ("Error finalizing order :: OCSP must-staple extension is no "
                           "longer available")
 
@@ -269,6 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
                   and p.not_ready > 0):
                 answer = p.not_ready_answer() or p.forward(method, self.path, body,
                                                            self.headers)
+            elif (method == "POST" and p.authz_pending
+                  and re.search(r"/(authZ|chalZ)/", self.path)):
+                answer = p.pending(p.forward(method, self.path, body, self.headers))
             else:
                 answer = p.forward(method, self.path, body, self.headers)
         except Exception as e:  # pebble gone: a gateway error

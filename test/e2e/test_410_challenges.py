@@ -220,6 +220,65 @@ def test_410_eab(acme_factory, form):
     assert rc == 0, out
 
 
+def _files_holding(root, secret):
+    """{relative path: (mode, group name)} of the store files containing secret."""
+    import grp
+    found = {}
+    for d, _, files in os.walk(root):
+        for fn in files:
+            path = os.path.join(d, fn)
+            with open(path, "rb") as f:
+                if secret.encode() in f.read():
+                    st = os.stat(path)
+                    found[os.path.relpath(path, root)] = (
+                        st.st_mode & 0o777, grp.getgrgid(st.st_gid).gr_name)
+    return found
+
+
+def test_410_eab_secrets_not_world_readable(acme_factory):
+    """The hmac and a proxy password are in no file other users can read;
+    the child still reads the account (a second MD reuses it) and md-status
+    shows neither."""
+    name, name2 = "eab-modes.mdspec.org", "eab-modes2.mdspec.org"
+    proxied = "proxied.mdspec.org"
+    ae = acme_factory(pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1"},
+                      eab_keys={EAB_KID: EAB_HMAC})
+    eab = "  MDExternalAccountBinding %s %s" % (EAB_KID, EAB_HMAC)
+    proxy = ["<MDomain %s>" % proxied, "  MDRenewMode manual",
+             "  MDHttpProxy http://puser:pr0xyPW@127.0.0.1:9/", "</MDomain>"]
+    status = "<Location /server-status>\n  SetHandler server-status\n</Location>"
+    ae.write(["<MDomain %s>" % name, eab, "</MDomain>"] + proxy, vhosts=[[name], [proxied]],
+             global_extra=status)
+    ae.start()
+    ae.wait_staged(name)
+    staged = _files_holding(ae.store, EAB_HMAC)
+    assert set(staged) >= {"staging/%s/md.json" % name, "staging/%s/account.json" % name}
+    for f in ("md.json", "account.json"):
+        assert staged["staging/%s/%s" % (name, f)] == (0o640, "www-data"), staged
+    assert all(not (m & 0o004) for m, _ in staged.values()), staged
+    ae.graceful()
+    ae.wait_active(name)
+    active = _files_holding(ae.store, EAB_HMAC)
+    accts = [f for f in active if f.startswith("accounts/")]
+    assert len(accts) == 1, active
+    assert active[accts[0]] == (0o640, "www-data")
+    assert all(not (m & 0o004) for m, _ in active.values()), active
+    assert all(not (m & 0o004) for m, _ in _files_holding(ae.store, "pr0xyPW").values())
+    # a second MD with the same binding: the child finds the account
+    ae.write(["<MDomain %s>" % name, eab, "</MDomain>", "<MDomain %s>" % name2, eab,
+              "</MDomain>"] + proxy, vhosts=[[name], [name2], [proxied]],
+             global_extra=status)
+    ae.graceful()
+    ae.wait_staged(name2)
+    assert len(os.listdir(ae.path("accounts"))) == 1
+    assert _files_holding(ae.store, EAB_HMAC)[accts[0]] == (0o640, "www-data")
+    status = requests.get("http://127.0.0.1:%d/md-status" % ae.env.http_port).text
+    assert "pr0xyPW" not in status and EAB_HMAC not in status
+    assert ae.md_status(proxied)["proxy-url"] == "http://puser:***@127.0.0.1:9/"
+    text = requests.get("http://127.0.0.1:%d/server-status?auto" % ae.env.http_port).text
+    assert "pr0xyPW" not in text
+
+
 def test_410_eab_missing_is_refused(acme_factory):
     """pebble in EAB mode refuses an account without binding: errors, no cert."""
     name = "noeab.mdspec.org"

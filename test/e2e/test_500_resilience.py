@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 import requests
 
+from acme_proxy import proxy_factory  # noqa: F401
 from faults import ConnectProxy, DribbleServer, refused_url
 from md_acme_env import AcmeEnv, acme_factory, log_types, wait_until  # noqa: F401
 
@@ -507,12 +508,40 @@ def test_500_read_only_store_still_serves(acme_factory):
     _mount(["--bind", ae.store], ae.store)
     try:
         _mount(["-o", "remount,bind,ro"], ae.store)
-        ae.env.allow_log(r"AH10630|AH10631|AH10082|AH10047|Read-only file system")
+        ae.env.allow_log(r"AH10630|AH10751|AH10082|AH10047|Read-only file system")
         ae.start()
         assert ae.server_cert(name).serial_number == cert.serial_number
         assert count_in_logs([ae.env], "AH10630") >= 1
         st = ae.md_status(name)
         assert "not usable" in json.dumps(st), st
+    finally:
+        ae.env.stop()
+        _umount(ae.store)
+
+
+def test_500_read_only_store_writable_again(acme_factory):
+    """The store is read-only at start-up and made writable later: the
+    watchdog notices (AH10750) and the due renewal runs without a restart."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = old = "rwagain.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    _issued(ae, name)
+    _mount(["--bind", ae.store], ae.store)
+    try:
+        _mount(["-o", "remount,bind,ro"], ae.store)
+        # a new MD, to be renewed at once
+        name = "new-" + name
+        ae.write(["MDomain %s" % name, "MDomain %s" % old], vhosts=[[name], [old]])
+        ae.env.allow_log(r"AH10630|AH10751|AH10082|AH10047|Read-only file system")
+        ae.start()
+        assert count_in_logs([ae.env], "AH10630") >= 1
+        time.sleep(3)
+        assert not ae.exists("staging", name, "pubcert.pem")
+        _mount(["-o", "remount,bind,rw"], ae.store)
+        wait_until(lambda: count_in_logs([ae.env], "AH10750") >= 1, 30,
+                   what="the store noticed writable")
+        ae.wait_staged(name, timeout=60)
     finally:
         ae.env.stop()
         _umount(ae.store)
@@ -546,3 +575,40 @@ def test_500_unreadable_account_is_set_aside(acme_factory):
     acct_id = ae.load_json("domains", name, "md.json")["ca"]["account"]
     assert acct_id.startswith("ACME-localhost-")
     assert ae.load_json("accounts", acct_id, "account.json")["url"]
+
+
+# --- a CA that never completes a validation (issue 13, item 17) ---------------------------
+
+def test_500_stuck_authz_shows_in_status(proxy_factory, acme_factory):
+    """Authorizations stay "pending" forever: md-status shows what the renewal
+    waits for and since when within a minute, and an error once the drive's
+    polling cap is over."""
+    ae = acme_factory(pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1"})
+    proxy = proxy_factory(ae.peb)
+    proxy.authz_pending = True
+    name = "stuck.mdspec.org"
+    extra = "\n".join(["MDCertificateAuthority %s" % proxy.url,
+                       "MDCACertificateFile %s" % ae.ca_file])
+    ae.write(["<MDomain %s>" % name, "</MDomain>"], vhosts=[[name]], ca=False,
+             global_extra=extra)
+    ae.env.allow_log(r"did not validate all authorizations in time", r"AH10056",
+                     r"md\[stuck.mdspec.org\]")
+    ae.start()
+    started = time.time()
+
+    def waiting():
+        job = ae.md_status(name).get("renewal", {})
+        last = job.get("last", {})
+        return (last.get("activity", "").startswith("Monitoring challenge status")
+                and "activity-since" in last and job)
+    job = wait_until(waiting, 60, what="the waiting renewal in md-status")
+    assert job["errors"] == 0
+    since = parsedate_to_datetime(job["last"]["activity-since"]).timestamp()
+    assert started - 5 <= since <= time.time() + 1
+    assert parsedate_to_datetime(job["last-run"]).timestamp() <= since
+    # the drive gives up after its 180 s polling cap: an error in md-status
+    job = wait_until(lambda: ae.md_status(name).get("renewal", {}).get("errors", 0) > 0
+                     and ae.md_status(name)["renewal"], 240, interval=2,
+                     what="the error at the polling cap")
+    assert "did not validate all authorizations in time" in job["last"].get("detail", "")
+    assert time.time() - since >= 170

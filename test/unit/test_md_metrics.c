@@ -129,6 +129,22 @@ START_TEST(test_metrics_prometheus_text)
 }
 END_TEST
 
+START_TEST(test_metrics_url_credentials)
+{
+    apr_array_header_t *a = apr_array_make(md_test_pool, 1, sizeof(md_json_t *));
+    const char *in = "{\"name\": \"a.example.org\", \"state\": 2,"
+                     " \"ca\": {\"url\": \"https://u:s3cr3t@ca.test/dir\"}}";
+    md_json_t *json;
+    const char *text;
+
+    ck_assert_int_eq(APR_SUCCESS, md_json_readd(&json, md_test_pool, in, strlen(in)));
+    APR_ARRAY_PUSH(a, md_json_t *) = json;
+    text = md_metrics_text(a, NULL, T_NOW, 1, md_test_pool);
+    lacks(text, "s3cr3t");
+    ck_assert_ptr_nonnull(strstr(text, "url=\"https://u:***@ca.test/dir\""));
+}
+END_TEST
+
 START_TEST(test_metrics_no_mds)
 {
     apr_array_header_t *none = apr_array_make(md_test_pool, 0, sizeof(md_json_t *));
@@ -149,6 +165,7 @@ Suite *md_test_metrics_suite(void)
     tcase_add_test(tc, test_metrics_openmetrics);
     tcase_add_test(tc, test_metrics_prometheus_text);
     tcase_add_test(tc, test_metrics_no_mds);
+    tcase_add_test(tc, test_metrics_url_credentials);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -286,18 +286,27 @@ START_TEST(job_run_success)
 }
 END_TEST
 
+/* A job "a.org" in a fresh store on the fake clock, and *pjob2 that reads
+ * what it saves. */
+static md_job_t *saving_job(md_job_t **pjob2, fake_clock *clock, apr_pool_t *p)
+{
+    md_store_t *store;
+    md_job_t *job;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, p, md_test_mkdtemp(p)));
+    job = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
+    md_job_set_clock(job, fake_now, fake_rand, clock);
+    *pjob2 = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
+    return job;
+}
+
 START_TEST(job_save_throttle)
 {
     apr_pool_t *p = md_test_pool;
     fake_clock clock = { T_BASE, 128 };
-    md_store_t *store;
-    md_job_t *job, *job2;
+    md_job_t *job2, *job = saving_job(&job2, &clock, p);
     md_result_t *result = md_result_md_make(p, "a.org");
 
-    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, p, md_test_mkdtemp(p)));
-    job = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
-    md_job_set_clock(job, fake_now, fake_rand, &clock);
-    job2 = md_job_make(p, store, MD_SG_STAGING, "a.org", 0);
     ck_assert_int_eq(APR_ENOENT, md_job_load(job2));
 
     md_job_start_run(job, result);
@@ -322,6 +331,39 @@ START_TEST(job_save_throttle)
     ck_assert_int_eq(1, job2->finished);
     ck_assert_str_eq(md_json_writep(md_job_to_json(job, 1, p), p, MD_JSON_FMT_INDENT),
                      md_json_writep(md_job_to_json(job2, 1, p), p, MD_JSON_FMT_INDENT));
+}
+END_TEST
+
+/* A poll that lasts: the throttled activity is saved at the next round,
+ * with the time it began. */
+START_TEST(job_save_trailing)
+{
+    apr_pool_t *p = md_test_pool;
+    fake_clock clock = { T_BASE, 128 };
+    md_job_t *job2, *job = saving_job(&job2, &clock, p);
+    md_result_t *result = md_result_md_make(p, "a.org");
+    md_json_t *json;
+
+    md_job_start_run(job, result);
+    md_result_activity_set(result, "Creating new order");
+    clock.now += apr_time_from_msec(100);
+    md_result_activity_set(result, "Monitoring challenge status");  /* throttled */
+    clock.now += apr_time_from_msec(100);
+    md_result_touch(result);                                        /* still too soon */
+    ck_assert_int_eq(APR_SUCCESS, md_job_load(job2));
+    ck_assert_str_eq("Creating new order", job2->last->activity);
+    clock.now += apr_time_from_sec(5);
+    md_result_touch(result);                                        /* a poll round */
+    ck_assert_int_eq(APR_SUCCESS, md_job_load(job2));
+    ck_assert_str_eq("Monitoring challenge status", job2->last->activity);
+    ck_assert(job->last->activity_since == T_BASE + apr_time_from_msec(100));
+    json = md_job_to_json(job2, 0, p);
+    ck_assert_str_eq(md_time_rfc822(p, T_BASE + apr_time_from_msec(100)),
+                     md_json_gets(json, MD_KEY_LAST, "activity-since", NULL));
+    /* nothing new: no save */
+    clock.now += apr_time_from_sec(5);
+    md_result_touch(result);
+    ck_assert(job->last_save == T_BASE + apr_time_from_msec(5200));
 }
 END_TEST
 
@@ -902,6 +944,38 @@ START_TEST(status_md_json_eab_error)
 }
 END_TEST
 
+START_TEST(status_md_json_credentials)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_input_t *in = input_test1();
+    md_t *md = (md_t *)in->md;
+    md_result_t *result = md_result_md_make(p, md->name);
+    md_job_t *job = md_job_make(p, NULL, MD_SG_STAGING, md->name, 0);
+    md_json_t *json;
+    const char *text;
+
+    md->proxy_url = "http://user:pr0xy@proxy.test:3128";
+    md->ca_effective = "https://acct:c4pass@ca.test/dir";
+    APR_ARRAY_PUSH((apr_array_header_t *)md->ca_urls, const char *) =
+        "https://acct:c4pass@ca.test/dir";
+    md_job_start_run(job, result);
+    md_result_activity_printf(result, "Contacting ACME server for %s at %s", md->name,
+                              md->ca_effective);
+    md_result_set(result, APR_EGENERAL, "proxy http://user:pr0xy@proxy.test:3128 refused");
+    md_job_end_run(job, result);
+    in->job = job;
+    json = md_status_md_json(in, 1, T_STATUS, p);
+    text = md_json_writep(json, p, MD_JSON_FMT_COMPACT);
+    ck_assert_str_eq("http://user:***@proxy.test:3128",
+                     md_json_gets(json, "proxy-url", NULL));
+    ck_assert_ptr_null(strstr(text, "pr0xy"));
+    ck_assert_ptr_null(strstr(text, "c4pass"));
+    ck_assert_ptr_nonnull(strstr(text, "https://acct:***@ca.test/dir"));
+    /* the MD itself keeps its URLs */
+    ck_assert_str_eq("http://user:pr0xy@proxy.test:3128", md->proxy_url);
+}
+END_TEST
+
 START_TEST(status_mds_text)
 {
     apr_pool_t *p = md_test_pool;
@@ -1439,6 +1513,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, job_run_failed);
     tcase_add_test(tc, job_run_success);
     tcase_add_test(tc, job_save_throttle);
+    tcase_add_test(tc, job_save_trailing);
     tcase_add_loop_test(tc, job_delay_on_errors, 0,
                         (int)(MD_ARRAY_LEN(delay_cases)));
     suite_add_tcase(s, tc);
@@ -1463,6 +1538,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, status_renew_at);
     tcase_add_test(tc, status_md_json);
     tcase_add_test(tc, status_md_json_eab_error);
+    tcase_add_test(tc, status_md_json_credentials);
     tcase_add_test(tc, status_mds_text);
     tcase_add_test(tc, status_cert_status);
     tcase_add_test(tc, status_cert_status_static);

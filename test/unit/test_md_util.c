@@ -231,6 +231,33 @@ START_TEST(test_freplace_new_inode)
 }
 END_TEST
 
+START_TEST(test_mask_credentials)
+{
+    apr_pool_t *p = md_test_pool;
+    const char *plain = "https://ca.test/dir";
+
+    ck_assert_str_eq("http://user:***@proxy:3128/",
+                     md_util_mask_credentials(p, "http://user:s3cr3t@proxy:3128/"));
+    ck_assert_str_eq("http://user:***@proxy",
+                     md_util_mask_credentials(p, "http://user:a:b@proxy"));
+    /* in text, every URL; an '@' in the path is no user info */
+    ck_assert_str_eq("via http://u:***@p:1 at https://x:***@ca/d?a=b:c@d done",
+                     md_util_mask_credentials(
+                         p, "via http://u:pw1@p:1 at https://x:pw2@ca/d?a=b:c@d done"));
+    ck_assert_str_eq("\"https://u:***@ca\"",
+                     md_util_mask_credentials(p, "\"https://u:pw@ca\""));
+    /* nothing to hide: the same string */
+    ck_assert_ptr_eq(plain, md_util_mask_credentials(p, plain));
+    ck_assert_str_eq("http://user@proxy/", md_util_mask_credentials(p, "http://user@proxy/"));
+    ck_assert_str_eq("http://user:@proxy/",
+                     md_util_mask_credentials(p, "http://user:@proxy/"));
+    ck_assert_str_eq("https://ca/a@b:c", md_util_mask_credentials(p, "https://ca/a@b:c"));
+    ck_assert_ptr_null(md_util_mask_credentials(p, NULL));
+    ck_assert_int_eq(1, md_util_has_credentials("x http://u:p@h"));
+    ck_assert_int_eq(0, md_util_has_credentials("http://u@h:8"));
+}
+END_TEST
+
 START_TEST(test_rm_links)
 {
     /* removing a tree removes links in it, never what they point to */
@@ -457,6 +484,7 @@ Suite *md_test_util_suite(void)
     tcase_add_test(tc, test_fread_special);
     tcase_add_test(tc, test_freplace_new_inode);
     tcase_add_test(tc, test_rm_links);
+    tcase_add_test(tc, test_mask_credentials);
     tcase_add_test(tc, test_exec);
     tcase_add_test(tc, test_exec_timeout);
     tcase_add_test(tc, test_exec_timeout_event);
