@@ -35,17 +35,22 @@ def two_free_ports():
             s.close()
 
 
+# MD_* variables of the test harness and scripts/test, which httpd and so
+# its commands inherit: not the module's
+HARNESS_VARS = ("MD_E2E", "MD_BUILD_DIR", "MD_MODULE", "MD_HTTPD_PRELOAD", "MD_DEB")
+
+
 def argv_logger(path):
     """Python lines appending {"uid", "argv", "env"} of the running script to
     path as a JSON line (env: its MD_* variables, not the harness's)."""
     return (
         "import json, os, sys\n"
         "env = {k: v for k, v in os.environ.items()\n"
-        "       if k.startswith('MD_') and not k.startswith('MD_E2E')}\n"
+        "       if k.startswith('MD_') and not k.startswith(%r)}\n"
         "with open(%r, 'a') as f:\n"
         "    f.write(json.dumps({'uid': os.getuid(), 'argv': sys.argv,\n"
         "                        'env': env}) + '\\n')\n"
-    ) % path
+    ) % (HARNESS_VARS, path)
 
 
 def wait_until(check, timeout=30, interval=0.2, what="condition"):
