@@ -210,6 +210,10 @@ def test_400_clock_behind_ca(acme_factory, reference):
     notBefore lies in httpd's future. Clients judge validity by their own clocks,
     so it is activated at the next graceful restart (as the reference does); ours
     warns about the clock (AH10680)."""
+    if not reference and os.environ.get("MD_HTTPD_PRELOAD"):
+        # measured: an httpd with both the ASan runtime and libfaketime
+        # preloaded does not come up within 30 s; the plain e2e stage runs it
+        pytest.skip("libfaketime next to the ASan runtime")
     name = "clock.mdspec.org"
     ae = acme_factory(reference=reference, pebble_env=ALWAYS_VALID)
     ae.env.clock_offset = "-3h"
