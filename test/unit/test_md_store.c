@@ -985,6 +985,17 @@ START_TEST(test_md_and_keys)
 }
 END_TEST
 
+/* In a forked child: tells the parent CODE, then waits for its go-ahead. */
+static int child_tell_and_wait(int to_parent, int from_parent, char code)
+{
+    char go;
+
+    if (1 != write(to_parent, &code, 1) || 1 != read(from_parent, &go, 1)) {
+        return -1;
+    }
+    return 0;
+}
+
 /* --- per-name locks, read-only stores ------------------------------------------------- */
 
 START_TEST(test_lock_name)
@@ -1014,12 +1025,8 @@ START_TEST(test_lock_name)
             || APR_SUCCESS != md_store_lock_name(&l2, s2, MD_SG_STAGING, "a.org", p)) {
             _exit(1);
         }
-        c = 'L';
-        if (1 != write(to_parent[1], &c, 1)) {
+        if (0 != child_tell_and_wait(to_parent[1], to_child[0], 'L')) {
             _exit(2);
-        }
-        if (1 != read(to_child[0], &c, 1)) {
-            _exit(3);
         }
         _exit(0);       /* no unlock: ending the process releases it */
     }
@@ -1097,17 +1104,13 @@ START_TEST(test_lock)
             || APR_SUCCESS != md_store_lock_global(s2, p, 0)) {
             _exit(1);
         }
-        c = 'L';
-        if (1 != write(to_parent[1], &c, 1)) {
+        if (0 != child_tell_and_wait(to_parent[1], to_child[0], 'L')) {
             _exit(2);
-        }
-        if (1 != read(to_child[0], &c, 1)) {
-            _exit(3);
         }
         md_store_unlock_global(s2, p);
         c = 'U';
         if (1 != write(to_parent[1], &c, 1)) {
-            _exit(4);
+            _exit(3);
         }
         _exit(0);
     }
@@ -1163,12 +1166,8 @@ START_TEST(test_server_mark)
             || APR_SUCCESS != md_store_server_mark(&f, s2, p)) {
             _exit(1);
         }
-        c = 'M';
-        if (1 != write(to_parent[1], &c, 1)) {
+        if (0 != child_tell_and_wait(to_parent[1], to_child[0], 'M')) {
             _exit(2);
-        }
-        if (1 != read(to_child[0], &c, 1)) {
-            _exit(3);
         }
         _exit(0);
     }
