@@ -383,6 +383,23 @@ def test_010_bad_value(env, extra, text):
     assert error_text(out).startswith(text), out
 
 
+# directives only ours has: a bad value stops `apache2 -t` naming it
+OURS_BAD = [
+    ("MDActivation sometimes",
+     "unknown 'sometimes', supported parameter values are 'restart' and 'live'"),
+    ("MDCRLCheck maybe",
+     "MDCRLCheck: unknown 'maybe', supported parameter values are 'auto', 'on' and 'off'"),
+]
+
+
+@pytest.mark.parametrize("extra,text", OURS_BAD)
+def test_010_bad_value_ours_only(env, extra, text):
+    rc, out = check(env, extra)
+    assert rc != 0, out
+    assert "Syntax error on line" in out
+    assert error_text(out).startswith(text), out
+
+
 def test_010_eab_file_errors(env):
     nokid = env.write_file("eab/nokid.json", json.dumps({"hmac": "aGVsbG8"}))
     nohmac = env.write_file("eab/nohmac.json", json.dumps({"kid": "k"}))
