@@ -130,6 +130,7 @@ int main(void)
     sr = srunner_create(md_test_util_suite());
     srunner_add_suite(sr, md_test_json_suite());
     srunner_add_suite(sr, md_test_time_suite());
+    srunner_add_suite(sr, md_test_ip_suite());
     srunner_add_suite(sr, md_test_core_suite());
     srunner_add_suite(sr, md_test_crypto_suite());
     srunner_add_suite(sr, md_test_store_suite());

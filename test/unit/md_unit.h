@@ -17,6 +17,7 @@
 Suite *md_test_util_suite(void);
 Suite *md_test_json_suite(void);
 Suite *md_test_time_suite(void);
+Suite *md_test_ip_suite(void);
 Suite *md_test_core_suite(void);
 Suite *md_test_crypto_suite(void);
 Suite *md_test_store_suite(void);
