@@ -17,6 +17,7 @@
 #include "md_util.h"
 #include "md_acme.h"
 #include "md_acme_authz.h"
+#include "md_ip.h"
 
 #define MD_TLSALPN01_VALID  apr_time_from_sec(7 * 24 * 60 * 60)
 /* a SHA-256 digest in base64url without padding */
@@ -37,7 +38,7 @@ apr_status_t md_acme_authz_update(md_acme_authz_t *authz, md_acme_t *acme,
 {
     md_http_response_t *resp;
     md_json_t *json;
-    const char *domain;
+    const char *domain, *type, *ip;
     apr_status_t rv;
 
     rv = md_acme_post(&resp, &json, acme, authz->url, NULL, 0, result, p);
@@ -48,6 +49,12 @@ apr_status_t md_acme_authz_update(md_acme_authz_t *authz, md_acme_t *acme,
         md_result_printf(result, rv, "The ACME server at <%s> sent an authorization "
                          "without identifier (%s).", acme->url, authz->url);
         goto leave;
+    }
+    /* an address in the form the MD has it: the CA may write it otherwise */
+    type = md_json_gets(json, "identifier", "type", NULL);
+    if (type && !strcmp(MD_IDENT_IP, type)
+        && APR_SUCCESS == md_ip_normalize(&ip, NULL, domain, p)) {
+        domain = ip;
     }
     authz->resource = json;
     authz->domain = apr_pstrdup(p, domain);
@@ -263,7 +270,10 @@ static int type_applies(const char *type, const md_acme_authz_env_t *env,
                         const char *domain, apr_pool_t *p)
 {
     if (!cha_type_find(type)) return 0;
-    if (!strcmp(MD_AUTHZ_TYPE_DNS01, type)) return env->dns01_cmd != NULL;
+    if (!strcmp(MD_AUTHZ_TYPE_DNS01, type)) {
+        /* an address has no DNS zone to put a record in (RFC 8738 7) */
+        return env->dns01_cmd != NULL && !md_ip_is_address(domain);
+    }
     if (!strcmp(MD_AUTHZ_TYPE_TLSALPN01, type)) {
         /* a name without an acme-tls/1 vhost of its own is answered by the
          * default vhost from challenges/<name>/ when any name of the MD has

@@ -22,8 +22,11 @@
 #include "md_acme_authz.h"
 #include "md_acme_order.h"
 #include "md_acme_drive.h"
+#include "md_ip.h"
 
 #define DEF_TIMEOUT     apr_time_from_sec(180)
+/* the profile for short-lived certificates, which CAs issue addresses in */
+#define MD_PROFILE_SHORTLIVED   "shortlived"
 
 typedef struct {
     apr_pool_t *p;                  /* scratch pool of this renewal */
@@ -88,6 +91,37 @@ static apr_array_header_t *challenge_types(drive_ctx *ctx)
     return types;
 }
 
+/* An address can only be validated with http-01 or tls-alpn-01 (RFC 8738
+ * 7) and has no wildcard form: such an MD is not ordered at all. */
+static apr_status_t check_addresses(drive_ctx *ctx)
+{
+    const md_t *md = ctx->md;
+    apr_array_header_t *types = challenge_types(ctx);
+    const char *name;
+    int i;
+
+    for (i = 0; i < md->domains->nelts; ++i) {
+        name = APR_ARRAY_IDX(md->domains, i, const char *);
+        if (md_dns_is_wildcard(name) && md_ip_is_address(name + 2)) {
+            md_result_problem_printf(ctx->result, APR_EINVAL,
+                MD_PROBLEM_CHALLENGE_MISMATCH, "%s: '%s' is a wildcard of the address "
+                "'%s', which no CA can validate", md->name, name, name + 2);
+            return APR_EINVAL;
+        }
+        if (md_ip_is_address(name)
+            && md_array_str_index(types, MD_AUTHZ_TYPE_HTTP01, 0, 0) < 0
+            && md_array_str_index(types, MD_AUTHZ_TYPE_TLSALPN01, 0, 0) < 0) {
+            md_result_problem_printf(ctx->result, APR_EINVAL,
+                MD_PROBLEM_CHALLENGE_MISMATCH, "%s: the address '%s' can only be "
+                "validated with the challenge types 'http-01' or 'tls-alpn-01', but "
+                "the configured ones are '%s'", md->name, name,
+                md_array_str_join(types, " ", ctx->p));
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t drive_setup(drive_ctx *ctx)
 {
     const md_t *md = ctx->md;
@@ -110,6 +144,8 @@ static apr_status_t drive_setup(drive_ctx *ctx)
                         "are suitable.");
         return rv;
     }
+    rv = check_addresses(ctx);
+    if (APR_SUCCESS != rv) return rv;
     ctx->ca_url = choose_ca_url(md);
     if (!ctx->ca_url) {
         rv = APR_EINVAL;
@@ -455,7 +491,19 @@ static apr_status_t choose_profile(const char **pprofile, drive_ctx *ctx)
     apr_status_t rv = APR_SUCCESS;
 
     *pprofile = NULL;
-    if (!md->profile) return APR_SUCCESS;
+    if (!md->profile) {
+        /* no MDProfile: an MD with an address asks a CA that has
+         * "shortlived" for it */
+        if (md_ip_first(md->domains) && ctx->acme->profiles
+            && md_json_has_key(ctx->acme->profiles, MD_PROFILE_SHORTLIVED, NULL)) {
+            *pprofile = MD_PROFILE_SHORTLIVED;
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "AH10801: %s: has the "
+                          "address '%s' and no MDProfile, ordering with the CA's profile "
+                          "'%s'", md->name, md_ip_first(md->domains),
+                          MD_PROFILE_SHORTLIVED);
+        }
+        return APR_SUCCESS;
+    }
     if (ctx->acme->profiles && md_json_has_key(ctx->acme->profiles, md->profile, NULL)) {
         *pprofile = md->profile;
     }
@@ -569,7 +617,9 @@ static apr_status_t order_finalize(drive_ctx *ctx, md_acme_order_t *order,
 
     md_result_activity_printf(ctx->result, "Finalizing order for %s", ctx->md->name);
     md_result_activity_printf(ctx->result, "Creating %s CSR", md_pkey_spec_name(spec));
-    rv = md_cert_req_create(&csr64, ctx->md->name, ctx->domains, ctx->md->must_staple > 0,
+    /* an address is no CN: it is an iPAddress SAN only (RFC 8738 3) */
+    rv = md_cert_req_create(&csr64, md_ip_is_address(ctx->md->name) ? NULL
+                            : ctx->md->name, ctx->domains, ctx->md->must_staple > 0,
                             pkey, ctx->p);
     if (APR_SUCCESS != rv) {
         md_result_printf(ctx->result, rv, "Unable to create the %s CSR for %s.",

@@ -15,6 +15,7 @@
 #include "md_acme.h"
 #include "md_acme_authz.h"
 #include "md_acme_order.h"
+#include "md_ip.h"
 
 #define MD_KEY_STATUS           "status"
 #define MD_KEY_AUTHORIZATIONS   "authorizations"
@@ -191,9 +192,11 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
     int i;
 
     for (i = 0; i < domains->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(domains, i, const char *);
+        /* an address is an identifier of type "ip" (RFC 8738 3) */
         id = md_json_create(p);
-        md_json_sets("dns", id, "type", NULL);
-        md_json_sets(APR_ARRAY_IDX(domains, i, const char *), id, "value", NULL);
+        md_json_sets(md_ip_ident_type(name), id, "type", NULL);
+        md_json_sets(name, id, "value", NULL);
         md_json_addj(id, payload, MD_KEY_IDENTIFIERS, NULL);
     }
     if (profile) {

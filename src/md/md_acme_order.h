@@ -72,7 +72,8 @@ apr_status_t md_acme_order_purge(md_store_t *store, apr_pool_t *p,
  * wildcard domain of the same MD. */
 apr_array_header_t *md_acme_order_domains(const md_t *md, apr_pool_t *p);
 
-/* Creates a new order for domains at the CA (newOrder). profile and
+/* Creates a new order for domains at the CA (newOrder); an address is an
+ * identifier of type "ip", any other name of type "dns". profile and
  * replaces (ARI certificate id) are added when not NULL. */
 apr_status_t md_acme_order_register(md_acme_order_t **porder, struct md_acme_t *acme,
                                     apr_array_header_t *domains, const char *profile,

@@ -17,6 +17,7 @@
 #include <http_vhost.h>
 
 #include "md.h"
+#include "md_ip.h"
 #include "md_store.h"
 #include "md_util.h"
 #include "mod_md.h"
@@ -44,10 +45,22 @@ static int may_decline_missing(const md_t *md)
     return md->cert_files && md->cert_files->nelts > 0 && MD_RENEW_AUTO == md->renew_mode;
 }
 
+/* The name of the challenge directory for a request's host: an address in
+ * its normal form (a Host header may bracket or expand it), a DNS name as
+ * given; NULL for anything else. */
+static const char *challenge_host(request_rec *r)
+{
+    const char *ip;
+
+    if (!r->hostname) return NULL;
+    if (APR_SUCCESS == md_ip_normalize(&ip, NULL, r->hostname, r->pool)) return ip;
+    return md_dns_is_name(r->hostname, 0, 0) ? r->hostname : NULL;
+}
+
 static int http_challenge(request_rec *r)
 {
     md_mod_rt_t *rt = md_mod_rt_get();
-    const char *token, *text;
+    const char *token, *text, *host;
     apr_status_t rv;
     md_t *md;
 
@@ -56,14 +69,14 @@ static int http_challenge(request_rec *r)
                    sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
         return DECLINED;
     }
-    md = r->hostname ? md_mod_md_for_host(r->hostname) : NULL;
+    host = challenge_host(r);
+    md = host ? md_mod_md_for_host(host) : NULL;
     if (!challenge_allowed(md, MD_AUTHZ_TYPE_HTTP01)) return DECLINED;
     token = r->parsed_uri.path + sizeof(ACME_CHALLENGE_PREFIX) - 1;
-    if (!*token || strchr(token, '/') || !r->hostname
-        || !md_dns_is_name(r->hostname, 0, 0)) {
+    if (!*token || strchr(token, '/') || !host) {
         return DECLINED;
     }
-    rv = md_store_load(rt->store, MD_SG_CHALLENGES, r->hostname, MD_FN_HTTP01,
+    rv = md_store_load(rt->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01,
                        MD_SV_TEXT, (void **)&text, r->pool);
     if (APR_SUCCESS == rv) {
         if (M_GET != r->method_number) return HTTP_NOT_IMPLEMENTED;
@@ -240,15 +253,21 @@ static int md_answer_challenge(conn_rec *c, const char *servername,
 {
     md_mod_rt_t *rt = md_mod_rt_get();
     apr_array_header_t *names;
-    const char *dir;
+    const char *dir, *host;
     int i;
 
     if (!rt || !rt->store || !servername || !md_protocol_get(c)
         || !md_dns_is_name(servername, 0, 0)) {
         return DECLINED;
     }
-    dir = md_store_get_dir(rt->store, MD_SG_CHALLENGES, servername, c->pool);
-    names = dir ? alpn_candidates(dir, servername, c->pool) : NULL;
+    /* an address is validated with its reverse-DNS name as SNI (RFC 8738
+     * 6); its challenge is stored under the address */
+    host = md_ip_from_reverse_name(servername, c->pool);
+    if (!host) {
+        host = servername;
+    }
+    dir = md_store_get_dir(rt->store, MD_SG_CHALLENGES, host, c->pool);
+    names = dir ? alpn_candidates(dir, host, c->pool) : NULL;
     for (i = 0; names && i < names->nelts; ++i) {
         if (alpn_read_pair(dir, APR_ARRAY_IDX(names, i, const char *), pcert_pem,
                            pkey_pem, c->pool)) {

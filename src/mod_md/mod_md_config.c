@@ -27,6 +27,7 @@
 #include "md_crl.h"
 #include "md_crypto.h"
 #include "md_idna.h"
+#include "md_ip.h"
 #include "md_json.h"
 #include "md_time.h"
 #include "md_util.h"
@@ -602,16 +603,30 @@ static void warn_name(cmd_parms *cmd, const char *name)
     }
 }
 
-/* Adds a name to the MD as written, in lower case; empty names and
- * duplicates are dropped. */
+/* Adds a name to the MD as written, in lower case, an address in its
+ * normal form (RFC 8738 names it so); empty names and duplicates are
+ * dropped. */
 static void add_name(cmd_parms *cmd, md_t *md, md_srv_conf_t *sec, const char *name)
 {
+    const char *ip;
     char *lower;
+    int zoned;
 
     if (!*name) return;
-    lower = md_util_str_tolower(apr_pstrdup(cmd->pool, name));
+    if (APR_SUCCESS == md_ip_normalize(&ip, &zoned, name, cmd->temp_pool)) {
+        if (zoned) {
+            warn_value(cmd, "%s: the zone id of the address '%s' is dropped, a "
+                       "certificate names '%s'", cmd->cmd->name, name, ip);
+        }
+        lower = apr_pstrdup(cmd->pool, ip);
+    }
+    else {
+        lower = md_util_str_tolower(apr_pstrdup(cmd->pool, name));
+    }
     if (md_has_name(md, sec, lower, cmd->pool)) return;
-    warn_name(cmd, name);
+    if (!md_ip_is_address(lower)) {
+        warn_name(cmd, name);
+    }
     APR_ARRAY_PUSH(md->domains, const char *) = lower;
     if (sec->names) {
         apr_hash_set(sec->names, lower, APR_HASH_KEY_STRING, lower);
@@ -1889,6 +1904,48 @@ static void check_wildcard(server_rec *s, const md_t *md, const md_mod_conf_t *m
     }
 }
 
+static int allows(const md_t *md, const char *type)
+{
+    return md_array_str_index(md->ca_challenges, type, 0, 0) >= 0;
+}
+
+/* An address can only be validated with http-01 or tls-alpn-01 (RFC 8738
+ * 7) and has no wildcard form. The original starts with such an MD (and
+ * orders the address as a DNS name, which CAs refuse): ours starts too,
+ * tells the admin now, and the renewal fails before ordering. */
+static void check_addresses(server_rec *s, const md_t *md, apr_pool_t *p)
+{
+    const char *name;
+    int i;
+
+    if ((md->cert_files && md->cert_files->nelts > 0)
+        || MD_RENEW_MANUAL == md->renew_mode) {
+        return;
+    }
+    for (i = 0; i < md->domains->nelts; ++i) {
+        name = APR_ARRAY_IDX(md->domains, i, const char *);
+        if (md_dns_is_wildcard(name) && md_ip_is_address(name + 2)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10802)
+                         "%s: '%s' is a wildcard of the address '%s', which no CA "
+                         "can validate (definition in %s(line %d)): renewals will "
+                         "fail", md->name, name, name + 2, defn_file(md),
+                         (int)md->defn_line_number);
+        }
+        else if (md_ip_is_address(name) && md->ca_challenges
+                 && md->ca_challenges->nelts > 0
+                 && !allows(md, MD_AUTHZ_TYPE_HTTP01)
+                 && !allows(md, MD_AUTHZ_TYPE_TLSALPN01)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10800)
+                         "%s: the address '%s' can only be validated with the "
+                         "challenge types 'http-01' or 'tls-alpn-01', but "
+                         "MDCAChallenges allows '%s' (definition in %s(line %d)): "
+                         "renewals will fail", md->name, name,
+                         md_array_str_join(md->ca_challenges, " ", p),
+                         defn_file(md), (int)md->defn_line_number);
+        }
+    }
+}
+
 apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
 {
     md_mod_conf_t *mc = md_config_get_mod(base_server);
@@ -1905,6 +1962,7 @@ apr_status_t md_config_check(server_rec *base_server, apr_pool_t *p)
         const md_t *md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
         errors += check_static_files(base_server, md);
         check_wildcard(base_server, md, mc);
+        check_addresses(base_server, md, p);
     }
     return errors? APR_EINVAL : APR_SUCCESS;
 }
