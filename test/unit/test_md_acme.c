@@ -6,6 +6,7 @@
  * problem mapping, the directory, nonce retry, and a full renewal through
  * the order state machine into a temporary store.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -1632,6 +1633,160 @@ START_TEST(test_renew_tos_required)
 }
 END_TEST
 
+/* --- IP addresses (RFC 8738) --------------------------------------------------------- */
+
+#define A_DIR_SHORTLIVED { "GET", "/dir", 0, 200, J, NULL, "{\"newNonce\": \"" CA \
+    "/nonce\", \"newAccount\": \"" CA "/new-acct\", \"newOrder\": \"" CA "/new-order\", " \
+    "\"meta\": {\"profiles\": {\"classic\": \"x\", \"shortlived\": \"y\"}}}", NULL, NULL }
+#define REFUSED "{\"type\": \"urn:ietf:params:acme:error:rejectedIdentifier\", " \
+    "\"detail\": \"not here\"}"
+
+static md_t *ip_md(const char *name, ...) __attribute__((sentinel));
+
+/* An MD of the given names (NULL-terminated) at the fake CA, no profile. */
+static md_t *ip_md(const char *name, ...)
+{
+    md_t *md = renew_md();
+    va_list ap;
+
+    md->profile = NULL;
+    apr_array_clear(md->domains);
+    va_start(ap, name);
+    for (; name; name = va_arg(ap, const char *)) {
+        APR_ARRAY_PUSH(md->domains, const char *) = name;
+    }
+    va_end(ap);
+    md->name = APR_ARRAY_IDX(md->domains, 0, const char *);
+    return md;
+}
+
+START_TEST(test_order_ip_identifiers)
+{
+    static const fake_answer script[] = {
+        A_DIR, A_NONCE,
+        { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
+    };
+    md_result_t *result = md_result_make(md_test_pool, APR_SUCCESS);
+    apr_array_header_t *domains = apr_array_make(md_test_pool, 3, sizeof(const char *));
+    md_acme_order_t *order;
+    md_acme_t *acme;
+
+    fake_start(script, N(script));
+    acme = acme_with_account(result);
+    APR_ARRAY_PUSH(domains, const char *) = "192.0.2.10";
+    APR_ARRAY_PUSH(domains, const char *) = "www.example.org";
+    APR_ARRAY_PUSH(domains, const char *) = "2001:db8::10";
+    ck_assert_int_eq(APR_SUCCESS, md_acme_order_register(&order, acme, domains, NULL, NULL,
+                                                         result, md_test_pool));
+    ck_assert_str_eq("[{\"type\":\"ip\",\"value\":\"192.0.2.10\"},"
+                     "{\"type\":\"dns\",\"value\":\"www.example.org\"},"
+                     "{\"type\":\"ip\",\"value\":\"2001:db8::10\"}]",
+                     md_json_writep(md_json_getj(req_part(2, "payload"), "identifiers",
+                                                 NULL), md_test_pool,
+                                    MD_JSON_FMT_COMPACT));
+}
+END_TEST
+
+/* The CA may write an address otherwise: the authorization names it as the
+ * MD does. dns-01 is never set up for an address, even when offered. */
+START_TEST(test_authz_ip)
+{
+    static const fake_answer script[] = {
+        A_DIR, A_NONCE,
+        { "POST", "/authz/1", 0, 200, J, NULL, "{\"status\": \"pending\", "
+          "\"identifier\": {\"type\": \"ip\", \"value\": \"2001:DB8:0:0::10\"}, "
+          "\"challenges\": [" CHA("dns-01", "pending") "]}", NULL, NULL },
+    };
+    md_result_t *result = md_result_make(md_test_pool, APR_SUCCESS);
+    md_t *md = ip_md("2001:db8::10", NULL);
+    md_acme_authz_env_t env;
+    md_acme_authz_t *authz;
+    const char *setup;
+    md_acme_t *acme;
+
+    fake_start(script, N(script));
+    acme = acme_with_account(result);
+    ck_assert_int_eq(APR_SUCCESS, md_acme_authz_retrieve(&authz, acme, CA "/authz/1",
+                                                         result, md_test_pool));
+    ck_assert_str_eq("2001:db8::10", authz->domain);
+    ck_assert(md_acme_authz_domain_ok(md, authz->domain, authz->wildcard, md_test_pool));
+    memset(&env, 0, sizeof(env));
+    env.md = md;
+    env.store = renew_store();
+    env.dns01_cmd = "/bin/true";
+    env.types = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(env.types, const char *) = "dns-01";
+    ck_assert_int_eq(APR_EINVAL, md_acme_authz_respond(&setup, authz, acme, &env, result,
+                                                       md_test_pool));
+    ck_assert_str_eq(MD_PROBLEM_CHALLENGE_MISMATCH, result->problem);
+    ck_assert_int_eq(3, fake.requests->nelts);      /* no challenge was started */
+}
+END_TEST
+
+/* An address only dns-01 may validate, or a wildcard of an address: the
+ * renewal fails before any CA is asked. */
+START_TEST(test_renew_ip_not_ordered)
+{
+    md_result_t *result = md_result_md_make(md_test_pool, "192.0.2.10");
+    md_store_t *store;
+    md_t *md;
+
+    if (0 == _i) {
+        md = ip_md("192.0.2.10", "www.example.org", NULL);
+        md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(md->ca_challenges, const char *) = "dns-01";
+    }
+    else {
+        md = ip_md("192.0.2.10", "*.192.0.2.10", NULL);
+    }
+    fake_start(veto_script, 0);
+    store = renew_store();
+    ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, NULL, result,
+                                                     md_test_pool));
+    ck_assert_int_eq(0, fake.requests->nelts);
+    ck_assert_str_eq(MD_PROBLEM_CHALLENGE_MISMATCH, result->problem);
+    ck_assert_str_eq(0 == _i
+        ? "192.0.2.10: the address '192.0.2.10' can only be validated with the "
+          "challenge types 'http-01' or 'tls-alpn-01', but the configured ones are "
+          "'dns-01'"
+        : "192.0.2.10: '*.192.0.2.10' is a wildcard of the address '192.0.2.10', "
+          "which no CA can validate", result->detail);
+}
+END_TEST
+
+/* Without MDProfile an MD with an address orders "shortlived" from a CA
+ * that has it; MDProfile wins; an MD without address orders no profile. */
+START_TEST(test_renew_ip_profile)
+{
+    static const fake_answer script[] = {
+        A_DIR_SHORTLIVED, A_NONCE,
+        { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
+        { "POST", "/new-order", 0, 400, PJ, NULL, REFUSED, NULL, NULL },
+    };
+    static const char *want[] = { "shortlived", "classic", NULL };
+    md_result_t *result = md_result_md_make(md_test_pool, "192.0.2.10");
+    md_json_t *payload;
+    md_t *md;
+
+    md = (2 == _i) ? ip_md("www.example.org", NULL)
+                   : ip_md("192.0.2.10", "www.example.org", NULL);
+    if (1 == _i) {
+        md->profile = "classic";
+    }
+    fake_start(script, N(script));
+    ck_assert_int_ne(APR_SUCCESS, md_acme_drive_renew(renew_store(), md, NULL, result,
+                                                      md_test_pool));
+    ck_assert_int_eq(N(script), fake.requests->nelts);
+    payload = req_part(3, "payload");
+    if (want[_i]) {
+        ck_assert_str_eq(want[_i], md_json_gets(payload, "profile", NULL));
+    }
+    else {
+        ck_assert(!md_json_has_key(payload, "profile", NULL));
+    }
+}
+END_TEST
+
 Suite *md_test_acme_suite(void)
 {
     Suite *s = suite_create("md_acme");
@@ -1679,6 +1834,10 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, test_renew_challenge_mismatch);
     tcase_add_test(tc, test_renew_setup_vetoed);
     tcase_add_test(tc, test_renew_no_challenges);
+    tcase_add_test(tc, test_order_ip_identifiers);
+    tcase_add_test(tc, test_authz_ip);
+    tcase_add_loop_test(tc, test_renew_ip_not_ordered, 0, 2);
+    tcase_add_loop_test(tc, test_renew_ip_profile, 0, 3);
     tcase_add_test(tc, test_renew_authz_invalid);
     tcase_add_loop_test(tc, test_renew_authz_foreign, 0, N(foreign_authz_cases));
     tcase_add_test(tc, test_renew_tos_required);
