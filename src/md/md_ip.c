@@ -112,7 +112,9 @@ static char *strip_suffix(const char *name, const char *suffix, apr_pool_t *p)
     apr_size_t len = strlen(name), slen = strlen(suffix);
     char *s;
 
-    if (len > 0 && '.' == name[len - 1]) --len;
+    if (len > 0 && '.' == name[len - 1]) {
+        --len;
+    }
     if (len <= slen || strncasecmp(name + len - slen, suffix, slen)) return NULL;
     s = apr_pstrmemdup(p, name, len - slen);
     for (len = 0; s[len]; ++len) {
