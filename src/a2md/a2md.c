@@ -177,6 +177,7 @@ static const a2md_cmd_t *const main_sub_cmds[] = {
     &a2md_renew_cmd,
     &a2md_revoke_cmd,
     &a2md_account_cmd,
+    &a2md_doctor_cmd,
     NULL,
 };
 
@@ -313,6 +314,9 @@ int main(int argc, const char *const *argv)
     rv = cmd_process(&ctx, &main_cmd, argc, argv);
     if (ctx.json_out) {
         print_json_output(&ctx, rv);
+    }
+    if (APR_SUCCESS == rv && ctx.exit_code) {
+        return ctx.exit_code;
     }
     return (APR_SUCCESS == rv) ? 0 : 1;
 }
