@@ -219,7 +219,8 @@ leave:
     skew = ca_time - (before + (after - before) / 2);
     if (skew > -apr_time_from_sec(1) && skew < apr_time_from_sec(1)) skew = 0;
     v = md_doctor_judge_clock(skew);
-    add(d, "ca.clock", url, v, apr_psprintf(
+    add(d, "ca.clock", url, v, !skew ? "this host's clock agrees with the CA's "
+        "(within a second)" : apr_psprintf(
             d->p, "this host's clock is %" APR_TIME_T_FMT " s %s the CA's",
             apr_time_sec(skew < 0 ? -skew : skew), skew > 0 ? "behind" : "ahead of"),
         MD_DOCTOR_OK == v ? NULL : "synchronise the clock (systemd-timesyncd, chrony "
@@ -584,8 +585,8 @@ static void check_job(doctor_t *d, const md_t *md)
         APR_ARRAY_PUSH(d->checks, md_doctor_check_t) = *check;
         return;
     }
-    add(d, "renew.backoff", md->name, MD_DOCTOR_OK, json ? "the last renewal run "
-        "succeeded" : "no renewal run yet", NULL);
+    add(d, "renew.backoff", md->name, MD_DOCTOR_OK, "no failed renewal run",
+        NULL);
 }
 
 typedef struct {

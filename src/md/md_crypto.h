@@ -219,7 +219,8 @@ apr_status_t md_cert_req_create(const char **pcsr64, const char *name,
 /* --- a TLS probe (md_crypto_tls.c) ------------------------------------------------------ */
 /* A TLS handshake with addr:port (numeric address) for servername (SNI),
  * offering the one ALPN protocol alpn (NULL: none), nothing verified: what
- * answers there. *palpn is the protocol the server selected ("" none),
+ * answers there. *palpn is the protocol the server selected ("" none,
+ * also when it refused the offer with the no_application_protocol alert),
  * *pcert its leaf certificate (NULL none). Connection errors are returned
  * (APR_ECONNREFUSED, APR_TIMEUP, ...), a failed handshake is APR_EGENERAL
  * with the OpenSSL error in *perr. Waits at most timeout per step. */

@@ -99,7 +99,16 @@ apr_status_t md_tls_probe(const char **palpn, md_cert_t **pcert, const char **pe
         /* this one returns 0 on success */
         if (0 != SSL_set_alpn_protos(ssl, wire, (unsigned int)alen + 1)) goto failed;
     }
-    if (1 != SSL_connect(ssl)) goto failed;
+    if (1 != SSL_connect(ssl)) {
+        if (ERR_GET_REASON(ERR_peek_last_error())
+            == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL) {
+            /* the server's way of saying "none of these" (RFC 7301 3.2) */
+            ERR_clear_error();
+            rv = APR_SUCCESS;
+            goto leave;
+        }
+        goto failed;
+    }
     SSL_get0_alpn_selected(ssl, &selected, &selected_len);
     if (selected && selected_len) {
         *palpn = apr_pstrmemdup(p, (const char *)selected, selected_len);

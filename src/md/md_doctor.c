@@ -164,6 +164,10 @@ static const char *backoff_fix(const md_result_t *last)
     if (strstr(problem, "rateLimited")) {
         return "wait: the CA limits the rate of orders, the job retries by itself";
     }
+    if (strstr(problem, "challenge-mismatch")) {
+        return "the MD allows none of the challenges the CA offers: check MDCAChallenges "
+               "(dns-01 needs MDChallengeDns01, tls-alpn-01 'Protocols acme-tls/1')";
+    }
     if (strstr(problem, "caa")) {
         return "allow the CA in the domain's CAA records (see the dns.caa checks)";
     }
