@@ -213,6 +213,13 @@ static apr_status_t cmd_prepare(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
             fprintf(stderr, "need store directory for command: %s\n", cmd->name);
             return APR_EINVAL;
         }
+        if ((cmd->flags & A2MD_STORE_EXISTS)
+            && !md_util_is_file(md_util_path_join(ctx->p, ctx->base_dir,
+                                                  "md_store.json", NULL), ctx->p)) {
+            fprintf(stderr, "%s: no store at %s (no md_store.json)\n", cmd->name,
+                    ctx->base_dir);
+            return APR_ENOENT;
+        }
         rv = md_store_fs_open(&ctx->store, ctx->p, ctx->base_dir);
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "loading store from %s",

@@ -26,6 +26,7 @@ typedef struct a2md_cmd_t a2md_cmd_t;
 /* Command flags */
 #define A2MD_NEED_STORE     0x01    /* -d is required */
 #define A2MD_NEED_ACME      0x02    /* -a is required, session is set up */
+#define A2MD_STORE_EXISTS   0x04    /* -d must be a store already (not created) */
 
 /* Handles one option of the command (from its opts table). */
 typedef apr_status_t a2md_opt_cb(a2md_ctx_t *ctx, int option, const char *arg);

@@ -123,7 +123,9 @@ static void walk(doctor_t *d, const char *path, const char *relpath,
         return;
     }
     while ((de = readdir(dir)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
+            continue;
+        }
         walk(d, apr_pstrcat(d->p, path, "/", de->d_name, NULL),
              depth ? apr_pstrcat(d->p, relpath, "/", de->d_name, NULL)
                    : apr_pstrdup(d->p, de->d_name), group, group_uid, depth + 1);
@@ -217,7 +219,9 @@ leave:
     }
     /* the Date has a resolution of one second: within it, clocks agree */
     skew = ca_time - (before + (after - before) / 2);
-    if (skew > -apr_time_from_sec(1) && skew < apr_time_from_sec(1)) skew = 0;
+    if (skew > -apr_time_from_sec(1) && skew < apr_time_from_sec(1)) {
+        skew = 0;
+    }
     v = md_doctor_judge_clock(skew);
     add(d, "ca.clock", url, v, !skew ? "this host's clock agrees with the CA's "
         "(within a second)" : apr_psprintf(
@@ -255,7 +259,9 @@ static const char *check_name(doctor_t *d, const char *domain, const char **pwhy
     }
     for (i = 0; i < addrs->nelts && !local; ++i) {
         const char *a = APR_ARRAY_IDX(addrs, i, const char *);
-        if (md_array_str_index(d->local, a, 0, 0) >= 0) local = a;
+        if (md_array_str_index(d->local, a, 0, 0) >= 0) {
+            local = a;
+        }
     }
     if (local) {
         add(d, "dns.name", domain, MD_DOCTOR_OK, apr_psprintf(
@@ -291,7 +297,9 @@ static void check_caa(doctor_t *d, const md_t *md, const char *domain)
             NULL);
         return;
     }
-    if (url) ids = apr_hash_get(d->ca_ids, url, APR_HASH_KEY_STRING);
+    if (url) {
+        ids = apr_hash_get(d->ca_ids, url, APR_HASH_KEY_STRING);
+    }
     v = md_caa_judge(&why, rrs, domain, ids, d->p);
     if (MD_DOCTOR_SKIPPED == v && ids) {
         /* the directory was read, the CA just names no identities */
@@ -349,6 +357,44 @@ static void unreachable(doctor_t *d, const char *id, const char *domain,
             port, errtext(rv, d->p)), NULL);
 }
 
+/* Removes a probe file (and its key file) if it still holds what the
+ * doctor wrote (mine: the http-01 text or the certificate's fingerprint):
+ * an order of the server may have replaced it meanwhile. The domain's
+ * directory goes too when the doctor made it and it is empty. */
+static void remove_probe(doctor_t *d, const char *domain, const char *aspect,
+                         const char *key_aspect, const char *mine, int created)
+{
+    apr_array_header_t *chain = NULL;
+    const char *text = NULL, *fp = NULL;
+    apr_status_t rv;
+
+    if (!mine) goto leave;
+    if (key_aspect) {
+        rv = md_store_load(d->ctx->store, MD_SG_CHALLENGES, domain, aspect,
+                           MD_SV_CHAIN, (void **)&chain, d->p);
+        if (APR_SUCCESS == rv && chain->nelts > 0) {
+            md_cert_to_sha256_fingerprint(&fp, APR_ARRAY_IDX(chain, 0, md_cert_t *),
+                                          d->p);
+        }
+    }
+    else {
+        md_store_load(d->ctx->store, MD_SG_CHALLENGES, domain, aspect, MD_SV_TEXT,
+                      (void **)&text, d->p);
+        fp = text;
+    }
+    if (!fp || strcmp(fp, mine)) goto leave;
+    md_store_remove(d->ctx->store, MD_SG_CHALLENGES, domain, aspect, d->p, 1);
+    if (key_aspect) {
+        md_store_remove(d->ctx->store, MD_SG_CHALLENGES, domain, key_aspect, d->p, 1);
+    }
+leave:
+    if (created) {
+        /* fails when not empty: then an order uses it now */
+        apr_dir_remove(md_store_get_dir(d->ctx->store, MD_SG_CHALLENGES, domain, d->p),
+                       d->p);
+    }
+}
+
 static const char *probe_token(apr_pool_t *p)
 {
     unsigned char rnd[16];
@@ -361,7 +407,7 @@ static void probe_http01(doctor_t *d, const md_t *md, const char *domain,
                          const char *addr)
 {
     int port = d->ctx->http_port ? d->ctx->http_port : 80;
-    const char *token = probe_token(d->p), *text, *url, *host;
+    const char *token = probe_token(d->p), *text = NULL, *url, *host;
     int created = !md_store_exists(d->ctx->store, MD_SG_CHALLENGES, domain, NULL, d->p);
     md_http_response_t *resp = NULL;
     apr_table_t *headers;
@@ -426,10 +472,7 @@ static void probe_http01(doctor_t *d, const md_t *md, const char *domain,
                          domain));
     }
 leave:
-    md_store_remove(d->ctx->store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01, d->p, 1);
-    if (created) {
-        md_store_purge(d->ctx->store, d->p, MD_SG_CHALLENGES, domain);
-    }
+    remove_probe(d, domain, MD_FN_HTTP01, NULL, text, created);
 }
 
 /* Writes a tls-alpn-01 certificate for domain where the server looks for
@@ -459,6 +502,11 @@ static apr_status_t write_alpn_cert(doctor_t *d, const char *domain, const char 
     APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
     rv = md_store_save(d->ctx->store, d->p, MD_SG_CHALLENGES, domain,
                        MD_FN_TLSALPN01_CERT, MD_SV_CHAIN, chain, 0);
+    if (APR_SUCCESS != rv) {
+        md_store_remove(d->ctx->store, MD_SG_CHALLENGES, domain, MD_FN_TLSALPN01_PKEY,
+                        d->p, 1);
+        goto leave;
+    }
     hand_over(d, domain, MD_FN_TLSALPN01_PKEY);
     hand_over(d, domain, MD_FN_TLSALPN01_CERT);
 leave:
@@ -515,7 +563,9 @@ static void probe_tlsalpn01(doctor_t *d, const md_t *md, const char *domain,
         goto leave;
     }
     got = NULL;
-    if (cert) md_cert_to_sha256_fingerprint(&got, cert, d->p);
+    if (cert) {
+        md_cert_to_sha256_fingerprint(&got, cert, d->p);
+    }
     if (got && !strcmp(got, fp)) {
         add(d, "challenge.tls-alpn-01", domain, MD_DOCTOR_OK, apr_psprintf(
                 d->p, "%s port %d answers %s with the certificate from the store",
@@ -529,13 +579,7 @@ static void probe_tlsalpn01(doctor_t *d, const md_t *md, const char *domain,
             "or other TLS server in front)");
     }
 leave:
-    md_store_remove(d->ctx->store, MD_SG_CHALLENGES, domain, MD_FN_TLSALPN01_PKEY,
-                    d->p, 1);
-    md_store_remove(d->ctx->store, MD_SG_CHALLENGES, domain, MD_FN_TLSALPN01_CERT,
-                    d->p, 1);
-    if (created) {
-        md_store_purge(d->ctx->store, d->p, MD_SG_CHALLENGES, domain);
-    }
+    remove_probe(d, domain, MD_FN_TLSALPN01_CERT, MD_FN_TLSALPN01_PKEY, fp, created);
 }
 
 static void check_domain(doctor_t *d, const md_t *md, const char *domain)
@@ -822,7 +866,7 @@ static const apr_getopt_option_t doctor_opts[] = {
 };
 
 const a2md_cmd_t a2md_doctor_cmd = {
-    "doctor", A2MD_NEED_STORE, doctor_opt, doctor_do, doctor_opts, NULL,
+    "doctor", A2MD_NEED_STORE | A2MD_STORE_EXISTS, doctor_opt, doctor_do, doctor_opts, NULL,
     "doctor [--http-port port] [--https-port port] [--server addr] [--dns-server "
     "addr[:port]] [--status url] [md...]",
     "checks what makes renewals fail, each with a verdict and a fix",

@@ -123,8 +123,14 @@ apr_status_t md_tls_probe(const char **palpn, md_cert_t **pcert, const char **pe
 failed:
     *perr = ssl_error_text(p);
 leave:
-    if (ssl) SSL_free(ssl);
-    if (ctx) SSL_CTX_free(ctx);
-    if (sock) apr_socket_close(sock);
+    if (ssl) {
+        SSL_free(ssl);
+    }
+    if (ctx) {
+        SSL_CTX_free(ctx);
+    }
+    if (sock) {
+        apr_socket_close(sock);
+    }
     return rv;
 }

@@ -220,7 +220,9 @@ md_doctor_check_t *md_doctor_judge_job(const char *name, const md_json_t *json,
 
 md_doctor_verdict_t md_doctor_judge_clock(apr_interval_time_t skew)
 {
-    if (skew < 0) skew = -skew;
+    if (skew < 0) {
+        skew = -skew;
+    }
     if (skew >= CLOCK_FAIL) return MD_DOCTOR_FAIL;
     if (skew >= CLOCK_WARN) return MD_DOCTOR_WARN;
     return MD_DOCTOR_OK;
@@ -291,7 +293,9 @@ md_doctor_verdict_t md_caa_judge(const char **pwhy, const apr_array_header_t *rr
     }
     for (i = 0; i < rrs->nelts; ++i) {
         rr = &APR_ARRAY_IDX(rrs, i, md_caa_rr_t);
-        if (strcmp(tag, rr->tag)) continue;
+        if (strcmp(tag, rr->tag)) {
+            continue;
+        }
         relevant = 1;
         issuer = caa_issuer(rr->value, p);
         if (*issuer) {
@@ -530,7 +534,9 @@ apr_status_t md_doctor_local_addrs(apr_array_header_t **paddrs, apr_pool_t *p)
         goto leave;
     }
     for (cur = ifs; cur; cur = cur->ifa_next) {
-        if (!cur->ifa_addr) continue;
+        if (!cur->ifa_addr) {
+            continue;
+        }
         if (AF_INET == cur->ifa_addr->sa_family) {
             add_addr(addrs, cur->ifa_addr, sizeof(struct sockaddr_in));
         }

@@ -197,6 +197,30 @@ def test_750_doctor_on_a_server(acme_factory, plain_server, dns):  # noqa: F811
     rc, checks, r = doctor(ae, dns, "--status", status_url, names=(NAME,))
     assert ("config.unused", NAME) not in checks
 
+    # settings without effect, told from the store: a renew window longer
+    # than pebble's certificates live (5 years), Must-Staple on certificates
+    # that name no OCSP responder
+    md_json = ae.path("domains", NAME, "md.json")
+    with open(md_json) as f:
+        saved = f.read()
+    md = json.loads(saved)
+    md.update({"renew-window": "3000d", "must-staple": True})
+    with open(md_json, "w") as f:
+        json.dump(md, f)
+    try:
+        rc, checks, r = doctor(ae, dns)
+    finally:
+        with open(md_json, "w") as f:
+            f.write(saved)
+    assert rc == 0, r.stdout
+    c = checks[("config.renew-window", NAME)]
+    assert c["verdict"] == "warn" and "MDRenewWindow 3000d" in c["detail"], c
+    c = checks[("config.must-staple", NAME)]
+    assert c["verdict"] == "warn" and "no OCSP responder" in c["detail"], c
+    rc, checks, r = doctor(ae, dns)
+    assert ("config.renew-window", NAME) not in checks
+    assert ("config.must-staple", NAME) not in checks
+
     # a private key readable by others
     key = ae.path("domains", NAME, "privkey.pem")
     os.chmod(key, 0o644)
@@ -298,6 +322,10 @@ def test_750_store_only(store, tmp_path):  # noqa: F811
     assert checks[("renew.backoff", NAME)]["detail"] == "no failed renewal run"
     assert sorted(os.listdir(store)) == ["domains", "md_store.json"]
     # bad input
+    rc, out, err = a2md("-d", str(tmp_path / "nostore"), "doctor")
+    assert rc == 1 and err == "doctor: no store at %s (no md_store.json)\n" % (
+        tmp_path / "nostore")
+    assert not os.path.exists(tmp_path / "nostore")
     rc, out, err = a2md("-d", store, "doctor", "nope.org")
     assert rc == 1 and "doctor: no managed domain 'nope.org' in the store" in err
     rc, out, err = a2md("-d", store, "doctor", "--http-port", "http", NAME)
