@@ -46,7 +46,8 @@ typedef struct {
     apr_pool_t *p;
     apr_array_header_t *checks;     /* md_doctor_check_t */
     apr_array_header_t *local;      /* this host's addresses */
-    apr_hash_t *ca_ids;             /* CA url -> caaIdentities array, NULL: unknown */
+    apr_hash_t *ca_asked;           /* CA urls whose directory was asked for */
+    apr_hash_t *ca_ids;             /* CA url -> caaIdentities, of directories read */
     md_json_t *status;              /* the server's md-status, NULL: not asked */
     int store_findings;
 } doctor_t;
@@ -91,8 +92,8 @@ static void judge_entry(doctor_t *d, const char *path, const char *relpath,
     add(d, "store.permissions", relpath, v, why, fix);
 }
 
-/* Judges path and, for directories above depth 2 below the store, what
- * it holds. */
+/* Judges path (depth 1: a group directory or a top-level file) and what a
+ * directory holds, down to the files in <group>/<name>/ (depth 3). */
 static void walk(doctor_t *d, const char *path, const char *relpath,
                  md_store_group_t group, long group_uid, int depth)
 {
@@ -188,10 +189,16 @@ static void check_ca(doctor_t *d, const md_t *md)
     apr_status_t rv;
     md_doctor_verdict_t v;
 
-    if (!url || apr_hash_get(d->ca_ids, url, APR_HASH_KEY_STRING)) return;
-    rv = md_http_create(&http, d->p, md_acme_user_agent(), d->ctx->proxy_url);
+    if (!url || apr_hash_get(d->ca_asked, url, APR_HASH_KEY_STRING)) return;
+    apr_hash_set(d->ca_asked, url, APR_HASH_KEY_STRING, url);
+    /* the way the server goes to its CA: -p wins over the MD's MDHttpProxy */
+    rv = md_http_create(&http, d->p, md_acme_user_agent(),
+                        d->ctx->proxy_url ? d->ctx->proxy_url : md->proxy_url);
     if (APR_SUCCESS != rv) goto leave;
     md_http_set_ca_file(http, d->ctx->ca_file ? d->ctx->ca_file : md->ca_certs);
+    if (md->proxy_ca_certs) {
+        md_http_set_proxy_ca_file(http, md->proxy_ca_certs);
+    }
     md_http_set_timeout_default(http, PROBE_TIMEOUT);
     md_http_set_connect_timeout_default(http, PROBE_CONNECT);
     before = apr_time_now();
@@ -204,10 +211,8 @@ leave:
     if (json) {
         ids = apr_array_make(d->p, 2, sizeof(const char *));
         md_json_getsa(ids, json, "meta", "caaIdentities", NULL);
+        apr_hash_set(d->ca_ids, url, APR_HASH_KEY_STRING, ids);
     }
-    /* an empty array marks "asked" when the directory is not known */
-    apr_hash_set(d->ca_ids, url, APR_HASH_KEY_STRING,
-                 ids ? ids : apr_array_make(d->p, 1, sizeof(const char *)));
     date = resp ? md_http_resp_header(resp, "Date") : NULL;
     ca_time = date ? md_time_parse_rfc(date) : 0;
     if (!ca_time) {
@@ -798,6 +803,7 @@ static apr_status_t doctor_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     d.ctx = ctx;
     d.p = ctx->p;
     d.checks = apr_array_make(ctx->p, 32, sizeof(md_doctor_check_t));
+    d.ca_asked = apr_hash_make(ctx->p);
     d.ca_ids = apr_hash_make(ctx->p);
     rv = md_doctor_local_addrs(&d.local, ctx->p);
     if (APR_SUCCESS != rv) {

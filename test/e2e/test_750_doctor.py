@@ -308,11 +308,12 @@ def test_750_doctor_on_a_server(acme_factory, plain_server, dns):  # noqa: F811
                                                 c["detail"]), c
 
 
-def test_750_store_only(store, tmp_path):  # noqa: F811
+def test_750_store_only(store, tmp_path, dns):  # noqa: F811
     assert a2md("-d", store, "-a", "https://localhost:1/dir", "add", NAME)[0] == 0
     os.chmod(os.path.join(store, "md_store.json"), 0o644)
+    dns.caa["mdspec.org"] = [(0, "issue", "ca.example")]
     rc, out, err = a2md("-j", "-d", store, "doctor", "--server", "127.0.0.1",
-                        "--http-port", str(free_port()), NAME)
+                        "--dns-server", dns.addr, "--http-port", str(free_port()), NAME)
     assert rc == 1, out + err
     checks = {(c["id"], c.get("subject")): c for c in json.loads(out)["output"]}
     assert checks[("store.permissions", "md_store.json")]["verdict"] == "fail"
@@ -320,6 +321,9 @@ def test_750_store_only(store, tmp_path):  # noqa: F811
     c = checks[("ca.clock", "https://localhost:1/dir")]
     assert c["verdict"] == "skipped" and "not reachable" in c["detail"], c
     assert checks[("renew.backoff", NAME)]["detail"] == "no failed renewal run"
+    # CAA records, but the CA's identities are unknown: could not run
+    c = checks[("dns.caa", NAME)]
+    assert c["verdict"] == "skipped" and "could not be read" in c["detail"], c
     assert sorted(os.listdir(store)) == ["domains", "md_store.json"]
     # bad input
     rc, out, err = a2md("-d", str(tmp_path / "nostore"), "doctor")
