@@ -326,24 +326,29 @@ static int challenge_allowed(const md_t *md, const char *type)
     return md_array_str_index(md->ca_challenges, type, 0, 0) >= 0;
 }
 
-/* Gives a file a2md wrote in challenges/ to the owner of challenges/ (the
- * server's User reads it there and replaces it in its next order). */
-static void hand_over(doctor_t *d, const char *domain, const char *aspect)
+/* Gives a file a2md wrote in challenges/ (and the domain's directory) to
+ * the owner of challenges/: the server's User reads it there (a key is
+ * 0600) and replaces it in its next order. Nothing to do unless root. */
+static apr_status_t hand_over(doctor_t *d, const char *domain, const char *aspect)
 {
     const char *group_dir, *fname = NULL;
+    apr_status_t rv = APR_SUCCESS;
     struct stat st;
 
     group_dir = md_store_get_dir(d->ctx->store, MD_SG_CHALLENGES, NULL, d->p);
-    if (geteuid() != 0 || !group_dir || stat(group_dir, &st) != 0) return;
+    if (geteuid() != 0 || !group_dir || stat(group_dir, &st) != 0) goto leave;
     if (chown(md_store_get_dir(d->ctx->store, MD_SG_CHALLENGES, domain, d->p),
               st.st_uid, st.st_gid) != 0) {
-        return;
+        rv = APR_FROM_OS_ERROR(errno);
+        goto leave;
     }
-    if (aspect && APR_SUCCESS == md_store_get_fname(&fname, d->ctx->store,
-                                                    MD_SG_CHALLENGES, domain, aspect,
-                                                    d->p)) {
-        if (chown(fname, st.st_uid, st.st_gid) != 0) return;
+    rv = md_store_get_fname(&fname, d->ctx->store, MD_SG_CHALLENGES, domain, aspect,
+                            d->p);
+    if (APR_SUCCESS == rv && chown(fname, st.st_uid, st.st_gid) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
     }
+leave:
+    return rv;
 }
 
 /* A check that did not get through: a failure when the address is this
@@ -429,13 +434,15 @@ static void probe_http01(doctor_t *d, const md_t *md, const char *domain,
     text = apr_pstrcat(d->p, token, ".a2md-doctor-probe", NULL);
     rv = md_store_save(d->ctx->store, d->p, MD_SG_CHALLENGES, domain, MD_FN_HTTP01,
                        MD_SV_TEXT, (void *)text, 1);
+    if (APR_SUCCESS == rv) {
+        rv = hand_over(d, domain, MD_FN_HTTP01);
+    }
     if (APR_SUCCESS != rv) {
         add(d, "challenge.http-01", domain, MD_DOCTOR_SKIPPED, apr_psprintf(
                 d->p, "could not run: cannot write challenges/%s (%s)", domain,
                 errtext(rv, d->p)), "run a2md doctor as root");
         goto leave;
     }
-    hand_over(d, domain, MD_FN_HTTP01);
     /* "" keeps curl off any proxy of the environment: a self-request */
     rv = md_http_create(&http, d->p, md_acme_user_agent(), "");
     if (APR_SUCCESS != rv) goto leave;
@@ -512,8 +519,10 @@ static apr_status_t write_alpn_cert(doctor_t *d, const char *domain, const char 
                         d->p, 1);
         goto leave;
     }
-    hand_over(d, domain, MD_FN_TLSALPN01_PKEY);
-    hand_over(d, domain, MD_FN_TLSALPN01_CERT);
+    rv = hand_over(d, domain, MD_FN_TLSALPN01_PKEY);
+    if (APR_SUCCESS == rv) {
+        rv = hand_over(d, domain, MD_FN_TLSALPN01_CERT);
+    }
 leave:
     return rv;
 }
