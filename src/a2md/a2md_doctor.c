@@ -798,7 +798,7 @@ static void print_checks(doctor_t *d)
 
 static apr_status_t doctor_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
-    apr_array_header_t *mds;
+    apr_array_header_t *mds, *addrs;
     const char *ch_dir;
     doctor_t d;
     md_t *md;
@@ -819,6 +819,16 @@ static apr_status_t doctor_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "doctor: unable to list "
                       "this host's addresses");
         return rv;
+    }
+    if (ctx->server_addr) {
+        /* numeric, so that "is it this host's" can be told */
+        rv = md_doctor_resolve(&addrs, ctx->server_addr, NULL, ctx->p);
+        if (APR_SUCCESS != rv) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "doctor: --server "
+                          "'%s' does not resolve", ctx->server_addr);
+            return rv;
+        }
+        ctx->server_addr = APR_ARRAY_IDX(addrs, 0, const char *);
     }
     check_store(&d);
     ch_dir = md_store_get_dir(ctx->store, MD_SG_CHALLENGES, NULL, ctx->p);

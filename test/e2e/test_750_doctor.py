@@ -249,8 +249,13 @@ def test_750_doctor_on_a_server(acme_factory, plain_server, dns):  # noqa: F811
     assert checks[("dns.name", NAME)]["verdict"] == "fail"
     c = checks[("challenge.http-01", NAME)]
     assert c["verdict"] == "skipped" and "--server" in c["fix"], c
-    rc, checks, r = doctor(ae, None, server="127.0.0.1")
+    rc, checks, r = doctor(ae, None, server="localhost")
     assert checks[("challenge.http-01", NAME)]["verdict"] == "ok", r.stdout
+    # ... and nothing at that port of this host is a failure, not "unreachable"
+    rc, checks, r = doctor(ae, None, "--https-port", str(free_port()),
+                           server="localhost")
+    c = checks[("challenge.tls-alpn-01", NAME)]
+    assert c["verdict"] == "fail" and "nothing answers at " in c["detail"], c
 
     # the http-01 probe at a web server without the challenge handler
     rc, checks, r = doctor(ae, dns, "--http-port", str(plain_server))
@@ -332,6 +337,8 @@ def test_750_store_only(store, tmp_path, dns):  # noqa: F811
     assert not os.path.exists(tmp_path / "nostore")
     rc, out, err = a2md("-d", store, "doctor", "nope.org")
     assert rc == 1 and "doctor: no managed domain 'nope.org' in the store" in err
+    rc, out, err = a2md("-d", store, "doctor", "--server", "nope.invalid", NAME)
+    assert rc == 1 and "doctor: --server 'nope.invalid' does not resolve" in err
     rc, out, err = a2md("-d", store, "doctor", "--http-port", "http", NAME)
     assert rc == 1 and "doctor: --http-port needs a port number (1-65535), not " \
         "'http'" in err
