@@ -79,8 +79,9 @@ static md_store_group_t group_of(const char *name)
     return MD_SG_NONE;
 }
 
-static void judge_entry(doctor_t *d, const char *path, const char *relpath,
-                        md_store_group_t group, const struct stat *st, long group_uid)
+static md_doctor_verdict_t judge_entry(doctor_t *d, const char *path,
+                                       const char *relpath, md_store_group_t group,
+                                       const struct stat *st, long group_uid)
 {
     const char *why, *fix;
     md_doctor_verdict_t v;
@@ -88,8 +89,10 @@ static void judge_entry(doctor_t *d, const char *path, const char *relpath,
     v = md_doctor_judge_mode(&why, &fix, relpath, path, group, S_ISDIR(st->st_mode),
                              (unsigned int)(st->st_mode & 07777), (long)st->st_uid,
                              group_uid, d->p);
-    if (MD_DOCTOR_OK == v || ++d->store_findings > MAX_STORE_FINDINGS) return;
-    add(d, "store.permissions", relpath, v, why, fix);
+    if (MD_DOCTOR_OK != v && ++d->store_findings <= MAX_STORE_FINDINGS) {
+        add(d, "store.permissions", relpath, v, why, fix);
+    }
+    return v;
 }
 
 /* Judges path (depth 1: a group directory or a top-level file) and what a
@@ -97,13 +100,15 @@ static void judge_entry(doctor_t *d, const char *path, const char *relpath,
 static void walk(doctor_t *d, const char *path, const char *relpath,
                  md_store_group_t group, long group_uid, int depth)
 {
+    md_doctor_verdict_t v = MD_DOCTOR_OK;
     struct dirent *de;
     struct stat st;
     DIR *dir;
 
     if (lstat(path, &st) != 0) {
         add(d, "store.permissions", relpath, MD_DOCTOR_SKIPPED,
-            apr_psprintf(d->p, "cannot look at it: %s", strerror(errno)),
+            apr_psprintf(d->p, "could not run: cannot look at it: %s",
+                         strerror(errno)),
             "run a2md doctor as root or as the store's owner");
         return;
     }
@@ -113,14 +118,17 @@ static void walk(doctor_t *d, const char *path, const char *relpath,
         group_uid = (long)st.st_uid;
     }
     if (depth > 0) {
-        judge_entry(d, path, relpath, group, &st, group_uid);
+        v = judge_entry(d, path, relpath, group, &st, group_uid);
     }
     if (!S_ISDIR(st.st_mode) || depth >= 3) return;
     if (!(dir = opendir(path))) {
-        if (depth > 0) return;      /* judged already: unreadable */
-        add(d, "store.permissions", NULL, MD_DOCTOR_SKIPPED,
-            apr_psprintf(d->p, "cannot read %s: %s", path, strerror(errno)),
-            "run a2md doctor as root or as the store's owner");
+        if (MD_DOCTOR_FAIL != v) {
+            /* not the mode's fault: the doctor's user may not look */
+            add(d, "store.permissions", depth ? relpath : NULL, MD_DOCTOR_SKIPPED,
+                apr_psprintf(d->p, "could not run: cannot read %s: %s", path,
+                             strerror(errno)),
+                "run a2md doctor as root or as the store's owner");
+        }
         return;
     }
     while ((de = readdir(dir)) != NULL) {
