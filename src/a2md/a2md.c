@@ -177,6 +177,7 @@ static const a2md_cmd_t *const main_sub_cmds[] = {
     &a2md_renew_cmd,
     &a2md_revoke_cmd,
     &a2md_account_cmd,
+    &a2md_doctor_cmd,
     NULL,
 };
 
@@ -211,6 +212,13 @@ static apr_status_t cmd_prepare(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         if (!ctx->base_dir) {
             fprintf(stderr, "need store directory for command: %s\n", cmd->name);
             return APR_EINVAL;
+        }
+        if ((cmd->flags & A2MD_STORE_EXISTS)
+            && !md_util_is_file(md_util_path_join(ctx->p, ctx->base_dir,
+                                                  "md_store.json", NULL), ctx->p)) {
+            fprintf(stderr, "%s: no store at %s (no md_store.json)\n", cmd->name,
+                    ctx->base_dir);
+            return APR_ENOENT;
         }
         rv = md_store_fs_open(&ctx->store, ctx->p, ctx->base_dir);
         if (APR_SUCCESS != rv) {
@@ -313,6 +321,9 @@ int main(int argc, const char *const *argv)
     rv = cmd_process(&ctx, &main_cmd, argc, argv);
     if (ctx.json_out) {
         print_json_output(&ctx, rv);
+    }
+    if (APR_SUCCESS == rv && ctx.exit_code) {
+        return ctx.exit_code;
     }
     return (APR_SUCCESS == rv) ? 0 : 1;
 }

@@ -26,6 +26,7 @@ typedef struct a2md_cmd_t a2md_cmd_t;
 /* Command flags */
 #define A2MD_NEED_STORE     0x01    /* -d is required */
 #define A2MD_NEED_ACME      0x02    /* -a is required, session is set up */
+#define A2MD_STORE_EXISTS   0x04    /* -d must be a store already (not created) */
 
 /* Handles one option of the command (from its opts table). */
 typedef apr_status_t a2md_opt_cb(a2md_ctx_t *ctx, int option, const char *arg);
@@ -70,6 +71,13 @@ struct a2md_ctx_t {
     int use_cert_key;               /* revoke --cert-key */
     const char *key_type;           /* account rollover --key-type */
     const char *acct_url;           /* account import --url */
+    /* doctor options (a2md_doctor.c) */
+    int http_port;                  /* --http-port, 0: 80 */
+    int https_port;                 /* --https-port, 0: 443 */
+    const char *server_addr;        /* --server: address the probes connect to */
+    const char *dns_server;         /* --dns-server addr[:port] */
+    const char *status_url;         /* --status: the server's md-status url */
+    int exit_code;                  /* non-zero: exit with it although rv is fine */
 };
 
 /* The commands of the three command files. */
@@ -82,6 +90,7 @@ extern const a2md_cmd_t a2md_list_cmd;
 extern const a2md_cmd_t a2md_renew_cmd;
 extern const a2md_cmd_t a2md_revoke_cmd;
 extern const a2md_cmd_t a2md_account_cmd;
+extern const a2md_cmd_t a2md_doctor_cmd;
 
 /* Prints the usage of cmd (with msg first, if not NULL) on stderr. */
 void a2md_usage(const a2md_cmd_t *cmd, const char *msg);
@@ -95,6 +104,8 @@ void a2md_print_md(a2md_ctx_t *ctx, const md_t *md, int with_renew, int renew);
 void a2md_say(a2md_ctx_t *ctx, const char *name, const char *result,
               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* All MDs in domains/, sorted by name. */
+apr_array_header_t *a2md_load_all(a2md_ctx_t *ctx);
 /* The registry on ctx->store (errors logged). */
 apr_status_t a2md_open_reg(struct md_reg_t **preg, a2md_ctx_t *ctx);
 /* "drive" of one MD: renewal when due (or ctx->force) and activation. */

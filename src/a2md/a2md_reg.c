@@ -47,7 +47,7 @@ static int md_name_cmp(const void *a, const void *b)
 }
 
 /* All MDs in domains/, sorted by name. */
-static apr_array_header_t *load_all(a2md_ctx_t *ctx)
+apr_array_header_t *a2md_load_all(a2md_ctx_t *ctx)
 {
     apr_array_header_t *mds = apr_array_make(ctx->p, 10, sizeof(md_t *));
 
@@ -122,7 +122,7 @@ static apr_status_t check_domains(a2md_ctx_t *ctx, const md_t *md)
             return APR_EINVAL;
         }
     }
-    mds = load_all(ctx);
+    mds = a2md_load_all(ctx);
     for (i = 0; i < mds->nelts; ++i) {
         other = APR_ARRAY_IDX(mds, i, md_t *);
         if (strcmp(other->name, md->name) && (common = md_common_name(md, other))) {
@@ -218,7 +218,7 @@ static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 
 static apr_status_t list_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
-    apr_array_header_t *mds = load_all(ctx);
+    apr_array_header_t *mds = a2md_load_all(ctx);
     md_reg_t *reg;
     md_t *md;
     apr_status_t rv;
@@ -466,7 +466,7 @@ apr_status_t a2md_drive_md(a2md_ctx_t *ctx, md_reg_t *reg, md_t *md)
 
 static apr_status_t drive_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
-    apr_array_header_t *mds = load_all(ctx), *todo;
+    apr_array_header_t *mds = a2md_load_all(ctx), *todo;
     md_reg_t *reg;
     md_t *md;
     apr_status_t rv;

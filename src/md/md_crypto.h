@@ -216,6 +216,18 @@ apr_status_t md_cert_req_create(const char **pcsr64, const char *name,
                                 apr_array_header_t *domains, int must_staple,
                                 md_pkey_t *pkey, apr_pool_t *p);
 
+/* --- a TLS probe (md_crypto_tls.c) ------------------------------------------------------ */
+/* A TLS handshake with addr:port (numeric address) for servername (SNI),
+ * offering the one ALPN protocol alpn (NULL: none), nothing verified: what
+ * answers there. *palpn is the protocol the server selected ("" none,
+ * also when it refused the offer with the no_application_protocol alert),
+ * *pcert its leaf certificate (NULL none). Connection errors are returned
+ * (APR_ECONNREFUSED, APR_TIMEUP, ...), a failed handshake is APR_EGENERAL
+ * with the OpenSSL error in *perr. Waits at most timeout per step. */
+apr_status_t md_tls_probe(const char **palpn, md_cert_t **pcert, const char **perr,
+                          const char *addr, int port, const char *servername,
+                          const char *alpn, apr_interval_time_t timeout, apr_pool_t *p);
+
 /* Logs the failing OpenSSL call with the drained error queue at ERR and
  * returns APR_EGENERAL. */
 apr_status_t md_crypt_log_error(apr_pool_t *p, const char *call);

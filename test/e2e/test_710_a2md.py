@@ -76,6 +76,9 @@ USAGE = (
     '  \t\trevoke the certificate of a managed domain at its CA, then renew it\n'
     '  \taccount cmd [opts] [args]\n'
     '  \t\tlist and manage the ACME accounts in the store\n'
+    '  \tdoctor [--http-port port] [--https-port port] [--server addr] '
+    '[--dns-server addr[:port]] [--status url] [md...]\n'
+    '  \t\tchecks what makes renewals fail, each with a verdict and a fix\n'
 )
 
 USAGE_HEAD = "usage: a2md [options] cmd [cmd options] [args]\n"
