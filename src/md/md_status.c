@@ -50,7 +50,7 @@ leave:
     return rv;
 }
 
-void set_period(md_json_t *json, const char *key, apr_time_t from, apr_time_t until)
+void md_status_set_period(md_json_t *json, const char *key, apr_time_t from, apr_time_t until)
 {
     if (from > 0) {
         md_json_set_time(from, json, key, MD_KEY_FROM, NULL);
@@ -70,7 +70,7 @@ md_json_t *md_cert_facts_to_json(const md_cert_facts_t *facts, int full, apr_poo
     if (full && facts->issuer_uri) {
         md_json_sets(facts->issuer_uri, json, MD_KEY_ISSUER_URI, NULL);
     }
-    set_period(json, MD_KEY_VALID, facts->valid_from, facts->valid_until);
+    md_status_set_period(json, MD_KEY_VALID, facts->valid_from, facts->valid_until);
     if (facts->serial) {
         md_json_sets(facts->serial, json, MD_KEY_SERIAL, NULL);
     }
@@ -222,7 +222,7 @@ static md_json_t *ocsp_json(const md_status_slot_t *slot, int with_log, apr_pool
     md_json_t *json = md_json_create(p);
 
     md_json_sets(slot->ocsp_status, json, MD_KEY_STATUS, NULL);
-    set_period(json, MD_KEY_VALID, slot->ocsp_valid_from, slot->ocsp_valid_until);
+    md_status_set_period(json, MD_KEY_VALID, slot->ocsp_valid_from, slot->ocsp_valid_until);
     if (slot->ocsp_job) {
         md_json_setj(md_job_to_json(slot->ocsp_job, with_log, p), json, MD_KEY_RENEWAL, NULL);
     }
@@ -254,7 +254,7 @@ md_json_t *md_status_certs_json(const apr_array_header_t *slots, int with_log,
         ++n;
     }
     if (n > 0) {
-        set_period(json, MD_KEY_VALID, from, until);
+        md_status_set_period(json, MD_KEY_VALID, from, until);
     }
     return json;
 }
@@ -281,7 +281,7 @@ static const char *mask_cb(void *baton, const char *s)
 /* Status output is readable by whoever may see the handlers: the password of
  * a proxy or CA URL (in the MD, in activity and error texts) is shown as
  * "***" (the hmac of the EAB is replaced as a whole). */
-void mask_credentials(md_json_t *json, apr_pool_t *p)
+void md_status_mask_credentials(md_json_t *json, apr_pool_t *p)
 {
     md_json_strings_map(json, mask_cb, p);
 }
@@ -324,7 +324,7 @@ md_json_t *md_status_md_json(const md_status_input_t *in, int with_log, apr_time
     if (APR_SUCCESS != in->error) {
         md_json_setl((long)in->error, json, MD_KEY_ERROR, NULL);
     }
-    mask_credentials(json, p);
+    md_status_mask_credentials(json, p);
     return json;
 }
 
@@ -378,7 +378,7 @@ md_json_t *md_status_cert_status_json(const md_status_input_t *in, apr_pool_t *p
         }
     }
     if (from || until) {
-        set_period(json, MD_KEY_VALID, from, until);
+        md_status_set_period(json, MD_KEY_VALID, from, until);
     }
     /* slots are named by key spec even for static files (quirk kept) */
     for (i = 0; i < md_pkeys_spec_count(in->md->pks); ++i) {
@@ -396,7 +396,7 @@ md_json_t *md_status_cert_status_json(const md_status_input_t *in, apr_pool_t *p
     return json;
 }
 
-int json_name_cmp(const void *a, const void *b)
+int md_status_json_name_cmp(const void *a, const void *b)
 {
     const char *n1 = md_json_gets(*(md_json_t *const *)a, MD_KEY_NAME, NULL);
     const char *n2 = md_json_gets(*(md_json_t *const *)b, MD_KEY_NAME, NULL);
@@ -404,9 +404,9 @@ int json_name_cmp(const void *a, const void *b)
     return strcmp(n1 ? n1 : "", n2 ? n2 : "");
 }
 
-apr_array_header_t *sorted_copy(const apr_array_header_t *a,
-                                int (*cmp)(const void *, const void *),
-                                apr_pool_t *p)
+apr_array_header_t *md_status_sorted_copy(const apr_array_header_t *a,
+                                          int (*cmp)(const void *, const void *),
+                                          apr_pool_t *p)
 {
     apr_array_header_t *sorted = apr_array_copy(p, a);
     int i;
@@ -426,7 +426,7 @@ md_json_t *md_status_mds_json(const apr_array_header_t *mds, const char *version
                               apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p), *jmds = md_json_create_array(p);
-    apr_array_header_t *sorted = sorted_copy(mds, json_name_cmp, p);
+    apr_array_header_t *sorted = md_status_sorted_copy(mds, md_status_json_name_cmp, p);
     int i;
 
     md_json_sets(version, json, MD_KEY_VERSION, NULL);

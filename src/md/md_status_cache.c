@@ -15,7 +15,7 @@
 
 /* --- text buffer -------------------------------------------------------------------------- */
 
-void sbuf_init(sbuf_t *b, apr_pool_t *p, apr_size_t cap)
+void md_sbuf_init(md_sbuf_t *b, apr_pool_t *p, apr_size_t cap)
 {
     b->p = p;
     b->cap = (cap < 256) ? 256 : cap;
@@ -24,7 +24,7 @@ void sbuf_init(sbuf_t *b, apr_pool_t *p, apr_size_t cap)
     b->data[0] = '\0';
 }
 
-void sbuf_putn(sbuf_t *b, const char *s, apr_size_t len)
+void md_sbuf_putn(md_sbuf_t *b, const char *s, apr_size_t len)
 {
     char *ndata;
 
@@ -39,12 +39,12 @@ void sbuf_putn(sbuf_t *b, const char *s, apr_size_t len)
     b->data[b->len] = '\0';
 }
 
-void sbuf_puts(sbuf_t *b, const char *s)
+void md_sbuf_puts(md_sbuf_t *b, const char *s)
 {
-    sbuf_putn(b, s, strlen(s));
+    md_sbuf_putn(b, s, strlen(s));
 }
 
-void sbuf_printf(sbuf_t *b, const char *fmt, ...)
+void md_sbuf_printf(md_sbuf_t *b, const char *fmt, ...)
 {
     va_list ap;
     const char *s;
@@ -52,7 +52,7 @@ void sbuf_printf(sbuf_t *b, const char *fmt, ...)
     va_start(ap, fmt);
     s = apr_pvsprintf(b->p, fmt, ap);
     va_end(ap);
-    sbuf_puts(b, s);
+    md_sbuf_puts(b, s);
 }
 
 /* --- cached entries ---------------------------------------------------------------------- */
@@ -129,19 +129,19 @@ const char *md_status_entry_cert_status_text(const md_status_entry_t *entry)
 
 /* Appends text, each line prefixed by indent (none for the first when
  * indent is NULL), with the RFC 822 now at offset at (if >= 0). */
-void put_patched(sbuf_t *b, const char *text, apr_ssize_t at, const char *now822,
-                 const char *indent)
+void md_status_put_patched(md_sbuf_t *b, const char *text, apr_ssize_t at, const char *now822,
+                           const char *indent)
 {
     const char *s = text, *nl;
     apr_size_t pos;
 
     if (indent) {
-        sbuf_puts(b, indent);
+        md_sbuf_puts(b, indent);
     }
     while (*s) {
         nl = strchr(s, '\n');
         pos = b->len;
-        sbuf_putn(b, s, nl ? (apr_size_t)(nl - s + 1) : strlen(s));
+        md_sbuf_putn(b, s, nl ? (apr_size_t)(nl - s + 1) : strlen(s));
         if (at >= 0 && at >= s - text && (!nl || at < nl - text)) {
             memcpy(b->data + pos + (at - (s - text)), now822, RFC822_LEN);
         }
@@ -150,7 +150,7 @@ void put_patched(sbuf_t *b, const char *text, apr_ssize_t at, const char *now822
         }
         s = nl + 1;
         if (indent && *s) {
-            sbuf_puts(b, indent);
+            md_sbuf_puts(b, indent);
         }
     }
 }
@@ -159,16 +159,16 @@ const char *md_status_entry_md_text(const md_status_entry_t *entry, apr_time_t n
                                     apr_pool_t *p)
 {
     char now822[APR_RFC822_DATE_LEN];
-    sbuf_t b;
+    md_sbuf_t b;
 
     if (entry->at_log < 0) return apr_pstrdup(p, entry->text_log);
     apr_rfc822_date(now822, now);
-    sbuf_init(&b, p, strlen(entry->text_log) + 1);
-    put_patched(&b, entry->text_log, entry->at_log, now822, NULL);
+    md_sbuf_init(&b, p, strlen(entry->text_log) + 1);
+    md_status_put_patched(&b, entry->text_log, entry->at_log, now822, NULL);
     return b.data;
 }
 
-int entry_name_cmp(const void *a, const void *b)
+int md_status_entry_name_cmp(const void *a, const void *b)
 {
     return strcmp((*(md_status_entry_t *const *)a)->name,
                   (*(md_status_entry_t *const *)b)->name);
@@ -177,32 +177,32 @@ int entry_name_cmp(const void *a, const void *b)
 const char *md_status_mds_text(const apr_array_header_t *entries, const char *version,
                                apr_time_t now, apr_pool_t *p)
 {
-    apr_array_header_t *sorted = sorted_copy(entries, entry_name_cmp, p);
+    apr_array_header_t *sorted = md_status_sorted_copy(entries, md_status_entry_name_cmp, p);
     const md_status_entry_t *e;
     char now822[APR_RFC822_DATE_LEN];
     apr_size_t size = 128;
-    sbuf_t b;
+    md_sbuf_t b;
     int i;
 
     apr_rfc822_date(now822, now);
     for (i = 0; i < sorted->nelts; ++i) {
         size += 2 * strlen(APR_ARRAY_IDX(sorted, i, md_status_entry_t *)->text_nolog);
     }
-    sbuf_init(&b, p, size);
-    sbuf_printf(&b, "{\n  \"version\": %s,\n  \"managed-domains\": ",
-                md_json_writep(md_json_create_s(p, version), p, MD_JSON_FMT_COMPACT));
+    md_sbuf_init(&b, p, size);
+    md_sbuf_printf(&b, "{\n  \"version\": %s,\n  \"managed-domains\": ",
+                   md_json_writep(md_json_create_s(p, version), p, MD_JSON_FMT_COMPACT));
     if (sorted->nelts <= 0) {
-        sbuf_puts(&b, "[]\n}");
+        md_sbuf_puts(&b, "[]\n}");
         return b.data;
     }
-    sbuf_puts(&b, "[\n");
+    md_sbuf_puts(&b, "[\n");
     for (i = 0; i < sorted->nelts; ++i) {
         e = APR_ARRAY_IDX(sorted, i, md_status_entry_t *);
         if (i > 0) {
-            sbuf_puts(&b, ",\n");
+            md_sbuf_puts(&b, ",\n");
         }
-        put_patched(&b, e->text_nolog, e->at_nolog, now822, "    ");
+        md_status_put_patched(&b, e->text_nolog, e->at_nolog, now822, "    ");
     }
-    sbuf_puts(&b, "\n  ]\n}");
+    md_sbuf_puts(&b, "\n  ]\n}");
     return b.data;
 }

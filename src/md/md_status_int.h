@@ -14,12 +14,12 @@
 
 /* --- md_status.c ----------------------------------------------------------------------- */
 
-void set_period(md_json_t *json, const char *key, apr_time_t from, apr_time_t until);
-void mask_credentials(md_json_t *json, apr_pool_t *p);
-int json_name_cmp(const void *a, const void *b);
-apr_array_header_t *sorted_copy(const apr_array_header_t *a,
-                                int (*cmp)(const void *, const void *),
-                                apr_pool_t *p);
+void md_status_set_period(md_json_t *json, const char *key, apr_time_t from, apr_time_t until);
+void md_status_mask_credentials(md_json_t *json, apr_pool_t *p);
+int md_status_json_name_cmp(const void *a, const void *b);
+apr_array_header_t *md_status_sorted_copy(const apr_array_header_t *a,
+                                          int (*cmp)(const void *, const void *),
+                                          apr_pool_t *p);
 
 /* --- md_status_cache.c: text buffer ----------------------------------------------------- */
 
@@ -28,12 +28,12 @@ typedef struct {
     char *data;
     apr_size_t len;
     apr_size_t cap;
-} sbuf_t;
+} md_sbuf_t;
 
-void sbuf_init(sbuf_t *b, apr_pool_t *p, apr_size_t cap);
-void sbuf_putn(sbuf_t *b, const char *s, apr_size_t len);
-void sbuf_puts(sbuf_t *b, const char *s);
-void sbuf_printf(sbuf_t *b, const char *fmt, ...)
+void md_sbuf_init(md_sbuf_t *b, apr_pool_t *p, apr_size_t cap);
+void md_sbuf_putn(md_sbuf_t *b, const char *s, apr_size_t len);
+void md_sbuf_puts(md_sbuf_t *b, const char *s);
+void md_sbuf_printf(md_sbuf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* --- md_status_cache.c: cached entries -------------------------------------------------- */
@@ -46,7 +46,7 @@ typedef struct {
     const char *text;               /* NULL: not rendered yet */
     apr_time_t since;               /* valid from the time it was rendered */
     apr_time_t until;               /* to when "expired"/"from" change; 0 never */
-} row_cache_t;
+} md_status_row_cache_t;
 
 struct md_status_entry_t {
     apr_pool_t *p;
@@ -58,12 +58,12 @@ struct md_status_entry_t {
     apr_ssize_t at_log;
     const char *cert_status_text;
     apr_time_t expires;
-    row_cache_t rows[2];            /* [0] ?auto lines, [1] HTML cells */
+    md_status_row_cache_t rows[2];  /* [0] ?auto lines, [1] HTML cells */
     int counts;                     /* COUNT_* bits for the ?auto totals, -1 unset */
 };
 
-void put_patched(sbuf_t *b, const char *text, apr_ssize_t at, const char *now822,
-                 const char *indent);
-int entry_name_cmp(const void *a, const void *b);
+void md_status_put_patched(md_sbuf_t *b, const char *text, apr_ssize_t at, const char *now822,
+                           const char *indent);
+int md_status_entry_name_cmp(const void *a, const void *b);
 
 #endif /* md_status_int_h */

@@ -18,7 +18,7 @@
 /* --- server-status texts ---------------------------------------------------------------- */
 
 typedef struct {
-    sbuf_t b;
+    md_sbuf_t b;
     const md_status_text_opts_t *opts;
     apr_pool_t *p;
     const char *prefix;             /* "ManagedDomain[i]" */
@@ -35,17 +35,17 @@ const char *md_status_ca_name(const char *url, apr_pool_t *p)
 
 static const char *html_escape(const char *s, apr_pool_t *p)
 {
-    sbuf_t b;
+    md_sbuf_t b;
 
     if (!strpbrk(s, "<>&\"")) return s;
-    sbuf_init(&b, p, strlen(s) + 32);
+    md_sbuf_init(&b, p, strlen(s) + 32);
     for (; *s; ++s) {
         switch (*s) {
-            case '<': sbuf_puts(&b, "&lt;"); break;
-            case '>': sbuf_puts(&b, "&gt;"); break;
-            case '&': sbuf_puts(&b, "&amp;"); break;
-            case '"': sbuf_puts(&b, "&quot;"); break;
-            default: sbuf_putn(&b, s, 1); break;
+            case '<': md_sbuf_puts(&b, "&lt;"); break;
+            case '>': md_sbuf_puts(&b, "&gt;"); break;
+            case '&': md_sbuf_puts(&b, "&amp;"); break;
+            case '"': md_sbuf_puts(&b, "&quot;"); break;
+            default: md_sbuf_putn(&b, s, 1); break;
         }
     }
     return b.data;
@@ -66,11 +66,11 @@ static void print_date(text_ctx *ctx, const char *key, apr_time_t t, const char 
 {
     if (t <= 0) return;
     if (ctx->opts->html) {
-        sbuf_printf(&ctx->b, "<span title='%s' style='white-space: nowrap;'>%s</span>",
-                    html_escape(title, ctx->p), ymd(t, ctx->p));
+        md_sbuf_printf(&ctx->b, "<span title='%s' style='white-space: nowrap;'>%s</span>",
+                       html_escape(title, ctx->p), ymd(t, ctx->p));
     }
     else {
-        sbuf_printf(&ctx->b, "%s%s: %s\n", ctx->prefix, key, ymd(t, ctx->p));
+        md_sbuf_printf(&ctx->b, "%s%s: %s\n", ctx->prefix, key, ymd(t, ctx->p));
     }
 }
 
@@ -85,20 +85,20 @@ static void print_time(text_ctx *ctx, const char *label, const char *key, apr_ti
 
     if (t == 0) return;
     if (!ctx->opts->html) {
-        sbuf_printf(&ctx->b, "%s%s: %" APR_TIME_T_FMT "\n", ctx->prefix, key,
-                    apr_time_sec(t - now));
+        md_sbuf_printf(&ctx->b, "%s%s: %" APR_TIME_T_FMT "\n", ctx->prefix, key,
+                       apr_time_sec(t - now));
         return;
     }
     apr_rfc822_date(ts, t);
     delta = (t > now) ? t - now : now - t;
     if (delta >= apr_time_from_sec(4 * MD_SECS_PER_DAY)) {
-        sbuf_printf(&ctx->b, "%s%s<span title='%s' style='white-space: nowrap;'>%s</span>",
-                    label, sep, ts, ymd(t, ctx->p));
+        md_sbuf_printf(&ctx->b, "%s%s<span title='%s' style='white-space: nowrap;'>%s</span>",
+                       label, sep, ts, ymd(t, ctx->p));
     }
     else {
-        sbuf_printf(&ctx->b, "%s%s<span title='%s'>%s%s%s</span>", label, sep, ts,
-                    (t > now) ? "in " : "", md_duration_roughly(ctx->p, delta),
-                    (t > now) ? "" : " ago");
+        md_sbuf_printf(&ctx->b, "%s%s<span title='%s'>%s%s%s</span>", label, sep, ts,
+                       (t > now) ? "in " : "", md_duration_roughly(ctx->p, delta),
+                       (t > now) ? "" : " ago");
     }
 }
 
@@ -112,16 +112,16 @@ static void print_valid(text_ctx *ctx, const md_json_t *json, const char *label,
 
     if (from > ctx->opts->now) {
         if (ctx->opts->html) {
-            sbuf_puts(&ctx->b, "from ");
+            md_sbuf_puts(&ctx->b, "from ");
         }
         print_date(ctx, apr_pstrcat(ctx->p, label, "From", NULL), from, sfrom);
         if (ctx->opts->html) {
-            sbuf_puts(&ctx->b, " ");
+            md_sbuf_puts(&ctx->b, " ");
         }
     }
     if (until) {
         if (ctx->opts->html) {
-            sbuf_puts(&ctx->b, "until ");
+            md_sbuf_puts(&ctx->b, "until ");
         }
         print_date(ctx, apr_pstrcat(ctx->p, label, "Until", NULL), until,
                    sfrom ? apr_pstrcat(ctx->p, sfrom, " - ", suntil, NULL) : suntil);
@@ -136,13 +136,13 @@ static void print_link(text_ctx *ctx, const char *key, int idx, const char *name
 
     if (ctx->opts->html) {
         if (idx > 0) {
-            sbuf_puts(&ctx->b, " ");
+            md_sbuf_puts(&ctx->b, " ");
         }
-        sbuf_printf(&ctx->b, "<a href='%s'>%s</a>", url, name);
+        md_sbuf_printf(&ctx->b, "<a href='%s'>%s</a>", url, name);
     }
     else {
-        sbuf_printf(&ctx->b, "%s%sName%s: %s\n", ctx->prefix, key, sidx, name);
-        sbuf_printf(&ctx->b, "%s%sURL%s: %s\n", ctx->prefix, key, sidx, url);
+        md_sbuf_printf(&ctx->b, "%s%sName%s: %s\n", ctx->prefix, key, sidx, name);
+        md_sbuf_printf(&ctx->b, "%s%sURL%s: %s\n", ctx->prefix, key, sidx, url);
     }
 }
 
@@ -178,13 +178,13 @@ static int check_at_cb(void *baton, const char *key, md_json_t *json)
 
     if (!fp || !strcmp(MD_KEY_VALID, key)) return 1;
     if (ctx->opts->html) {
-        sbuf_printf(&ctx->b, "<a href=\"%s%s\">%s[%s]</a><br>", url, fp, name, key);
+        md_sbuf_printf(&ctx->b, "<a href=\"%s%s\">%s[%s]</a><br>", url, fp, name, key);
     }
     else {
-        sbuf_printf(&ctx->b, "%sCheckAtType: %s\n", ctx->prefix, key);
-        sbuf_printf(&ctx->b, "%sCheckAtName: %s\n", ctx->prefix, name);
-        sbuf_printf(&ctx->b, "%sCheckAtURL: %s%s\n", ctx->prefix, url, fp);
-        sbuf_printf(&ctx->b, "%sCheckAtFingerprint: %s\n", ctx->prefix, fp);
+        md_sbuf_printf(&ctx->b, "%sCheckAtType: %s\n", ctx->prefix, key);
+        md_sbuf_printf(&ctx->b, "%sCheckAtName: %s\n", ctx->prefix, name);
+        md_sbuf_printf(&ctx->b, "%sCheckAtURL: %s%s\n", ctx->prefix, url, fp);
+        md_sbuf_printf(&ctx->b, "%sCheckAtFingerprint: %s\n", ctx->prefix, fp);
     }
     return 1;
 }
@@ -242,20 +242,20 @@ static void print_job_summary(text_ctx *ctx, const md_json_t *json, const char *
                                 problem ? problem : "");
         }
         else {
-            sbuf_printf(&ctx->b, "%sActivityLastStatus: %s\n", ctx->prefix, errbuf);
-            sbuf_printf(&ctx->b, "%sActivityLastProblem: %s\n", ctx->prefix,
-                        problem ? problem : "(null)");
+            md_sbuf_printf(&ctx->b, "%sActivityLastStatus: %s\n", ctx->prefix, errbuf);
+            md_sbuf_printf(&ctx->b, "%sActivityLastProblem: %s\n", ctx->prefix,
+                           problem ? problem : "(null)");
         }
     }
     if (!html) {
-        sbuf_printf(&ctx->b, "%sActivityFinished: %s\n", ctx->prefix, finished ? "yes" : "no");
+        md_sbuf_printf(&ctx->b, "%sActivityFinished: %s\n", ctx->prefix, finished ? "yes" : "no");
     }
     if (finished) {
         ic.ctx = ctx;
         ic.count = 0;
         iter_object(count_certs_cb, &ic, json, key, MD_KEY_CERT);
         if (!html) {
-            sbuf_printf(&ctx->b, "%sActivityNewStaged: %d\n", ctx->prefix, ic.count);
+            md_sbuf_printf(&ctx->b, "%sActivityNewStaged: %d\n", ctx->prefix, ic.count);
         }
         else if (ic.count > 0) {
             line = apr_psprintf(ctx->p, "%s  finished, %d new certificate%s staged.",
@@ -270,11 +270,11 @@ static void print_job_summary(text_ctx *ctx, const md_json_t *json, const char *
             line = apr_pstrcat(ctx->p, line, " ", detail, NULL);
         }
         else {
-            sbuf_printf(&ctx->b, "%sActivityLastDetail: %s\n", ctx->prefix, detail);
+            md_sbuf_printf(&ctx->b, "%sActivityLastDetail: %s\n", ctx->prefix, detail);
         }
     }
     if (html) {
-        sbuf_puts(&ctx->b, line);
+        md_sbuf_puts(&ctx->b, line);
     }
     t = md_json_get_time(json, key, MD_KEY_NEXT_RUN, NULL);
     if (t > ctx->opts->now && !finished) {
@@ -282,10 +282,10 @@ static void print_job_summary(text_ctx *ctx, const md_json_t *json, const char *
     }
     else if (line[0]) {
         if (html) {
-            sbuf_puts(&ctx->b, "\nOngoing...");
+            md_sbuf_puts(&ctx->b, "\nOngoing...");
         }
         else {
-            sbuf_printf(&ctx->b, "%sActivity: Ongoing\n", ctx->prefix);
+            md_sbuf_printf(&ctx->b, "%sActivity: Ongoing\n", ctx->prefix);
         }
     }
 }
@@ -312,10 +312,10 @@ static void print_md_activity(text_ctx *ctx, const md_json_t *mdj)
     }
     if (!text) return;
     if (ctx->opts->html) {
-        sbuf_puts(&ctx->b, text);
+        md_sbuf_puts(&ctx->b, text);
     }
     else {
-        sbuf_printf(&ctx->b, "%sActivity: %s\n", ctx->prefix, text);
+        md_sbuf_printf(&ctx->b, "%sActivity: %s\n", ctx->prefix, text);
     }
 }
 
@@ -347,18 +347,18 @@ static void md_auto_lines_static(text_ctx *ctx, const md_json_t *mdj)
     apr_array_header_t *domains = apr_array_make(ctx->p, 5, sizeof(const char *));
     int j;
 
-    sbuf_printf(&ctx->b, "%sDomain: %s\n", ctx->prefix, md_json_gets(mdj, MD_KEY_NAME, NULL));
+    md_sbuf_printf(&ctx->b, "%sDomain: %s\n", ctx->prefix, md_json_gets(mdj, MD_KEY_NAME, NULL));
     md_json_getsa(domains, mdj, MD_KEY_DOMAINS, NULL);
     for (j = 0; j < domains->nelts; ++j) {
-        sbuf_printf(&ctx->b, "%sNames[%d]: %s\n", ctx->prefix, j,
-                    APR_ARRAY_IDX(domains, j, const char *));
+        md_sbuf_printf(&ctx->b, "%sNames[%d]: %s\n", ctx->prefix, j,
+                       APR_ARRAY_IDX(domains, j, const char *));
     }
-    sbuf_printf(&ctx->b, "%sStatus: %s\n", ctx->prefix,
-                md_status_state_text(mdj, ctx->opts->now, ctx->p));
+    md_sbuf_printf(&ctx->b, "%sStatus: %s\n", ctx->prefix,
+                   md_status_state_text(mdj, ctx->opts->now, ctx->p));
     print_valid(ctx, md_json_getcj(ctx->p, mdj, MD_KEY_CERT, NULL), "Valid", MD_KEY_VALID);
     print_ca(ctx, mdj);
     if (md_json_getb(mdj, MD_KEY_STAPLING, NULL)) {
-        sbuf_printf(&ctx->b, "%sStapling: on\n", ctx->prefix);
+        md_sbuf_printf(&ctx->b, "%sStapling: on\n", ctx->prefix);
     }
     print_check_at(ctx, mdj);
 }
@@ -375,23 +375,23 @@ static void md_html_cells(text_ctx *ctx, const md_json_t *mdj)
     apr_array_header_t *domains = apr_array_make(ctx->p, 5, sizeof(const char *));
 
     md_json_getsa(domains, mdj, MD_KEY_DOMAINS, NULL);
-    sbuf_printf(&ctx->b, "<td>%s</td>", md_json_gets(mdj, MD_KEY_NAME, NULL));
-    sbuf_printf(&ctx->b, "<td><div style=\"max-width:400px;\">%s</div></td>",
-                md_array_str_join(domains, " ", ctx->p));
-    sbuf_printf(&ctx->b, "<td>%s</td>", md_status_state_text(mdj, ctx->opts->now, ctx->p));
-    sbuf_puts(&ctx->b, "<td>");
+    md_sbuf_printf(&ctx->b, "<td>%s</td>", md_json_gets(mdj, MD_KEY_NAME, NULL));
+    md_sbuf_printf(&ctx->b, "<td><div style=\"max-width:400px;\">%s</div></td>",
+                   md_array_str_join(domains, " ", ctx->p));
+    md_sbuf_printf(&ctx->b, "<td>%s</td>", md_status_state_text(mdj, ctx->opts->now, ctx->p));
+    md_sbuf_puts(&ctx->b, "<td>");
     print_valid(ctx, md_json_getcj(ctx->p, mdj, MD_KEY_CERT, NULL), "Valid", MD_KEY_VALID);
-    sbuf_puts(&ctx->b, "</td><td>");
+    md_sbuf_puts(&ctx->b, "</td><td>");
     print_ca(ctx, mdj);
-    sbuf_printf(&ctx->b, "</td><td>%s</td><td>",
-                md_json_getb(mdj, MD_KEY_STAPLING, NULL) ? "on" : "");
+    md_sbuf_printf(&ctx->b, "</td><td>%s</td><td>",
+                   md_json_getb(mdj, MD_KEY_STAPLING, NULL) ? "on" : "");
     print_check_at(ctx, mdj);
-    sbuf_puts(&ctx->b, "</td><td>");
+    md_sbuf_puts(&ctx->b, "</td><td>");
 }
 
 static void row_start(text_ctx *ctx, int index)
 {
-    sbuf_puts(&ctx->b, (index % 2) ? "<tr class=\"odd\">" : "<tr class=\"even\">");
+    md_sbuf_puts(&ctx->b, (index % 2) ? "<tr class=\"odd\">" : "<tr class=\"even\">");
 }
 
 static void md_html_row(text_ctx *ctx, const md_json_t *mdj, int index)
@@ -399,27 +399,27 @@ static void md_html_row(text_ctx *ctx, const md_json_t *mdj, int index)
     row_start(ctx, index);
     md_html_cells(ctx, mdj);
     print_md_activity(ctx, mdj);
-    sbuf_puts(&ctx->b, "</td></tr>");
+    md_sbuf_puts(&ctx->b, "</td></tr>");
 }
 
 static void table_start(text_ctx *ctx, const char *title, const char *cls,
                         const char *const *columns)
 {
-    sbuf_printf(&ctx->b, "<hr>\n<h3>%s</h3>\n<table class='%s'><thead><tr>\n", title, cls);
+    md_sbuf_printf(&ctx->b, "<hr>\n<h3>%s</h3>\n<table class='%s'><thead><tr>\n", title, cls);
     for (; *columns; ++columns) {
-        sbuf_printf(&ctx->b, "<th class=\"%s\">%s</th>", *columns, *columns);
+        md_sbuf_printf(&ctx->b, "<th class=\"%s\">%s</th>", *columns, *columns);
     }
-    sbuf_puts(&ctx->b, "</tr>\n</thead><tbody>");
+    md_sbuf_puts(&ctx->b, "</tr>\n</thead><tbody>");
 }
 
 static void table_end(text_ctx *ctx)
 {
-    sbuf_puts(&ctx->b, "</td></tr>\n</tbody>\n</table>\n");
+    md_sbuf_puts(&ctx->b, "</td></tr>\n</tbody>\n</table>\n");
 }
 
 static void text_ctx_init(text_ctx *ctx, const md_status_text_opts_t *opts, apr_pool_t *p)
 {
-    sbuf_init(&ctx->b, p, 4096);
+    md_sbuf_init(&ctx->b, p, 4096);
     ctx->opts = opts;
     ctx->p = p;
     ctx->prefix = "";
@@ -480,11 +480,11 @@ static void put_counts(text_ctx *ctx, const int *bits, int n)
             ++ready;
         }
     }
-    sbuf_printf(&ctx->b, "ManagedCertificatesTotal: %d\n", n);
-    sbuf_printf(&ctx->b, "ManagedCertificatesOK: %d\n", ok);
-    sbuf_printf(&ctx->b, "ManagedCertificatesRenew: %d\n", renew);
-    sbuf_printf(&ctx->b, "ManagedCertificatesErrored: %d\n", errored);
-    sbuf_printf(&ctx->b, "ManagedCertificatesReady: %d\n", ready);
+    md_sbuf_printf(&ctx->b, "ManagedCertificatesTotal: %d\n", n);
+    md_sbuf_printf(&ctx->b, "ManagedCertificatesOK: %d\n", ok);
+    md_sbuf_printf(&ctx->b, "ManagedCertificatesRenew: %d\n", renew);
+    md_sbuf_printf(&ctx->b, "ManagedCertificatesErrored: %d\n", errored);
+    md_sbuf_printf(&ctx->b, "ManagedCertificatesReady: %d\n", ready);
 }
 
 static void md_counts(text_ctx *ctx, const apr_array_header_t *mds)
@@ -505,7 +505,7 @@ static const char *const md_columns[] = {
 const char *md_status_mds_server_text(const apr_array_header_t *mds,
                                       const md_status_text_opts_t *opts, apr_pool_t *p)
 {
-    apr_array_header_t *sorted = sorted_copy(mds, json_name_cmp, p);
+    apr_array_header_t *sorted = md_status_sorted_copy(mds, md_status_json_name_cmp, p);
     text_ctx ctx;
     int i;
 
@@ -556,7 +556,7 @@ static apr_time_t row_until(const md_json_t *mdj, apr_time_t now)
 static const char *entry_row(md_status_entry_t *e, const md_status_text_opts_t *opts,
                              apr_pool_t *p)
 {
-    row_cache_t *rc = &e->rows[opts->html ? 1 : 0];
+    md_status_row_cache_t *rc = &e->rows[opts->html ? 1 : 0];
     int same = same_opt(rc->check_name, opts->cert_check_name)
                && same_opt(rc->check_url, opts->cert_check_url);
     const md_json_t *mdj;
@@ -590,7 +590,7 @@ static const char *entry_row(md_status_entry_t *e, const md_status_text_opts_t *
 const char *md_status_entries_server_text(apr_array_header_t *entries,
                                           const md_status_text_opts_t *opts, apr_pool_t *p)
 {
-    apr_array_header_t *sorted = sorted_copy(entries, entry_name_cmp, p);
+    apr_array_header_t *sorted = md_status_sorted_copy(entries, md_status_entry_name_cmp, p);
     md_status_entry_t *e;
     const md_json_t *mdj;
     apr_size_t size = 4096;
@@ -604,7 +604,7 @@ const char *md_status_entries_server_text(apr_array_header_t *entries,
         }
     }
     text_ctx_init(&ctx, opts, p);
-    sbuf_init(&ctx.b, p, size);
+    md_sbuf_init(&ctx.b, p, size);
     if (!opts->html) {
         bits = apr_pcalloc(p, sizeof(int) * (apr_size_t)(sorted->nelts + 1));
         for (i = 0; i < sorted->nelts; ++i) {
@@ -624,13 +624,13 @@ const char *md_status_entries_server_text(apr_array_header_t *entries,
         mdj = md_json_getcj(p, e->json, NULL);
         if (opts->html) {
             row_start(&ctx, i);
-            sbuf_puts(&ctx.b, entry_row(e, opts, p));
+            md_sbuf_puts(&ctx.b, entry_row(e, opts, p));
             print_md_activity(&ctx, mdj);
-            sbuf_puts(&ctx.b, "</td></tr>");
+            md_sbuf_puts(&ctx.b, "</td></tr>");
         }
         else {
             ctx.prefix = apr_psprintf(p, "ManagedDomain[%d]", i);
-            put_patched(&ctx.b, entry_row(e, opts, p), -1, NULL, ctx.prefix);
+            md_status_put_patched(&ctx.b, entry_row(e, opts, p), -1, NULL, ctx.prefix);
             print_md_activity(&ctx, mdj);
         }
     }
@@ -660,14 +660,14 @@ md_json_t *md_status_stapling_json(const md_status_stapling_t *st, int with_log,
     if (st->url) {
         md_json_sets(st->url, json, MD_KEY_URL, NULL);
     }
-    set_period(json, MD_KEY_VALID, st->valid_from, st->valid_until);
+    md_status_set_period(json, MD_KEY_VALID, st->valid_from, st->valid_until);
     if (st->renew_at > 0) {
         md_json_set_time(st->renew_at, json, MD_KEY_RENEW_AT, NULL);
     }
     if (st->job) {
         md_json_setj(md_job_to_json(st->job, with_log, p), json, MD_KEY_RENEWAL, NULL);
     }
-    mask_credentials(json, p);
+    md_status_mask_credentials(json, p);
     return json;
 }
 
@@ -710,11 +710,11 @@ static void ocsp_auto_lines(text_ctx *ctx, const md_json_t *sj)
     const char *s;
 
     s = md_json_gets(sj, MD_KEY_DOMAIN, NULL);
-    sbuf_printf(&ctx->b, "%sDomain: %s\n", ctx->prefix, s ? s : "");
+    md_sbuf_printf(&ctx->b, "%sDomain: %s\n", ctx->prefix, s ? s : "");
     s = md_json_gets(sj, MD_KEY_ID, NULL);
-    sbuf_printf(&ctx->b, "%sCertificateID: %s\n", ctx->prefix, s ? s : "");
+    md_sbuf_printf(&ctx->b, "%sCertificateID: %s\n", ctx->prefix, s ? s : "");
     s = md_json_gets(sj, MD_KEY_STATUS, NULL);
-    sbuf_printf(&ctx->b, "%sOCSPStatus: %s\n", ctx->prefix, s ? s : "");
+    md_sbuf_printf(&ctx->b, "%sOCSPStatus: %s\n", ctx->prefix, s ? s : "");
     print_valid(ctx, sj, "StaplingValid", MD_KEY_VALID);
     print_responder(ctx, sj);
     print_ocsp_activity(ctx, sj);
@@ -724,19 +724,19 @@ static void ocsp_html_row(text_ctx *ctx, const md_json_t *sj, int index)
 {
     const char *s;
 
-    sbuf_printf(&ctx->b, "<tr class=\"%s\">", (index % 2) ? "odd" : "even");
+    md_sbuf_printf(&ctx->b, "<tr class=\"%s\">", (index % 2) ? "odd" : "even");
     s = md_json_gets(sj, MD_KEY_DOMAIN, NULL);
-    sbuf_printf(&ctx->b, "<td>%s</td>", s ? s : "");
+    md_sbuf_printf(&ctx->b, "<td>%s</td>", s ? s : "");
     s = md_json_gets(sj, MD_KEY_ID, NULL);
-    sbuf_printf(&ctx->b, "<td>%s</td>", s ? s : "");
+    md_sbuf_printf(&ctx->b, "<td>%s</td>", s ? s : "");
     s = md_json_gets(sj, MD_KEY_STATUS, NULL);
-    sbuf_printf(&ctx->b, "<td>%s</td><td>", s ? s : "");
+    md_sbuf_printf(&ctx->b, "<td>%s</td><td>", s ? s : "");
     print_valid(ctx, sj, "StaplingValid", MD_KEY_VALID);
-    sbuf_puts(&ctx->b, "</td><td>");
+    md_sbuf_puts(&ctx->b, "</td><td>");
     print_responder(ctx, sj);
-    sbuf_puts(&ctx->b, "</td><td>");
+    md_sbuf_puts(&ctx->b, "</td><td>");
     print_ocsp_activity(ctx, sj);
-    sbuf_puts(&ctx->b, "</td></tr>");
+    md_sbuf_puts(&ctx->b, "</td></tr>");
 }
 
 static void ocsp_counts(text_ctx *ctx, const apr_array_header_t *staplings)
@@ -756,10 +756,10 @@ static void ocsp_counts(text_ctx *ctx, const apr_array_header_t *staplings)
             ++unknown;
         }
     }
-    sbuf_printf(&ctx->b, "ManagedStaplingsTotal: %d\n", staplings->nelts);
-    sbuf_printf(&ctx->b, "ManagedStaplingsOK: %d\n", good);
-    sbuf_printf(&ctx->b, "ManagedStaplingsRenew: %d\n", revoked);
-    sbuf_printf(&ctx->b, "ManagedStaplingsErrored: %d\n", unknown);
+    md_sbuf_printf(&ctx->b, "ManagedStaplingsTotal: %d\n", staplings->nelts);
+    md_sbuf_printf(&ctx->b, "ManagedStaplingsOK: %d\n", good);
+    md_sbuf_printf(&ctx->b, "ManagedStaplingsRenew: %d\n", revoked);
+    md_sbuf_printf(&ctx->b, "ManagedStaplingsErrored: %d\n", unknown);
 }
 
 static const char *const ocsp_columns[] = {
@@ -769,7 +769,7 @@ static const char *const ocsp_columns[] = {
 const char *md_status_ocsp_server_text(const apr_array_header_t *staplings,
                                        const md_status_text_opts_t *opts, apr_pool_t *p)
 {
-    apr_array_header_t *sorted = sorted_copy(staplings, stapling_cmp, p);
+    apr_array_header_t *sorted = md_status_sorted_copy(staplings, stapling_cmp, p);
     text_ctx ctx;
     int i;
 
