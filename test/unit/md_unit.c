@@ -3,6 +3,7 @@
  * Runs all core unit suites. CK_RUN_SUITE / CK_RUN_CASE select a part,
  * MD_UNIT_VERBOSE=1 prints every test.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "md_crypto.h"
 #include "md_http.h"
+#include "md_log.h"
 #include "md_util.h"
 #include "md_unit.h"
 
@@ -141,6 +143,48 @@ void md_test_http_script(const char *base, const md_test_answer_t *answers, int 
 void md_test_http_unuse(void)
 {
     md_http_use_implementation(NULL);
+}
+
+/* --- captured log lines ------------------------------------------------------------ */
+
+static char log_text[16384];
+static md_log_level_t log_level;
+
+static int log_level_cb(void *baton, md_log_level_t level)
+{
+    (void)baton;
+    return level <= log_level;
+}
+
+static void log_print_cb(const char *file, int line, md_log_level_t level,
+                         apr_status_t rv, void *baton, apr_pool_t *p,
+                         const char *fmt, va_list ap)
+{
+    size_t len = strlen(log_text);
+
+    (void)file; (void)line; (void)level; (void)rv; (void)baton; (void)p;
+    vsnprintf(log_text + len, sizeof(log_text) - len, fmt, ap);
+    len = strlen(log_text);
+    if (len + 1 < sizeof(log_text)) {
+        strcpy(log_text + len, "\n");
+    }
+}
+
+void md_test_log_start(md_log_level_t level)
+{
+    log_text[0] = '\0';
+    log_level = level;
+    md_log_set(log_level_cb, log_print_cb, NULL);
+}
+
+void md_test_log_stop(void)
+{
+    md_log_set(NULL, NULL, NULL);
+}
+
+const char *md_test_log_text(void)
+{
+    return log_text;
 }
 
 struct md_pkey_t *md_test_gen_key(md_pkey_type_t type, unsigned int bits,

@@ -10,6 +10,7 @@
 #include <apr_tables.h>
 
 #include "md.h"
+#include "md_log.h"
 #include "md_util.h"
 
 /* The number of elements of a fixed-size array, as an int (loop tests). */
@@ -87,6 +88,13 @@ extern md_test_http_t md_test_http;
 void md_test_http_use(const char *dir, const char *body);
 void md_test_http_script(const char *base, const md_test_answer_t *answers, int count);
 void md_test_http_unuse(void);
+/* The core's log lines of level and more important, logged between
+ * md_test_log_start(level) and md_test_log_stop(), each followed by a
+ * newline; md_test_log_text() is "" when there were none. */
+void md_test_log_start(md_log_level_t level);
+void md_test_log_stop(void);
+const char *md_test_log_text(void);
+
 /* The bytes of file name in dir (in md_test_pool), failing the test if
  * it cannot be read. */
 struct md_data_t *md_test_read_file(const char *dir, const char *name);

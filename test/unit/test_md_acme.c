@@ -1031,29 +1031,6 @@ START_TEST(test_renew_acct_unreachable)
 }
 END_TEST
 
-/* Warnings and more important lines logged while a test runs. */
-static char warned[4096];
-
-static int warn_level_cb(void *baton, md_log_level_t level)
-{
-    (void)baton;
-    return level <= MD_LOG_WARNING;
-}
-
-static void warn_print_cb(const char *file, int line, md_log_level_t level,
-                          apr_status_t rv, void *baton, apr_pool_t *p,
-                          const char *fmt, va_list ap)
-{
-    size_t len = strlen(warned);
-
-    (void)file; (void)line; (void)level; (void)rv; (void)baton; (void)p;
-    vsnprintf(warned + len, sizeof(warned) - len, fmt, ap);
-    len = strlen(warned);
-    if (len + 1 < sizeof(warned)) {
-        strcpy(warned + len, "\n");
-    }
-}
-
 static apr_time_t clock_3h_behind(void *baton)
 {
     (void)baton;
@@ -1070,6 +1047,7 @@ static void renew_clock_behind(apr_interval_time_t delay, apr_time_t current_unt
     md_store_t *store;
     md_t *md = renew_md();
     apr_time_t before, after;
+    const char *log;
 
     fake_start(renew_script, N(renew_script));
     store = renew_store();
@@ -1079,18 +1057,18 @@ static void renew_clock_behind(apr_interval_time_t delay, apr_time_t current_unt
     opts.current_until = current_until;
     md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
-    warned[0] = '\0';
-    md_log_set(warn_level_cb, warn_print_cb, NULL);
+    md_test_log_start(MD_LOG_WARNING);
     before = clock_3h_behind(NULL);
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, &opts, result,
                                                       md_test_pool));
     after = clock_3h_behind(NULL);
-    md_log_set(NULL, NULL, NULL);
+    md_test_log_stop();
+    log = md_test_log_text();
     ck_assert_int_eq(APR_SUCCESS, result->status);
-    ck_assert_msg(strstr(warned, "AH10680: example.org: the new certificate is valid "
-                         "from ") != NULL, "log: %s", warned);
-    ck_assert_msg(strstr(warned, "this server's clock seems to be behind the CA's")
-                  != NULL, "log: %s", warned);
+    ck_assert_msg(strstr(log, "AH10680: example.org: the new certificate is valid "
+                         "from ") != NULL, "log: %s", log);
+    ck_assert_msg(strstr(log, "this server's clock seems to be behind the CA's")
+                  != NULL, "log: %s", log);
     if (delay <= 0 || !current_until) {
         ck_assert(result->ready_at >= before && result->ready_at <= after);
         ck_assert_msg(strstr(result->detail, "can be used (valid since ") != NULL,
