@@ -21,7 +21,6 @@
 #include "md_event.h"
 #include "md_ocsp.h"
 #include "md_status.h"
-#include "md_time.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_init.h"
