@@ -268,8 +268,8 @@ static apr_status_t fetch_setup(fetch_ctx *ctx)
     }
 leave:
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOTIMPL(rv)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, ctx->p, "md(%s): unable to ask the "
-                      "CA at %s for renewal information: %s", md->name, url,
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, ctx->p, "AH10908: md(%s): unable to ask "
+                      "the CA at %s for renewal information: %s", md->name, url,
                       result->detail ? result->detail : "no details");
     }
     ctx->setup_rv = rv;
@@ -298,8 +298,8 @@ static apr_status_t fetch_one(fetch_ctx *ctx, md_ari_t *ari, apr_time_t now)
     }
     else if (!APR_STATUS_IS_ENOTIMPL(rv)) {
         ari->next_poll = now + MD_ARI_POLL_ERROR;
-        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, ctx->p, "md(%s): renewal information "
-                      "for %s not available, asking again in %s", ctx->md->name,
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, ctx->p, "AH10909: md(%s): renewal "
+                      "information for %s not available, asking again in %s", ctx->md->name,
                       ari->cert_id, md_duration_print(ctx->p, MD_ARI_POLL_ERROR));
     }
     return rv;
@@ -396,8 +396,8 @@ apr_status_t md_ari_check(apr_time_t *prenew_at, apr_time_t *pnext_poll,
     if (changed || keep->nelts != stored->nelts) {
         frv = md_ari_save(md_reg_store_get(reg), md->name, keep, p);
         if (APR_SUCCESS != frv) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, frv, p, "md(%s): unable to save the "
-                          "renewal information in %s", md->name,
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, frv, p, "AH10907: md(%s): unable to save "
+                          "the renewal information in %s", md->name,
                           md_store_get_dir(md_reg_store_get(reg), MD_SG_STAGING, md->name, p));
         }
     }

@@ -331,8 +331,8 @@ int md_live_restage(md_store_t *store, const md_t *md, apr_time_t now, apr_pool_
         rv = md_live_check(md, pkeys, chains, now, &err, p);
     }
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "%s: the live set is not "
-                      "usable (%s), removing it", md->name, err ? err : "unreadable");
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "AH10905: %s: the live set is "
+                      "not usable (%s), removing it", md->name, err ? err : "unreadable");
     }
     else if (same_leaves(store, MD_SG_STAGING, md->name, md, chains, p)) {
         /* staging still holds it: activated as a staged set */
@@ -342,7 +342,7 @@ int md_live_restage(md_store_t *store, const md_t *md, apr_time_t now, apr_pool_
                       chains, p);
         restaged = (APR_SUCCESS == rv);
         md_log_perror(MD_LOG_MARK, restaged ? MD_LOG_DEBUG : MD_LOG_WARNING, rv, p,
-                      "%s: the live set %s staging for activation", md->name,
+                      "AH10906: %s: the live set %s staging for activation", md->name,
                       restaged ? "goes back to" : "could not be written to");
     }
     md_store_purge(store, p, MD_SG_LIVE, md->name);

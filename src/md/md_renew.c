@@ -294,7 +294,7 @@ static void job_save(renew_task *t, md_job_t *job, apr_pool_t *p)
     }
     memo_set(t->opts->memo, t->md->name, md_json_writep(json, p, MD_JSON_FMT_COMPACT),
              md_json_writep(md_job_to_json(job, 0, p), p, MD_JSON_FMT_COMPACT));
-    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: unable to save the renewal job "
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10902: %s: unable to save the renewal job "
                   "in %s, keeping it in memory. Last: %s%s%s", t->md->name,
                   md_store_get_dir(t->opts->store, MD_SG_STAGING, t->md->name, p),
                   job->last ? md_result_log_text(job->last, p) : "nothing ran",
@@ -456,13 +456,13 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
         wait = md_renew_jittered(opts->retry_delay > apr_time_from_sec(1)
                                  ? opts->retry_delay : apr_time_from_sec(1), random_byte());
         t->next_run = t->now + wait;
-        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "%s: locked by another server "
-                      "sharing the store, looking again in %s", t->md->name,
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10903: %s: locked by another "
+                      "server sharing the store, looking again in %s", t->md->name,
                       md_duration_print(p, wait));
         return 0;
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "%s: unable to lock the MD in "
-                  "the store, going on without", t->md->name);
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "AH10904: %s: unable to lock the "
+                  "MD in the store, going on without", t->md->name);
     return 1;
 }
 

@@ -2,15 +2,14 @@
  *
  * The renewal watchdog: a mod_watchdog task ("_md_renew_") in one child
  * process that calls the core scheduler (md_renew_run) for the watched MDs
- * and sleeps until the time it returns. Renewals never run during start-up.
+ * and sleeps until the time it returns (mod_md_watchdog.c reschedules it).
+ * Renewals never run during start-up.
  */
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
-#include <apr_optional.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
-#include <mod_watchdog.h>
 
 #include "md.h"
 #include "md_acme_drive.h"
@@ -32,6 +31,7 @@
 #include "mod_md_metrics.h"
 #include "mod_md_drive.h"
 #include "mod_md_init.h"
+#include "mod_md_watchdog.h"
 
 APLOG_USE_MODULE(md);
 
@@ -40,14 +40,9 @@ APLOG_USE_MODULE(md);
 
 static md_renew_memo_t *unsaved_jobs;     /* of the current generation */
 
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
-
 typedef struct {
     apr_pool_t *p;
     server_rec *s;
-    ap_watchdog_t *watchdog;
     md_renew_opts_t opts;
     apr_array_header_t *mds;        /* watched md_t* */
     apr_interval_time_t initial_delay;
@@ -90,60 +85,61 @@ static apr_status_t memo_reset(void *data)
     return APR_SUCCESS;
 }
 
-static apr_status_t renew_watchdog(int state, void *baton, apr_pool_t *ptemp)
+/* The watchdog thread starts or stops. */
+static void renew_state(void *baton, int starting)
 {
     md_drive_ctx *dctx = baton;
-    apr_interval_time_t wait;
+
+    if (starting) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10054)
+                     "md watchdog start, auto drive %d mds", dctx->mds->nelts);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10058)
+                     "md watchdog stopping");
+    }
+}
+
+/* One turn: the initial delay, a look at a store not yet writable, or a
+ * renewal run (mod_md_watchdog.h). */
+static apr_status_t renew_run(void *baton, apr_interval_time_t *pwait, apr_pool_t *ptemp)
+{
+    md_drive_ctx *dctx = baton;
     apr_status_t rv;
 
-    switch (state) {
-        case AP_WATCHDOG_STATE_STARTING:
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10054)
-                         "md watchdog start, auto drive %d mds", dctx->mds->nelts);
-            break;
-        case AP_WATCHDOG_STATE_RUNNING:
-            if (!dctx->started && dctx->initial_delay > 0) {
-                dctx->started = 1;
-                wait = dctx->initial_delay;
-                goto set_interval;
-            }
-            dctx->started = 1;
-            if (dctx->probe_dir) {
-                wait = STORE_PROBE_INTERVAL;
-                if (!store_writable(dctx, ptemp)) goto set_interval;
-                ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, dctx->s, APLOGNO(10750)
-                             "the store can be written again (%s): renewals resume; a "
-                             "graceful restart activates what they stage",
-                             dctx->probe_dir);
-                dctx->probe_dir = NULL;
-                /* md-status of this process no longer reports it */
-                md_mod_rt_get()->store_error = NULL;
-            }
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10055)
-                         "md watchdog run, auto drive %d mds", dctx->mds->nelts);
-            dctx->opts.lock_failures = md_metrics_lock_failures();
-            md_live_refresh_all();
-            rv = md_renew_run(&dctx->opts, dctx->mds, apr_time_now(), &dctx->next_run, ptemp);
-            if (APR_SUCCESS != rv) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10603)
-                             "processing %s: %s", "all", "renewal run failed");
-            }
-            wait = dctx->next_run - apr_time_now();
-            if (wait < apr_time_from_sec(1)) {
-                wait = apr_time_from_sec(1);
-            }
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10107)
-                         "next run in %s", md_duration_print(ptemp, wait));
-        set_interval:
-            wd_set_interval(dctx->watchdog, wait, dctx, renew_watchdog);
-            break;
-        case AP_WATCHDOG_STATE_STOPPING:
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10058)
-                         "md watchdog stopping");
-            break;
+    if (!dctx->started && dctx->initial_delay > 0) {
+        dctx->started = 1;
+        *pwait = dctx->initial_delay;
+        return APR_EAGAIN;
     }
+    dctx->started = 1;
+    if (dctx->probe_dir) {
+        *pwait = STORE_PROBE_INTERVAL;
+        if (!store_writable(dctx, ptemp)) return APR_EAGAIN;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, dctx->s, APLOGNO(10750)
+                     "the store can be written again (%s): renewals resume; a "
+                     "graceful restart activates what they stage",
+                     dctx->probe_dir);
+        dctx->probe_dir = NULL;
+        /* md-status of this process no longer reports it */
+        md_mod_rt_get()->store_error = NULL;
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, dctx->s, APLOGNO(10055)
+                 "md watchdog run, auto drive %d mds", dctx->mds->nelts);
+    dctx->opts.lock_failures = md_metrics_lock_failures();
+    md_live_refresh_all();
+    rv = md_renew_run(&dctx->opts, dctx->mds, apr_time_now(), &dctx->next_run, ptemp);
+    if (APR_SUCCESS != rv) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10603)
+                     "processing %s: %s", "all", "renewal run failed");
+    }
+    *pwait = dctx->next_run - apr_time_now();
     return APR_SUCCESS;
 }
+
+static const md_watchdog_task_def_t renew_task = {
+    MD_RENEW_WATCHDOG_NAME, APLOGNO(10107) "next run in ", renew_run, renew_state,
+};
 
 /* What the ACME drive gets from the configuration: global settings and
  * the usable challenge types per MD. */
@@ -325,7 +321,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
     md_mod_rt_t *rt = md_mod_rt_get();
     md_srv_conf_t *sc = md_config_get(s);
     md_mod_conf_t *mc = sc->mc;
-    ap_watchdog_t *wd;
+    md_watchdog_task_t *task;
     md_drive_ctx *dctx;
     apr_status_t rv;
 
@@ -366,10 +362,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10075) "no mds to supervise");
         return OK;
     }
-    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_set_callback_interval);
-    if (!wd_get_instance || !wd_register_callback || !wd_set_interval) {
+    if (!md_watchdog_available()) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10061) "mod_watchdog is required");
         return !OK;
     }
@@ -396,14 +389,13 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         apr_pool_cleanup_register(pconf, unsaved_jobs, memo_reset, apr_pool_cleanup_null);
     }
     dctx->initial_delay = mc->initial_delay;
-    rv = wd_get_instance(&wd, MD_RENEW_WATCHDOG_NAME, 0, 1, pconf);
+    rv = md_watchdog_task_create(&task, &renew_task, dctx, s, pconf);
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(10066)
                      "create md renew watchdog(%s)", MD_RENEW_WATCHDOG_NAME);
         return !OK;
     }
-    dctx->watchdog = wd;
-    rv = wd_register_callback(wd, 0, dctx, renew_watchdog);
+    rv = md_watchdog_task_start(task);
     ap_log_error(APLOG_MARK, rv ? APLOG_CRIT : APLOG_DEBUG, rv, s, APLOGNO(10067)
                  "register md renew watchdog(%s)", MD_RENEW_WATCHDOG_NAME);
     return (APR_SUCCESS == rv) ? OK : !OK;

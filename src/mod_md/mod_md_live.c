@@ -271,13 +271,13 @@ static int live_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX 
     if (MD_S_COMPLETE != md->state) {
         /* mod_ssl answers 503 for a host that started with a fallback
          * certificate until it is restarted: live changes nothing there */
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "%s: started without its "
-                     "certificates, the first one is activated at a restart", md->name);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10900) "%s: started without "
+                     "its certificates, the first one is activated at a restart", md->name);
         return DECLINED;
     }
     SSL_CTX_set_cert_cb(ctx, live_cert_cb, lm);
     lm->hooked = 1;
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "%s: MDActivation live for %s",
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(10901) "%s: MDActivation live for %s",
                  md->name, s->server_hostname);
     return DECLINED;
 }

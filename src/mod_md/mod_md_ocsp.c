@@ -15,27 +15,22 @@
 #include <http_ssl.h>
 #include <ap_release.h>
 #include <mod_status.h>
-#include <mod_watchdog.h>
 
 #include "md.h"
 #include "md_crypto.h"
 #include "md_event.h"
 #include "md_ocsp.h"
 #include "md_status.h"
-#include "md_time.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_init.h"
 #include "mod_md_live.h"
 #include "mod_md_ocsp.h"
+#include "mod_md_watchdog.h"
 
 APLOG_USE_MODULE(md);
 
 #define MD_OCSP_WATCHDOG_NAME   "_md_ocsp_"
-
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_set_callback_interval) *wd_set_interval;
 
 /* Whether stapling applies to s (contract.md 8.6), and under which name
  * its certificates are filed (NULL: "other"). */
@@ -124,58 +119,57 @@ typedef struct {
     apr_pool_t *p;
     server_rec *s;
     md_ocsp_reg_t *reg;
-    ap_watchdog_t *watchdog;
 } ocsp_wd_ctx;
 
-static apr_status_t ocsp_watchdog(int state, void *baton, apr_pool_t *ptemp)
+/* The watchdog thread starts or stops. */
+static void ocsp_wd_state(void *baton, int starting)
+{
+    ocsp_wd_ctx *octx = baton;
+
+    if (starting) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10197)
+                     "md ocsp watchdog start, ocsp stapling %d certificates",
+                     md_ocsp_count(octx->reg));
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10200)
+                     "md ocsp watchdog stopping");
+    }
+}
+
+/* One run: renews the responses that are due (mod_md_watchdog.h). */
+static apr_status_t ocsp_wd_run(void *baton, apr_interval_time_t *pwait, apr_pool_t *ptemp)
 {
     ocsp_wd_ctx *octx = baton;
     apr_time_t next_run = 0;
-    apr_interval_time_t wait;
 
-    switch (state) {
-        case AP_WATCHDOG_STATE_STARTING:
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10197)
-                         "md ocsp watchdog start, ocsp stapling %d certificates",
-                         md_ocsp_count(octx->reg));
-            break;
-        case AP_WATCHDOG_STATE_RUNNING:
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10198)
-                         "md ocsp watchdog run, ocsp stapling %d certificates",
-                         md_ocsp_count(octx->reg));
-            /* certificates gone live (MDActivation live) are stapled too */
-            md_live_refresh_all();
-            md_ocsp_renew(octx->reg, apr_time_now(), ptemp, &next_run);
-            wait = next_run - apr_time_now();
-            if (wait < apr_time_from_sec(1)) {
-                wait = apr_time_from_sec(1);
-            }
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10199)
-                         "md ocsp watchdog next run in %s", md_duration_print(ptemp, wait));
-            wd_set_interval(octx->watchdog, wait, octx, ocsp_watchdog);
-            break;
-        case AP_WATCHDOG_STATE_STOPPING:
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10200)
-                         "md ocsp watchdog stopping");
-            break;
-    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, octx->s, APLOGNO(10198)
+                 "md ocsp watchdog run, ocsp stapling %d certificates",
+                 md_ocsp_count(octx->reg));
+    /* certificates gone live (MDActivation live) are stapled too */
+    md_live_refresh_all();
+    md_ocsp_renew(octx->reg, apr_time_now(), ptemp, &next_run);
+    *pwait = next_run - apr_time_now();
     return APR_SUCCESS;
 }
+
+static const md_watchdog_task_def_t ocsp_task = {
+    MD_OCSP_WATCHDOG_NAME, APLOGNO(10199) "md ocsp watchdog next run in ", ocsp_wd_run,
+    ocsp_wd_state,
+};
 
 static int md_ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                server_rec *s)
 {
     md_mod_rt_t *rt = md_mod_rt_get();
     md_mod_conf_t *mc = md_config_get_mod(s);
+    md_watchdog_task_t *task;
     ocsp_wd_ctx *octx;
     apr_status_t rv;
 
     (void)plog; (void)ptemp;
     if (!rt || rt->dry_run || !mc->ocsp || md_ocsp_count(mc->ocsp) == 0) return OK;
-    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    wd_set_interval = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_set_callback_interval);
-    if (!wd_get_instance || !wd_register_callback || !wd_set_interval) {
+    if (!md_watchdog_available()) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(10201)
                      "mod_watchdog is required for OCSP stapling");
         return !OK;
@@ -190,13 +184,13 @@ static int md_ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     apr_pool_tag(octx->p, "md_ocsp_watchdog");
     octx->s = s;
     octx->reg = mc->ocsp;
-    rv = wd_get_instance(&octx->watchdog, MD_OCSP_WATCHDOG_NAME, 0, 1, octx->p);
+    rv = md_watchdog_task_create(&task, &ocsp_task, octx, s, octx->p);
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(10202)
                      "create md ocsp watchdog(%s)", MD_OCSP_WATCHDOG_NAME);
         return !OK;
     }
-    rv = wd_register_callback(octx->watchdog, 0, octx, ocsp_watchdog);
+    rv = md_watchdog_task_start(task);
     ap_log_error(APLOG_MARK, rv ? APLOG_CRIT : APLOG_DEBUG, rv, s, APLOGNO(10203)
                  "register md ocsp watchdog(%s)", MD_OCSP_WATCHDOG_NAME);
     return (APR_SUCCESS == rv) ? OK : !OK;

@@ -8,10 +8,11 @@
 # staging, and a differential run against the reference module.
 
 import os
+import re
 import shutil
 import signal
 import time
-from datetime import timezone
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -44,6 +45,12 @@ def cn_of(cert):
 
 def watchdog_runs(ae):
     return sum(1 for line in ae.env.log_lines() if "AH10055" in line)
+
+
+def log_time(line):
+    """The time of an error log line ("[Sun Dec 06 09:48:05.123456 2026] ...")."""
+    stamp = re.match(r"^\[([^\]]+)\]", line).group(1)
+    return datetime.strptime(stamp, "%a %b %d %H:%M:%S.%f %Y").timestamp()
 
 
 def wait_watchdog_runs(ae, n, timeout=30):
@@ -136,6 +143,11 @@ def test_400_first_certificate_store_and_activation(acme_factory):
     # installed ran as root in the parent
     inst = [m for m in ae.messages() if m["argv"][-2] == "installed"]
     assert inst and inst[0]["uid"] == 0
+    # the watchdog's own lines (the original's ids and texts)
+    lines = "\n".join(ae.env.log_lines())
+    assert "AH10054: md watchdog start, auto drive 1 mds" in lines
+    assert "AH10055: md watchdog run, auto drive 1 mds" in lines
+    assert re.search(r"AH10107: next run in \d+", lines)
 
 
 # --- renew modes -------------------------------------------------------------------------
@@ -168,6 +180,22 @@ def test_400_renew_mode_always_renews_static(acme_factory):
     # the static files stay in use
     served = ae.server_cert(name)
     assert cn_of(served) == name and "Pebble" not in served.issuer.rfc4514_string()
+
+
+def test_400_initial_delay(acme_factory):
+    """MDInitialDelay: the watchdog starts, waits the delay without logging a
+    next run, then runs."""
+    name = "initial.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    ae.write(["MDInitialDelay 4s", "MDomain %s" % name], vhosts=[[name]])
+    ae.start()
+    wait_watchdog_runs(ae, 1)
+    lines = ae.env.log_lines()
+    start = [i for i, line in enumerate(lines) if "AH10054" in line][0]
+    run = [i for i, line in enumerate(lines) if "AH10055" in line][0]
+    assert start < run
+    assert log_time(lines[run]) - log_time(lines[start]) >= 3.9, lines[start:run + 1]
+    assert not any("AH10107" in line for line in lines[start:run]), lines[start:run]
 
 
 # --- activation delay ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * Runs all core unit suites. CK_RUN_SUITE / CK_RUN_CASE select a part,
  * MD_UNIT_VERBOSE=1 prints every test.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "md_crypto.h"
 #include "md_http.h"
+#include "md_log.h"
 #include "md_util.h"
 #include "md_unit.h"
 
@@ -55,6 +57,44 @@ static apr_status_t fake_init(void)
     return APR_SUCCESS;
 }
 
+/* The next answer of the script for req. */
+static apr_status_t script_perform(md_http_request_t *req, md_http_response_t *resp)
+{
+    const md_test_answer_t *a;
+    const char *body;
+
+    ck_assert_msg(md_test_http.next < md_test_http.count, "unexpected request %s %s",
+                  req->method, req->url);
+    a = &md_test_http.answers[md_test_http.next++];
+    ck_assert_msg(!strcmp(a->method, req->method)
+                  && !strcmp(apr_pstrcat(md_test_pool, md_test_http.base, a->path, NULL),
+                             req->url),
+                  "request %d: expected %s %s%s, got %s %s", md_test_http.next, a->method,
+                  md_test_http.base, a->path, req->method, req->url);
+    if (a->transport) return a->transport;
+    resp->status = a->status;
+    if (md_test_http.nonces && strcmp("GET", req->method)) {
+        apr_table_setn(resp->headers, "Replay-Nonce",
+                       apr_psprintf(req->pool, "nonce-%d", ++md_test_http.nonce));
+    }
+    if (a->ctype) {
+        apr_table_setn(resp->headers, "Content-Type", a->ctype);
+    }
+    if (a->location) {
+        apr_table_setn(resp->headers, "Location",
+                       apr_pstrcat(req->pool, md_test_http.base, a->location, NULL));
+    }
+    if (a->retry_after) {
+        apr_table_setn(resp->headers, "Retry-After", a->retry_after);
+    }
+    body = a->body_fn ? a->body_fn(req) : a->body;
+    if (body) {
+        resp->body.data = apr_pstrdup(req->pool, body);
+        resp->body.len = strlen(body);
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t fake_perform(md_http_request_t *req, md_http_response_t *resp)
 {
     md_data_t *d;
@@ -62,6 +102,9 @@ static apr_status_t fake_perform(md_http_request_t *req, md_http_response_t *res
     ++md_test_http.requests;
     md_test_http.url = apr_pstrdup(md_test_pool, req->url);
     md_test_http.content_type = apr_pstrdup(md_test_pool, req->content_type);
+    APR_ARRAY_PUSH(md_test_http.bodies, const char *) =
+        req->body ? apr_pstrmemdup(md_test_pool, req->body->data, req->body->len) : "";
+    if (md_test_http.answers) return script_perform(req, resp);
     if (!md_test_http.body) return APR_ECONNREFUSED;
     d = md_test_read_file(md_test_http.dir, md_test_http.body);
     resp->status = md_test_http.status;
@@ -74,18 +117,74 @@ static const md_http_impl_t fake_impl = {
     fake_init, fake_perform, NULL, NULL,
 };
 
-void md_test_http_use(const char *dir, const char *body)
+static void fake_reset(void)
 {
     memset(&md_test_http, 0, sizeof(md_test_http));
+    md_test_http.bodies = apr_array_make(md_test_pool, 20, sizeof(const char *));
+    md_http_use_implementation(&fake_impl);
+}
+
+void md_test_http_use(const char *dir, const char *body)
+{
+    fake_reset();
     md_test_http.dir = dir;
     md_test_http.body = body;
     md_test_http.status = 200;
-    md_http_use_implementation(&fake_impl);
+}
+
+void md_test_http_script(const char *base, const md_test_answer_t *answers, int count)
+{
+    fake_reset();
+    md_test_http.base = base;
+    md_test_http.answers = answers;
+    md_test_http.count = count;
 }
 
 void md_test_http_unuse(void)
 {
     md_http_use_implementation(NULL);
+}
+
+/* --- captured log lines ------------------------------------------------------------ */
+
+static char log_text[16384];
+static md_log_level_t log_level;
+
+static int log_level_cb(void *baton, md_log_level_t level)
+{
+    (void)baton;
+    return level <= log_level;
+}
+
+static void log_print_cb(const char *file, int line, md_log_level_t level,
+                         apr_status_t rv, void *baton, apr_pool_t *p,
+                         const char *fmt, va_list ap)
+{
+    size_t len = strlen(log_text);
+
+    (void)file; (void)line; (void)level; (void)rv; (void)baton; (void)p;
+    vsnprintf(log_text + len, sizeof(log_text) - len, fmt, ap);
+    len = strlen(log_text);
+    if (len + 1 < sizeof(log_text)) {
+        strcpy(log_text + len, "\n");
+    }
+}
+
+void md_test_log_start(md_log_level_t level)
+{
+    log_text[0] = '\0';
+    log_level = level;
+    md_log_set(log_level_cb, log_print_cb, NULL);
+}
+
+void md_test_log_stop(void)
+{
+    md_log_set(NULL, NULL, NULL);
+}
+
+const char *md_test_log_text(void)
+{
+    return log_text;
 }
 
 struct md_pkey_t *md_test_gen_key(md_pkey_type_t type, unsigned int bits,

@@ -7,8 +7,10 @@
 
 #include <check.h>
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 #include "md.h"
+#include "md_log.h"
 #include "md_util.h"
 
 /* The number of elements of a fixed-size array, as an int (loop tests). */
@@ -45,11 +47,30 @@ const char *md_test_mkdtemp(apr_pool_t *p);
 struct md_pkey_t *md_test_gen_key(md_pkey_type_t type, unsigned int bits,
                                   const char *curve);
 
-/* A fake HTTP server for md_http: every request is answered with status
- * and the file body in dir (NULL body: connection refused); it counts the
- * requests and keeps the last url and content type (in md_test_pool).
- * md_test_http_use(dir, body) resets it and installs it for md_http;
- * md_test_http_unuse() restores the default transport. */
+/* A fake HTTP server for md_http, in one of two modes:
+ * - files, md_test_http_use(dir, body): every request is answered with
+ *   status and the file body in dir (NULL body: connection refused);
+ * - a script, md_test_http_script(base, answers, count): the requests must
+ *   come in the order of answers (method and base + path, else the test
+ *   fails), each gets its answer; with nonces set, every answer to a
+ *   request other than GET carries a fresh Replay-Nonce (as an ACME CA).
+ * Either resets the state and installs the fake for md_http; it counts the
+ * requests and keeps the last url and content type and every request body
+ * (in md_test_pool). md_test_http_unuse() restores the default transport. */
+struct md_http_request_t;
+typedef struct {
+    const char *method;
+    const char *path;           /* url = base + path */
+    apr_status_t transport;     /* != 0: fail the request with it */
+    int status;
+    const char *ctype;
+    const char *location;       /* path below base, or NULL */
+    const char *body;
+    /* produces the body at request time (NULL: body) */
+    const char *(*body_fn)(struct md_http_request_t *req);
+    const char *retry_after;
+} md_test_answer_t;
+
 typedef struct {
     const char *dir;
     const char *body;
@@ -57,10 +78,25 @@ typedef struct {
     int requests;
     const char *url;
     const char *content_type;
+    apr_array_header_t *bodies;         /* the request bodies, "" for none */
+    const char *base;                   /* a script: */
+    const md_test_answer_t *answers;
+    int count;
+    int next;                           /* index of the next answer */
+    int nonces;                         /* set: Replay-Nonce "nonce-N" */
+    int nonce;                          /* the last N handed out */
 } md_test_http_t;
 extern md_test_http_t md_test_http;
 void md_test_http_use(const char *dir, const char *body);
+void md_test_http_script(const char *base, const md_test_answer_t *answers, int count);
 void md_test_http_unuse(void);
+/* The core's log lines of level and more important, logged between
+ * md_test_log_start(level) and md_test_log_stop(), each followed by a
+ * newline; md_test_log_text() is "" when there were none. */
+void md_test_log_start(md_log_level_t level);
+void md_test_log_stop(void);
+const char *md_test_log_text(void);
+
 /* The bytes of file name in dir (in md_test_pool), failing the test if
  * it cannot be read. */
 struct md_data_t *md_test_read_file(const char *dir, const char *name);

@@ -1,10 +1,10 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * Unit tests for the ACME client (md_acme.c and the account, order, authz
- * and drive files on it) without network: a fake md_http implementation
- * replays a script of pebble-like answers and records the requests. Covers
- * problem mapping, the directory, nonce retry, and a full renewal through
- * the order state machine into a temporary store.
+ * and drive files on it) without network: the shared fake md_http server
+ * (md_unit.c) replays a script of pebble-like answers and records the
+ * requests. Covers problem mapping, the directory, nonce retry, and a full
+ * renewal through the order state machine into a temporary store.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,93 +30,16 @@
 #define CA      "https://ca.test"
 #define DIR_URL CA "/dir"
 
-/* --- the fake HTTP layer -------------------------------------------------------- */
+/* --- the fake CA on the shared fake HTTP server (md_unit.c) ------------------------- */
 
-typedef struct fake_answer fake_answer;
-/* Produces the body of an answer at request time (NULL: use body). */
-typedef const char *fake_body_fn(md_http_request_t *req);
+static md_store_t *ca_store;        /* for answers made from staged keys */
 
-struct fake_answer {
-    const char *method;
-    const char *path;           /* url = CA + path */
-    apr_status_t transport;     /* != 0: fail the request with it */
-    int status;
-    const char *ctype;
-    const char *location;       /* path, or NULL */
-    const char *body;
-    fake_body_fn *body_fn;
-    const char *retry_after;
-};
-
-typedef struct {
-    const fake_answer *answers;
-    int count;
-    int next;
-    int nonce;
-    apr_array_header_t *requests;   /* "METHOD url" per request */
-    apr_array_header_t *bodies;     /* request bodies */
-    md_store_t *store;              /* for answers made from staged keys */
-} fake_state;
-
-static fake_state fake;
-
-static apr_status_t fake_init(void)
+/* The script of a CA at CA (as pebble: a fresh nonce on every POST/HEAD). */
+static void fake_start(const md_test_answer_t *answers, int count)
 {
-    return APR_SUCCESS;
-}
-
-static apr_status_t fake_perform(md_http_request_t *req, md_http_response_t *resp)
-{
-    const fake_answer *a;
-    const char *body;
-
-    APR_ARRAY_PUSH(fake.requests, const char *) =
-        apr_psprintf(md_test_pool, "%s %s", req->method, req->url);
-    APR_ARRAY_PUSH(fake.bodies, const char *) =
-        req->body ? apr_pstrmemdup(md_test_pool, req->body->data, req->body->len) : "";
-    ck_assert_msg(fake.next < fake.count, "unexpected request %s %s", req->method,
-                  req->url);
-    a = &fake.answers[fake.next++];
-    ck_assert_msg(!strcmp(a->method, req->method)
-                  && !strcmp(apr_pstrcat(md_test_pool, CA, a->path, NULL), req->url),
-                  "request %d: expected %s %s%s, got %s %s", fake.next, a->method, CA,
-                  a->path, req->method, req->url);
-    if (a->transport) return a->transport;
-    resp->status = a->status;
-    if (strcmp("GET", req->method)) {
-        apr_table_setn(resp->headers, "Replay-Nonce",
-                       apr_psprintf(req->pool, "nonce-%d", ++fake.nonce));
-    }
-    if (a->ctype) {
-        apr_table_setn(resp->headers, "Content-Type", a->ctype);
-    }
-    if (a->location) {
-        apr_table_setn(resp->headers, "Location", apr_pstrcat(req->pool, CA, a->location,
-                                                              NULL));
-    }
-    if (a->retry_after) {
-        apr_table_setn(resp->headers, "Retry-After", a->retry_after);
-    }
-    body = a->body_fn ? a->body_fn(req) : a->body;
-    if (body) {
-        resp->body.data = apr_pstrdup(req->pool, body);
-        resp->body.len = strlen(body);
-    }
-    return APR_SUCCESS;
-}
-
-static const md_http_impl_t fake_impl = {
-    fake_init, fake_perform, NULL, NULL,
-};
-
-static void fake_start(const fake_answer *answers, int count)
-{
-    memset(&fake, 0, sizeof(fake));
-    fake.answers = answers;
-    fake.count = count;
-    fake.requests = apr_array_make(md_test_pool, 20, sizeof(const char *));
-    fake.bodies = apr_array_make(md_test_pool, 20, sizeof(const char *));
-    md_http_use_implementation(&fake_impl);
+    ca_store = NULL;
+    md_test_http_script(CA, answers, count);
+    md_test_http.nonces = 1;
 }
 
 static void fake_setup(void)
@@ -126,7 +49,7 @@ static void fake_setup(void)
 
 static void fake_teardown(void)
 {
-    md_http_use_implementation(NULL);
+    md_test_http_unuse();
     md_test_teardown();
 }
 
@@ -134,7 +57,7 @@ static void fake_teardown(void)
 static md_json_t *req_part(int i, const char *part)
 {
     md_json_t *jws = NULL, *json = NULL;
-    const char *body = APR_ARRAY_IDX(fake.bodies, i, const char *);
+    const char *body = APR_ARRAY_IDX(md_test_http.bodies, i, const char *);
     md_data_t d;
 
     ck_assert_int_eq(APR_SUCCESS, md_json_readd(&jws, md_test_pool, body, strlen(body)));
@@ -155,9 +78,9 @@ static md_json_t *req_part(int i, const char *part)
     " \"meta\": {\"termsOfService\": \"" CA "/tos.pdf\"," \
     " \"externalAccountRequired\": false, \"profiles\": {\"classic\": \"x\"}}}"
 
-static const fake_answer A_DIR = { "GET", "/dir", 0, 200, J, NULL, DIRECTORY_JSON,
+static const md_test_answer_t A_DIR = { "GET", "/dir", 0, 200, J, NULL, DIRECTORY_JSON,
                                    NULL, NULL };
-static const fake_answer A_NONCE = { "HEAD", "/nonce", 0, 200, NULL, NULL, NULL, NULL,
+static const md_test_answer_t A_NONCE = { "HEAD", "/nonce", 0, 200, NULL, NULL, NULL, NULL,
                                      NULL };
 
 static md_acme_t *acme_setup(md_result_t *result)
@@ -218,7 +141,7 @@ END_TEST
 
 START_TEST(test_directory)
 {
-    static const fake_answer script[] = { A_DIR };
+    static const md_test_answer_t script[] = { A_DIR };
     md_result_t *result = md_result_make(md_test_pool, APR_SUCCESS);
     md_acme_t *acme;
 
@@ -238,7 +161,7 @@ START_TEST(test_directory)
 END_TEST
 
 typedef struct {
-    fake_answer answer;
+    md_test_answer_t answer;
     apr_status_t status;
     const char *detail_prefix;
 } dir_fail_case;
@@ -299,7 +222,7 @@ static md_acme_t *acme_with_account(md_result_t *result)
 
 START_TEST(test_nonce_retry)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/order/1", 0, 400, PJ, NULL, BAD_NONCE, NULL, NULL },
         { "POST", "/order/1", 0, 200, J, NULL, "{\"status\": \"ready\"}", NULL, NULL },
@@ -313,7 +236,7 @@ START_TEST(test_nonce_retry)
     ck_assert_int_eq(APR_SUCCESS, md_acme_post(NULL, &json, acme, CA "/order/1", NULL, 0,
                                                result, md_test_pool));
     ck_assert_str_eq("ready", md_json_gets(json, "status", NULL));
-    ck_assert_int_eq(4, fake.requests->nelts);
+    ck_assert_int_eq(4, md_test_http.requests);
     ck_assert_ptr_null(result->problem);
     /* first POST used the nonce of HEAD, the retry the one of the badNonce answer */
     prot1 = req_part(2, "protected");
@@ -329,7 +252,7 @@ END_TEST
 
 START_TEST(test_nonce_retry_once)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/order/1", 0, 400, PJ, NULL, BAD_NONCE, NULL, NULL },
         { "POST", "/order/1", 0, 400, PJ, NULL, BAD_NONCE, NULL, NULL },
@@ -341,14 +264,14 @@ START_TEST(test_nonce_retry_once)
     acme = acme_with_account(result);
     ck_assert_int_eq(APR_EAGAIN, md_acme_post(NULL, NULL, acme, CA "/order/1", NULL, 0,
                                               result, md_test_pool));
-    ck_assert_int_eq(4, fake.requests->nelts);
+    ck_assert_int_eq(4, md_test_http.requests);
     ck_assert_str_eq("urn:ietf:params:acme:error:badNonce", result->problem);
 }
 END_TEST
 
 START_TEST(test_post_problem)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/order/1", 0, 403, PJ, NULL,
           "{\"type\": \"urn:ietf:params:acme:error:rejectedIdentifier\", "
@@ -397,7 +320,7 @@ END_TEST
  * the account key is the session's again afterwards. */
 START_TEST(test_revoke)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/revoke", 0, 200, NULL, NULL, NULL, NULL, NULL },
         { "POST", "/revoke", 0, 400, PJ, NULL,
@@ -447,7 +370,7 @@ END_TEST
  * the session's only when the CA took it. */
 START_TEST(test_key_change)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/key-change", 0, 403, PJ, NULL,
           "{\"type\": \"urn:ietf:params:acme:error:unauthorized\", "
@@ -636,7 +559,7 @@ END_TEST
 
 START_TEST(test_ari_get)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR_ARI(CA "/ari/"),
         { "GET", "/ari/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", 0, 200, J, NULL,
           "{\"suggestedWindow\": {\"start\": \"2026-11-30T11:54:24Z\", "
@@ -672,7 +595,7 @@ START_TEST(test_ari_empty_url)
 {
     /* "renewalInfo": "" is no ARI endpoint (the URL building read the byte
      * before the empty string and then asked the CA for "/<cert-id>") */
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR_ARI(""),
     };
     md_result_t *result = md_result_make(md_test_pool, APR_SUCCESS);
@@ -685,7 +608,7 @@ START_TEST(test_ari_empty_url)
     ck_assert_int_eq(APR_ENOTIMPL, md_acme_ari_get(&ari, acme, "aYhba4dGQEHhs3uEe6CuLN4.AI",
                                                    result, md_test_pool));
     ck_assert_ptr_null(ari);
-    ck_assert_int_eq(1, fake.requests->nelts);
+    ck_assert_int_eq(1, md_test_http.requests);
 }
 END_TEST
 
@@ -720,7 +643,7 @@ static const char *cert_body(md_http_request_t *req)
     md_cert_t *cert;
     const char *pem;
 
-    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_load(fake.store, MD_SG_STAGING,
+    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_load(ca_store, MD_SG_STAGING,
                                                      "example.org", spec, &pkey,
                                                      req->pool));
     APR_ARRAY_PUSH(domains, const char *) = "example.org";
@@ -746,7 +669,7 @@ static const char *bad_cert_body(md_http_request_t *req)
     md_cert_t *cert;
     const char *pem;
 
-    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_load(fake.store, MD_SG_STAGING,
+    ck_assert_int_eq(APR_SUCCESS, md_store_pkey_load(ca_store, MD_SG_STAGING,
                                                      "example.org", spec, &pkey,
                                                      req->pool));
     APR_ARRAY_PUSH(domains, const char *) =
@@ -776,7 +699,7 @@ static apr_time_t two_hours_ahead(void *baton)
     return apr_time_now() + apr_time_from_sec(7200);
 }
 
-static const fake_answer renew_script[] = {
+static const md_test_answer_t renew_script[] = {
     A_DIR,
     A_NONCE,
     { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
@@ -840,7 +763,7 @@ static int on_setup(void *baton, const char *md_name, const char *type,
     APR_ARRAY_PUSH(w->events, const char *) =
         apr_psprintf(md_test_pool, "%s challenge-setup:%s:%s", md_name, type, domain);
     if (!strcmp("http-01", type)) {
-        md_store_load(fake.store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01, MD_SV_TEXT,
+        md_store_load(ca_store, MD_SG_CHALLENGES, domain, MD_FN_HTTP01, MD_SV_TEXT,
                       (void **)&w->http01, md_test_pool);
     }
     (void)p;
@@ -869,7 +792,7 @@ static md_store_t *renew_store(void)
 
     ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, md_test_pool,
                                                    md_test_mkdtemp(md_test_pool)));
-    fake.store = store;
+    ca_store = store;
     return store;
 }
 
@@ -902,7 +825,7 @@ START_TEST(test_renew)
 
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, &opts, result,
                                                       md_test_pool));
-    ck_assert_int_eq(N(renew_script), fake.requests->nelts);
+    ck_assert_int_eq(N(renew_script), md_test_http.requests);
     ck_assert_int_eq(APR_SUCCESS, result->status);
     ck_assert_msg(!strncmp("The certificate for the managed domain has been renewed "
                            "successfully and can be used (valid since ", result->detail,
@@ -1027,7 +950,7 @@ static const char *bad_cert_details[] = {
 
 START_TEST(test_renew_bad_cert)
 {
-    fake_answer script[N(renew_script)];
+    md_test_answer_t script[N(renew_script)];
     md_result_t *result = md_result_md_make(md_test_pool, "example.org");
     md_acme_drive_opts_t opts;
     md_store_t *store;
@@ -1044,7 +967,7 @@ START_TEST(test_renew_bad_cert)
     }
     ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, &opts, result,
                                                      md_test_pool));
-    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_int_eq(N(script), md_test_http.requests);
     ck_assert_msg(result->detail
                   && strstr(result->detail, "The rsa certificate the ACME server at <"
                             DIR_URL "> sent for example.org (order " CA "/order/1) is "
@@ -1078,7 +1001,7 @@ START_TEST(test_renew_acct_cache_pool)
     ck_assert_int_eq(APR_SUCCESS, md_acme_acct_cache_create(&opts.acct_cache,
                                                             server_pool));
     before = apr_palloc(server_pool, 8);
-    ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(fake.store, md, &opts, result,
+    ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(ca_store, md, &opts, result,
                                                       md_test_pool));
     after = apr_palloc(server_pool, 8);
     ck_assert_msg(after == before + 8, "the cache took %ld bytes from the server's pool",
@@ -1090,7 +1013,7 @@ END_TEST
 START_TEST(test_renew_acct_unreachable)
 {
     /* a stored account that cannot be checked is no reason to register anew */
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/acct/1", APR_ECONNREFUSED, 0, NULL, NULL, NULL, NULL, NULL },
     };
@@ -1104,33 +1027,10 @@ START_TEST(test_renew_acct_unreachable)
     stored_acct(store, CA "/acct/1", &pkey);
     ck_assert_int_eq(APR_ECONNREFUSED, md_acme_drive_renew(store, md, NULL, result,
                                                            md_test_pool));
-    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_int_eq(N(script), md_test_http.requests);
     ck_assert_int_eq(APR_ECONNREFUSED, result->status);
 }
 END_TEST
-
-/* Warnings and more important lines logged while a test runs. */
-static char warned[4096];
-
-static int warn_level_cb(void *baton, md_log_level_t level)
-{
-    (void)baton;
-    return level <= MD_LOG_WARNING;
-}
-
-static void warn_print_cb(const char *file, int line, md_log_level_t level,
-                          apr_status_t rv, void *baton, apr_pool_t *p,
-                          const char *fmt, va_list ap)
-{
-    size_t len = strlen(warned);
-
-    (void)file; (void)line; (void)level; (void)rv; (void)baton; (void)p;
-    vsnprintf(warned + len, sizeof(warned) - len, fmt, ap);
-    len = strlen(warned);
-    if (len + 1 < sizeof(warned)) {
-        strcpy(warned + len, "\n");
-    }
-}
 
 static apr_time_t clock_3h_behind(void *baton)
 {
@@ -1148,6 +1048,7 @@ static void renew_clock_behind(apr_interval_time_t delay, apr_time_t current_unt
     md_store_t *store;
     md_t *md = renew_md();
     apr_time_t before, after;
+    const char *log;
 
     fake_start(renew_script, N(renew_script));
     store = renew_store();
@@ -1157,18 +1058,18 @@ static void renew_clock_behind(apr_interval_time_t delay, apr_time_t current_unt
     opts.current_until = current_until;
     md->ca_challenges = apr_array_make(md_test_pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
-    warned[0] = '\0';
-    md_log_set(warn_level_cb, warn_print_cb, NULL);
+    md_test_log_start(MD_LOG_WARNING);
     before = clock_3h_behind(NULL);
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, &opts, result,
                                                       md_test_pool));
     after = clock_3h_behind(NULL);
-    md_log_set(NULL, NULL, NULL);
+    md_test_log_stop();
+    log = md_test_log_text();
     ck_assert_int_eq(APR_SUCCESS, result->status);
-    ck_assert_msg(strstr(warned, "AH10680: example.org: the new certificate is valid "
-                         "from ") != NULL, "log: %s", warned);
-    ck_assert_msg(strstr(warned, "this server's clock seems to be behind the CA's")
-                  != NULL, "log: %s", warned);
+    ck_assert_msg(strstr(log, "AH10680: example.org: the new certificate is valid "
+                         "from ") != NULL, "log: %s", log);
+    ck_assert_msg(strstr(log, "this server's clock seems to be behind the CA's")
+                  != NULL, "log: %s", log);
     if (delay <= 0 || !current_until) {
         ck_assert(result->ready_at >= before && result->ready_at <= after);
         ck_assert_msg(strstr(result->detail, "can be used (valid since ") != NULL,
@@ -1257,7 +1158,7 @@ static md_t *http01_md(void)
  * orderNotReady on finalize, then the order is awaited and finalized again. */
 START_TEST(test_renew_order_not_ready)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         UP_TO_FINALIZE,
         { "POST", "/finalize/1", 0, 403, PJ, NULL,
           "{\"type\": \"urn:ietf:params:acme:error:orderNotReady\", "
@@ -1279,7 +1180,7 @@ START_TEST(test_renew_order_not_ready)
     md_acme_drive_opts_init(&opts);
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, &opts, result,
                                                       md_test_pool));
-    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_int_eq(N(script), md_test_http.requests);
     ck_assert_int_eq(APR_SUCCESS, result->status);
     ck_assert(md_json_has_key(req_part(7, "payload"), "csr", NULL));
     ck_assert(md_json_has_key(req_part(10, "payload"), "csr", NULL));
@@ -1294,7 +1195,7 @@ static const char *const must_staple_detail =
 
 START_TEST(test_renew_must_staple_rejected)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         UP_TO_FINALIZE,
         { "POST", "/finalize/1", 0, 400, PJ, NULL,
           "{\"type\": \"urn:ietf:params:acme:error:badCSR\", "
@@ -1353,7 +1254,7 @@ END_TEST
 START_TEST(test_renew_resume)
 {
     /* a second run finds the order in staging (and everything done) */
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/acct/1", 0, 200, J, NULL, ACCT_JSON, NULL, NULL },
         /* valid with a certificate: no second look at the order */
@@ -1387,14 +1288,14 @@ START_TEST(test_renew_resume)
     }
 
     fake_start(script, N(script));
-    fake.store = store;
+    ca_store = store;
     memset(&w, 0, sizeof(w));
     w.activities = apr_array_make(md_test_pool, 20, sizeof(const char *));
     result = md_result_md_make(md_test_pool, "example.org");
     md_result_on_change(result, on_result_change, &w);
     ck_assert_int_eq(APR_SUCCESS, md_acme_drive_renew(store, md, NULL, result,
                                                       md_test_pool));
-    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_int_eq(N(script), md_test_http.requests);
     for (i = 0; i < w.activities->nelts; ++i) {
         if (!strcmp("Loaded order from staging",
                     APR_ARRAY_IDX(w.activities, i, const char *))) {
@@ -1405,7 +1306,7 @@ START_TEST(test_renew_resume)
 }
 END_TEST
 
-static const fake_answer mismatch_script[] = {
+static const md_test_answer_t mismatch_script[] = {
     A_DIR, A_NONCE,
     { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
     { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
@@ -1432,7 +1333,7 @@ START_TEST(test_renew_challenge_mismatch)
 }
 END_TEST
 
-static const fake_answer veto_script[] = {
+static const md_test_answer_t veto_script[] = {
     A_DIR, A_NONCE,
     { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
     { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
@@ -1443,7 +1344,7 @@ static const fake_answer veto_script[] = {
 /* The host found no usable challenge type: the renewal fails at once with
  * its explanation, without asking any CA; configured types are used as
  * given. */
-static const fake_answer down_script[] = {
+static const md_test_answer_t down_script[] = {
     { "GET", "/dir", APR_ECONNREFUSED, 0, NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -1462,7 +1363,7 @@ START_TEST(test_renew_no_challenges)
     store = renew_store();
     ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
                                                        md_test_pool));
-    ck_assert_int_eq(0, fake.requests->nelts);
+    ck_assert_int_eq(0, md_test_http.requests);
     ck_assert_int_eq(APR_EGENERAL, result->status);
     ck_assert_ptr_null(result->problem);
     ck_assert_str_eq(opts.no_challenges, result->detail);
@@ -1473,13 +1374,13 @@ START_TEST(test_renew_no_challenges)
     fake_start(down_script, N(down_script));
     ck_assert_int_eq(APR_ECONNREFUSED, md_acme_drive_renew(store, md, &opts, result,
                                                            md_test_pool));
-    ck_assert_int_eq(N(down_script), fake.requests->nelts);
+    ck_assert_int_eq(N(down_script), md_test_http.requests);
 }
 END_TEST
 
 /* The retry of a vetoed set-up resumes the staged order: the stored http-01
  * data is the same, the event is raised again all the same. */
-static const fake_answer veto_retry_script[] = {
+static const md_test_answer_t veto_retry_script[] = {
     A_DIR, A_NONCE,
     { "POST", "/acct/1", 0, 200, J, NULL, ACCT_JSON, NULL, NULL },
     { "POST", "/order/1", 0, 200, J, NULL, ORDER_PENDING, NULL, NULL },
@@ -1516,11 +1417,11 @@ START_TEST(test_renew_setup_vetoed)
         else {
             fake_start(veto_script, N(veto_script));
         }
-        fake.store = store;
+        ca_store = store;
         ck_assert_int_eq(APR_EGENERAL, md_acme_drive_renew(store, md, &opts, result,
                                                            md_test_pool));
         ck_assert_int_eq(i ? N(veto_retry_script) : N(veto_script),
-                         fake.requests->nelts);
+                         md_test_http.requests);
         ck_assert_str_eq(MD_PROBLEM_CHALLENGE_SETUP, result->problem);
         ck_assert_str_eq("None of the offered challenge types http-01 offered for "
                          "domain example.org could be setup successfully. Please check "
@@ -1533,7 +1434,7 @@ START_TEST(test_renew_setup_vetoed)
 }
 END_TEST
 
-static const fake_answer invalid_script[] = {
+static const md_test_answer_t invalid_script[] = {
     A_DIR, A_NONCE,
     { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
     { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
@@ -1587,7 +1488,7 @@ static const foreign_authz_case foreign_authz_cases[] = {
 
 START_TEST(test_renew_authz_foreign)
 {
-    fake_answer script[] = {
+    md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
         { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
@@ -1604,7 +1505,7 @@ START_TEST(test_renew_authz_foreign)
     store = renew_store();
     ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, NULL, result,
                                                      md_test_pool));
-    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_int_eq(N(script), md_test_http.requests);
     ck_assert_msg(result->detail && strstr(result->detail, c->detail)
                   && strstr(result->detail, "which was not ordered"),
                   "detail: %s", result->detail);
@@ -1615,7 +1516,7 @@ END_TEST
 
 START_TEST(test_renew_tos_required)
 {
-    static const fake_answer script[] = { A_DIR };
+    static const md_test_answer_t script[] = { A_DIR };
     md_result_t *result = md_result_md_make(md_test_pool, "example.org");
     md_store_t *store;
     md_t *md = renew_md();

@@ -198,7 +198,12 @@ START_TEST(test_live_restage)
                                                  md->name));
     ck_assert_int_eq(APR_SUCCESS, md_store_save(store, md_test_pool, MD_SG_STAGING, md->name,
                                                 "order.json", MD_SV_TEXT, "{}", 1));
+    md_test_log_start(MD_LOG_DEBUG);
     ck_assert_int_eq(1, md_live_restage(store, md, now, md_test_pool));
+    md_test_log_stop();
+    ck_assert_msg(strstr(md_test_log_text(), apr_psprintf(md_test_pool, "AH10906: %s: the "
+                         "live set goes back to staging for activation", md->name)),
+                  "log: %s", md_test_log_text());
     ck_assert(!md_store_exists(store, MD_SG_LIVE, md->name, NULL, md_test_pool));
     ck_assert(!md_store_exists(store, MD_SG_STAGING, md->name, "order.json", md_test_pool));
     ck_assert_int_eq(APR_SUCCESS, md_store_chain_load(store, MD_SG_STAGING, md->name,

@@ -789,8 +789,12 @@ START_TEST(test_renew_unsaved_job)
     ck_assert_int_eq(APR_SUCCESS, md_renew_memo_create(&opts.memo, md_test_pool));
     ck_assert_ptr_null(md_renew_memo_get(opts.memo, md->name, md_test_pool));
     drive_calls = 0;
+    md_test_log_start(MD_LOG_WARNING);
     ck_assert_int_eq(APR_SUCCESS, md_renew_run(&opts, mds, apr_time_now(), &next_run,
                                                   md_test_pool));
+    md_test_log_stop();
+    ck_assert_msg(strstr(md_test_log_text(), "AH10902: unsaved.example.org: unable to "
+                         "save the renewal job in "), "log: %s", md_test_log_text());
     json = md_renew_memo_get(opts.memo, md->name, md_test_pool);
     ck_assert_ptr_nonnull(json);
     ck_assert_int_eq(1, md_json_getl(json, MD_KEY_ERRORS, NULL));
