@@ -1563,7 +1563,7 @@ static md_t *ip_md(const char *name, ...)
 
 START_TEST(test_order_ip_identifiers)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/new-order", 0, 201, J, "/order/1", ORDER_PENDING, NULL, NULL },
     };
@@ -1592,7 +1592,7 @@ END_TEST
  * MD does. dns-01 is never set up for an address, even when offered. */
 START_TEST(test_authz_ip)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR, A_NONCE,
         { "POST", "/authz/1", 0, 200, J, NULL, "{\"status\": \"pending\", "
           "\"identifier\": {\"type\": \"ip\", \"value\": \"2001:DB8:0:0::10\"}, "
@@ -1620,7 +1620,7 @@ START_TEST(test_authz_ip)
     ck_assert_int_eq(APR_EINVAL, md_acme_authz_respond(&setup, authz, acme, &env, result,
                                                        md_test_pool));
     ck_assert_str_eq(MD_PROBLEM_CHALLENGE_MISMATCH, result->problem);
-    ck_assert_int_eq(3, fake.requests->nelts);      /* no challenge was started */
+    ck_assert_int_eq(3, md_test_http.requests);      /* no challenge was started */
 }
 END_TEST
 
@@ -1644,7 +1644,7 @@ START_TEST(test_renew_ip_not_ordered)
     store = renew_store();
     ck_assert_int_eq(APR_EINVAL, md_acme_drive_renew(store, md, NULL, result,
                                                      md_test_pool));
-    ck_assert_int_eq(0, fake.requests->nelts);
+    ck_assert_int_eq(0, md_test_http.requests);
     ck_assert_str_eq(MD_PROBLEM_CHALLENGE_MISMATCH, result->problem);
     ck_assert_str_eq(0 == _i
         ? "192.0.2.10: the address '192.0.2.10' can only be validated with the "
@@ -1659,7 +1659,7 @@ END_TEST
  * that has it; MDProfile wins; an MD without address orders no profile. */
 START_TEST(test_renew_ip_profile)
 {
-    static const fake_answer script[] = {
+    static const md_test_answer_t script[] = {
         A_DIR_SHORTLIVED, A_NONCE,
         { "POST", "/new-acct", 0, 201, J, "/acct/1", ACCT_JSON, NULL, NULL },
         { "POST", "/new-order", 0, 400, PJ, NULL, REFUSED, NULL, NULL },
@@ -1677,7 +1677,7 @@ START_TEST(test_renew_ip_profile)
     fake_start(script, N(script));
     ck_assert_int_ne(APR_SUCCESS, md_acme_drive_renew(renew_store(), md, NULL, result,
                                                       md_test_pool));
-    ck_assert_int_eq(N(script), fake.requests->nelts);
+    ck_assert_int_eq(N(script), md_test_http.requests);
     payload = req_part(3, "payload");
     if (want[_i]) {
         ck_assert_str_eq(want[_i], md_json_gets(payload, "profile", NULL));
