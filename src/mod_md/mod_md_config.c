@@ -34,6 +34,7 @@
 
 #include "mod_md.h"
 #include "mod_md_config.h"
+#include "mod_md_config_int.h"
 
 #ifdef APLOG_USE_MODULE
 APLOG_USE_MODULE(md);
@@ -129,7 +130,7 @@ static md_mod_conf_t *mod_conf_get(apr_pool_t *p)
 
 /* --- per-server configuration ---------------------------------------------------------- */
 
-static md_srv_conf_t *srv_conf_make(apr_pool_t *p, md_mod_conf_t *mc, const char *name)
+md_srv_conf_t *srv_conf_make(apr_pool_t *p, md_mod_conf_t *mc, const char *name)
 {
     md_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
@@ -205,10 +206,7 @@ md_mod_conf_t *md_config_get_mod(server_rec *s)
  * refusal keeps a site down after an upgrade); the admin reads why in
  * "apache2 -t", on the console and in the error log of a start (see
  * md_config_log_warnings), and a renewal reports what the CA says. */
-static void warn_value(cmd_parms *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warn_value(cmd_parms *cmd, const char *fmt, ...)
+void warn_value(cmd_parms *cmd, const char *fmt, ...)
 {
     md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
     const ap_directive_t *d = cmd->directive;
@@ -236,13 +234,7 @@ void md_config_log_warnings(server_rec *s)
 
 /* --- location classes --------------------------------------------------------------- */
 
-typedef enum {
-    MD_LOC_ALL,         /* global, vhost, MD section */
-    MD_LOC_NOT_MD,      /* global, vhost */
-    MD_LOC_MD,          /* only inside an MD section */
-} md_loc_t;
-
-static int in_md_section(cmd_parms *cmd)
+int in_md_section(cmd_parms *cmd)
 {
     const ap_directive_t *d;
 
@@ -268,7 +260,7 @@ static const char *in_files_section(cmd_parms *cmd)
     return NULL;
 }
 
-static const char *check_loc(cmd_parms *cmd, md_loc_t loc)
+const char *check_loc(cmd_parms *cmd, md_loc_t loc)
 {
     const char *err, *files;
 
@@ -300,20 +292,20 @@ static const char *check_loc(cmd_parms *cmd, md_loc_t loc)
 
 /* The settings a directive writes to: the MD section's while inside one,
  * else the server's. */
-static md_srv_conf_t *target_conf(cmd_parms *cmd)
+md_srv_conf_t *target_conf(cmd_parms *cmd)
 {
     md_srv_conf_t *sc = md_config_get(cmd->server);
 
     return sc->section? sc->section : sc;
 }
 
-static md_mod_conf_t *cmd_mod_conf(cmd_parms *cmd)
+md_mod_conf_t *cmd_mod_conf(cmd_parms *cmd)
 {
     return md_config_get(cmd->server)->mc;
 }
 
 /* "-t -D DUMP_..." only dumps the configuration: do not read files then. */
-static int is_dump_mode(void)
+int is_dump_mode(void)
 {
     int i;
 
@@ -324,7 +316,7 @@ static int is_dump_mode(void)
     return 0;
 }
 
-static int is_word(const char *value, const char *word)
+int is_word(const char *value, const char *word)
 {
     return !ap_cstr_casecmp(value, word);
 }
@@ -412,7 +404,7 @@ static const char *check_protocol(cmd_parms *cmd, const void *value)
 }
 
 /* The URL is only a link prefix in md-status pages: stored as given. */
-static void check_cert_check_url(cmd_parms *cmd, const char *value)
+void check_cert_check_url(cmd_parms *cmd, const char *value)
 {
     const char *err;
 
@@ -424,7 +416,7 @@ static void check_cert_check_url(cmd_parms *cmd, const char *value)
 
 /* The original multiplies without an overflow check and takes whatever
  * results: ours ignores such a value instead. Returns NULL (no refusal). */
-static const char *warn_too_large(cmd_parms *cmd, const char *value)
+const char *warn_too_large(cmd_parms *cmd, const char *value)
 {
     warn_value(cmd, "%s: '%s' is beyond the range of a duration, it is ignored",
                cmd->cmd->name, value);
@@ -489,9 +481,6 @@ static const char *set_value(cmd_parms *cmd, void *dc, const char *value)
     base = (MD_IN_MOD == st->scope)? (char *)cmd_mod_conf(cmd) : (char *)target_conf(cmd);
     return parse_value(cmd, st, value, base + st->offset);
 }
-
-#define SRV_OFF(f)  APR_OFFSETOF(md_srv_conf_t, f)
-#define MOD_OFF(f)  APR_OFFSETOF(md_mod_conf_t, f)
 
 static const md_setting_t st_must_staple = {
     MD_LOC_ALL, MD_VAL_FLAG, MD_IN_SRV, SRV_OFF(must_staple), NULL, 0, NULL };
@@ -752,7 +741,7 @@ static const char *set_member(cmd_parms *cmd, void *dc, int argc, char *const ar
  * urls): it takes a missing host, and a port that is digits and not 0 in
  * 16 bits (apr_uri_parse's apr_port_t: 99999 passes). Such a url fails
  * when it is used. */
-static int is_lenient_uri_error(cmd_parms *cmd, const char *value, const char *err)
+int is_lenient_uri_error(cmd_parms *cmd, const char *value, const char *err)
 {
     apr_uri_t uri;
 
@@ -1063,7 +1052,7 @@ static const char *set_eab(cmd_parms *cmd, void *dc, const char *arg1, const cha
 
 /* --- proxy, CA files, commands ------------------------------------------------------------ */
 
-static const char *set_proxy(cmd_parms *cmd, void *dc, const char *value)
+const char *set_proxy(cmd_parms *cmd, void *dc, const char *value)
 {
     md_srv_conf_t *sc = md_config_get(cmd->server);
     const char *err;
@@ -1094,7 +1083,7 @@ static void warn_missing_file(cmd_parms *cmd, const char *path)
 
 /* MDCACertificateFile / MDHttpProxyCACertificateFile: cmd->info is
  * "proxy" for the latter. "none" means the default. */
-static const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value)
+const char *set_ca_file(cmd_parms *cmd, void *dc, const char *value)
 {
     md_srv_conf_t *sc = md_config_get(cmd->server);
     int for_proxy = (cmd->info != NULL);
@@ -1131,7 +1120,7 @@ static const char *trimmed_or_null(apr_pool_t *p, const char *s)
     return (end > s)? apr_pstrndup(p, s, (apr_size_t)(end - s)) : NULL;
 }
 
-static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, const char *args)
+const char *set_dns01_cmd(cmd_parms *cmd, void *dc, const char *args)
 {
     md_srv_conf_t *sc = md_config_get(cmd->server);
     const char *err;
@@ -1147,7 +1136,7 @@ static const char *set_dns01_cmd(cmd_parms *cmd, void *dc, const char *args)
 }
 
 /* MDNotifyCmd / MDMessageCmd: cmd->info is the offset in md_mod_conf_t. */
-static const char *set_cmd(cmd_parms *cmd, void *dc, const char *args)
+const char *set_cmd(cmd_parms *cmd, void *dc, const char *args)
 {
     apr_size_t offset = (apr_size_t)(apr_uintptr_t)cmd->info;
     const char *err;
@@ -1157,7 +1146,7 @@ static const char *set_cmd(cmd_parms *cmd, void *dc, const char *args)
     return NULL;
 }
 
-static const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value)
+const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value)
 {
     const char *err;
 
@@ -1173,7 +1162,7 @@ static const char *set_dns01_version(cmd_parms *cmd, void *dc, const char *value
 }
 
 /* MDCertificateFile / MDCertificateKeyFile: cmd->info non-NULL for keys. */
-static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value)
+const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value)
 {
     md_srv_conf_t *sc = md_config_get(cmd->server);
     apr_array_header_t **pfiles;
@@ -1196,7 +1185,7 @@ static const char *set_cert_file(cmd_parms *cmd, void *dc, const char *value)
 
 /* --- module-wide settings ------------------------------------------------------------------ */
 
-static const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
+const char *set_store_dir(cmd_parms *cmd, void *dc, const char *value)
 {
     const char *err, *path;
 
@@ -1261,7 +1250,7 @@ static const char *parse_port_map(const char *value, int *pnet, int *plocal, int
     return NULL;
 }
 
-static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const char *v2)
+const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const char *v2)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     const char *err, *values[2];
@@ -1286,7 +1275,7 @@ static const char *set_port_map(cmd_parms *cmd, void *dc, const char *v1, const 
     return NULL;
 }
 
-static const char *set_retry_failover(cmd_parms *cmd, void *dc, const char *value)
+const char *set_retry_failover(cmd_parms *cmd, void *dc, const char *value)
 {
     const char *err;
     apr_int64_t n;
@@ -1309,7 +1298,7 @@ static const char *set_retry_failover(cmd_parms *cmd, void *dc, const char *valu
 /* MDStoreGroup: a group name (or number) that exists here; a typo is a
  * configuration error, else the daemons meant to read domains/ would
  * silently not. */
-static const char *set_store_group(cmd_parms *cmd, void *dc, const char *value)
+const char *set_store_group(cmd_parms *cmd, void *dc, const char *value)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     const char *err, *end;
@@ -1332,7 +1321,7 @@ static const char *set_store_group(cmd_parms *cmd, void *dc, const char *value)
     return NULL;
 }
 
-static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
+const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     apr_interval_time_t wait;
@@ -1364,7 +1353,7 @@ static const char *set_store_locks(cmd_parms *cmd, void *dc, const char *value)
     return NULL;
 }
 
-static const char *set_match_names(cmd_parms *cmd, void *dc, const char *value)
+const char *set_match_names(cmd_parms *cmd, void *dc, const char *value)
 {
     const char *err;
 
@@ -1379,8 +1368,8 @@ static const char *set_match_names(cmd_parms *cmd, void *dc, const char *value)
     return NULL;
 }
 
-static const char *set_cert_check(cmd_parms *cmd, void *dc, const char *name,
-                                  const char *url)
+const char *set_cert_check(cmd_parms *cmd, void *dc, const char *name,
+                           const char *url)
 {
     md_mod_conf_t *mc = cmd_mod_conf(cmd);
     const char *err;
