@@ -3,7 +3,7 @@
  * Keys on OpenSSL 3 (EVP APIs only, no deprecated low-level calls): error
  * reporting, digests, curve names, key generation and PEM files, JWK and
  * JWS signatures. The EVP_PKEY lives in an md_pkey_t whose pool cleanup
- * frees it. Certificates and CSRs are in md_crypto_cert.c.
+ * frees it. Certificates are in md_crypto_cert.c, CSRs in md_crypto_make.c.
  */
 #define OPENSSL_API_COMPAT 30000
 

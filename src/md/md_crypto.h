@@ -3,9 +3,10 @@
  * Keys, certificates and certificate requests: generation, PEM files (with
  * the store's PKCS#8 encryption), the certificate facts that status and
  * renewal need, JWS signatures and digests. Implemented in md_crypto.c
- * (keys, JWS, digests) and md_crypto_cert.c (certificates, CSRs); only
- * they, md_ocsp.c and md_crypto_int.h (their private OpenSSL-typed part)
- * include OpenSSL headers; no OpenSSL type appears here.
+ * (keys, JWS, digests), md_crypto_cert.c (certificates) and md_crypto_make.c
+ * (CSRs, generated certificates); only they, md_ocsp.c and md_crypto_int.h
+ * (their private OpenSSL-typed part) include OpenSSL headers; no OpenSSL
+ * type appears here.
  */
 #ifndef md_crypto_h
 #define md_crypto_h

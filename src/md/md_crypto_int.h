@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * Private to the OpenSSL files of the core (md_crypto.c, md_crypto_cert.c,
- * md_crypto_tls.c, md_ocsp.c, md_crl.c) and the crypto unit tests: the OpenSSL objects inside md_pkey_t
- * and md_cert_t, and the shared error helper. Nothing else includes this.
+ * md_crypto_make.c, md_crypto_tls.c, md_ocsp.c, md_crl.c) and the crypto
+ * unit tests: the OpenSSL objects inside md_pkey_t and md_cert_t, and the
+ * shared error helper. Nothing else includes this.
  */
 #ifndef md_crypto_int_h
 #define md_crypto_int_h

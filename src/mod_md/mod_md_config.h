@@ -84,7 +84,7 @@ struct md_mod_conf_t {
     const char *completed_contact_src;
     apr_array_header_t *completed_contacts;
 
-    /* Private to mod_md_config.c: the section settings (md_srv_conf_t*) of
+    /* Private to mod_md_config*.c: the section settings (md_srv_conf_t*) of
      * each MD of mds, same index. */
     apr_array_header_t *md_sections;
 };
