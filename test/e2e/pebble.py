@@ -96,13 +96,16 @@ class Pebble:
         self.tls_port = tls_port
         self.env = dict(env or {})
         self.eab_keys = eab_keys
+        self._pick_ports()
+        self.procs = []
+        os.makedirs(workdir, exist_ok=True)
+        self.ca_file, self.cert_file, self.key_file = make_tls_credentials(workdir)
+
+    def _pick_ports(self):
         self.port = free_port()
         self.mgmt_port = free_port()
         self.dns_port = free_port()
         self.cts_mgmt_port = free_port()
-        self.procs = []
-        os.makedirs(workdir, exist_ok=True)
-        self.ca_file, self.cert_file, self.key_file = make_tls_credentials(workdir)
         self.url = f"https://localhost:{self.port}/dir"
 
     def _spawn(self, args, env, logname):
@@ -112,7 +115,27 @@ class Pebble:
         self.procs.append(proc)
         return proc
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, attempts=3):
+        """Starts challtestsrv and pebble. The ports were free when they were
+        picked, but another xdist worker may take one before pebble binds it:
+        when a process exits while starting, its logs are kept (renamed with
+        the attempt's number) and both start again on new ports."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except RuntimeError:
+                self.stop()
+                if attempt == attempts:
+                    raise
+                for name in ("challtestsrv.log", "pebble.log"):
+                    path = os.path.join(self.workdir, name)
+                    if os.path.exists(path):
+                        os.rename(path, f"{path}.{attempt}")
+                self.procs = []
+                self._pick_ports()
+        return self
+
+    def _start_once(self, timeout):
         cts_args = ["pebble-challtestsrv",
                     "-dns01", f"127.0.0.1:{self.dns_port}",
                     "-http01", "", "-https01", "", "-tlsalpn01", "",
