@@ -1238,5 +1238,7 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, test_lock_name);
     tcase_add_test(tc, test_readonly);
     suite_add_tcase(s, tc);
+
+    suite_add_tcase(s, md_test_store_backend_tcase());
     return s;
 }
