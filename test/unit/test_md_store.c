@@ -1,9 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Unit tests for md_store.c and md_store_fs.c: md_store.json creation,
- * reading and migration (fixture data/store_v1), modes, atomic and
- * exclusive saves, key encryption per group, archive numbering on moves,
- * purge, iteration, name checks and the global lock.
+ * Unit tests for md_store.c over the file backend md_store_fs*.c:
+ * md_store.json creation, reading and migration (fixture data/store_v1),
+ * modes, atomic and exclusive saves, key encryption per group, archive
+ * numbering on moves, purge, iteration, name checks and the global lock.
  */
 #include <errno.h>
 #include <string.h>
