@@ -103,7 +103,7 @@ static apr_status_t list_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "listing the accounts in %s",
-                      md_store_get_dir(ctx->store, MD_SG_ACCOUNTS, NULL, ctx->p));
+                      md_store_location(ctx->store, MD_SG_ACCOUNTS, NULL, ctx->p));
         return rv;
     }
     qsort(names->elts, (size_t)names->nelts, sizeof(const char *), name_cmp);
@@ -350,8 +350,8 @@ static apr_status_t import_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     rv = md_acme_acct_save(ctx->store, ctx->p, ctx->acme->acct, key);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "account import: saving "
-                      "into %s", md_store_get_dir(ctx->store, MD_SG_ACCOUNTS, NULL,
-                                                  ctx->p));
+                      "into %s", md_store_location(ctx->store, MD_SG_ACCOUNTS, NULL,
+                                                   ctx->p));
         return rv;
     }
     a2md_say(ctx, ctx->acme->acct->id, "imported", "imported: %s", ctx->acme->acct->id);

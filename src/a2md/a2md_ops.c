@@ -184,6 +184,9 @@ static apr_status_t request_renewal(a2md_ctx_t *ctx, const md_t *md)
     if (APR_SUCCESS == rv) {
         rv = hand_to_staging_owner(ctx, fname);
     }
+    else if (APR_STATUS_IS_ENOTIMPL(rv)) {
+        rv = APR_SUCCESS;       /* no files, no owners to hand them to */
+    }
 leave:
     if (APR_SUCCESS != rv) {
         /* a request the watchdog cannot take must not stay behind */
@@ -191,7 +194,7 @@ leave:
                         ctx->p, 1);
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "%s: unable to leave a "
                       "renewal request in %s", md->name,
-                      md_store_get_dir(ctx->store, MD_SG_STAGING, md->name, ctx->p));
+                      md_store_location(ctx->store, MD_SG_STAGING, md->name, ctx->p));
     }
     return rv;
 }
@@ -461,7 +464,7 @@ static apr_status_t revoke_items(apr_array_header_t **pitems, a2md_ctx_t *ctx,
         rv = APR_ENOENT;
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "%s: no certificate in %s "
                       "to revoke", md->name,
-                      md_store_get_dir(ctx->store, MD_SG_DOMAINS, md->name, ctx->p));
+                      md_store_location(ctx->store, MD_SG_DOMAINS, md->name, ctx->p));
     }
     *pitems = (APR_SUCCESS == rv) ? items : NULL;
     return rv;

@@ -398,7 +398,8 @@ apr_status_t md_ari_check(apr_time_t *prenew_at, apr_time_t *pnext_poll,
         if (APR_SUCCESS != frv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, frv, p, "AH10907: md(%s): unable to save "
                           "the renewal information in %s", md->name,
-                          md_store_get_dir(md_reg_store_get(reg), MD_SG_STAGING, md->name, p));
+                          md_store_location(md_reg_store_get(reg), MD_SG_STAGING, md->name,
+                                            p));
         }
     }
 leave:

@@ -151,11 +151,19 @@ static void pubcert_load(md_pubcert_t *pc, md_reg_t *reg, const md_t *md, int i,
             ? APR_ARRAY_IDX(md->pkey_files, i, const char *) : NULL;
     }
     else {
+        /* mod_ssl takes files: a store without local files has none */
         spec = md_pkeys_spec_get(md->pks, i);
-        md_store_get_fname(&pc->cert_file, reg->store, MD_SG_DOMAINS, md->name,
-                           md_chain_filename(spec, p), reg->lp);
-        md_store_get_fname(&pc->key_file, reg->store, MD_SG_DOMAINS, md->name,
-                           md_pkey_filename(spec, p), reg->lp);
+        rv = md_store_get_fname(&pc->cert_file, reg->store, MD_SG_DOMAINS, md->name,
+                                md_chain_filename(spec, p), reg->lp);
+        if (APR_SUCCESS == rv) {
+            rv = md_store_get_fname(&pc->key_file, reg->store, MD_SG_DOMAINS, md->name,
+                                    md_pkey_filename(spec, p), reg->lp);
+        }
+        if (APR_SUCCESS != rv) {
+            pc->rv = rv;
+            pc->error = "the store keeps no certificate files";
+            return;
+        }
     }
     rv = leaf_load(pc, reg, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
@@ -386,10 +394,12 @@ apr_status_t md_reg_get_fallback_files(const char **pkeyfile, const char **pcert
         if (APR_SUCCESS != rv) return rv;
     }
     else {
-        md_store_get_fname(&kfile, reg->store, MD_SG_DOMAINS, md->name,
-                           md_pkey_spec_filename(spec, MD_FN_FALLBACK_PKEY, p), p);
-        md_store_get_fname(&cfile, reg->store, MD_SG_DOMAINS, md->name,
-                           md_pkey_spec_filename(spec, MD_FN_FALLBACK_CERT, p), p);
+        rv = md_store_get_fname(&kfile, reg->store, MD_SG_DOMAINS, md->name,
+                                md_pkey_spec_filename(spec, MD_FN_FALLBACK_PKEY, p), p);
+        if (APR_SUCCESS != rv) return rv;
+        rv = md_store_get_fname(&cfile, reg->store, MD_SG_DOMAINS, md->name,
+                                md_pkey_spec_filename(spec, MD_FN_FALLBACK_CERT, p), p);
+        if (APR_SUCCESS != rv) return rv;
     }
     if (md_util_is_file(kfile, p) && md_util_is_file(cfile, p)) goto leave_ok;
 

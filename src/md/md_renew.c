@@ -296,7 +296,7 @@ static void job_save(renew_task *t, md_job_t *job, apr_pool_t *p)
              md_json_writep(md_job_to_json(job, 0, p), p, MD_JSON_FMT_COMPACT));
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10902: %s: unable to save the renewal job "
                   "in %s, keeping it in memory. Last: %s%s%s", t->md->name,
-                  md_store_get_dir(t->opts->store, MD_SG_STAGING, t->md->name, p),
+                  md_store_location(t->opts->store, MD_SG_STAGING, t->md->name, p),
                   job->last ? md_result_log_text(job->last, p) : "nothing ran",
                   job->next_run ? ", next run: " : "",
                   job->next_run ? md_duration_print(p, job->next_run - t->now) : "");

@@ -1,9 +1,11 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * The store: named values (JSON, text, keys, certificate chains) filed as
- * <group>/<name>/<aspect> under MDStoreDir (contract.md 1). This header is
- * the interface; md_store_fs.c implements it on the file system, md_store.c
- * holds the typed conveniences built on it.
+ * <group>/<name>/<aspect> (contract.md 1). This header is the interface;
+ * md_store.c dispatches it to a backend (md_store_backend.h): the file
+ * backend md_store_fs*.c files them under MDStoreDir. The functions marked
+ * local-only make sense where values are local files: other backends give
+ * APR_ENOTIMPL (or NULL) and callers must cope (docs/architecture.md).
  */
 #ifndef md_store_h
 #define md_store_h
@@ -43,7 +45,7 @@ typedef enum {
     MD_SV_CHAIN,        /* apr_array_header_t* of md_cert_t* */
 } md_store_vtype_t;
 
-/* Called when the store creates a directory: a group directory or a
+/* Called when the file store creates a directory: a group directory or a
  * <group>/<name> directory (by a save, md_store_make_dir or md_store_move),
  * so the host can chown it (the module hands challenges/staging/ocsp to
  * User). md_store_make_dir calls it even when the directory existed. A
@@ -59,7 +61,7 @@ typedef apr_status_t md_store_dir_cb(void *baton, apr_pool_t *p,
  * as md_store_set_dir_cb and the global lock are handled by one thread. */
 apr_status_t md_store_fs_open(md_store_t **pstore, apr_pool_t *p, const char *path);
 
-/* The directory the store lives in. */
+/* Local-only: the directory the store lives in, NULL without one. */
 const char *md_store_base_dir(md_store_t *store);
 /* Every save is durable when it returns (file and directory fsynced) unless
  * deferred: the parent's start-up writes a file or three per MD and syncs
@@ -67,7 +69,8 @@ const char *md_store_base_dir(md_store_t *store);
  * fsyncs). Set by one thread before concurrent use. */
 void md_store_defer_sync(md_store_t *store, int defer);
 /* syncfs of the store's file system: deferred saves, moves and removals are
- * on disk when it returns. */
+ * on disk when it returns. Backends whose changes are durable when made
+ * ignore the deferral and succeed on both syncs. */
 apr_status_t md_store_sync(md_store_t *store);
 /* fsync of <group>/<name>'s files, the directory and <group>/. */
 apr_status_t md_store_sync_dir(md_store_t *store, md_store_group_t group,
@@ -117,14 +120,23 @@ int md_store_exists(md_store_t *store, md_store_group_t group, const char *name,
 /* Modification time of a value, 0 if it does not exist. */
 apr_time_t md_store_get_modified(md_store_t *store, md_store_group_t group,
                                  const char *name, const char *aspect, apr_pool_t *p);
-/* Absolute path of a value (aspect NULL: of the name's directory, name NULL
- * too: of the group directory); need not exist. APR_EINVAL for bad names. */
+/* Local-only: absolute path of a value (aspect NULL: of the name's
+ * directory, name NULL too: of the group directory); need not exist.
+ * APR_EINVAL for bad names, APR_ENOTIMPL (*pfname NULL) when the backend
+ * keeps no local files. For consumers that need a file (mod_ssl's
+ * certificate and key files) and for showing paths. */
 apr_status_t md_store_get_fname(const char **pfname, md_store_t *store,
                                 md_store_group_t group, const char *name,
                                 const char *aspect, apr_pool_t *p);
-/* As md_store_get_fname without aspect; NULL for bad names. */
+/* Local-only: as md_store_get_fname without aspect; NULL for bad names
+ * and backends without local files. */
 const char *md_store_get_dir(md_store_t *store, md_store_group_t group,
                              const char *name, apr_pool_t *p);
+/* Where <group>/<name> (name may be NULL) lives, for messages: its
+ * directory in the file store, "<backend>:<group>/<name>" otherwise. Never
+ * NULL. */
+const char *md_store_location(md_store_t *store, md_store_group_t group,
+                              const char *name, apr_pool_t *p);
 /* Creates <group> and <group>/<name> with the group's modes (chmod also
  * when they exist) and calls the dir callback for <group>/<name>, even if it
  * existed. With name NULL, the start-up check of a group directory: it is
@@ -175,6 +187,11 @@ typedef int md_store_names_cb(void *baton, const char *name, apr_pool_t *ptemp);
 apr_status_t md_store_iter_names(md_store_names_cb *cb, void *baton, md_store_t *store,
                                  apr_pool_t *p, md_store_group_t group,
                                  const char *pattern);
+/* Calls cb for each aspect of <group>/<name> matching pattern (NULL = all)
+ * until it returns 0, loading nothing. A missing name lists nothing. */
+apr_status_t md_store_iter_aspects(md_store_names_cb *cb, void *baton, md_store_t *store,
+                                   apr_pool_t *p, md_store_group_t group,
+                                   const char *name, const char *pattern);
 
 /* Global lock file store.lock (0640, MDStoreLocks): an exclusive
  * non-blocking apr_file_lock (like the original: fcntl on Linux, so it is
@@ -200,8 +217,9 @@ apr_status_t md_store_lock_name(md_store_lock_t **plock, md_store_t *store,
 /* Releases a lock from md_store_lock_name (NULL is fine). */
 void md_store_unlock_name(md_store_lock_t *lock);
 
-/* --- the running server's mark (md_store.c) ----------------------------------------- */
-/* While the httpd parent process runs, it holds a shared apr_file_lock on
+/* --- the running server's mark (local-only, md_store_fs_lock.c) ------------------ */
+/* Both are APR_ENOTIMPL for backends without local files (*prunning 0).
+ * While the httpd parent process runs, it holds a shared apr_file_lock on
  * md_store.json, so that a2md can tell whether a server uses the store
  * without a file of its own: the kernel drops it when the server's
  * processes end, however they end. (APR locks with flock on Debian, with

@@ -184,35 +184,29 @@ static const char *md_protocol_get(const conn_rec *c)
 }
 
 /* Reads the certificate and key of one challenge file name (the cert's
- * name; the key's is derived). 1 when both were read. */
-static int alpn_read_pair(const char *dir, const char *cert_name, const char **pcert_pem,
-                          const char **pkey_pem, apr_pool_t *p)
+ * name; the key's is derived) from the store. 1 when both were read. */
+static int alpn_read_pair(md_store_t *store, const char *host, const char *cert_name,
+                          const char **pcert_pem, const char **pkey_pem, apr_pool_t *p)
 {
     apr_size_t prefix = sizeof(MD_FN_TLSALPN01_CERT) - sizeof(".pem");
     const char *key_name;
-    apr_size_t len;
 
     if (strncmp(cert_name, MD_FN_TLSALPN01_CERT, prefix)) return 0;
     key_name = apr_psprintf(p, "%.*s%s", (int)(sizeof(MD_FN_TLSALPN01_PKEY)
                                                - sizeof(".pem")),
                             MD_FN_TLSALPN01_PKEY, cert_name + prefix);
-    return APR_SUCCESS == md_util_fread_all(pcert_pem, &len,
-                                            md_util_path_join(p, dir, cert_name, NULL),
-                                            64 * 1024, p)
-           && APR_SUCCESS == md_util_fread_all(pkey_pem, &len,
-                                               md_util_path_join(p, dir, key_name, NULL),
-                                               64 * 1024, p);
+    return APR_SUCCESS == md_store_load(store, MD_SG_CHALLENGES, host, cert_name,
+                                        MD_SV_TEXT, (void **)pcert_pem, p)
+           && APR_SUCCESS == md_store_load(store, MD_SG_CHALLENGES, host, key_name,
+                                           MD_SV_TEXT, (void **)pkey_pem, p);
 }
 
-static int collect_name(void *baton, apr_pool_t *p, const char *dir, const char *name,
-                        apr_filetype_e ftype)
+static int collect_name(void *baton, const char *name, apr_pool_t *p)
 {
     apr_array_header_t *names = baton;
 
-    (void)p; (void)dir;
-    if (APR_REG == ftype) {
-        APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(names->pool, name);
-    }
+    (void)p;
+    APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(names->pool, name);
     return 1;
 }
 
@@ -225,7 +219,7 @@ static int compare_names(const void *a, const void *b)
  * connection's RSA slot must not keep the vhost's certificate), then the
  * MD's key types in its order; for a host of no configured MD (set up by
  * a2md) the other files sorted by name. Never directory order. */
-static apr_array_header_t *alpn_candidates(const char *dir, const char *host,
+static apr_array_header_t *alpn_candidates(md_store_t *store, const char *host,
                                            apr_pool_t *p)
 {
     apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
@@ -242,7 +236,8 @@ static apr_array_header_t *alpn_candidates(const char *dir, const char *host,
         return names;
     }
     files = apr_array_make(p, 4, sizeof(const char *));
-    md_util_dir_do(collect_name, files, p, dir, "acme-tls-alpn-01-pubcert.*.pem");
+    md_store_iter_aspects(collect_name, files, store, p, MD_SG_CHALLENGES, host,
+                          "acme-tls-alpn-01-pubcert.*.pem");
     qsort(files->elts, (size_t)files->nelts, sizeof(const char *), compare_names);
     apr_array_cat(names, files);
     return names;
@@ -253,7 +248,7 @@ static int md_answer_challenge(conn_rec *c, const char *servername,
 {
     md_mod_rt_t *rt = md_mod_rt_get();
     apr_array_header_t *names;
-    const char *dir, *host;
+    const char *host;
     int i;
 
     if (!rt || !rt->store || !servername || !md_protocol_get(c)
@@ -266,11 +261,10 @@ static int md_answer_challenge(conn_rec *c, const char *servername,
     if (!host) {
         host = servername;
     }
-    dir = md_store_get_dir(rt->store, MD_SG_CHALLENGES, host, c->pool);
-    names = dir ? alpn_candidates(dir, host, c->pool) : NULL;
-    for (i = 0; names && i < names->nelts; ++i) {
-        if (alpn_read_pair(dir, APR_ARRAY_IDX(names, i, const char *), pcert_pem,
-                           pkey_pem, c->pool)) {
+    names = alpn_candidates(rt->store, host, c->pool);
+    for (i = 0; i < names->nelts; ++i) {
+        if (alpn_read_pair(rt->store, host, APR_ARRAY_IDX(names, i, const char *),
+                           pcert_pem, pkey_pem, c->pool)) {
             return OK;
         }
     }

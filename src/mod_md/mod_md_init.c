@@ -523,7 +523,7 @@ static apr_status_t store_dir_created(void *baton, apr_pool_t *p, md_store_group
     server_rec *s = baton;
     apr_status_t rv;
 
-    if (!md_store_fs_child_writes(group)) {
+    if (!path || !md_store_fs_child_writes(group)) {
         return APR_SUCCESS;
     }
     rv = md_os_chown_to_user(path, p);
@@ -655,6 +655,7 @@ void md_init_store_group(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     memset(&ctx, 0, sizeof(ctx));
     ctx.gid = mc->store_gid;
     dir = md_store_base_dir(rt->store);
+    if (!dir) return;           /* no local files to give a group */
     md_os_walk(dir, 0, group_domains_dir, &ctx);
     dir = md_store_get_dir(rt->store, MD_SG_DOMAINS, NULL, p);
     if (dir) {

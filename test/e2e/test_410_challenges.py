@@ -415,6 +415,19 @@ def test_410_tls_alpn01_from_store_differential(env_factory):
     assert served == [True, True]
 
 
+def test_410_tls_alpn01_from_store_ec_only(env_factory):
+    """Without an MDomain for the host, the challenge files of other key
+    types are found by listing the host's challenges in the store (sorted
+    names): an EC-only challenge certificate is served."""
+    from md_certs import fingerprint, s_client
+    e = _store_only_env(env_factory, False)
+    fps = _write_alpn_certs(e, STORE_HOST, ["secp384r1", "secp256r1"])
+    cert, out = s_client(e.https_port, STORE_HOST, alpn="acme-tls/1",
+                         sigalgs=EC_SIGALGS)
+    assert cert is not None, out
+    assert fingerprint(cert) == fps["secp256r1"]
+
+
 ALPN_ORDER_MDS = [("ec-a.mdspec.org", "secp256r1 secp384r1"),
                   ("ec-b.mdspec.org", "secp384r1 secp256r1"),
                   ("mixed.mdspec.org", "secp384r1 rsa2048")]

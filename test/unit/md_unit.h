@@ -23,6 +23,8 @@ Suite *md_test_ip_suite(void);
 Suite *md_test_core_suite(void);
 Suite *md_test_crypto_suite(void);
 Suite *md_test_store_suite(void);
+/* The store's dispatch over a test backend (test_md_store_backend.c). */
+TCase *md_test_store_backend_tcase(void);
 Suite *md_test_reg_suite(void);
 Suite *md_test_status_suite(void);
 Suite *md_test_jws_suite(void);

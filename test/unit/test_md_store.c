@@ -1,9 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Unit tests for md_store.c and md_store_fs.c: md_store.json creation,
- * reading and migration (fixture data/store_v1), modes, atomic and
- * exclusive saves, key encryption per group, archive numbering on moves,
- * purge, iteration, name checks and the global lock.
+ * Unit tests for md_store.c over the file backend md_store_fs*.c:
+ * md_store.json creation, reading and migration (fixture data/store_v1),
+ * modes, atomic and exclusive saves, key encryption per group, archive
+ * numbering on moves, purge, iteration, name checks and the global lock.
  */
 #include <errno.h>
 #include <string.h>
@@ -1238,5 +1238,7 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, test_lock_name);
     tcase_add_test(tc, test_readonly);
     suite_add_tcase(s, tc);
+
+    suite_add_tcase(s, md_test_store_backend_tcase());
     return s;
 }
