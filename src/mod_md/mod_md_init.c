@@ -25,9 +25,11 @@
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
+#include "md_keyloss.h"
 #include "md_live.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_result.h"
 #include "md_store.h"
 #include "md_store_fs.h"
 #include "md_time.h"
@@ -680,25 +682,104 @@ static int any_live(const md_mod_rt_t *rt)
     return 0;
 }
 
+/* A problem of the store md-status shows on every MD (rt->store_notices). */
+static void store_notice_add(md_mod_rt_t *rt, apr_status_t status, const char *problem,
+                             const char *detail)
+{
+    md_result_t *notice = md_result_make(rt->p, status);
+
+    md_result_problem_set(notice, status, problem, detail, NULL);
+    if (!rt->store_notices) {
+        rt->store_notices = apr_array_make(rt->p, 2, sizeof(md_result_t *));
+    }
+    APR_ARRAY_PUSH(rt->store_notices, md_result_t *) = notice;
+}
+
+/* md_store.json cannot be read as the store's file (a power loss left it
+ * empty): it is set aside, never deleted, and the store starts with a new
+ * key; what the old key encrypted is set aside after the store is open
+ * (store_key_lost). APR_EINVAL when the file is not a case for that (a
+ * newer store, permissions): the store then stays unusable. In the dry
+ * run nothing is renamed and *pquiet says so. */
+static apr_status_t store_rekey(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
+                                int *pquiet, const char **paside, apr_pool_t *p)
+{
+    const char *fname = md_util_path_join(p, set->store_dir, MD_FN_STORE_JSON, NULL);
+    apr_status_t rv;
+
+    *paside = NULL;
+    if (!md_keyloss_store_file_corrupt(fname, p)) return APR_EINVAL;
+    if (rt->dry_run) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10873)
+                     "%s is corrupt: the start of the server sets it aside and makes a "
+                     "new store key", fname);
+        *pquiet = 1;
+        return APR_EINVAL;
+    }
+    rv = md_keyloss_set_aside_file(paside, fname, apr_time_now(), p);
+    if (APR_SUCCESS != rv) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10871)
+                     "%s is corrupt and could not be set aside", fname);
+        return rv;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10870)
+                 "%s is corrupt (no JSON with the store's key): set aside as %s, a new "
+                 "store key is made. Account keys and staged keys encrypted with the old "
+                 "key are set aside next and renewed; the certificates in domains/ keep "
+                 "being served.", fname, *paside);
+    return md_store_fs_open(&rt->store, rt->p, set->store_dir);
+}
+
+/* After a new store key: what the old one encrypted is set aside (never
+ * removed), md-status and the log say what. */
+static void store_key_lost(md_mod_rt_t *rt, const char *aside, server_rec *s,
+                           apr_pool_t *p)
+{
+    apr_array_header_t *lines = apr_array_make(p, 5, sizeof(const char *));
+    int i;
+
+    md_keyloss_set_aside(rt->store, lines, p);
+    for (i = 0; i < lines->nelts; ++i) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10872)
+                     "store key lost, encrypted with it: %s",
+                     APR_ARRAY_IDX(lines, i, const char *));
+    }
+    store_notice_add(rt, APR_EINVAL, "urn:org:apache:httpd:mod_md:store-key-lost",
+                     apr_psprintf(p, "md_store.json was corrupt and is set aside as %s, "
+                                  "a new store key was made; set aside as encrypted "
+                                  "with the old key: %s", aside, lines->nelts
+                                  ? apr_array_pstrcat(p, lines, ',') : "nothing"));
+}
+
 /* Opens the store and prepares its groups for the child. On failure
- * *pwhat says which step failed (rt->store may then be NULL). */
+ * *pwhat says which step failed (rt->store may then be NULL; *pwhat NULL:
+ * the dry run already said why). */
 static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
                                 const char **pwhat, apr_pool_t *p)
 {
     static const md_store_group_t child_groups[] = {
         MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_ACCOUNTS, MD_SG_OCSP, MD_SG_LIVE,
     };
+    const char *aside = NULL;
     apr_shm_t *shm;
     apr_status_t rv;
+    int quiet = 0;
     size_t i;
 
     *pwhat = "opening it";
     rv = md_store_fs_open(&rt->store, rt->p, set->store_dir);
+    if (APR_STATUS_IS_EINVAL(rv)) {
+        rv = store_rekey(rt, set, s, &quiet, &aside, p);
+    }
     if (APR_SUCCESS != rv) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10046)
+        ap_log_error(APLOG_MARK, quiet ? APLOG_DEBUG : APLOG_ERR, rv, s, APLOGNO(10046)
                      "setup store for %s", set->store_dir);
         rt->store = NULL;
+        *pwhat = quiet ? NULL : *pwhat;
         return rv;
+    }
+    if (aside) {
+        store_key_lost(rt, aside, s, p);
     }
     md_store_set_dir_cb(rt->store, store_dir_created, s);
     md_store_set_reader_group(rt->store, md_os_child_group());
@@ -736,11 +817,14 @@ static void store_unusable(md_mod_rt_t *rt, const init_settings *set, server_rec
     char buf[256];
 
     rt->store_error = apr_psprintf(rt->p, "the store %s is not usable (%s failed: %s)",
-                                   set->store_dir, what,
+                                   set->store_dir, what ? what : "opening it",
                                    apr_strerror(rv, buf, sizeof(buf)));
-    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10630)
-                 "%s. Serving the certificates that domains/ holds, renewing nothing, "
-                 "until the store is repaired and the server restarted.", rt->store_error);
+    if (what) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10630)
+                     "%s. Serving the certificates that domains/ holds, renewing "
+                     "nothing, until the store is repaired and the server restarted.",
+                     rt->store_error);
+    }
     if (!rt->store) {
         md_store_fs_open_readonly(&rt->store, rt->p, set->store_dir);
     }
