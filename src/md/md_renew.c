@@ -436,9 +436,11 @@ static void plan_next(renew_task *t, apr_pool_t *p)
     }
 }
 
-/* With MDStoreLocks, the MD is driven by one server at a time: 1 if this
- * process may go on (with *plock held, or unlocked when the lock file is
- * not usable), 0 if another process holds it (try again soon). */
+/* The MD is driven by one process at a time: the activation at a restart
+ * (md_reg_lock_md) waits for a renewal of the old generation, and with
+ * MDStoreLocks a server sharing the store too. 1 if this process may go on
+ * (with *plock held, or unlocked when the lock file is not usable), 0 if
+ * another process holds it (try again soon). */
 static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
@@ -446,23 +448,23 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     apr_status_t rv;
 
     *plock = NULL;
-    if (!opts->store_locks) return 1;
     rv = md_store_lock_name(plock, opts->store, MD_SG_STAGING, t->md->name, p);
     if (APR_SUCCESS == rv) return 1;
     if (APR_STATUS_IS_EAGAIN(rv)) {
-        if (opts->lock_failures) {
+        if (opts->store_locks && opts->lock_failures) {
             apr_atomic_inc64(opts->lock_failures);
         }
         wait = md_renew_jittered(opts->retry_delay > apr_time_from_sec(1)
                                  ? opts->retry_delay : apr_time_from_sec(1), random_byte());
         t->next_run = t->now + wait;
-        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "%s: locked by another server "
-                      "sharing the store, looking again in %s", t->md->name,
-                      md_duration_print(p, wait));
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "%s: locked by another process "
+                      "(an activation, or a server sharing the store), looking again "
+                      "in %s", t->md->name, md_duration_print(p, wait));
         return 0;
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "%s: unable to lock the MD in "
-                  "the store, going on without", t->md->name);
+    md_log_perror(MD_LOG_MARK, opts->store_locks ? MD_LOG_WARNING : MD_LOG_DEBUG, rv, p,
+                  "%s: unable to lock the MD in the store, going on without",
+                  t->md->name);
     return 1;
 }
 

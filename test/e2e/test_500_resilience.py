@@ -10,6 +10,7 @@
 import json
 import os
 import shutil
+import subprocess
 import threading
 import time
 from email.utils import parsedate_to_datetime
@@ -342,6 +343,47 @@ def test_500_permissions_repaired(acme_factory):
     assert count_in_logs([ae.env], "AH10632") == 1
 
 
+@pytest.mark.parametrize("breakage", ["store-dir-0700", "staging-entry-0500"])
+def test_500_permissions_hint(acme_factory, breakage):
+    """A restore left what the repair does not change wrong (the store
+    directory 0700 root, a staging/ directory of User without write
+    permission; issue 13, item 16): the error log (AH10874) and md-status
+    name the path and the command to run; after running it and a graceful
+    restart the renewal works and the hint is gone."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    name = "hint.mdspec.org"
+    ae = acme_factory(pebble_env=ALWAYS_VALID)
+    _issued(ae, name)
+    if breakage == "store-dir-0700":
+        os.chmod(ae.store, 0o700)
+        path, fix = ae.store, "chmod 755 %s" % ae.store
+    else:
+        path = ae.path("staging", name)
+        os.makedirs(path, exist_ok=True)
+        os.chown(path, _www_data().pw_uid, -1)
+        os.chmod(path, 0o500)
+        fix = "chmod -R u+rwX %s" % ae.path("staging")
+    ae.write(["<MDomain %s>" % name, "  MDRenewWindow 3000d", "</MDomain>"],
+             vhosts=[[name]], retry_delay="1s")
+    ae.env.allow_log(r"AH10874", r"AH10056|AH10057", r"md\[%s\]" % name,
+                     r"Permission denied|saving .*%s" % ae.store)
+    ae.start()
+    lines = set(line.split("AH10874")[1] for line in ae.env.log_lines()
+                if "AH10874" in line)
+    assert len(lines) == 1, lines
+    line = lines.pop()
+    assert (path + " (") in line and line.endswith("run: " + fix), line
+    renewal = json.dumps(wait_until(lambda: ae.md_status(name).get("renewal"), 20,
+                                    what="md-status renewal"))
+    assert "store-permissions" in renewal and fix in renewal, renewal
+    subprocess.run(fix, shell=True, check=True)
+    before = count_in_logs([ae.env], "AH10874")
+    ae.graceful()
+    ae.wait_staged(name, timeout=60)
+    assert count_in_logs([ae.env], "AH10874") == before
+
+
 def _www_data():
     import pwd
     return pwd.getpwnam("www-data")
@@ -443,7 +485,7 @@ def test_500_two_servers_one_store(acme_factory, env_factory):
     envs = [ae.env, env2]
     assert count_in_logs(envs, "registered new account") == 1
     assert count_in_logs(envs, "AH10052") == 1          # driven once
-    assert count_in_logs(envs, "locked by another server") >= 1
+    assert count_in_logs(envs, "locked by another process") >= 1
     # restart both at the same time
     threads = [threading.Thread(target=e.graceful) for e in envs]
     for t in threads:
