@@ -531,11 +531,14 @@ static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
     md_result_t *result = md_result_md_make(p, t->md->name);
-    md_store_lock_t *lock;
+    md_store_lock_t *lock = NULL;
     md_job_t *job;
     int requested, crl_revoked;
 
-    if (!lock_md(t, &lock, p)) return;
+    /* with MDStoreLocks the MD is one server's from the start; else only
+     * what writes staging/ takes the lock, below (no lock files where
+     * nothing is renewed, as the original's store) */
+    if (opts->store_locks && !lock_md(t, &lock, p)) return;
     job = job_make(t, p);
     job_load(t, job, p);
     if (job->finished && !md_job_staged_results_exist(opts->store, t->md, p)) {
@@ -553,6 +556,7 @@ static void process(renew_task *t, apr_pool_t *p)
     }
     crl_revoked = md_crl_is_revoked(opts->crl, t->md->name);
     if (crl_revoked && !md_event_is_rate_limited(job, "revoked", t->now)) {
+        if (!lock && !lock_md(t, &lock, p)) return;
         /* fire and forget, once a day: the renewal (if any) follows */
         md_job_notify(job, "revoked", NULL);
         job_save(t, job, p);
@@ -561,6 +565,7 @@ static void process(renew_task *t, apr_pool_t *p)
                       && (md_reg_should_renew(opts->reg, t->md, t->now, p)
                           || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
                           || crl_revoked || ari_due(t, p)))) {
+        if (!lock && !lock_md(t, &lock, p)) return;
         if (job->finished && t->md->activation_live
             && md_live_is_staged(opts->store, t->md, p)) {
             /* it serves already and is due again: a new renewal replaces
@@ -582,6 +587,7 @@ static void process(renew_task *t, apr_pool_t *p)
     else if (md_reg_should_warn(opts->reg, t->md, t->now, p)
              && (!may_renew(t->md) || !job->finished)
              && !md_event_is_rate_limited(job, "expiring", t->now)) {
+        if (!lock && !lock_md(t, &lock, p)) return;
         /* a run of its own, so status shows it finished (as the original) */
         md_job_start_run(job, result);
         if (APR_SUCCESS == md_job_notify(job, "expiring", result)) {
