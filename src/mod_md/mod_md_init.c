@@ -884,6 +884,7 @@ static void store_key_lost(md_mod_rt_t *rt, const char *aside, server_rec *s,
                            apr_pool_t *p)
 {
     apr_array_header_t *lines = apr_array_make(p, 5, sizeof(const char *));
+    const char *list = NULL;
     int i;
 
     md_keyloss_set_aside(rt->store, lines, p);
@@ -891,12 +892,13 @@ static void store_key_lost(md_mod_rt_t *rt, const char *aside, server_rec *s,
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10872)
                      "store key lost, encrypted with it: %s",
                      APR_ARRAY_IDX(lines, i, const char *));
+        list = apr_pstrcat(p, list ? list : "", list ? "; " : "",
+                           APR_ARRAY_IDX(lines, i, const char *), NULL);
     }
     store_notice_add(rt, APR_EINVAL, "urn:org:apache:httpd:mod_md:store-key-lost",
                      apr_psprintf(p, "md_store.json was corrupt and is set aside as %s, "
                                   "a new store key was made; set aside as encrypted "
-                                  "with the old key: %s", aside, lines->nelts
-                                  ? apr_array_pstrcat(p, lines, ',') : "nothing"));
+                                  "with the old key: %s", aside, list ? list : "nothing"));
 }
 
 /* Opens the store and prepares its groups for the child. On failure

@@ -117,13 +117,20 @@ def test_100_corrupt_md_store_json_set_aside(env):
     # deliberately unlike the reference (which fails the start, AH00016): the
     # corrupt file is set aside with a timestamp and a new store key made
     # (AH10870, issue 13 item 15, docs/resilience.md); the messages of the
-    # reference are still logged, `apache2 -t`'s pass only warns (AH10873)
+    # reference are still logged, the start's first (dry) pass only warns
+    # (AH10873)
     os.makedirs(env.store_dir)
     with open(os.path.join(env.store_dir, "md_store.json"), "w") as f:
         f.write("{ not json")
     env.allow_log(r"AH10046", r"failed to load JSON", r"seems to exist",
                   r"init fs store", r"AH10870", r"AH10873", r"AH10045")
     env.write_config("MDCertificateAuthority %s\nMDomain a.org\n" % CLOSED_CA)
+    # `apache2 -t` changes nothing
+    rc, out = env.test_config()
+    assert rc == 0, out
+    assert not [f for f in os.listdir(env.store_dir) if ".corrupt-" in f]
+    with open(os.path.join(env.store_dir, "md_store.json")) as f:
+        assert f.read() == "{ not json"
     rc, out = env.start()
     assert rc == 0, out
     log = "\n".join(env.log_lines())

@@ -283,8 +283,9 @@ def test_500_corrupt_store_json_rekeyed(acme_factory):
             if open(ae.path("archive", d, key_file())).read() == staged_key], archived
     assert count_in_logs([ae.env], "AH10870") == 1
     assert count_in_logs([ae.env], "AH10872") == 2
-    assert "store-key-lost" in json.dumps(ae.md_status(name).get("renewal")), \
-        ae.md_status(name)
+    renewal = json.dumps(ae.md_status(name).get("renewal"))
+    assert "store-key-lost" in renewal and asides[0] in renewal, renewal
+    assert ("staging/%s -> archive/%s." % (name, name)) in renewal, renewal
     # renewals go on: a new account, a new key, activated at the next restart
     ae.wait_staged(name, timeout=60)
     assert open(ae.path("staging", name, key_file())).read() != staged_key
