@@ -67,6 +67,21 @@ apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_
 apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
                                      struct md_json_t **pjob, apr_pool_t *p);
 
+/* The per-MD lock that renewals hold (staging/NAME.lock; md_renew.c takes
+ * it with md_store_lock_name, with or without MDStoreLocks), for the
+ * activation at start-up: a renewal in a child of the old generation and
+ * the activation in the parent never work on one MD at the same time.
+ * Since User writes staging/, the file is opened without following a link
+ * and must be a regular file with one link; when root makes it, it gets
+ * the owner of staging/ (the child must open it too). APR_EAGAIN when a
+ * renewal holds it; *plock NULL on failure and for a read-only store
+ * (APR_SUCCESS: nothing renews there). Released by md_reg_unlock_md or
+ * with p. */
+typedef struct md_reg_lock_t md_reg_lock_t;
+apr_status_t md_reg_lock_md(md_reg_lock_t **plock, md_reg_t *reg, const char *name,
+                            apr_pool_t *p);
+void md_reg_unlock_md(md_reg_lock_t *lock);
+
 /* Purges staging/NAME and challenges/NAME when the staged job had errors
  * (NOTICE AH10064). Returns 1 when it purged. */
 int md_reg_purge_errored_staging(md_reg_t *reg, const md_t *md, apr_pool_t *p);

@@ -436,9 +436,11 @@ static void plan_next(renew_task *t, apr_pool_t *p)
     }
 }
 
-/* With MDStoreLocks, the MD is driven by one server at a time: 1 if this
- * process may go on (with *plock held, or unlocked when the lock file is
- * not usable), 0 if another process holds it (try again soon). */
+/* The MD is driven by one process at a time: the activation at a restart
+ * (md_reg_lock_md) waits for a renewal of the old generation, and with
+ * MDStoreLocks a server sharing the store too. 1 if this process may go on
+ * (with *plock held, or unlocked when the lock file is not usable), 0 if
+ * another process holds it (try again soon). */
 static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
@@ -446,23 +448,23 @@ static int lock_md(renew_task *t, md_store_lock_t **plock, apr_pool_t *p)
     apr_status_t rv;
 
     *plock = NULL;
-    if (!opts->store_locks) return 1;
     rv = md_store_lock_name(plock, opts->store, MD_SG_STAGING, t->md->name, p);
     if (APR_SUCCESS == rv) return 1;
     if (APR_STATUS_IS_EAGAIN(rv)) {
-        if (opts->lock_failures) {
+        if (opts->store_locks && opts->lock_failures) {
             apr_atomic_inc64(opts->lock_failures);
         }
         wait = md_renew_jittered(opts->retry_delay > apr_time_from_sec(1)
                                  ? opts->retry_delay : apr_time_from_sec(1), random_byte());
         t->next_run = t->now + wait;
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10903: %s: locked by another "
-                      "server sharing the store, looking again in %s", t->md->name,
-                      md_duration_print(p, wait));
+                      "process (an activation, or a server sharing the store), looking "
+                      "again in %s", t->md->name, md_duration_print(p, wait));
         return 0;
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "AH10904: %s: unable to lock the "
-                  "MD in the store, going on without", t->md->name);
+    md_log_perror(MD_LOG_MARK, opts->store_locks ? MD_LOG_WARNING : MD_LOG_DEBUG, rv, p,
+                  "AH10904: %s: unable to lock the MD in the store, going on without",
+                  t->md->name);
     return 1;
 }
 
@@ -529,11 +531,14 @@ static void process(renew_task *t, apr_pool_t *p)
 {
     const md_renew_opts_t *opts = t->opts;
     md_result_t *result = md_result_md_make(p, t->md->name);
-    md_store_lock_t *lock;
+    md_store_lock_t *lock = NULL;
     md_job_t *job;
     int requested, crl_revoked;
 
-    if (!lock_md(t, &lock, p)) return;
+    /* with MDStoreLocks the MD is one server's from the start; else only
+     * what writes staging/ takes the lock, below (no lock files where
+     * nothing is renewed, as the original's store) */
+    if (opts->store_locks && !lock_md(t, &lock, p)) return;
     job = job_make(t, p);
     job_load(t, job, p);
     if (job->finished && !md_job_staged_results_exist(opts->store, t->md, p)) {
@@ -551,6 +556,7 @@ static void process(renew_task *t, apr_pool_t *p)
     }
     crl_revoked = md_crl_is_revoked(opts->crl, t->md->name);
     if (crl_revoked && !md_event_is_rate_limited(job, "revoked", t->now)) {
+        if (!lock && !lock_md(t, &lock, p)) return;
         /* fire and forget, once a day: the renewal (if any) follows */
         md_job_notify(job, "revoked", NULL);
         job_save(t, job, p);
@@ -559,6 +565,7 @@ static void process(renew_task *t, apr_pool_t *p)
                       && (md_reg_should_renew(opts->reg, t->md, t->now, p)
                           || md_ocsp_is_revoked(opts->ocsp, t->md->name, t->now, p)
                           || crl_revoked || ari_due(t, p)))) {
+        if (!lock && !lock_md(t, &lock, p)) return;
         if (job->finished && t->md->activation_live
             && md_live_is_staged(opts->store, t->md, p)) {
             /* it serves already and is due again: a new renewal replaces
@@ -580,6 +587,7 @@ static void process(renew_task *t, apr_pool_t *p)
     else if (md_reg_should_warn(opts->reg, t->md, t->now, p)
              && (!may_renew(t->md) || !job->finished)
              && !md_event_is_rate_limited(job, "expiring", t->now)) {
+        if (!lock && !lock_md(t, &lock, p)) return;
         /* a run of its own, so status shows it finished (as the original) */
         md_job_start_run(job, result);
         if (APR_SUCCESS == md_job_notify(job, "expiring", result)) {

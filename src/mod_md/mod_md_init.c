@@ -25,9 +25,11 @@
 #include "md_event.h"
 #include "md_job.h"
 #include "md_json.h"
+#include "md_keyloss.h"
 #include "md_live.h"
 #include "md_log.h"
 #include "md_reg.h"
+#include "md_result.h"
 #include "md_store.h"
 #include "md_store_fs.h"
 #include "md_time.h"
@@ -607,6 +609,167 @@ static void repair_store(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     }
 }
 
+/* --- what the child still cannot use ------------------------------------------------- */
+
+/* A problem of the store md-status shows on every MD (rt->store_notices). */
+static void store_notice_add(md_mod_rt_t *rt, apr_status_t status, const char *problem,
+                             const char *detail)
+{
+    md_result_t *notice = md_result_make(rt->p, status);
+
+    md_result_problem_set(notice, status, problem, detail, NULL);
+    if (!rt->store_notices) {
+        rt->store_notices = apr_array_make(rt->p, 2, sizeof(md_result_t *));
+    }
+    APR_ARRAY_PUSH(rt->store_notices, md_result_t *) = notice;
+}
+
+#define CHILD_R 4
+#define CHILD_W 2
+#define CHILD_X 1
+
+typedef struct {
+    md_mod_rt_t *rt;
+    server_rec *s;
+    apr_pool_t *p;
+    const char *gdir;           /* the group directory being looked at */
+    int writes;                 /* the child writes in it */
+    const char *path;           /* the first entry it cannot use, NULL none */
+    const char *desc;           /* its owner and mode */
+    int owned;                  /* it belongs to User */
+} access_ctx;
+
+/* A path the child cannot use after the repair: the log and md-status
+ * (on every MD) say which and what to run. */
+static void access_problem(access_ctx *ctx, const char *cannot, const char *fix)
+{
+    const char *detail;
+
+    detail = apr_psprintf(ctx->p, "%s (%s): the child processes (User %s, Group %s) "
+                          "cannot %s it; run: %s", ctx->path, ctx->desc,
+                          md_os_child_user_name(ctx->p), md_os_child_group_name(ctx->p),
+                          cannot, fix);
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s, APLOGNO(10874)
+                 "store permissions: %s", detail);
+    store_notice_add(ctx->rt, APR_EACCES, "urn:org:apache:httpd:mod_md:store-permissions",
+                     detail);
+}
+
+/* 1 if the child lacks some of need on path (remembered in ctx). */
+static int child_lacks(access_ctx *ctx, const char *path, int need, int follow)
+{
+    const char *desc;
+    int owned;
+
+    if (md_os_child_lacks(path, need, follow, &desc, &owned, ctx->p) <= 0) return 0;
+    ctx->path = path;
+    ctx->desc = desc;
+    ctx->owned = owned;
+    return 1;
+}
+
+/* The first entry of dir (down to depth) the child cannot use: directories
+ * need rwx where it writes (r-x elsewhere), files r. Links are skipped. */
+static int group_lacks(access_ctx *ctx, const char *dir, int depth)
+{
+    int dneed = CHILD_R | CHILD_X | (ctx->writes ? CHILD_W : 0);
+    apr_finfo_t info;
+    apr_dir_t *d;
+    const char *path;
+    int found = 0;
+
+    if (APR_SUCCESS != apr_dir_open(&d, dir, ctx->p)) return 0;
+    while (!found && APR_SUCCESS == apr_dir_read(&info, APR_FINFO_TYPE | APR_FINFO_NAME,
+                                                 d)) {
+        if (!strcmp(".", info.name) || !strcmp("..", info.name)) {
+            continue;
+        }
+        path = md_util_path_join(ctx->p, dir, info.name, NULL);
+        if (APR_DIR == info.filetype) {
+            found = child_lacks(ctx, path, dneed, 0)
+                    || (depth > 0 && group_lacks(ctx, path, depth - 1));
+        }
+        else if (APR_REG == info.filetype) {
+            found = child_lacks(ctx, path, CHILD_R, 0);
+        }
+    }
+    apr_dir_close(d);
+    return found;
+}
+
+static int dir_has_entries(const char *dir, apr_pool_t *p)
+{
+    apr_finfo_t info;
+    apr_dir_t *d;
+    int found = 0;
+
+    if (APR_SUCCESS != apr_dir_open(&d, dir, p)) return 0;
+    while (!found && APR_SUCCESS == apr_dir_read(&info, APR_FINFO_NAME, d)) {
+        found = strcmp(".", info.name) && strcmp("..", info.name);
+    }
+    apr_dir_close(d);
+    return found;
+}
+
+/* After the repair (which does what root may do safely): what the child
+ * processes still cannot use of the store. A renewal would fail with
+ * "Saving ... failed" and no word on why: the log (AH10874) and md-status
+ * say which path and what to run (issue 13, item 16). */
+static void check_child_access(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    static const md_store_group_t groups[] = {
+        MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_OCSP, MD_SG_LIVE, MD_SG_ACCOUNTS,
+    };
+    const char *base = md_store_base_dir(rt->store), *prefix;
+    access_ctx ctx;
+    size_t i;
+    int found = 0;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.rt = rt;
+    ctx.s = s;
+    ctx.p = p;
+    /* every directory from / to the store must let the child pass */
+    for (i = 1; base[0] == '/' && !found && i <= strlen(base); ++i) {
+        if (base[i] != '/' && base[i] != '\0') {
+            continue;
+        }
+        prefix = apr_pstrndup(p, base, i);
+        found = child_lacks(&ctx, prefix, CHILD_X, 1);
+    }
+    if (found) {
+        access_problem(&ctx, "pass through", strlen(ctx.path) == strlen(base)
+                       ? apr_psprintf(p, "chmod 755 %s", base)
+                       : apr_psprintf(p, "chmod a+x %s", ctx.path));
+    }
+    for (i = 0; i < MD_ARRAY_LEN(groups); ++i) {
+        ctx.gdir = md_store_get_dir(rt->store, groups[i], NULL, p);
+        ctx.writes = md_store_fs_child_writes(groups[i]);
+        if (!ctx.gdir || !md_util_is_dir(ctx.gdir, p)) {
+            continue;
+        }
+        if (!ctx.writes && !dir_has_entries(ctx.gdir, p)) {
+            continue;               /* accounts/: 0750 until the first account */
+        }
+        if (!child_lacks(&ctx, ctx.gdir, CHILD_R | CHILD_X | (ctx.writes ? CHILD_W : 0), 0)
+            && !group_lacks(&ctx, ctx.gdir, 1)) {
+            continue;
+        }
+        if (ctx.writes) {
+            access_problem(&ctx, "write", (!ctx.owned && md_os_is_root())
+                           ? apr_psprintf(p, "chown -R %s %s", md_os_child_user_name(p),
+                                          ctx.gdir)
+                           : apr_psprintf(p, "chmod -R u+rwX %s", ctx.gdir));
+        }
+        else {
+            access_problem(&ctx, "read", (!ctx.owned && md_os_is_root())
+                           ? apr_psprintf(p, "chgrp -R %s %s && chmod -R g+rX %s",
+                                          md_os_child_group_name(p), ctx.gdir, ctx.gdir)
+                           : apr_psprintf(p, "chmod -R u+rX %s", ctx.gdir));
+        }
+    }
+}
+
 /* --- MDStoreGroup -------------------------------------------------------------------- */
 
 typedef struct {
@@ -681,25 +844,93 @@ static int any_live(const md_mod_rt_t *rt)
     return 0;
 }
 
+/* md_store.json cannot be read as the store's file (a power loss left it
+ * empty): it is set aside, never deleted, and the store starts with a new
+ * key; what the old key encrypted is set aside after the store is open
+ * (store_key_lost). APR_EINVAL when the file is not a case for that (a
+ * newer store, permissions): the store then stays unusable. In the dry
+ * run nothing is renamed and *pquiet says so. */
+static apr_status_t store_rekey(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
+                                int *pquiet, const char **paside, apr_pool_t *p)
+{
+    const char *fname = md_util_path_join(p, set->store_dir, MD_FN_STORE_JSON, NULL);
+    apr_status_t rv;
+
+    *paside = NULL;
+    if (!md_keyloss_store_file_corrupt(fname, p)) return APR_EINVAL;
+    if (rt->dry_run) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(10873)
+                     "%s is corrupt: the start of the server sets it aside and makes a "
+                     "new store key", fname);
+        *pquiet = 1;
+        return APR_EINVAL;
+    }
+    rv = md_keyloss_set_aside_file(paside, fname, apr_time_now(), p);
+    if (APR_SUCCESS != rv) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10871)
+                     "%s is corrupt and could not be set aside", fname);
+        return rv;
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10870)
+                 "%s is corrupt (no JSON with the store's key): set aside as %s, a new "
+                 "store key is made. Account keys and staged keys encrypted with the old "
+                 "key are set aside next and renewed; the certificates in domains/ keep "
+                 "being served.", fname, *paside);
+    return md_store_fs_open(&rt->store, rt->p, set->store_dir);
+}
+
+/* After a new store key: what the old one encrypted is set aside (never
+ * removed), md-status and the log say what. */
+static void store_key_lost(md_mod_rt_t *rt, const char *aside, server_rec *s,
+                           apr_pool_t *p)
+{
+    apr_array_header_t *lines = apr_array_make(p, 5, sizeof(const char *));
+    const char *list = NULL;
+    int i;
+
+    md_keyloss_set_aside(rt->store, lines, p);
+    for (i = 0; i < lines->nelts; ++i) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10872)
+                     "store key lost, encrypted with it: %s",
+                     APR_ARRAY_IDX(lines, i, const char *));
+        list = apr_pstrcat(p, list ? list : "", list ? "; " : "",
+                           APR_ARRAY_IDX(lines, i, const char *), NULL);
+    }
+    store_notice_add(rt, APR_EINVAL, "urn:org:apache:httpd:mod_md:store-key-lost",
+                     apr_psprintf(p, "md_store.json was corrupt and is set aside as %s, "
+                                  "a new store key was made; set aside as encrypted "
+                                  "with the old key: %s", aside, list ? list : "nothing"));
+}
+
 /* Opens the store and prepares its groups for the child. On failure
- * *pwhat says which step failed (rt->store may then be NULL). */
+ * *pwhat says which step failed (rt->store may then be NULL; *pwhat NULL:
+ * the dry run already said why). */
 static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
                                 const char **pwhat, apr_pool_t *p)
 {
     static const md_store_group_t child_groups[] = {
         MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_ACCOUNTS, MD_SG_OCSP, MD_SG_LIVE,
     };
+    const char *aside = NULL;
     apr_shm_t *shm;
     apr_status_t rv;
+    int quiet = 0;
     size_t i;
 
     *pwhat = "opening it";
     rv = md_store_fs_open(&rt->store, rt->p, set->store_dir);
+    if (APR_STATUS_IS_EINVAL(rv)) {
+        rv = store_rekey(rt, set, s, &quiet, &aside, p);
+    }
     if (APR_SUCCESS != rv) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10046)
+        ap_log_error(APLOG_MARK, quiet ? APLOG_DEBUG : APLOG_ERR, rv, s, APLOGNO(10046)
                      "setup store for %s", set->store_dir);
         rt->store = NULL;
+        *pwhat = quiet ? NULL : *pwhat;
         return rv;
+    }
+    if (aside) {
+        store_key_lost(rt, aside, s, p);
     }
     md_store_set_dir_cb(rt->store, store_dir_created, s);
     md_store_set_reader_group(rt->store, md_os_child_group());
@@ -725,6 +956,9 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
         if (APR_SUCCESS != rv) return rv;
     }
     repair_store(rt, s, p);
+    if (!rt->dry_run) {
+        check_child_access(rt, s, p);
+    }
     return APR_SUCCESS;
 }
 
@@ -737,11 +971,14 @@ static void store_unusable(md_mod_rt_t *rt, const init_settings *set, server_rec
     char buf[256];
 
     rt->store_error = apr_psprintf(rt->p, "the store %s is not usable (%s failed: %s)",
-                                   set->store_dir, what,
+                                   set->store_dir, what ? what : "opening it",
                                    apr_strerror(rv, buf, sizeof(buf)));
-    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10630)
-                 "%s. Serving the certificates that domains/ holds, renewing nothing, "
-                 "until the store is repaired and the server restarted.", rt->store_error);
+    if (what) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10630)
+                     "%s. Serving the certificates that domains/ holds, renewing "
+                     "nothing, until the store is repaired and the server restarted.",
+                     rt->store_error);
+    }
     if (!rt->store) {
         md_store_fs_open_readonly(&rt->store, rt->p, set->store_dir);
     }
@@ -811,12 +1048,50 @@ static void update_reachability(md_mod_rt_t *rt, const init_settings *set, serve
     md_store_save_json(rt->store, p, MD_SG_NONE, NULL, MD_FN_HTTPD_JSON, json, 0);
 }
 
+/* Activates what staging/ holds for md, under the MD's lock: a renewal
+ * that the old generation's watchdog is still running on this MD writes
+ * there (md_renew.c holds the lock meanwhile, with or without
+ * MDStoreLocks). The start never waits for it: the staged set stays for
+ * the next restart. Without staging/NAME and live/NAME there is nothing to
+ * activate and no lock is taken (no lock file where the original has
+ * none); a renewal that starts right then cannot stage a complete set
+ * before this is done. */
+static void activate_md(md_mod_rt_t *rt, md_t *md, server_rec *s, apr_pool_t *p)
+{
+    md_reg_lock_t *lock = NULL;
+    md_json_t *job;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (md_store_exists(rt->store, MD_SG_STAGING, md->name, NULL, p)
+        || md_store_exists(rt->store, MD_SG_LIVE, md->name, NULL, p)) {
+        rv = md_reg_lock_md(&lock, rt->reg, md->name, p);
+    }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(10875)
+                     "%s: a renewal is running on it, what it stages is activated at "
+                     "the next restart", md->name);
+        return;
+    }
+    if (APR_SUCCESS != rv) {
+        /* e.g. a link that User put there: never followed, activate anyway */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, APLOGNO(10876)
+                     "%s: the MD's lock in staging/ cannot be taken, activating "
+                     "without it", md->name);
+    }
+    md_reg_purge_errored_staging(rt->reg, md, p);
+    /* MDActivation live: a set that served live is made permanent */
+    md_live_restage(rt->store, md, apr_time_now(), p);
+    if (APR_SUCCESS == md_reg_activate_staging(rt->reg, md, apr_time_now(), &job, p)) {
+        md_init_installed(rt, md, job, p);
+    }
+    md_reg_unlock_md(lock);
+}
+
 /* Sync with the store and activate staged sets, under the global lock
  * when MDStoreLocks is on. */
 static apr_status_t sync_mds(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
                              apr_pool_t *p)
 {
-    md_json_t *job;
     apr_pool_t *ptemp;
     apr_status_t rv;
     int i, locked = 0;
@@ -842,12 +1117,7 @@ static apr_status_t sync_mds(md_mod_rt_t *rt, const init_settings *set, server_r
     for (i = 0; i < rt->mds->nelts; ++i) {
         md = APR_ARRAY_IDX(rt->mds, i, md_t *);
         apr_pool_clear(ptemp);
-        md_reg_purge_errored_staging(rt->reg, md, ptemp);
-        /* MDActivation live: a set that served live is made permanent */
-        md_live_restage(rt->store, md, apr_time_now(), ptemp);
-        if (APR_SUCCESS == md_reg_activate_staging(rt->reg, md, apr_time_now(), &job, ptemp)) {
-            md_init_installed(rt, md, job, ptemp);
-        }
+        activate_md(rt, md, s, ptemp);
         rv = md_reg_sync_finish(rt->reg, md, ptemp);
         if (APR_SUCCESS != rv) goto leave;
     }

@@ -34,6 +34,10 @@ typedef struct md_mod_rt_t {
                                      * domains/ holds, renew nothing (why) */
     apr_uint32_t *store_changes;    /* changes through the store by any
                                      * process of this generation; NULL unknown */
+    apr_array_header_t *store_notices; /* md_result_t*: what start-up found
+                                     * wrong in the store and md-status shows
+                                     * on every MD (a lost store key, paths the
+                                     * child cannot use); NULL none */
 } md_mod_rt_t;
 
 void md_init_register_hooks(apr_pool_t *pool);

@@ -102,6 +102,48 @@ int md_os_entry_share_with_group(const md_os_entry_t *e)
     return 0 == fchmod(e->fd, S_IRUSR | S_IWUSR | S_IRGRP);
 }
 
+int md_os_child_lacks(const char *path, int need, int follow, const char **pdesc,
+                      int *powned, apr_pool_t *p)
+{
+    uid_t uid = md_os_is_root() ? ap_unixd_config.user_id : geteuid();
+    gid_t gid = md_os_is_root() ? ap_unixd_config.group_id : getegid();
+    struct stat st;
+    int have;
+
+    *pdesc = NULL;
+    *powned = 0;
+    if (0 != (follow ? stat(path, &st) : lstat(path, &st))) return -1;
+    if (!follow && S_ISLNK(st.st_mode)) return 0;
+    *pdesc = apr_psprintf(p, "owner %lu:%lu, mode 0%o", (unsigned long)st.st_uid,
+                          (unsigned long)st.st_gid, (unsigned)(st.st_mode & 07777));
+    *powned = (st.st_uid == uid);
+    if (0 == uid) return 0;
+    if (st.st_uid == uid) {
+        have = (st.st_mode >> 6) & 7;
+    }
+    else if (st.st_gid == gid) {
+        have = (st.st_mode >> 3) & 7;
+    }
+    else {
+        have = st.st_mode & 7;
+    }
+    return need & ~have;
+}
+
+const char *md_os_child_user_name(apr_pool_t *p)
+{
+    if (!md_os_is_root()) return apr_psprintf(p, "%lu", (unsigned long)geteuid());
+    return ap_unixd_config.user_name ? ap_unixd_config.user_name
+           : apr_psprintf(p, "%lu", (unsigned long)ap_unixd_config.user_id);
+}
+
+const char *md_os_child_group_name(apr_pool_t *p)
+{
+    if (!md_os_is_root()) return apr_psprintf(p, "%lu", (unsigned long)getegid());
+    return ap_unixd_config.group_name ? ap_unixd_config.group_name
+           : apr_psprintf(p, "%lu", (unsigned long)ap_unixd_config.group_id);
+}
+
 apr_gid_t md_os_child_group(void)
 {
     return md_os_is_root() ? ap_unixd_config.group_id : (apr_gid_t)-1;

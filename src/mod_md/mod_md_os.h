@@ -41,6 +41,17 @@ int md_os_entry_child_reads(const md_os_entry_t *e);
 /* Makes the regular file (one link only) 0640 with Group as its group, for
  * the child to read and nobody else; 1 if done. */
 int md_os_entry_share_with_group(const md_os_entry_t *e);
+/* The rwx bits (4, 2, 1) of need that the child processes lack on path:
+ * User and Group when the parent is root, else this process' user (the
+ * child's). A link is followed with follow, else not checked (0). -1 when
+ * path cannot be stat'ed. *pdesc: "owner UID:GID, mode 0NNN"; *powned: 1
+ * when path belongs to the child's user. */
+int md_os_child_lacks(const char *path, int need, int follow, const char **pdesc,
+                      int *powned, apr_pool_t *p);
+/* The names of the child processes' user and group (User, Group; the number
+ * when unnamed), for commands an administrator can run. */
+const char *md_os_child_user_name(apr_pool_t *p);
+const char *md_os_child_group_name(apr_pool_t *p);
 /* The child processes' group when root (files the parent writes for them
  * get it), else (apr_gid_t)-1. */
 apr_gid_t md_os_child_group(void);

@@ -118,15 +118,42 @@ static status_cache *cache_get(md_mod_rt_t *rt)
     return (c && c->rt == rt) ? c : NULL;
 }
 
+/* What start-up found wrong in the store (rt->store_notices): the job's
+ * last result when it has no error of its own, else subproblems of it. */
+static void add_store_notices(md_job_t *job, const apr_array_header_t *notices,
+                              apr_pool_t *p)
+{
+    const md_result_t *notice;
+    md_json_t *sub;
+    int i;
+
+    for (i = 0; i < notices->nelts; ++i) {
+        notice = APR_ARRAY_IDX(notices, i, const md_result_t *);
+        if (!job->last || APR_SUCCESS == job->last->status) {
+            job->last = md_result_make(p, notice->status);
+            md_result_dup(job->last, notice);
+            continue;
+        }
+        if (!job->last->subproblems) {
+            job->last->subproblems = md_json_create_array(p);
+        }
+        sub = md_json_create(p);
+        md_json_sets(notice->problem, sub, "type", NULL);
+        md_json_sets(notice->detail, sub, MD_KEY_DETAIL, NULL);
+        md_json_addj(sub, job->last->subproblems, NULL);
+    }
+}
+
 /* What md-status must show although job.json does not say it: a renewal
- * job this process' watchdog could not save, the store being unusable.
- * 1 if the input was changed (the entry must then not be cached). */
+ * job this process' watchdog could not save, the store being unusable or
+ * repaired at start-up. 1 if the input was changed (the entry must then
+ * not be cached). */
 static int override_job(md_mod_rt_t *rt, md_status_input_t *in, apr_pool_t *p)
 {
     md_json_t *unsaved = md_drive_unsaved_job(in->md->name, p);
     md_job_t *job;
 
-    if (!unsaved && !rt->store_error) return 0;
+    if (!unsaved && !rt->store_error && !rt->store_notices) return 0;
     job = md_job_make(p, NULL, MD_SG_STAGING, in->md->name, 0);
     if (unsaved) {
         md_job_from_json(job, unsaved, p);
@@ -139,6 +166,9 @@ static int override_job(md_mod_rt_t *rt, md_status_input_t *in, apr_pool_t *p)
         md_result_set(job->last, APR_EACCES, apr_pstrcat(p, rt->store_error,
                       ": no renewals until it is repaired and the server restarted",
                       NULL));
+    }
+    if (rt->store_notices) {
+        add_store_notices(job, rt->store_notices, p);
     }
     in->job = job;
     return 1;

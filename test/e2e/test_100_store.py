@@ -113,24 +113,37 @@ def test_100_md_store_json(env):
         assert f.read() == text
 
 
-def test_100_corrupt_md_store_json_starts_without_renewals(env):
+def test_100_corrupt_md_store_json_set_aside(env):
     # deliberately unlike the reference (which fails the start, AH00016): the
-    # server starts, serves what domains/ holds and renews nothing (AH10630,
-    # docs/resilience.md); the messages of the reference are still logged
+    # corrupt file is set aside with a timestamp and a new store key made
+    # (AH10870, issue 13 item 15, docs/resilience.md); the messages of the
+    # reference are still logged, the start's first (dry) pass only warns
+    # (AH10873)
     os.makedirs(env.store_dir)
     with open(os.path.join(env.store_dir, "md_store.json"), "w") as f:
         f.write("{ not json")
     env.allow_log(r"AH10046", r"failed to load JSON", r"seems to exist",
-                  r"init fs store", r"AH10630", r"AH10631", r"AH10045")
+                  r"init fs store", r"AH10870", r"AH10873", r"AH10045")
     env.write_config("MDCertificateAuthority %s\nMDomain a.org\n" % CLOSED_CA)
+    # `apache2 -t` changes nothing
+    rc, out = env.test_config()
+    assert rc == 0, out
+    assert not [f for f in os.listdir(env.store_dir) if ".corrupt-" in f]
+    with open(os.path.join(env.store_dir, "md_store.json")) as f:
+        assert f.read() == "{ not json"
     rc, out = env.start()
     assert rc == 0, out
     log = "\n".join(env.log_lines())
-    assert "AH10630: the store %s is not usable" % env.store_dir in log
     assert "The central store file md/md_store.json seems to exist" in log
-    assert "AH10046: setup store for %s" % env.store_dir in log
-    with open(os.path.join(env.store_dir, "md_store.json")) as f:
+    assert "AH10873: %s/md_store.json is corrupt" % env.store_dir in log
+    assert "AH10870: %s/md_store.json is corrupt" % env.store_dir in log
+    assert "AH10630" not in log
+    asides = [f for f in os.listdir(env.store_dir) if f.startswith("md_store.json.corrupt-")]
+    assert len(asides) == 1 and re.fullmatch(r"md_store\.json\.corrupt-\d{8}T\d{6}Z",
+                                             asides[0]), asides
+    with open(os.path.join(env.store_dir, asides[0])) as f:
         assert f.read() == "{ not json"
+    assert len(store_key(env.store_dir)) == 48
 
 
 # --- md.json: same bytes as the reference ----------------------------------------------------
@@ -377,9 +390,12 @@ def test_100_v1_migration(env_factory):
 
     def comparable(entries):
         # staging/ entries a restore left to root are handed to User at start
-        # (deliberately unlike the reference, AH10632, docs/resilience.md)
+        # (deliberately unlike the reference, AH10632, docs/resilience.md);
+        # the activation takes the MD's lock staging/NAME.lock where staging/
+        # holds something (ours only, issue 13 item 10)
         return {k: (v[:2] if k.startswith("staging/") else v)
-                for k, v in entries.items() if "fallback" not in k}
+                for k, v in entries.items()
+                if "fallback" not in k and not re.fullmatch(r"staging/[^/]+\.lock", k)}
     assert comparable(ours) == comparable(ref)
     assert all(v[2] == "www-data" for k, v in ours.items()
                if k.startswith("staging/")) or os.geteuid() != 0

@@ -3,7 +3,8 @@
  * Fuzz target: handling of what an ACME CA answers. A fake HTTP layer
  * (md_http_use_implementation) serves the input as the CA's answer to the
  * request under test: byte 0 picks the request (directory, order,
- * authorization, certificate chain, account), byte 1 the HTTP status,
+ * authorization with its state/challenge check and identifier check,
+ * certificate chain, account), byte 1 the HTTP status,
  * byte 2 the content type and Location / Retry-After / Link headers; the
  * rest is the body. The other requests (directory, nonce) get fixed answers.
  */
@@ -107,6 +108,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* The MD the authorizations are checked against. */
+static const md_t *fuzz_md(apr_pool_t *p)
+{
+    apr_array_header_t *domains = apr_array_make(p, 2, sizeof(const char *));
+
+    APR_ARRAY_PUSH(domains, const char *) = "example.org";
+    APR_ARRAY_PUSH(domains, const char *) = "*.example.org";
+    return md_create(p, domains);
+}
+
 static void with_account(md_acme_t *acme, apr_pool_t *p)
 {
     md_acme_acct_t *acct = apr_pcalloc(p, sizeof(*acct));
@@ -150,7 +161,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     case T_AUTHZ:
-        md_acme_authz_retrieve(&authz, acme, CA "/authz/1", result, p);
+        if (APR_SUCCESS == md_acme_authz_retrieve(&authz, acme, CA "/authz/1", result,
+                                                  p)) {
+            /* the document's state, error, challenges and identifier */
+            md_acme_authz_check(authz, result, p);
+            md_acme_authz_domain_ok(fuzz_md(p), authz->domain, authz->wildcard, p);
+        }
         break;
     case T_CHAIN:
         chain = apr_array_make(p, 3, sizeof(md_cert_t *));

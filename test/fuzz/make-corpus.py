@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import shutil
+import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -122,5 +123,68 @@ acme = [bytes([0, 0, 0]) + directory.encode(), bytes([0, 9, 0x21]) + problem.enc
         bytes([2, 0, 0x20]) + authz.encode(), bytes([2, 7, 0xa1]) + problem.encode(),
         bytes([3, 0, 0x42]) + chain, bytes([3, 0, 0x03]) + chain,
         bytes([4, 0, 0]) + account.encode(), bytes([4, 5, 1]) + problem.encode()]
+authz_valid = json.dumps({"status": "valid", "identifier": {"type": "dns",
+                                                             "value": "example.org"},
+                          "wildcard": True, "expires": "2026-10-21T07:28:00Z",
+                          "challenges": [{"type": "dns-01", "url": CA + "/chall/3",
+                                          "token": "tok-3", "status": "valid",
+                                          "validated": "2026-10-20T07:28:00.123+02:00"}]})
+authz_invalid = json.dumps({"status": "invalid", "identifier": {"type": "dns",
+                                                                "value": "-x.example.org"},
+                            "challenges": [{"type": "http-01", "url": CA + "/chall/1",
+                                            "token": "../../etc", "status": "invalid",
+                                            "error": {"type": "urn:ietf:params:acme:error:"
+                                                      "unauthorized", "detail": "404",
+                                                      "subproblems": []}}]})
+acme += [bytes([2, 0, 0x30]) + authz_valid.encode(),
+         bytes([2, 0, 0]) + authz_invalid.encode(),
+         bytes([2, 0, 0]) + b'{"status": "pending", "identifier": {"value": "a/b"}}']
 seeds("fuzz_acme", acme)
+
+# response header blocks ("Name: value" lines)
+seeds("fuzz_http_headers", [
+    "Retry-After: 120\r\nReplay-Nonce: abc_DEF-123\r\nLocation: " + CA + "/order/1\r\n",
+    "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\nLink: <" + CA + "/chain/2>;rel=\"alternate\"\n",
+    "Retry-After: -5\nRetry-After: 99999999999999999999\n",
+    "Retry-After:    2026-10-21T07:28:00Z\nContent-Type: application/json; charset=utf-8\n",
+    "Link: <" + CA + "/dir>;rel=\"index\", <" + CA + "/tos>;rel=\"terms-of-service\"\n",
+])
+
+# renewalInfo documents (RFC 9773), ari.json entries, RFC 3339 timestamps
+seeds("fuzz_ari", [
+    json.dumps({"suggestedWindow": {"start": "2026-10-21T07:28:00Z",
+                                    "end": "2026-10-22T07:28:00Z"},
+                "explanationURL": CA + "/why"}),
+    json.dumps({"suggestedWindow": {"start": "2026-10-21T07:28:00.999999+05:30",
+                                    "end": "2026-10-21T07:28:00-23:59"}}),
+    json.dumps({"suggestedWindow": {"start": "2026-02-30T25:61:61Z", "end": 5}}),
+    json.dumps({"id": "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", "window": {
+        "start": "Wed, 21 Oct 2026 07:28:00 GMT", "end": "Thu, 22 Oct 2026 07:28:00 GMT"},
+        "explanation": CA + "/why", "renew-at": "Wed, 21 Oct 2026 09:00:00 GMT",
+        "next-poll": "Wed, 21 Oct 2026 13:28:00 GMT"}),
+    "2026-11-30T11:54:24Z", "1985-04-12T23:20:50.52Z", "1996-12-19T16:39:57-08:00",
+    "9999-12-31T23:59:60Z",
+])
+
+# private keys: byte 0 = 0 the store key, 1 a wrong one, 2 none (fuzz_pkcs8.c)
+FUZZ_KEY = "fuzz-store-key-0123456789abcdef0123456789abcdef!"
+
+
+def openssl(*args, data=None):
+    return subprocess.run(["openssl"] + list(args), input=data, check=True,
+                          capture_output=True).stdout
+
+
+ec = openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
+rsa = openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024")
+enc = [openssl("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA256",
+               "-passout", "pass:" + FUZZ_KEY, data=k) for k in (ec, rsa)]
+seeds("fuzz_pkcs8", [bytes([0]) + enc[0], bytes([0]) + enc[1], bytes([1]) + enc[0],
+                     bytes([2]) + ec, bytes([2]) + rsa, bytes([0]) + ec])
+
+# command lines (MDMessageCmd, MDNotifyCmd, MDChallengeDns01)
+seeds("fuzz_cmd_argv", [
+    "/usr/bin/logger -t mod_md", "'/opt/my scripts/notify' --flag \"a b\" c\\ d",
+    "  leading   and trailing  ", "\"unterminated", "a\\", "", "x ''  \"\"",
+])
 print("corpus: seeds written to", os.path.join(HERE, "corpus"))

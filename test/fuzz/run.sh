@@ -4,7 +4,8 @@
 # Runs the libFuzzer targets (built by test/fuzz/build.sh, which this calls
 # first): each replays its corpus test/fuzz/corpus/<target>/ (seeds and the
 # regression inputs of fixed crashes) and then fuzzes for -t seconds (default
-# 20; 0 = replay only). New inputs go to out/fuzz/work/<target>/, crashes to
+# 20, or less where the target's source says "fuzz-seconds-max: N"; 0 =
+# replay only). New inputs go to out/fuzz/work/<target>/, crashes to
 # out/fuzz/artifacts/. Exit code non-zero if any target crashed.
 # Usage: run.sh [-t SECONDS] [--no-build] [target...]
 set -u
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         -t)         secs=$2; shift ;;
         --no-build) build=no ;;
-        -h|--help)  sed -n '3,9p' "$0"; exit 0 ;;
+        -h|--help)  sed -n '3,10p' "$0"; exit 0 ;;
         *)          targets+=("$1") ;;
     esac
     shift
@@ -42,12 +43,17 @@ for t in "${targets[@]}"; do
     work="$top/out/fuzz/work/$t"
     mkdir -p "$work" "$corpus"
     log="$top/out/fuzz/$t.log"
-    if [ "$secs" -gt 0 ]; then
-        args=(-max_total_time="$secs")
+    # a target may cap its time ("fuzz-seconds-max: N" in its source): the
+    # small parsers find what they can find in a few seconds
+    tsecs=$secs
+    cap=$(grep -o 'fuzz-seconds-max: [0-9]*' "$top/test/fuzz/$t.c" 2>/dev/null | grep -o '[0-9]*$')
+    if [ -n "$cap" ] && [ "$tsecs" -gt "$cap" ]; then tsecs=$cap; fi
+    if [ "$tsecs" -gt 0 ]; then
+        args=(-max_total_time="$tsecs")
     else
         args=(-runs=0)
     fi
-    echo "=== fuzz $t: ${secs}s, corpus $corpus"
+    echo "=== fuzz $t: ${tsecs}s, corpus $corpus"
     "$bdir/$t" "${args[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="$adir/$t-" -print_final_stats=1 "$work" "$corpus" >"$log" 2>&1
     rc=$?

@@ -4,7 +4,9 @@
  * timing, activation of staged sets and renamed MDs at sync.
  */
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -817,6 +819,109 @@ START_TEST(test_renew_unsaved_job)
 }
 END_TEST
 
+/* --- the per-MD lock: a renewal in a child, the activation in the parent ------------ */
+
+/* A renewal run of md in a process of its own, as the watchdog's child does
+ * it, without MDStoreLocks; the exit status is the number of drive calls. */
+static int renew_in_child(md_t *md)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (0 == pid) {
+        apr_array_header_t *mds = apr_array_make(md_test_pool, 1, sizeof(md_t *));
+        apr_status_t outcome = APR_SUCCESS;
+        md_renew_opts_t opts;
+        apr_time_t next_run;
+
+        APR_ARRAY_PUSH(mds, md_t *) = md;
+        renew_opts(&opts, &outcome);
+        drive_calls = 0;
+        md_renew_run(&opts, mds, apr_time_now(), &next_run, md_test_pool);
+        _exit(drive_calls);
+    }
+    ck_assert_int_eq(pid, waitpid(pid, &status, 0));
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+START_TEST(test_lock_activation_defers_renewal)
+{
+    md_t *md = make_md("lock1.example.org", NULL);
+    md_reg_lock_t *lock;
+
+    md->renew_mode = MD_RENEW_AUTO;
+    md_reg_assess(reg, md, md_test_pool);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_lock_md(&lock, reg, md->name, md_test_pool));
+    ck_assert_ptr_nonnull(lock);
+    ck_assert_int_eq(0, renew_in_child(md));
+    md_reg_unlock_md(lock);
+    ck_assert_int_eq(1, renew_in_child(md));
+}
+END_TEST
+
+START_TEST(test_lock_renewal_defers_activation)
+{
+    md_t *md = make_md("lock2.example.org", NULL);
+    md_reg_lock_t *lock;
+    int to_parent[2], to_child[2];
+    char c = 0;
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(0, pipe(to_parent));
+    ck_assert_int_eq(0, pipe(to_child));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (0 == pid) {
+        md_store_lock_t *held;
+
+        /* what md_renew.c takes while it drives the MD */
+        if (APR_SUCCESS != md_store_lock_name(&held, store, MD_SG_STAGING, md->name,
+                                              md_test_pool)
+            || 1 != write(to_parent[1], "L", 1) || 1 != read(to_child[0], &c, 1)) {
+            _exit(2);
+        }
+        _exit(0);
+    }
+    ck_assert_int_eq(1, read(to_parent[0], &c, 1));
+    ck_assert_int_eq(APR_EAGAIN, md_reg_lock_md(&lock, reg, md->name, md_test_pool));
+    ck_assert_ptr_null(lock);
+    ck_assert_int_eq(1, write(to_child[1], "g", 1));
+    ck_assert_int_eq(pid, waitpid(pid, &status, 0));
+    ck_assert_int_eq(0, status);
+    ck_assert_int_eq(APR_SUCCESS, md_reg_lock_md(&lock, reg, md->name, md_test_pool));
+    md_reg_unlock_md(lock);
+    md_reg_unlock_md(NULL);
+    close(to_parent[0]);
+    close(to_parent[1]);
+    close(to_child[0]);
+    close(to_child[1]);
+}
+END_TEST
+
+START_TEST(test_lock_link_not_followed)
+{
+    const char *fname, *target;
+    md_reg_lock_t *lock;
+    struct stat st;
+    apr_status_t rv;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_make_dir(store, MD_SG_STAGING, NULL,
+                                                    md_test_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_get_fname(&fname, store, MD_SG_STAGING, NULL,
+                                                     "l.example.org.lock", md_test_pool));
+    target = apr_pstrcat(md_test_pool, fname, "-target", NULL);
+    ck_assert_int_eq(0, symlink(target, fname));
+    rv = md_reg_lock_md(&lock, reg, "l.example.org", md_test_pool);
+    ck_assert_int_ne(APR_SUCCESS, rv);
+    ck_assert(!APR_STATUS_IS_EAGAIN(rv));
+    ck_assert_ptr_null(lock);
+    ck_assert_int_ne(0, lstat(target, &st));        /* nothing made through it */
+}
+END_TEST
+
 static const struct {
     const char *effective;
     int errors;
@@ -1030,6 +1135,9 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_renew_backoff_and_manual);
     tcase_add_test(tc, test_renew_request);
     tcase_add_test(tc, test_renew_unsaved_job);
+    tcase_add_test(tc, test_lock_activation_defers_renewal);
+    tcase_add_test(tc, test_lock_renewal_defers_activation);
+    tcase_add_test(tc, test_lock_link_not_followed);
     tcase_add_loop_test(tc, test_failover_url, 0,
                         MD_ARRAY_LEN(failover_cases));
     suite_add_tcase(s, tc);
