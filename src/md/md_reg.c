@@ -4,12 +4,7 @@
  * carried-over data, md.json rewrite), state assessment, activation of
  * staged sets, credential files for mod_ssl and renewal timing.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
-#include <apr_portable.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <apr_thread_mutex.h>
@@ -595,84 +590,17 @@ apr_status_t md_reg_sync_finish(md_reg_t *reg, md_t *md, apr_pool_t *p)
 
 /* --- staging ------------------------------------------------------------------------ */
 
-struct md_reg_lock_t {
-    apr_file_t *file;
-};
-
-static apr_status_t lock_cleanup(void *data)
-{
-    md_reg_unlock_md(data);
-    return APR_SUCCESS;
-}
-
 apr_status_t md_reg_lock_md(md_reg_lock_t **plock, md_reg_t *reg, const char *name,
                             apr_pool_t *p)
 {
-    md_reg_lock_t *lock = NULL;
-    const char *gdir, *fname;
-    struct stat dst, st;
-    apr_file_t *f = NULL;
-    apr_os_file_t ofd;
-    apr_status_t rv = APR_SUCCESS;
-    int fd = -1;
-
     *plock = NULL;
-    if (md_store_fs_is_readonly(reg->store)) goto leave;
-    rv = md_store_make_dir(reg->store, MD_SG_STAGING, NULL, p);
-    if (APR_SUCCESS != rv) goto leave;
-    gdir = md_store_get_dir(reg->store, MD_SG_STAGING, NULL, p);
-    rv = md_store_get_fname(&fname, reg->store, MD_SG_STAGING, NULL,
-                            apr_pstrcat(p, name, MD_STORE_LOCK_SUFFIX, NULL), p);
-    if (APR_SUCCESS != rv) goto leave;
-    if (!gdir || 0 != lstat(gdir, &dst)) {
-        rv = gdir ? APR_FROM_OS_ERROR(errno) : APR_EINVAL;
-        goto leave;
-    }
-    fd = open(fname, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-              (mode_t)md_util_perms_to_mode(MD_STORE_NAME_LOCK_PERMS));
-    if (fd < 0 || 0 != fstat(fd, &st)) {
-        rv = APR_FROM_OS_ERROR(errno);
-        goto leave;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-        rv = APR_EINVAL;
-        goto leave;
-    }
-    if (0 == geteuid() && st.st_uid != dst.st_uid
-        && 0 != fchown(fd, dst.st_uid, (gid_t)-1)) {
-        rv = APR_FROM_OS_ERROR(errno);
-        goto leave;
-    }
-    ofd = fd;
-    rv = apr_os_file_put(&f, &ofd, APR_FOPEN_WRITE, p);
-    if (APR_SUCCESS != rv) goto leave;
-    fd = -1;                        /* f owns it now */
-    rv = apr_file_lock(f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
-    if (APR_STATUS_IS_EACCES(rv)) rv = APR_EAGAIN;          /* fcntl: held elsewhere */
-    if (APR_SUCCESS != rv) goto leave;
-    lock = apr_pcalloc(p, sizeof(*lock));
-    lock->file = f;
-    apr_pool_cleanup_register(p, lock, lock_cleanup, apr_pool_cleanup_null);
-leave:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (APR_SUCCESS != rv && f) {
-        apr_file_close(f);
-    }
-    *plock = lock;
-    return rv;
+    if (md_store_fs_is_readonly(reg->store)) return APR_SUCCESS;
+    return md_store_lock_name(plock, reg->store, MD_SG_STAGING, name, p);
 }
 
 void md_reg_unlock_md(md_reg_lock_t *lock)
 {
-    apr_file_t *f = lock ? lock->file : NULL;
-
-    if (f) {
-        lock->file = NULL;
-        apr_file_unlock(f);
-        apr_file_close(f);
-    }
+    md_store_unlock_name(lock);
 }
 
 int md_reg_purge_errored_staging(md_reg_t *reg, const md_t *md, apr_pool_t *p)

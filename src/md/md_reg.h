@@ -71,13 +71,13 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
  * it with md_store_lock_name, with or without MDStoreLocks), for the
  * activation at start-up: a renewal in a child of the old generation and
  * the activation in the parent never work on one MD at the same time.
- * Since User writes staging/, the file is opened without following a link
- * and must be a regular file with one link; when root makes it, it gets
- * the owner of staging/ (the child must open it too). APR_EAGAIN when a
+ * It is the store's per-name lock on staging/NAME (in the file store:
+ * never through a link, a regular file with one link, owned as staging/
+ * so that the child opens it too; md_store_fs_lock.c). APR_EAGAIN when a
  * renewal holds it; *plock NULL on failure and for a read-only store
  * (APR_SUCCESS: nothing renews there). Released by md_reg_unlock_md or
  * with p. */
-typedef struct md_reg_lock_t md_reg_lock_t;
+typedef md_store_lock_t md_reg_lock_t;
 apr_status_t md_reg_lock_md(md_reg_lock_t **plock, md_reg_t *reg, const char *name,
                             apr_pool_t *p);
 void md_reg_unlock_md(md_reg_lock_t *lock);

@@ -206,7 +206,11 @@ void md_store_unlock_global(md_store_t *store, apr_pool_t *p);
 /* Per-name lock (MDStoreLocks: one server renews an MD, others wait): an
  * exclusive non-blocking apr_file_lock (fcntl, per process) on the file
  * <group>/<name>.lock (created 0640 when missing, handed to the dir
- * callback so that parent and child can both open it). APR_EAGAIN when
+ * callback so that parent and child can both open it). The root parent
+ * takes it too (the activation, md_reg_lock_md) where User writes: the
+ * file is opened without following a link or blocking on a FIFO and must
+ * be a regular file with one link (else APR_EINVAL); one that root finds
+ * with another owner than its group directory gets that owner. APR_EAGAIN when
  * another process holds it, other errors when the file cannot be opened.
  * The lock lives in p (destroying p or ending the process releases it).
  * A process must not lock the same name twice at once. */

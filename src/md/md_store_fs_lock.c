@@ -4,11 +4,16 @@
  * lock files <group>/<name>.lock (both apr_file_lock), and the running
  * server's shared lock on md_store.json that a2md looks for.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <apr_portable.h>
 
 #include "md.h"
 #include "md_log.h"
@@ -83,8 +88,61 @@ void md_store_fs_unlock_global(md_store_t *store, apr_pool_t *p)
 
 typedef struct {
     apr_file_t *file;
-    const char *fname;
 } fs_lock_t;
+
+static apr_status_t fs_lock_cleanup(void *data)
+{
+    fs_lock_t *lock = data;
+
+    if (lock->file) {
+        apr_file_close(lock->file);         /* releases the lock */
+        lock->file = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Opens (creating) the lock file fname in the group directory gdir. The
+ * root parent opens it too, and User writes the directory: no link is
+ * followed, a FIFO does not block, and only a regular file with one link
+ * is taken. A file root made (or finds) with another owner than gdir is
+ * given gdir's owner, so that the child opens it as well. */
+static apr_status_t lock_file_open(int *pfd, md_store_t *store, md_store_group_t group,
+                                   const char *gdir, const char *fname, apr_pool_t *p)
+{
+    const int flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    const mode_t mode = (mode_t)md_util_perms_to_mode(MD_STORE_NAME_LOCK_PERMS);
+    struct stat dst, st;
+    int fd, created = 1;
+
+    *pfd = -1;
+    if (0 != lstat(gdir, &dst)) return APR_FROM_OS_ERROR(errno);
+    fd = open(fname, flags | O_CREAT | O_EXCL, mode);
+    if (fd < 0 && EEXIST == errno) {
+        created = 0;
+        fd = open(fname, flags);
+    }
+    if (fd < 0) return APR_FROM_OS_ERROR(errno);
+    if (0 != fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        close(fd);
+        return APR_EINVAL;
+    }
+    if (created) {
+        (void)fchmod(fd, mode);
+        /* the other side (parent or child) must be able to open it too */
+        if (store->dir_cb) {
+            store->dir_cb(store->dir_cb_baton, p, group, fname);
+        }
+    }
+    else if (0 == geteuid() && st.st_uid != dst.st_uid
+             && 0 != fchown(fd, dst.st_uid, (gid_t)-1)) {
+        apr_status_t rv = APR_FROM_OS_ERROR(errno);
+
+        close(fd);
+        return rv;
+    }
+    *pfd = fd;
+    return APR_SUCCESS;
+}
 
 apr_status_t md_store_fs_lock_name(void **plock, md_store_t *store,
                                    md_store_group_t group, const char *name,
@@ -92,10 +150,10 @@ apr_status_t md_store_fs_lock_name(void **plock, md_store_t *store,
 {
     fs_lock_t *lock = NULL;
     const char *gdir, *fname;
-    apr_finfo_t info;
     apr_file_t *f = NULL;
+    apr_os_file_t ofd;
     apr_status_t rv;
-    int existed;
+    int fd = -1;
 
     *plock = NULL;
     RO_CHECK(store);
@@ -109,26 +167,23 @@ apr_status_t md_store_fs_lock_name(void **plock, md_store_t *store,
     if (APR_SUCCESS != rv) goto leave;
     fname = md_util_path_join(p, gdir, apr_pstrcat(p, name, MD_STORE_LOCK_SUFFIX, NULL),
                               NULL);
-    existed = (APR_SUCCESS == apr_stat(&info, fname, APR_FINFO_TYPE, p));
-    rv = apr_file_open(&f, fname, APR_FOPEN_CREATE | APR_FOPEN_WRITE,
-                       MD_STORE_NAME_LOCK_PERMS, p);
+    rv = lock_file_open(&fd, store, group, gdir, fname, p);
     if (APR_SUCCESS != rv) goto leave;
-    if (!existed) {
-        apr_file_perms_set(fname, MD_STORE_NAME_LOCK_PERMS);
-        /* the other side (parent or child) must be able to open it too */
-        if (store->dir_cb) {
-            store->dir_cb(store->dir_cb_baton, p, group, fname);
-        }
-    }
-    rv = apr_file_lock(f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
+    ofd = fd;
+    rv = apr_os_file_put(&f, &ofd, APR_FOPEN_WRITE, p);
     if (APR_SUCCESS != rv) {
-        apr_file_close(f);
-        if (APR_STATUS_IS_EACCES(rv)) rv = APR_EAGAIN;     /* fcntl: held elsewhere */
+        close(fd);
         goto leave;
     }
     lock = apr_pcalloc(p, sizeof(*lock));
     lock->file = f;
-    lock->fname = fname;
+    apr_pool_cleanup_register(p, lock, fs_lock_cleanup, apr_pool_cleanup_null);
+    rv = apr_file_lock(f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
+    if (APR_SUCCESS != rv) {
+        fs_lock_cleanup(lock);
+        lock = NULL;
+        if (APR_STATUS_IS_EACCES(rv)) rv = APR_EAGAIN;     /* fcntl: held elsewhere */
+    }
 leave:
     if (APR_SUCCESS != rv && !APR_STATUS_IS_EAGAIN(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "store: locking %s/%s",
@@ -145,8 +200,7 @@ void md_store_fs_unlock_name(md_store_t *store, void *baton)
     (void)store;
     if (!lock || !lock->file) return;
     apr_file_unlock(lock->file);
-    apr_file_close(lock->file);
-    lock->file = NULL;
+    fs_lock_cleanup(lock);
 }
 
 /* --- the running server's mark ---------------------------------------------------- */
