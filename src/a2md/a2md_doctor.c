@@ -630,8 +630,12 @@ static void check_domain(doctor_t *d, const md_t *md, const char *domain)
     }
     if (md_ip_is_address(domain)) {
         /* the CA connects to the address itself; CAA is for DNS names */
-        add(d, "dns.name", domain, MD_DOCTOR_SKIPPED, "an IP address: there is no "
-            "name to resolve, the CA connects to the address", NULL);
+        add(d, "dns.name", domain, MD_DOCTOR_SKIPPED, apr_psprintf(
+                d->p, "an IP address: no name to resolve, the CA connects to it; %s",
+                md_array_str_index(d->local, domain, 0, 0) >= 0
+                ? "an address of this host" : "not an address of this host (fine "
+                "behind NAT or a load balancer that forwards ports 80/443 here)"),
+            NULL);
         add(d, "dns.caa", domain, MD_DOCTOR_SKIPPED, "an IP address: CAA records "
             "exist for DNS names only", NULL);
         addr = d->ctx->server_addr ? d->ctx->server_addr : domain;

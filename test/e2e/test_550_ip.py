@@ -5,9 +5,11 @@
 # tls-alpn-01 against <address>:tlsPort with the reverse-DNS name as SNI;
 # it offers no dns-01 for them. It has no profiles: the "shortlived" choice
 # is checked through the acme_proxy fixture in front of it, which also
-# records the newOrder identifiers and the CSR. Only 127.0.0.1 can be
-# validated here (httpd and pebble listen on IPv4 loopback); IPv6 forms are
-# checked in the configuration and in the unit suite md_ip.
+# records the newOrder identifiers and the CSR. ::1 is validated at [::1]
+# (pebble connects to the address of an ip identifier itself; the harness's
+# ipv6=True lets httpd listen there too); the IPv6 cases are skipped where
+# ::1 cannot be bound. More IPv6 forms are checked in the configuration and
+# in the unit suite md_ip.
 #
 # Measured with the reference module: it starts with "MDomain 127.0.0.1",
 # also with dns-01 as the only challenge type, and orders the address as a

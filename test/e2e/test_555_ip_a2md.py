@@ -113,9 +113,11 @@ def test_555_lookups_by_any_form(store):
 
 # --- doctor against a running server -------------------------------------------------------
 
-def doctor(ae, *names):
+def doctor(ae, *names, server=None):
     argv = ["-j", "-C", ae.ca_file, "-d", ae.store, "doctor",
             "--http-port", str(ae.env.http_port), "--https-port", str(ae.env.https_port)]
+    if server:
+        argv += ["--server", server]
     r = subprocess.run([a2md_bin()] + argv + list(names), capture_output=True, text=True,
                        timeout=120)
     checks = {(c["id"], c.get("subject")): c for c in json.loads(r.stdout)["output"]}
@@ -141,6 +143,8 @@ def test_555_doctor_addresses(acme_factory):
             c = checks[(check, addr)]
             assert c["verdict"] == "skipped" and c["detail"].startswith(
                 "an IP address: "), c
+        assert checks[("dns.name", addr)]["detail"].endswith(
+            "; an address of this host")
         c = checks[("challenge.http-01", addr)]
         host = "[%s]" % addr if ":" in addr else addr
         assert c["verdict"] == "ok", c
@@ -158,3 +162,17 @@ def test_555_doctor_addresses(acme_factory):
     # the MD by another form of its address
     rc, checks, r = doctor(ae, "[0::1]")
     assert rc == 0 and ("challenge.http-01", IP6) in checks, r.stdout + r.stderr
+
+    # an address not of this host, probed through --server (the server
+    # answers challenges/<address>/ for any host)
+    other = "192.0.2.10"
+    assert a2md("-d", ae.store, "add", other)[0] == 0
+    rc, checks, r = doctor(ae, other, server=IP)
+    assert rc == 0, r.stdout + r.stderr
+    c = checks[("dns.name", other)]
+    assert c["verdict"] == "skipped" and "not an address of this host" in c["detail"], c
+    assert checks[("challenge.http-01", other)]["verdict"] == "ok", r.stdout
+    c = checks[("challenge.tls-alpn-01", other)]
+    assert c["verdict"] == "ok" and c["detail"].endswith(
+        "for the SNI 10.2.0.192.in-addr.arpa"), c
+    assert not ae.exists("challenges", other)
