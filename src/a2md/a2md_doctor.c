@@ -414,12 +414,6 @@ leave:
     }
 }
 
-/* host as a URL has it: an IPv6 address in brackets */
-static const char *url_host(const char *host, apr_pool_t *p)
-{
-    return strchr(host, ':') ? apr_pstrcat(p, "[", host, "]", NULL) : host;
-}
-
 static const char *probe_token(apr_pool_t *p)
 {
     unsigned char rnd[16];
@@ -464,9 +458,9 @@ static void probe_http01(doctor_t *d, const md_t *md, const char *domain,
     md_http_set_timeout_default(http, PROBE_TIMEOUT);
     md_http_set_connect_timeout_default(http, PROBE_CONNECT);
     url = apr_psprintf(d->p, "http://%s:%d/.well-known/acme-challenge/%s",
-                       url_host(addr, d->p), port, token);
+                       md_ip_url_host(addr, d->p), port, token);
     /* as a CA asks: an IPv6 address in brackets (RFC 8738 7.1) */
-    host = url_host(domain, d->p);
+    host = md_ip_url_host(domain, d->p);
     if (80 != port) {
         host = apr_psprintf(d->p, "%s:%d", host, port);
     }
@@ -481,7 +475,7 @@ static void probe_http01(doctor_t *d, const md_t *md, const char *domain,
     else if (200 == resp->status && resp->body.data && !strcmp(resp->body.data, text)) {
         add(d, "challenge.http-01", domain, MD_DOCTOR_OK, apr_psprintf(
                 d->p, "http://%s:%d/.well-known/acme-challenge/ answers from the store "
-                "(asked at %s)", url_host(domain, d->p), port, addr), NULL);
+                "(asked at %s)", md_ip_url_host(domain, d->p), port, addr), NULL);
     }
     else if (resp->status >= 300 && resp->status < 400) {
         add(d, "challenge.http-01", domain, MD_DOCTOR_WARN, apr_psprintf(

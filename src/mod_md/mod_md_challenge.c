@@ -128,11 +128,9 @@ static int require_https(request_rec *r)
         return DECLINED;
     }
     /* httpd gives an IPv6 Host without its brackets; a URL needs them */
-    if (strchr(host, ':') && md_ip_is_address(host)) {
-        host = apr_pstrcat(r->pool, "[", host, "]", NULL);
-    }
     apr_table_setn(r->headers_out, "Location",
-                   apr_pstrcat(r->pool, "https://", host, r->parsed_uri.path,
+                   apr_pstrcat(r->pool, "https://", md_ip_url_host(host, r->pool),
+                               r->parsed_uri.path,
                                r->parsed_uri.query ? "?" : "",
                                r->parsed_uri.query ? r->parsed_uri.query : "", NULL));
     if (MD_REQUIRE_PERMANENT == md->require_https) {
