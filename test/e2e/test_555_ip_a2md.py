@@ -107,8 +107,15 @@ def test_555_lookups_by_any_form(store):
         # drive finds it (and then fails for want of a CA, not of the MD)
         rc, out, err = a2md("-d", store, "drive", form)
         assert "not found" not in err, (form, err)
+        # renew and revoke find it (and then want a CA)
+        rc, out, err = a2md("-d", store, "renew", form)
+        assert rc == 1 and "No CA url is configured for 2001:db8::10" in err, (form, err)
+        rc, out, err = a2md("-d", store, "revoke", form)
+        assert rc == 1 and "2001:db8::10: no CA known for it" in err, (form, err)
     rc, out, err = a2md("-d", store, "list", "2001:db8::11")
     assert rc == 1 and err == "managed domain not found: 2001:db8::11\n"
+    rc, out, err = a2md("-d", store, "renew", "[2001:db8::11]")
+    assert rc == 1 and "renew: no managed domain '[2001:db8::11]'" in err, err
 
 
 # --- doctor against a running server -------------------------------------------------------
