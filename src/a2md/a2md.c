@@ -13,6 +13,7 @@
 #include "md.h"
 #include "md_acme.h"
 #include "md_crypto.h"
+#include "md_ip.h"
 #include "md_json.h"
 #include "md_log.h"
 #include "md_util.h"
@@ -111,6 +112,51 @@ void a2md_print_md(a2md_ctx_t *ctx, const md_t *md, int with_renew, int renew)
     }
     domains = md->domains ? md_array_str_join(md->domains, ", ", ctx->p) : "";
     fprintf(stdout, "md: %s [%s]\n", md->name, domains);
+}
+
+/* --- names as arguments ---------------------------------------------------------- */
+
+const char *a2md_name_arg(a2md_ctx_t *ctx, const char *arg)
+{
+    const char *ip;
+
+    return (APR_SUCCESS == md_ip_normalize(&ip, NULL, arg, ctx->p)) ? ip : arg;
+}
+
+apr_status_t a2md_domains_arg(apr_array_header_t **pdomains, a2md_ctx_t *ctx,
+                              const a2md_cmd_t *cmd, int start)
+{
+    apr_array_header_t *domains = apr_array_make(ctx->p, 5, sizeof(const char *));
+    apr_status_t rv = APR_SUCCESS;
+    const char *name, *ip;
+    int i, zoned;
+
+    for (i = start; i < ctx->argc; ++i) {
+        name = ctx->argv[i];
+        if (APR_SUCCESS == md_ip_normalize(&ip, &zoned, name, ctx->p)) {
+            if (zoned) {
+                /* the module drops it with a warning: here it can be fixed */
+                md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p, "%s: the "
+                              "address '%s' has a zone id, which names an interface "
+                              "of this host and no certificate can: give '%s'",
+                              cmd->name, name, ip);
+                rv = APR_EINVAL;
+                goto leave;
+            }
+            name = ip;
+        }
+        else if (md_dns_is_wildcard(name) && md_ip_is_address(name + 2)) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p, "%s: '%s' is a "
+                          "wildcard of the address '%s', which no CA can validate",
+                          cmd->name, name, name + 2);
+            rv = APR_EINVAL;
+            goto leave;
+        }
+        APR_ARRAY_PUSH(domains, const char *) = name;
+    }
+leave:
+    *pdomains = (APR_SUCCESS == rv) ? domains : NULL;
+    return rv;
 }
 
 static void print_json_output(a2md_ctx_t *ctx, apr_status_t rv)

@@ -104,6 +104,17 @@ void a2md_print_md(a2md_ctx_t *ctx, const md_t *md, int with_renew, int renew);
 void a2md_say(a2md_ctx_t *ctx, const char *name, const char *result,
               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* An MD name or domain given as argument in the form MDs hold it: an
+ * address in its normal form (md_ip.h), anything else as given. */
+const char *a2md_name_arg(a2md_ctx_t *ctx, const char *arg);
+
+/* The names ctx->argv[start..] for an MD (add, update domains), addresses
+ * in their normal form. An address with a zone id or a wildcard of an
+ * address, which the module warns about, is refused: an ERR line naming
+ * the command and the value, APR_EINVAL. */
+apr_status_t a2md_domains_arg(apr_array_header_t **pdomains, a2md_ctx_t *ctx,
+                              const a2md_cmd_t *cmd, int start);
+
 /* All MDs in domains/, sorted by name. */
 apr_array_header_t *a2md_load_all(a2md_ctx_t *ctx);
 /* The registry on ctx->store (errors logged). */

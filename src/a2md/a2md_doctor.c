@@ -28,6 +28,7 @@
 #include "md_crypto.h"
 #include "md_doctor.h"
 #include "md_http.h"
+#include "md_ip.h"
 #include "md_job.h"
 #include "md_json.h"
 #include "md_log.h"
@@ -456,10 +457,13 @@ static void probe_http01(doctor_t *d, const md_t *md, const char *domain,
     if (APR_SUCCESS != rv) goto leave;
     md_http_set_timeout_default(http, PROBE_TIMEOUT);
     md_http_set_connect_timeout_default(http, PROBE_CONNECT);
-    url = apr_psprintf(d->p, "http://%s%s%s:%d/.well-known/acme-challenge/%s",
-                       strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
-                       port, token);
-    host = (80 == port) ? domain : apr_psprintf(d->p, "%s:%d", domain, port);
+    url = apr_psprintf(d->p, "http://%s:%d/.well-known/acme-challenge/%s",
+                       md_ip_url_host(addr, d->p), port, token);
+    /* as a CA asks: an IPv6 address in brackets (RFC 8738 7.1) */
+    host = md_ip_url_host(domain, d->p);
+    if (80 != port) {
+        host = apr_psprintf(d->p, "%s:%d", host, port);
+    }
     headers = apr_table_make(d->p, 1);
     apr_table_set(headers, "Host", host);
     rv = md_http_GET(&resp, http, url, headers, d->p);
@@ -471,7 +475,7 @@ static void probe_http01(doctor_t *d, const md_t *md, const char *domain,
     else if (200 == resp->status && resp->body.data && !strcmp(resp->body.data, text)) {
         add(d, "challenge.http-01", domain, MD_DOCTOR_OK, apr_psprintf(
                 d->p, "http://%s:%d/.well-known/acme-challenge/ answers from the store "
-                "(asked at %s)", domain, port, addr), NULL);
+                "(asked at %s)", md_ip_url_host(domain, d->p), port, addr), NULL);
     }
     else if (resp->status >= 300 && resp->status < 400) {
         add(d, "challenge.http-01", domain, MD_DOCTOR_WARN, apr_psprintf(
@@ -543,7 +547,7 @@ static void probe_tlsalpn01(doctor_t *d, const md_t *md, const char *domain,
     /* not asked for explicitly: the server's MDs use http-01 without it */
     md_doctor_verdict_t missing = md->ca_challenges && md->ca_challenges->nelts
                                   ? MD_DOCTOR_FAIL : MD_DOCTOR_WARN;
-    const char *fp = NULL, *alpn, *err, *got;
+    const char *fp = NULL, *alpn, *err, *got, *sni;
     md_cert_t *cert;
     apr_status_t rv;
 
@@ -561,7 +565,10 @@ static void probe_tlsalpn01(doctor_t *d, const md_t *md, const char *domain,
                 errtext(rv, d->p)), "run a2md doctor as root");
         goto leave;
     }
-    rv = md_tls_probe(&alpn, &cert, &err, addr, port, domain, MD_TLSALPN01_PROTO,
+    /* a CA validates an address with its reverse-DNS name as SNI (RFC 8738
+     * 6) */
+    sni = md_ip_is_address(domain) ? md_ip_reverse_name(domain, d->p) : domain;
+    rv = md_tls_probe(&alpn, &cert, &err, addr, port, sni, MD_TLSALPN01_PROTO,
                       PROBE_TIMEOUT, d->p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_EGENERAL(rv)) {
         unreachable(d, "challenge.tls-alpn-01", domain, addr, port, rv, apr_psprintf(
@@ -590,8 +597,9 @@ static void probe_tlsalpn01(doctor_t *d, const md_t *md, const char *domain,
     }
     if (got && !strcmp(got, fp)) {
         add(d, "challenge.tls-alpn-01", domain, MD_DOCTOR_OK, apr_psprintf(
-                d->p, "%s port %d answers %s with the certificate from the store",
-                addr, port, MD_TLSALPN01_PROTO), NULL);
+                d->p, "%s port %d answers %s with the certificate from the store%s%s",
+                addr, port, MD_TLSALPN01_PROTO, strcmp(sni, domain) ? " for the SNI "
+                : "", strcmp(sni, domain) ? sni : ""), NULL);
     }
     else {
         add(d, "challenge.tls-alpn-01", domain, MD_DOCTOR_FAIL, apr_psprintf(
@@ -606,7 +614,7 @@ leave:
 
 static void check_domain(doctor_t *d, const md_t *md, const char *domain)
 {
-    const char *addr, *why;
+    const char *addr, *why = NULL;
 
     if (md_dns_is_wildcard(domain)) {
         add(d, "dns.name", domain, MD_DOCTOR_SKIPPED, "a wildcard: validated by "
@@ -614,8 +622,22 @@ static void check_domain(doctor_t *d, const md_t *md, const char *domain)
         check_caa(d, md, domain);
         return;
     }
-    addr = check_name(d, domain, &why);
-    check_caa(d, md, domain);
+    if (md_ip_is_address(domain)) {
+        /* the CA connects to the address itself; CAA is for DNS names */
+        add(d, "dns.name", domain, MD_DOCTOR_SKIPPED, apr_psprintf(
+                d->p, "an IP address: no name to resolve, the CA connects to it; %s",
+                md_array_str_index(d->local, domain, 0, 0) >= 0
+                ? "an address of this host" : "not an address of this host (fine "
+                "behind NAT or a load balancer that forwards ports 80/443 here)"),
+            NULL);
+        add(d, "dns.caa", domain, MD_DOCTOR_SKIPPED, "an IP address: CAA records "
+            "exist for DNS names only", NULL);
+        addr = d->ctx->server_addr ? d->ctx->server_addr : domain;
+    }
+    else {
+        addr = check_name(d, domain, &why);
+        check_caa(d, md, domain);
+    }
     if (!addr) {
         if (challenge_allowed(md, MD_AUTHZ_TYPE_HTTP01)) {
             add(d, "challenge.http-01", domain, MD_DOCTOR_SKIPPED, apr_psprintf(
@@ -759,10 +781,11 @@ static apr_status_t select_mds(apr_array_header_t **pmds, a2md_ctx_t *ctx)
     }
     mds = apr_array_make(ctx->p, ctx->argc, sizeof(md_t *));
     for (i = 0; i < ctx->argc; ++i) {
+        const char *name = a2md_name_arg(ctx, ctx->argv[i]);
         md = NULL;
         for (j = 0; j < all->nelts && !md; ++j) {
-            if (!strcmp(APR_ARRAY_IDX(all, j, md_t *)->name, ctx->argv[i])
-                || md_contains(APR_ARRAY_IDX(all, j, md_t *), ctx->argv[i], 0)) {
+            if (!strcmp(APR_ARRAY_IDX(all, j, md_t *)->name, name)
+                || md_contains(APR_ARRAY_IDX(all, j, md_t *), name, 0)) {
                 md = APR_ARRAY_IDX(all, j, md_t *);
             }
         }

@@ -55,7 +55,8 @@ static apr_status_t load_named(apr_array_header_t **pmds, a2md_ctx_t *ctx,
         goto leave;
     }
     for (i = 0; i < ctx->argc; ++i) {
-        rv = md_store_md_load(ctx->store, MD_SG_DOMAINS, ctx->argv[i], &md, ctx->p);
+        rv = md_store_md_load(ctx->store, MD_SG_DOMAINS,
+                              a2md_name_arg(ctx, ctx->argv[i]), &md, ctx->p);
         if (APR_SUCCESS != rv || !md) {
             if (APR_SUCCESS == rv) {
                 rv = APR_EINVAL;

@@ -14,6 +14,7 @@
 #include "md_acme.h"
 #include "md_acme_drive.h"
 #include "md_acme_order.h"
+#include "md_ip.h"
 #include "md_json.h"
 #include "md_log.h"
 #include "md_reg.h"
@@ -57,12 +58,15 @@ apr_array_header_t *a2md_load_all(a2md_ctx_t *ctx)
     return mds;
 }
 
-/* The MD by name, else the first containing the domain. */
-static md_t *find_md(apr_array_header_t *mds, const char *name_or_domain)
+/* The MD by name, else the first containing the domain (an address in
+ * any form). */
+static md_t *find_md(a2md_ctx_t *ctx, apr_array_header_t *mds,
+                     const char *name_or_domain)
 {
     md_t *md;
     int i;
 
+    name_or_domain = a2md_name_arg(ctx, name_or_domain);
     for (i = 0; i < mds->nelts; ++i) {
         md = APR_ARRAY_IDX(mds, i, md_t *);
         if (!strcmp(md->name, name_or_domain)) return md;
@@ -116,7 +120,7 @@ static apr_status_t check_domains(a2md_ctx_t *ctx, const md_t *md)
     }
     for (i = 0; i < md->domains->nelts; ++i) {
         domain = APR_ARRAY_IDX(md->domains, i, const char *);
-        if (!md_dns_is_name(domain, 1, 1)) {
+        if (!md_dns_is_name(domain, 1, 1) && !md_ip_is_address(domain)) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, ctx->p,
                           "md %s with invalid domain name: %s", md->name, domain);
             return APR_EINVAL;
@@ -185,17 +189,17 @@ static apr_status_t check_values(a2md_ctx_t *ctx, const md_t *md, int fields)
 
 static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
-    apr_array_header_t *domains = apr_array_make(ctx->p, 5, sizeof(const char *));
+    apr_array_header_t *domains;
     md_reg_t *reg;
     md_t *md;
     apr_status_t rv;
-    int i;
 
     if (ctx->argc <= 0) {
         a2md_usage(cmd, "add needs at least one domain name as argument");
         return APR_EINVAL;
     }
-    for (i = 0; i < ctx->argc; ++i) APR_ARRAY_PUSH(domains, const char *) = ctx->argv[i];
+    rv = a2md_domains_arg(&domains, ctx, cmd, 0);
+    if (APR_SUCCESS != rv) return rv;
     md = md_create(ctx->p, domains);
     md->transitive = 0;
     if (ctx->ca_url) {
@@ -232,7 +236,7 @@ static apr_status_t list_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         return APR_SUCCESS;
     }
     for (i = 0; i < ctx->argc; ++i) {
-        md = find_md(mds, ctx->argv[i]);
+        md = find_md(ctx, mds, ctx->argv[i]);
         if (!md) {
             fprintf(stderr, "managed domain not found: %s\n", ctx->argv[i]);
             return APR_ENOENT;
@@ -271,13 +275,17 @@ static apr_status_t update_aspect(a2md_ctx_t *ctx, const a2md_cmd_t *cmd, md_t *
 {
     const char *aspect = ctx->argv[1];
     const char *value = ctx->argc > 2 ? ctx->argv[2] : NULL;
+    apr_array_header_t *domains;
+    apr_status_t rv;
 
     if (!strcmp("domains", aspect)) {
         if (!value) {
             fprintf(stderr, "update domains needs at least 1 domain name as parameter\n");
             return APR_EGENERAL;
         }
-        md->domains = md_array_str_compact(ctx->p, args_from(ctx, 2, 0), 0);
+        rv = a2md_domains_arg(&domains, ctx, cmd, 2);
+        if (APR_SUCCESS != rv) return rv;
+        md->domains = md_array_str_compact(ctx->p, domains, 0);
         *pfields |= CHECK_DOMAINS;
     }
     else if (!strcmp("ca", aspect)) {
@@ -324,7 +332,8 @@ static apr_status_t update_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         a2md_usage(cmd, "needs md name");
         return APR_EINVAL;
     }
-    rv = md_store_md_load(ctx->store, MD_SG_DOMAINS, ctx->argv[0], &md, ctx->p);
+    rv = md_store_md_load(ctx->store, MD_SG_DOMAINS, a2md_name_arg(ctx, ctx->argv[0]),
+                          &md, ctx->p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "%s: not found", ctx->argv[0]);
         return APR_ENOENT;
@@ -481,8 +490,8 @@ static apr_status_t drive_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     else {
         todo = apr_array_make(ctx->p, ctx->argc, sizeof(md_t *));
         for (i = 0; i < ctx->argc; ++i) {
-            md = find_md(mds, ctx->argv[i]);
-            if (!md || strcmp(md->name, ctx->argv[i])) {
+            md = find_md(ctx, mds, ctx->argv[i]);
+            if (!md || strcmp(md->name, a2md_name_arg(ctx, ctx->argv[i]))) {
                 md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "%s: not found",
                               ctx->argv[i]);
                 return APR_ENOENT;

@@ -13,19 +13,9 @@
 #include "md_util.h"
 #include "a2md.h"
 
-static apr_array_header_t *args_array(a2md_ctx_t *ctx, int start)
-{
-    apr_array_header_t *a = apr_array_make(ctx->p, 5, sizeof(const char *));
-    int i;
-
-    for (i = start; i < ctx->argc; ++i) {
-        APR_ARRAY_PUSH(a, const char *) = ctx->argv[i];
-    }
-    return a;
-}
-
 static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
+    apr_array_header_t *domains;
     md_t *md;
     apr_status_t rv;
 
@@ -33,7 +23,9 @@ static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         a2md_usage(cmd, "add needs at least one domain name as argument");
         return APR_EINVAL;
     }
-    md = md_create(ctx->p, args_array(ctx, 0));
+    rv = a2md_domains_arg(&domains, ctx, cmd, 0);
+    if (APR_SUCCESS != rv) return rv;
+    md = md_create(ctx->p, domains);
     md->ca_proto = MD_PROTO_ACME;
     md->state = MD_S_UNKNOWN;
     md->transitive = -1;
@@ -70,8 +62,8 @@ static apr_status_t remove_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         return APR_EINVAL;
     }
     for (i = 0; i < ctx->argc; ++i) {
-        rv = md_store_md_remove(ctx->store, ctx->p, MD_SG_DOMAINS, ctx->argv[i],
-                                ctx->force);
+        rv = md_store_md_remove(ctx->store, ctx->p, MD_SG_DOMAINS,
+                                a2md_name_arg(ctx, ctx->argv[i]), ctx->force);
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "removing md %s",
                           ctx->argv[i]);
@@ -107,6 +99,7 @@ static apr_status_t list_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 static apr_status_t update_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
     const char *name, *aspect;
+    apr_array_header_t *domains;
     md_t *md, *updated;
     apr_status_t rv;
 
@@ -114,7 +107,7 @@ static apr_status_t update_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
         a2md_usage(cmd, "needs md name");
         return APR_EINVAL;
     }
-    name = ctx->argv[0];
+    name = a2md_name_arg(ctx, ctx->argv[0]);
     rv = md_store_md_load(ctx->store, MD_SG_DOMAINS, name, &md, ctx->p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "%s: not found", name);
@@ -135,7 +128,9 @@ static apr_status_t update_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
             a2md_usage(cmd, "update domains needs at least 1 domain name as parameter");
             return APR_EINVAL;
         }
-        updated->domains = md_array_str_compact(ctx->p, args_array(ctx, 2), 0);
+        rv = a2md_domains_arg(&domains, ctx, cmd, 2);
+        if (APR_SUCCESS != rv) return rv;
+        updated->domains = md_array_str_compact(ctx->p, domains, 0);
     }
     if (!md_config_differs(md, updated) && md_equal_domains(md, updated, 1)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ctx->p, "no changes necessary");

@@ -172,6 +172,14 @@ const char *md_ip_from_reverse_name(const char *name, apr_pool_t *p)
     return NULL;
 }
 
+const char *md_ip_url_host(const char *host, apr_pool_t *p)
+{
+    if (host && '[' != host[0] && strchr(host, ':') && md_ip_is_address(host)) {
+        return apr_pstrcat(p, "[", host, "]", NULL);
+    }
+    return host;
+}
+
 const char *md_ip_first(const apr_array_header_t *names)
 {
     int i;

@@ -51,6 +51,13 @@ const char *md_ip_reverse_name(const char *ip, apr_pool_t *p);
  */
 const char *md_ip_from_reverse_name(const char *name, apr_pool_t *p);
 
+/**
+ * host as the host part of a URL or a Host header has it: an IPv6 address
+ * in brackets (RFC 3986 3.2.2), anything else (a name, an IPv4 address, an
+ * address in brackets already) as given. NULL for NULL.
+ */
+const char *md_ip_url_host(const char *host, apr_pool_t *p);
+
 /** The first address among names (const char *), or NULL. */
 const char *md_ip_first(const apr_array_header_t *names);
 

@@ -99,10 +99,14 @@ static int http_challenge(request_rec *r)
 static int require_https(request_rec *r)
 {
     apr_array_header_t *mds = md_mod_server_mds(r->server);
-    const char *host = r->hostname ? r->hostname : r->server->server_hostname;
+    const char *host = r->hostname ? r->hostname : r->server->server_hostname, *ip;
     md_t *md = NULL;
     int i, is_ssl;
 
+    /* an MD has an address in its normal form only */
+    if (host && APR_SUCCESS == md_ip_normalize(&ip, NULL, host, r->pool)) {
+        host = ip;
+    }
     if (!mds || !host || (r->parsed_uri.path
                           && !strncmp(WELL_KNOWN_PREFIX, r->parsed_uri.path,
                                       sizeof(WELL_KNOWN_PREFIX) - 1))) {
@@ -123,8 +127,10 @@ static int require_https(request_rec *r)
         }
         return DECLINED;
     }
+    /* httpd gives an IPv6 Host without its brackets; a URL needs them */
     apr_table_setn(r->headers_out, "Location",
-                   apr_pstrcat(r->pool, "https://", host, r->parsed_uri.path,
+                   apr_pstrcat(r->pool, "https://", md_ip_url_host(host, r->pool),
+                               r->parsed_uri.path,
                                r->parsed_uri.query ? "?" : "",
                                r->parsed_uri.query ? r->parsed_uri.query : "", NULL));
     if (MD_REQUIRE_PERMANENT == md->require_https) {

@@ -18,6 +18,8 @@ import pytest
 import requests
 from cryptography import x509
 
+from md_env import free_ports
+
 CONTACT = "admin@mdspec.org"
 PY = "/usr/bin/python3"
 
@@ -74,9 +76,13 @@ class AcmeEnv:
     """
 
     def __init__(self, env_factory, pebble_factory, reference=False, pebble_env=None,
-                 eab_keys=None, log_level="debug", ocsp_url="", validity=None):
+                 eab_keys=None, log_level="debug", ocsp_url="", validity=None,
+                 ipv6=False):
+        # ipv6: httpd listens on [::1] too and the vhosts of config() are
+        # there as well (pebble validates an address at the address itself)
         self.env = env_factory(reference=reference, log_level=log_level,
-                               ports=two_free_ports())
+                               ports=tuple(free_ports(2, True)) if ipv6
+                               else two_free_ports(), ipv6=ipv6)
         self.peb = pebble_factory(http_port=self.env.http_port,
                                   tls_port=self.env.https_port,
                                   env=pebble_env, eab_keys=eab_keys, ocsp_url=ocsp_url,
@@ -192,19 +198,29 @@ class AcmeEnv:
             lines.append(global_extra)
         lines += list(body) if not isinstance(body, str) else [body]
         for names in vhosts:
-            lines += ["<VirtualHost 127.0.0.1:%d>" % self.env.https_port,
-                      "  ServerName %s" % names[0]]
-            if len(names) > 1:
-                lines.append("  ServerAlias %s" % " ".join(names[1:]))
+            lines += [self._vhost_open(self.env.https_port)] + self._vhost_names(names)
             lines += ["  SSLEngine on", "</VirtualHost>"]
         names = [n for names in vhosts for n in names]
         if http_vhost and names:
-            lines += ["<VirtualHost 127.0.0.1:%d>" % self.env.http_port,
-                      "  ServerName %s" % names[0]]
-            if len(names) > 1:
-                lines.append("  ServerAlias %s" % " ".join(names[1:]))
+            lines += [self._vhost_open(self.env.http_port)] + self._vhost_names(names)
             lines += ["</VirtualHost>"]
         return "\n".join(lines) + "\n"
+
+    def _vhost_open(self, port):
+        if self.env.ipv6:
+            return "<VirtualHost 127.0.0.1:%d [::1]:%d>" % (port, port)
+        return "<VirtualHost 127.0.0.1:%d>" % port
+
+    @staticmethod
+    def _vhost_names(names):
+        """ServerName first, ServerAlias after; httpd refuses an IPv6
+        address as ServerName (its ':'): then all are aliases."""
+        if ":" in names[0]:
+            return ["  ServerAlias %s" % " ".join(names)]
+        lines = ["  ServerName %s" % names[0]]
+        if len(names) > 1:
+            lines.append("  ServerAlias %s" % " ".join(names[1:]))
+        return lines
 
     def write(self, body, vhosts=(), **kw):
         self.env.write_config(self.config(body, vhosts, **kw), listen_https=True)

@@ -31,9 +31,9 @@ PORT_RANGE = (20000, 32000)
 _handed_out = set()
 
 
-def free_ports(n):
-    """n distinct TCP ports on 127.0.0.1 that are free right now and were not
-    handed out before by this process."""
+def free_ports(n, ipv6=False):
+    """n distinct TCP ports on 127.0.0.1 (and on ::1 with ipv6) that are free
+    right now and were not handed out before by this process."""
     ports = []
     tries = 0
     while len(ports) < n:
@@ -43,14 +43,26 @@ def free_ports(n):
         port = random.randrange(*PORT_RANGE)
         if port in _handed_out:
             continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        if not _bindable(socket.AF_INET, "127.0.0.1", port) \
+                or (ipv6 and not _bindable(socket.AF_INET6, "::1", port)):
+            continue
         _handed_out.add(port)
         ports.append(port)
     return ports
+
+
+def _bindable(family, addr, port):
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((addr, port))
+        except OSError:
+            return False
+    return True
+
+
+def has_ipv6_loopback():
+    """Whether ::1 can be bound here (IPv6 on the loopback interface)."""
+    return socket.has_ipv6 and _bindable(socket.AF_INET6, "::1", 0)
 
 
 def free_port():
@@ -99,7 +111,7 @@ class HttpdEnv:
                     "status", "watchdog"]
 
     def __init__(self, reference=False, module=None, root=None, log_level="info",
-                 ports=None):
+                 ports=None, ipv6=False):
         self.reference = reference
         self.module = module or (REFERENCE_MODULE if reference else our_module())
         self.root = root or make_root("ref-" if reference else "md-")
@@ -114,10 +126,12 @@ class HttpdEnv:
         self.pid_file = os.path.join(self.logs_dir, "httpd.pid")
         self.store_dir = os.path.join(self.root, "md")
         self.log_level = log_level
+        # ipv6: httpd listens on [::1] too, at the same ports
+        self.ipv6 = ipv6
         if ports:
             self.http_port, self.https_port = ports
         else:
-            self.http_port, self.https_port = free_ports(2)
+            self.http_port, self.https_port = free_ports(2, ipv6)
         self.allowed_log = list(self.DEFAULT_ALLOWED)
         self._pids = set()
         self._log_offset = 0
@@ -156,8 +170,12 @@ class HttpdEnv:
             "DocumentRoot %s" % self.docs_dir,
             "Listen 127.0.0.1:%d" % self.http_port,
         ]
+        if self.ipv6:
+            lines.append("Listen [::1]:%d" % self.http_port)
         if listen_https:
             lines.append("Listen 127.0.0.1:%d https" % self.https_port)
+            if self.ipv6:
+                lines.append("Listen [::1]:%d https" % self.https_port)
         lines += [
             "TypesConfig /etc/mime.types",
             "SSLSessionCache shmcb:%s/ssl_scache(512000)" % self.logs_dir,

@@ -5,9 +5,11 @@
 # tls-alpn-01 against <address>:tlsPort with the reverse-DNS name as SNI;
 # it offers no dns-01 for them. It has no profiles: the "shortlived" choice
 # is checked through the acme_proxy fixture in front of it, which also
-# records the newOrder identifiers and the CSR. Only 127.0.0.1 can be
-# validated here (httpd and pebble listen on IPv4 loopback); IPv6 forms are
-# checked in the configuration and in the unit suite md_ip.
+# records the newOrder identifiers and the CSR. ::1 is validated at [::1]
+# (pebble connects to the address of an ip identifier itself; the harness's
+# ipv6=True lets httpd listen there too); the IPv6 cases are skipped where
+# ::1 cannot be bound. More IPv6 forms are checked in the configuration and
+# in the unit suite md_ip.
 #
 # Measured with the reference module: it starts with "MDomain 127.0.0.1",
 # also with dns-01 as the only challenge type, and orders the address as a
@@ -18,6 +20,7 @@ import ipaddress
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 from cryptography import x509
@@ -25,6 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from acme_proxy import proxy_factory  # noqa: F401
 from md_acme_env import acme_factory, log_details, wait_until  # noqa: F401
+from md_env import has_ipv6_loopback
 
 IP = "127.0.0.1"
 DNS = "ip.mdspec.org"
@@ -254,3 +258,95 @@ def test_550_address_forms_normalised(acme_factory):
                "names 'fe80::1'" in line for line in ae.env.log_lines())
     # an address is no "invalid domain name"
     assert not any("is not a valid domain name" in line for line in ae.env.log_lines())
+
+
+# --- IPv6: pebble validates ::1 at [::1] ------------------------------------------------------
+
+IP6 = "::1"
+
+
+def need_ipv6():
+    if not has_ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback (::1 cannot be bound)")
+
+
+@pytest.mark.parametrize("challenge", ["http-01", "tls-alpn-01"])
+def test_550_ipv6_issued(acme_factory, challenge):
+    """pebble connects to [::1] itself for the ip identifier "::1": http-01
+    with Host "[::1]:port", tls-alpn-01 with the ip6.arpa name as SNI.
+    httpd takes the IPv6 address as ServerAlias only; the vhost's ServerName
+    is then the server's, which MDMembers manual keeps out of the MD."""
+    need_ipv6()
+    ae = acme_factory(ipv6=True)
+    # as the original: the inherited ServerName is not in the certificate
+    ae.env.allow_log(r"AH10040: Virtual Host localhost:\d+ matches Managed Domain '::1'")
+    ae.write(["<MDomain %s>" % IP6, "  MDMembers manual",
+              "  MDCAChallenges %s" % challenge, "</MDomain>"],
+             vhosts=[[IP6]], protocols="http/1.1 acme-tls/1")
+    ae.start()
+    ae.issue(IP6)
+    assert setups(ae, IP6) == ["challenge-setup:%s:%s" % (challenge, IP6)]
+    assert sans(live_cert(ae, IP6)) == ([IP6], [])
+    # curl at [::1] checks the address against the iPAddress SAN
+    p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                        "--max-time", "10", "--cacert", ae.pebble_chain_file(),
+                        "https://[::1]:%d/" % ae.env.https_port],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert ae.load_json("domains", IP6, "md.json")["domains"] == [IP6]
+    assert not ae.exists("challenges", IP6)
+
+
+def test_550_ipv6_answers_from_store(env_factory):
+    """The answers a CA gets for ::1, straight from challenges/::1/: http-01
+    for a bracketed Host (as sent to [::1], and in a longer form over
+    IPv4), tls-alpn-01 for the ip6.arpa name as SNI at [::1]; MDRequireHttps
+    redirects a bracketed Host to https with the brackets kept."""
+    from md_certs import curl, fingerprint, s_client, write_cred
+    need_ipv6()
+    e = env_factory(ipv6=True)
+    e.allow_log(r"AH10045", r"AH10085",
+                r"AH10040: Virtual Host localhost:\d+ matches Managed Domain '::1'")
+    e.write_config("\n".join([
+        "<MDomain ::1>", "  MDMembers manual", "  MDRenewMode manual",
+        "  MDRequireHttps temporary", "</MDomain>",
+        "<VirtualHost 127.0.0.1:%d [::1]:%d>" % (e.https_port, e.https_port),
+        "  ServerAlias ::1", "  Protocols acme-tls/1 http/1.1", "  SSLEngine on",
+        "</VirtualHost>",
+        "<VirtualHost 127.0.0.1:%d [::1]:%d>" % (e.http_port, e.http_port),
+        "  ServerAlias ::1", "</VirtualHost>"]), listen_https=True)
+    rc, out = e.start()
+    assert rc == 0, out + "\n".join(e.log_lines())
+    chall = os.path.join(e.store_dir, "challenges", IP6)
+    os.makedirs(chall, exist_ok=True)
+    with open(os.path.join(chall, "acme-http-01.txt"), "w") as f:
+        f.write("tok6.thumb")
+    base = "/.well-known/acme-challenge/"
+    # curl sends "Host: [::1]:port" for this url
+    status, _, body = curl("http://[::1]:%d%stok6" % (e.http_port, base))
+    assert (status, body) == (200, b"tok6.thumb")
+    for host in ("[0:0:0:0:0:0:0:1]:%d" % e.http_port, "[::1]"):
+        status, _, body = curl("http://127.0.0.1:%d%stok6" % (e.http_port, base),
+                               headers=["Host: %s" % host])
+        assert (status, body) == (200, b"tok6.thumb"), host
+    # another address has no answer there
+    status, _, _ = curl("http://127.0.0.1:%d%stok6" % (e.http_port, base),
+                        headers=["Host: [::2]:%d" % e.http_port])
+    assert status == 404
+    # tls-alpn-01: the reverse-DNS name is the SNI, the answer is the address's
+    cert = write_cred(chall, ["alpn.mdspec.org"], cert_name="acme-tls-alpn-01-pubcert.pem",
+                      key_name="acme-tls-alpn-01-privkey.pem")
+    for name in os.listdir(chall):
+        os.chmod(os.path.join(chall, name), 0o644)      # the child reads them
+    sni = "1." + "0." * 31 + "ip6.arpa"
+    got, out = s_client(e.https_port, sni, alpn="acme-tls/1",
+                        extra=["-connect", "[::1]:%d" % e.https_port])
+    assert got is not None and fingerprint(got) == fingerprint(cert), out
+    # MDRequireHttps: the redirect keeps the address in brackets (port 443
+    # as for any name)
+    status, hdrs, _ = curl("http://[::1]:%d/page?q=1" % e.http_port)
+    assert status == 302, hdrs
+    assert hdrs["location"] == "https://[::1]/page?q=1"
+    status, hdrs, _ = curl("http://127.0.0.1:%d/page" % e.http_port,
+                           headers=["Host: [0::1]:%d" % e.http_port])
+    assert (status, hdrs.get("location")) == (302, "https://[::1]/page")

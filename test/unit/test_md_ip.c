@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * Unit tests for md_ip.c: which names are addresses, their normal form,
- * the ACME identifier type and the reverse-DNS names of tls-alpn-01 in both
- * directions. Table driven.
+ * the ACME identifier type, the reverse-DNS names of tls-alpn-01 in both
+ * directions and the host part of a URL. Table driven.
  */
 #include <string.h>
 #include <apr_strings.h>
@@ -161,6 +161,36 @@ START_TEST(test_first)
 }
 END_TEST
 
+typedef struct {
+    const char *host;
+    const char *url_host;
+} url_case_t;
+
+static const url_case_t url_cases[] = {
+    { "::1", "[::1]" },
+    { "2001:db8::10", "[2001:db8::10]" },
+    { "[2001:db8::10]", "[2001:db8::10]" },
+    { "fe80::1%eth0", "[fe80::1%eth0]" },
+    { "127.0.0.1", "127.0.0.1" },
+    { "www.example.org", "www.example.org" },
+    { "host:8080", "host:8080" },
+    { "", "" },
+};
+
+START_TEST(test_url_host)
+{
+    const url_case_t *c = &url_cases[_i];
+
+    ck_assert_str_eq(md_ip_url_host(c->host, md_test_pool), c->url_host);
+}
+END_TEST
+
+START_TEST(test_url_host_null)
+{
+    ck_assert_ptr_null(md_ip_url_host(NULL, md_test_pool));
+}
+END_TEST
+
 Suite *md_test_ip_suite(void)
 {
     Suite *s = suite_create("md_ip");
@@ -173,6 +203,8 @@ Suite *md_test_ip_suite(void)
     tcase_add_test(tc, test_reverse_case);
     tcase_add_loop_test(tc, test_reverse_bad, 0, N_CASES(rev_bad));
     tcase_add_test(tc, test_first);
+    tcase_add_loop_test(tc, test_url_host, 0, N_CASES(url_cases));
+    tcase_add_test(tc, test_url_host_null);
     suite_add_tcase(s, tc);
     return s;
 }
