@@ -32,6 +32,7 @@
 #include "mod_md_metrics.h"
 #include "mod_md_drive.h"
 #include "mod_md_init.h"
+#include "mod_md_db.h"
 
 APLOG_USE_MODULE(md);
 
@@ -160,6 +161,7 @@ static int on_challenge_setup(void *baton, const char *md_name, const char *type
     md_job_t *job = baton;
     const char *reason = apr_psprintf(p, "challenge-setup:%s:%s", type, domain);
 
+    md_db_challenge_setup(domain, p);
     if (APR_SUCCESS != md_job_notify(job, reason, NULL)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: event '%s' failed. aborting "
                       "challenge setup", domain, reason);
@@ -395,6 +397,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         unsaved_jobs = dctx->opts.memo;
         apr_pool_cleanup_register(pconf, unsaved_jobs, memo_reset, apr_pool_cleanup_null);
     }
+    md_db_drive_wrap(&dctx->opts, pconf);
     dctx->initial_delay = mc->initial_delay;
     rv = wd_get_instance(&wd, MD_RENEW_WATCHDOG_NAME, 0, 1, pconf);
     if (APR_SUCCESS != rv) {

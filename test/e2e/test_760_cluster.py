@@ -1,0 +1,255 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# MDStoreDB (docs/cluster.md): two httpd nodes, each with its own MDStoreDir,
+# share a private PostgreSQL (initdb in a temp dir, a loopback port, stopped
+# at the end) and one pebble. One order serves both nodes; a node answers the
+# challenge of an order another node started; a database that is down at
+# start-up stops nothing; a killed node's lease is taken over.
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from md_acme_env import AcmeEnv, acme_factory, chain_file, wait_until  # noqa: F401
+from md_env import E2E_TMP, free_port
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+DBD_PGSQL = "/usr/lib/x86_64-linux-gnu/apr-util-1/apr_dbd_pgsql.so"
+
+# warnings the cluster tests expect: another node renews (AH10840 is INFO),
+# the database is down (AH10851)
+DB_DOWN = r"AH10851"
+
+
+def _as_postgres(args, **kw):
+    """Runs a PostgreSQL program as the postgres user (it refuses root)."""
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--"] + args
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=60, **kw)
+
+
+class PrivatePg:
+    """A PostgreSQL cluster of its own in a temp dir on a loopback port."""
+
+    def __init__(self):
+        os.makedirs(E2E_TMP, mode=0o755, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix="pg-", dir=E2E_TMP)
+        os.chmod(self.dir, 0o755)
+        self.data = os.path.join(self.dir, "data")
+        self.log = os.path.join(self.dir, "postgres.log")
+        self.port = free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        p = _as_postgres([PG_BIN + "/initdb", "-D", self.data, "-A", "trust",
+                          "-U", "postgres", "--no-sync"])
+        assert p.returncode == 0, p.stdout.decode()
+
+    @property
+    def params(self):
+        return ("host=127.0.0.1 port=%d dbname=postgres user=postgres "
+                "connect_timeout=3" % self.port)
+
+    def start(self):
+        opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off"
+                % (self.port, self.dir))
+        p = _as_postgres([PG_BIN + "/pg_ctl", "-D", self.data, "-o", opts, "-l",
+                          self.log, "-w", "start"])
+        assert p.returncode == 0, p.stdout.decode()
+
+    def stop(self):
+        _as_postgres([PG_BIN + "/pg_ctl", "-D", self.data, "-m", "immediate", "-w",
+                      "stop"])
+
+    def sql(self, query, check=True):
+        p = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                            "postgres", "-d", "postgres", "-Atc", query],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        assert p.returncode == 0 or not check, p.stdout.decode()
+        return p.stdout.decode().strip() if p.returncode == 0 else ""
+
+
+    def cleanup(self):
+        self.stop()
+        if not os.environ.get("MD_E2E_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def pg():
+    for prog in ("initdb", "pg_ctl", "postgres"):
+        if not os.path.exists(os.path.join(PG_BIN, prog)):
+            pytest.skip("PostgreSQL 15 is not installed (%s/%s missing): "
+                        "apt-get install postgresql" % (PG_BIN, prog))
+    if not os.path.exists(DBD_PGSQL):
+        pytest.skip("APR-util's pgsql driver is missing (%s): apt-get install "
+                    "libaprutil1-dbd-pgsql" % DBD_PGSQL)
+    if not shutil.which("psql"):
+        pytest.skip("psql is not installed")
+    db = PrivatePg()
+    db.start()
+    yield db
+    db.cleanup()
+
+
+class Cluster:
+    """Nodes (AcmeEnv) sharing one pebble and one database. The first node
+    made starts pebble with its ports: the CA validates there."""
+
+    def __init__(self, env_factory, pebble_factory, pg):
+        self.env_factory = env_factory
+        self.pebble_factory = pebble_factory
+        self.pg = pg
+        self.peb = None
+        self.key_file = None
+        self.nodes = []
+
+    def _pebble(self, **kw):
+        if not self.peb:
+            self.peb = self.pebble_factory(**kw)
+        return self.peb
+
+    def node(self, name):
+        n = AcmeEnv(self.env_factory, self._pebble)
+        n.name = name
+        if not self.key_file:
+            self.key_file = os.path.join(os.path.dirname(n.env.root),
+                                         "cluster-key-%s" % secrets.token_hex(4))
+            with open(self.key_file, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+            os.chmod(self.key_file, 0o600)
+        self.nodes.append(n)
+        return n
+
+    def db_line(self, node, lease=None):
+        line = 'MDStoreDB pgsql "%s" key=%s node=%s' % (self.pg.params, self.key_file,
+                                                         node.name)
+        return line + (" lease=%s" % lease if lease else "")
+
+    def cleanup(self):
+        if self.key_file and os.path.exists(self.key_file):
+            os.remove(self.key_file)
+
+
+@pytest.fixture
+def cluster(pebble_factory, env_factory, pg):
+    c = Cluster(env_factory, pebble_factory, pg)
+    yield c
+    c.cleanup()
+
+
+def leaf_serial(node, name):
+    from cryptography import x509
+    with open(node.path("domains", name, chain_file())) as f:
+        pem = f.read()
+    return x509.load_pem_x509_certificate(pem.encode()).serial_number
+
+
+def issued_count(peb):
+    """Certificates pebble issued (its log has a line per issuance)."""
+    with open(os.path.join(peb.workdir, "pebble.log")) as f:
+        return sum(1 for line in f if "Issued certificate serial" in line)
+
+
+def test_760_one_order_for_two_nodes(cluster):
+    """Node A orders; node B, started afterwards, takes A's set from the
+    database without an order of its own and serves it after a restart."""
+    name = "one.mdspec.org"
+    a = cluster.node("A")
+    b = cluster.node("B")
+    for n in (a, b):
+        n.write(["MDomain %s" % name, cluster.db_line(n)], vhosts=[[name]])
+    a.start()
+    a.wait_staged(name)
+    assert issued_count(cluster.peb) == 1
+    b.start()
+    b.wait_staged(name)
+    assert "AH10848" in "\n".join(b.env.log_lines())
+    assert not b.exists("staging", name, "order.json")
+    for n in (a, b):
+        n.graceful()
+        n.wait_active(name)
+    assert leaf_serial(a, name) == leaf_serial(b, name)
+    cert = b.server_cert(name)
+    assert cert is not None and cert.serial_number == leaf_serial(a, name)
+    assert issued_count(cluster.peb) == 1
+
+
+def test_760_challenge_answered_by_other_node(cluster):
+    """The CA validates at node B (pebble's http port is B's) while node A
+    orders: B answers the http-01 challenge from the database."""
+    name = "cha.mdspec.org"
+    b = cluster.node("B")       # first: pebble validates at B
+    a = cluster.node("A")
+    b.write(["MDomain %s" % name, "MDRenewMode manual", cluster.db_line(b)],
+            vhosts=[[name]])
+    a.write(["MDomain %s" % name, cluster.db_line(a)], vhosts=[[name]])
+    b.start()
+    a.start()
+    a.wait_staged(name)
+    assert not b.exists("staging", name)
+    assert not b.exists("challenges", name)
+    assert issued_count(cluster.peb) == 1
+
+
+def test_760_db_down_at_start(cluster):
+    """With the database stopped, a node starts, serves and tells it in
+    md-status and the log; once the database is back, it renews."""
+    name = "down.mdspec.org"
+    a = cluster.node("A")
+    a.write(["MDomain %s" % name, cluster.db_line(a)], vhosts=[[name]])
+    a.env.allow_log(DB_DOWN)
+    cluster.pg.stop()
+    started = time.time()
+    a.start()
+    assert time.time() - started < 10
+    status = wait_until(lambda: (lambda s: s if s.get("cluster-store", {}).get("error")
+                                 else None)(a.md_status()), 15, what="db error in status")
+    db = status["cluster-store"]
+    assert db["driver"] == "pgsql" and db["connected"] is False
+    assert "connecting" in db["error"]
+    assert "password" not in str(db) and "host=" not in str(db)
+    wait_until(lambda: any("AH10851" in line for line in a.env.log_lines()), 20,
+               what="AH10851 in the log")
+    assert not a.exists("staging", name, chain_file())
+    cluster.pg.start()
+    a.wait_staged(name, timeout=60)
+    assert a.md_status()["cluster-store"]["connected"] is True
+
+
+def _children(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)],
+                         stdout=subprocess.PIPE).stdout.decode().split()
+    return [int(x) for x in out]
+
+
+def test_760_lease_taken_over_after_kill(cluster):
+    """Node A is killed (-9) while it holds the lease of an order; node B
+    waits for the lease to run out, then orders and stages the set."""
+    name = "kill.mdspec.org"
+    b = cluster.node("B")       # pebble validates at B: A's death does not matter
+    a = cluster.node("A")
+    for n in (a, b):
+        n.write(["MDomain %s" % name, cluster.db_line(n, lease="8s")], vhosts=[[name]])
+    a.start()
+    wait_until(lambda: cluster.pg.sql(
+        "SELECT holder FROM md_lease WHERE name = '%s' AND expires > "
+        "extract(epoch FROM now())" % name, check=False).startswith("A/"), 30,
+        interval=0.05,
+        what="A holding the lease")
+    pid = a.env.read_pid()
+    for p in [pid] + _children(pid):
+        os.kill(p, signal.SIGKILL)
+    os.remove(a.env.pid_file)
+    b.start()
+    b.wait_staged(name, timeout=60)
+    log = "\n".join(b.env.log_lines())
+    holder = cluster.pg.sql("SELECT holder FROM md_lease WHERE name = '%s'" % name)
+    assert holder.startswith("B/")
+    assert "AH10840" in log or "AH10848" in log
