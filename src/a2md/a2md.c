@@ -177,6 +177,7 @@ static const a2md_cmd_t *const main_sub_cmds[] = {
     &a2md_renew_cmd,
     &a2md_revoke_cmd,
     &a2md_account_cmd,
+    &a2md_db_cmd,
     NULL,
 };
 

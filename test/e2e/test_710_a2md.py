@@ -76,6 +76,8 @@ USAGE = (
     '  \t\trevoke the certificate of a managed domain at its CA, then renew it\n'
     '  \taccount cmd [opts] [args]\n'
     '  \t\tlist and manage the ACME accounts in the store\n'
+    '  \tdb push|pull driver params key=FILE\n'
+    '  \t\tcopy the store into a cluster database (MDStoreDB) or from it\n'
 )
 
 USAGE_HEAD = "usage: a2md [options] cmd [cmd options] [args]\n"
