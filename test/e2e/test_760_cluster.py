@@ -320,3 +320,86 @@ def test_760_a2md_db_push_pull(cluster):
     _a2md("-d", back, "db", "push", "pgsql", db, key)   # and it goes back again
     rows = cluster.pg.sql("SELECT count(*) FROM md_value")
     assert int(rows) >= len(orig)
+
+
+BAD_DB_LINES = [
+    ('MDStoreDB pgsql "host=x"', "needs a driver, its parameters and key=FILE"),
+    ('MDStoreDB pgsql "host=x user=md"', "needs a driver"),
+    ('MDStoreDB pgsql "host=x password=secret" key=k', "no password in the parameters"),
+    ('MDStoreDB pgsql "host=x PassWord = secret" key=k', "no password in the parameters"),
+    ('MDStoreDB pgsql "host=x" node=a lease=1h', "key=FILE is missing"),
+    ('MDStoreDB pgsql "host=x" key=k lease=2s', "'lease=2s' is not a lease time"),
+    ('MDStoreDB pgsql "host=x" key=k lease=soon', "'lease=soon' is not a lease time"),
+    ('MDStoreDB pgsql "host=x" key=k color=red', "unknown option 'color=red'"),
+    ('<VirtualHost *:80>\nMDStoreDB pgsql "host=x" key=k\n</VirtualHost>',
+     "cannot occur within <VirtualHost> section"),
+]
+
+
+@pytest.mark.parametrize("line,message", BAD_DB_LINES)
+def test_760_bad_directive(env, line, message):
+    """apache2 -t refuses a wrong MDStoreDB with the directive's message; a
+    password in the parameters is refused, never echoed elsewhere."""
+    rc, out = env.test_config(line + "\n")
+    assert rc != 0
+    assert message in out, out
+
+
+def test_760_good_directive(env):
+    """passfile= is fine (only password= is refused); the key is read at the
+    start, not by apache2 -t."""
+    rc, out = env.test_config('MDStoreDB pgsql "host=x passfile=/etc/pw" key=/none '
+                              'lease=30s node=n1\n')
+    assert rc == 0, out
+
+
+def test_760_key_file_refuses_start(env):
+    """A missing or too short cluster key refuses the start (AH10844)."""
+    short = os.path.join(env.root, "short.key")
+    with open(short, "w") as f:
+        f.write("0123456789\n")
+    for key, why in ((os.path.join(env.root, "none.key"), "cannot be read"),
+                     (short, "holds fewer than 16 bytes")):
+        env.write_config('MDStoreDB pgsql "host=127.0.0.1" key=%s\n' % key)
+        rc, out = env.start()
+        assert rc != 0
+        lines = [line for line in env.log_lines() if "AH10844" in line]
+        assert lines and why in lines[-1], "\n".join(env.log_lines())
+    env.allow_log(r"AH10844", r"AH00016")
+
+
+def _lease_holder(pg, name):
+    return pg.sql("SELECT holder FROM md_lease WHERE name = '%s' AND expires > "
+                  "extract(epoch FROM now())" % name, check=False)
+
+
+def test_760_fenced_out_result_discarded(cluster):
+    """Node A's renewal outlives its lease (its dns-01 setup hangs): node B
+    takes the lease over and renews. When A's order finishes after all, the
+    fencing token refuses A's set (AH10849): B's set is the one in the
+    database, and A takes it from there."""
+    name = "fence.mdspec.org"
+    a = cluster.node("A")
+    b = cluster.node("B")
+    hold = os.path.join(a.out_dir, "hold")
+    open(hold, "w").close()
+    for n, script in ((a, a.dns_script(sleep_file=hold)), (b, b.dns_script())):
+        n.write(["MDomain %s" % name, "MDCAChallenges dns-01",
+                 "MDChallengeDns01 %s" % script, cluster.db_line(n, lease="5s")],
+                vhosts=[[name]])
+    a.env.allow_log(r"AH10849")
+    a.start()
+    wait_until(lambda: _lease_holder(cluster.pg, name).startswith("A/")
+               and os.path.exists(a.dns_log), 30, what="A holding the lease in setup")
+    b.start()
+    b.wait_staged(name, timeout=60)
+    assert _lease_holder(cluster.pg, name) == ""        # B gave it back
+    os.remove(hold)
+    wait_until(lambda: any("AH10849" in line for line in a.env.log_lines()), 60,
+               what="A's result refused")
+    assert issued_count(cluster.peb) == 2
+    a.wait_staged(name, timeout=30)
+    assert any("AH10848" in line for line in a.env.log_lines())
+    with open(a.path("staging", name, chain_file())) as fa, \
+            open(b.path("staging", name, chain_file())) as fb:
+        assert fa.read() == fb.read()
