@@ -403,3 +403,27 @@ def test_760_fenced_out_result_discarded(cluster):
     with open(a.path("staging", name, chain_file())) as fa, \
             open(b.path("staging", name, chain_file())) as fb:
         assert fa.read() == fb.read()
+
+
+def test_760_live_on_the_other_node(cluster):
+    """With MDActivation live, node B serves the certificate node A renewed
+    without a restart and without an order of its own."""
+    from test_740_live import pem_cert, put_due_cert, serial
+    name = "live.mdspec.org"
+    a = cluster.node("A")
+    b = cluster.node("B")
+    for n in (a, b):
+        old = put_due_cert(n, name, [name])
+        n.write(["MDomain %s" % name, "MDActivation live", cluster.db_line(n)],
+                vhosts=[[name]])
+    a.start()
+    a.wait_staged(name)
+    b.start()
+    assert serial(b.server_cert(name)) == old.serial_number
+    b.wait_staged(name)
+    renewed = pem_cert(a.path("staging", name, "pubcert.pem")).serial_number
+    wait_until(lambda: serial(b.server_cert(name)) == renewed, 30,
+               what="A's renewed certificate live on B")
+    assert renewed != old.serial_number
+    assert any("AH10848" in line for line in b.env.log_lines())
+    assert issued_count(cluster.peb) == 1
