@@ -75,6 +75,18 @@ class PrivatePg:
         return p.stdout.decode().strip() if p.returncode == 0 else ""
 
 
+    def add_password_user(self, user, password):
+        """A role that logs in over TCP with a password only (scram)."""
+        self.sql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (user, password))
+        self.sql("GRANT ALL ON SCHEMA public TO %s" % user)
+        hba = os.path.join(self.data, "pg_hba.conf")
+        with open(hba) as f:
+            lines = f.read()
+        with open(hba, "w") as f:
+            f.write("host all %s 127.0.0.1/32 scram-sha-256\n" % user + lines)
+        p = _as_postgres([PG_BIN + "/pg_ctl", "-D", self.data, "reload"])
+        assert p.returncode == 0, p.stdout.decode()
+
     def cleanup(self):
         self.stop()
         if not os.environ.get("MD_E2E_KEEP"):
@@ -220,7 +232,8 @@ def test_760_db_down_at_start(cluster):
     assert not a.exists("staging", name, chain_file())
     cluster.pg.start()
     a.wait_staged(name, timeout=60)
-    assert a.md_status()["cluster-store"]["connected"] is True
+    wait_until(lambda: a.md_status()["cluster-store"]["connected"], 15,
+               what="connected in md-status")
 
 
 def _children(pid):
@@ -427,3 +440,60 @@ def test_760_live_on_the_other_node(cluster):
     assert renewed != old.serial_number
     assert any("AH10848" in line for line in b.env.log_lines())
     assert issued_count(cluster.peb) == 1
+
+
+def test_760_two_nodes_start_together(cluster):
+    """Two nodes started at once: one order between them, the same
+    certificate staged on both."""
+    name = "together.mdspec.org"
+    a = cluster.node("A")
+    b = cluster.node("B")
+    for n in (a, b):
+        n.write(["MDomain %s" % name, cluster.db_line(n)], vhosts=[[name]])
+    a.start()
+    b.start()
+    a.wait_staged(name)
+    b.wait_staged(name)
+    with open(a.path("staging", name, chain_file())) as fa, \
+            open(b.path("staging", name, chain_file())) as fb:
+        assert fa.read() == fb.read()
+    assert issued_count(cluster.peb) == 1
+
+
+def test_760_password_from_file(cluster):
+    """The password comes from a passfile (libpq's format, readable by the
+    httpd user); a wrong one shows in md-status as an authentication error,
+    and the password itself appears nowhere."""
+    name = "pw.mdspec.org"
+    password = "Pw-" + secrets.token_hex(8)
+    cluster.pg.add_password_user("mdnode", password)
+    a = cluster.node("A")
+    passfile = os.path.join(a.out_dir, "pgpass")
+
+    def write_passfile(pw):
+        with open(passfile, "w") as f:
+            f.write("127.0.0.1:%d:postgres:mdnode:%s\n" % (cluster.pg.port, pw))
+        os.chmod(passfile, 0o600)
+        if os.geteuid() == 0:
+            shutil.chown(passfile, "www-data")
+
+    params = ("host=127.0.0.1 port=%d dbname=postgres user=mdnode passfile=%s "
+              "connect_timeout=3" % (cluster.pg.port, passfile))
+    a.write(["MDomain %s" % name, 'MDStoreDB pgsql "%s" key=%s node=A'
+             % (params, cluster.key_file)], vhosts=[[name]])
+    wrong = "Bad-" + secrets.token_hex(8)
+    write_passfile(wrong)
+    a.env.allow_log(DB_DOWN)
+    a.start()
+    status = wait_until(lambda: (lambda s: s if s.get("cluster-store", {}).get("error")
+                                 else None)(a.md_status()), 15, what="db error in status")
+    assert "authentication failed" in status["cluster-store"]["error"]
+    write_passfile(password)
+    a.wait_staged(name, timeout=60)
+    # a child that failed to connect tries again after 5 s
+    wait_until(lambda: a.md_status()["cluster-store"]["connected"], 15,
+               what="connected in md-status")
+    assert cluster.pg.sql("SELECT count(*) FROM md_value WHERE node LIKE 'A/%'") != "0"
+    logs = "\n".join(a.env.log_lines())
+    assert password not in logs and wrong not in logs
+    assert password not in str(a.md_status())
