@@ -144,6 +144,13 @@ class Cluster:
                                                          node.name)
         return line + (" lease=%s" % lease if lease else "")
 
+    def two_nodes(self, name):
+        """Nodes A (validated by the CA) and B, both managing name."""
+        nodes = (self.node("A"), self.node("B"))
+        for n in nodes:
+            n.write(["MDomain %s" % name, self.db_line(n)], vhosts=[[name]])
+        return nodes
+
     def cleanup(self):
         if self.key_file and os.path.exists(self.key_file):
             os.remove(self.key_file)
@@ -173,10 +180,7 @@ def test_760_one_order_for_two_nodes(cluster):
     """Node A orders; node B, started afterwards, takes A's set from the
     database without an order of its own and serves it after a restart."""
     name = "one.mdspec.org"
-    a = cluster.node("A")
-    b = cluster.node("B")
-    for n in (a, b):
-        n.write(["MDomain %s" % name, cluster.db_line(n)], vhosts=[[name]])
+    a, b = cluster.two_nodes(name)
     a.start()
     a.wait_staged(name)
     assert issued_count(cluster.peb) == 1
@@ -446,10 +450,7 @@ def test_760_two_nodes_start_together(cluster):
     """Two nodes started at once: one order between them, the same
     certificate staged on both."""
     name = "together.mdspec.org"
-    a = cluster.node("A")
-    b = cluster.node("B")
-    for n in (a, b):
-        n.write(["MDomain %s" % name, cluster.db_line(n)], vhosts=[[name]])
+    a, b = cluster.two_nodes(name)
     a.start()
     b.start()
     a.wait_staged(name)
