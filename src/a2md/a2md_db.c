@@ -112,7 +112,9 @@ static apr_status_t db_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
     push = !strcmp("push", ctx->argv[0]);
     rv = read_key(&key, &key_len, ctx->argv[3], ctx->p);
     if (APR_SUCCESS != rv) {
-        if (APR_STATUS_IS_EINVAL(rv)) a2md_usage(cmd, "the fourth argument is key=FILE");
+        if (APR_STATUS_IS_EINVAL(rv)) {
+            a2md_usage(cmd, "the fourth argument is key=FILE");
+        }
         return rv;
     }
     memset(&cc, 0, sizeof(cc));

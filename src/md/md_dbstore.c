@@ -528,7 +528,9 @@ apr_status_t md_dbstore_drop(md_dbstore_t *db, md_store_group_t group, const cha
     if (APR_SUCCESS == rv) {
         err = apr_dbd_pvquery(db->driver, p, db->handle, &n, db->stmt[Q_DROP],
                               md_store_group_name(group), name);
-        if (err) rv = query_failed(db, "removing rows", err, p);
+        if (err) {
+            rv = query_failed(db, "removing rows", err, p);
+        }
     }
     apr_thread_mutex_unlock(db->mutex);
     return rv;
@@ -632,7 +634,9 @@ apr_status_t md_dbstore_lease_release(md_dbstore_t *db, const char *name,
     if (APR_SUCCESS == rv) {
         err = apr_dbd_pvquery(db->driver, p, db->handle, &n, db->stmt[Q_LEASE_FREE], name,
                               apr_psprintf(p, "%" APR_INT64_T_FMT, token));
-        if (err) rv = query_failed(db, "releasing a lease", err, p);
+        if (err) {
+            rv = query_failed(db, "releasing a lease", err, p);
+        }
     }
     apr_thread_mutex_unlock(db->mutex);
     return rv;

@@ -58,7 +58,9 @@ static const char *const NODE_ASPECTS[] = {
 
 static apr_status_t conf_reset(void *data)
 {
-    if (db_conf == data) db_conf = NULL;
+    if (db_conf == data) {
+        db_conf = NULL;
+    }
     return APR_SUCCESS;
 }
 
