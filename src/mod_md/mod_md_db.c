@@ -71,12 +71,13 @@ static int names_password(const char *params)
     const char *s = params;
 
     while ((s = ap_strcasestr(s, "password"))) {
-        if ((s == params || !apr_isalnum(s[-1])) && s[8] != 'f') {
-            const char *e = s + 8;
-            while (apr_isspace(*e)) ++e;
-            if ('=' == *e) return 1;
-        }
         s += 8;
+        if (s - 8 == params || !apr_isalnum(s[-9])) {
+            while (apr_isspace(*s)) {
+                ++s;
+            }
+            if ('=' == *s) return 1;
+        }
     }
     return 0;
 }
@@ -351,11 +352,18 @@ static apr_status_t db_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *jo
     if (APR_SUCCESS != rv) return not_here(md, rv, &other, result, p);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10852: %s: holding the renewal "
                   "lease (token %" APR_INT64_T_FMT ")", md->name, token);
-    rv = inner->drive(&iopts, md, job, result, p);
-    if (APR_SUCCESS == rv) {
-        rv = publish(opts, md, token, result, p);
+    /* the node that held the lease before may have published between the
+     * first look and the lease */
+    if (take_other_set(opts, md, result, p)) {
+        rv = APR_SUCCESS;
     }
-    drop_challenges(md, p);
+    else {
+        rv = inner->drive(&iopts, md, job, result, p);
+        if (APR_SUCCESS == rv) {
+            rv = publish(opts, md, token, result, p);
+        }
+        drop_challenges(md, p);
+    }
     md_dbstore_lease_release(the_db, md->name, token, p);
     return rv;
 }

@@ -214,6 +214,24 @@ def test_760_challenge_answered_by_other_node(cluster):
     assert issued_count(cluster.peb) == 1
 
 
+def test_760_tls_alpn_answered_by_other_node(cluster):
+    """The same with tls-alpn-01: pebble's TLS port is B's, B answers the
+    handshake with A's challenge certificate from the database."""
+    name = "alpn.mdspec.org"
+    b = cluster.node("B")       # first: pebble validates at B
+    a = cluster.node("A")
+    alpn = "h2 http/1.1 acme-tls/1"
+    b.write(["MDomain %s" % name, "MDRenewMode manual", cluster.db_line(b)],
+            vhosts=[[name]], protocols=alpn)
+    a.write(["MDomain %s" % name, "MDCAChallenges tls-alpn-01", cluster.db_line(a)],
+            vhosts=[[name]], protocols=alpn)
+    b.start()
+    a.start()
+    a.wait_staged(name)
+    assert not b.exists("challenges", name)
+    assert issued_count(cluster.peb) == 1
+
+
 def test_760_db_down_at_start(cluster):
     """With the database stopped, a node starts, serves and tells it in
     md-status and the log; once the database is back, it renews."""
