@@ -279,12 +279,38 @@ static int take_other_set(const md_renew_opts_t *opts, const md_t *md,
     return 1;
 }
 
+/* The account a renewal used, when it was not a new one (then it is in
+ * staging already), goes with the set: the other nodes activate it as their
+ * own account instead of registering one at their next order. */
+static void stage_account(md_store_t *store, const md_t *md, apr_pool_t *p)
+{
+    md_t *staged;
+    void *json, *pkey;
+
+    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, p)
+        || APR_SUCCESS != md_store_md_load(store, MD_SG_STAGING, md->name, &staged, p)
+        || !staged->ca_account
+        || APR_SUCCESS != md_store_load(store, MD_SG_ACCOUNTS, staged->ca_account,
+                                        MD_FN_ACCOUNT, MD_SV_JSON, &json, p)
+        || APR_SUCCESS != md_store_load(store, MD_SG_ACCOUNTS, staged->ca_account,
+                                        MD_FN_ACCT_KEY, MD_SV_PKEY, &pkey, p)) {
+        return;
+    }
+    /* the key first: a staged account.json is taken as a whole account */
+    if (APR_SUCCESS == md_store_save(store, p, MD_SG_STAGING, md->name, MD_FN_ACCT_KEY,
+                                     MD_SV_PKEY, pkey, 0)) {
+        md_store_save(store, p, MD_SG_STAGING, md->name, MD_FN_ACCOUNT, MD_SV_JSON,
+                      json, 0);
+    }
+}
+
 /* Hands the staged set to the database while the lease still has token. */
 static apr_status_t publish(const md_renew_opts_t *opts, const md_t *md,
                             apr_int64_t token, md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv;
 
+    stage_account(opts->store, md, p);
     rv = md_dbstore_push(the_db, opts->store, MD_SG_STAGING, md->name, md->name, token, p);
     if (APR_STATUS_IS_EACCES(rv)) {
         /* another node took the lease: its set is the one that counts */

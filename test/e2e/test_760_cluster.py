@@ -516,3 +516,40 @@ def test_760_password_from_file(cluster):
     logs = "\n".join(a.env.log_lines())
     assert password not in logs and wrong not in logs
     assert password not in str(a.md_status())
+
+
+def _account_urls(node):
+    urls = set()
+    accounts = node.path("accounts")
+    for d in os.listdir(accounts) if os.path.isdir(accounts) else []:
+        path = os.path.join(accounts, d, "account.json")
+        if os.path.exists(path):
+            urls.add(node.load_json("accounts", d, "account.json")["url"])
+    return urls
+
+
+def test_760_account_goes_with_the_set(cluster):
+    """A renewal with an account node A had already: the account travels with
+    the set, node B activates it and has A's account (no registration)."""
+    first, name = "acct1.mdspec.org", "acct2.mdspec.org"
+    a = cluster.node("A")
+    b = cluster.node("B")
+    a.write(["MDomain %s" % first, cluster.db_line(a)], vhosts=[[first]])
+    a.start()
+    a.issue(first)
+    a_urls = _account_urls(a)
+    assert len(a_urls) == 1
+    a.write(["MDomain %s" % first, "MDomain %s" % name, cluster.db_line(a)],
+            vhosts=[[first], [name]])
+    a.graceful()
+    a.wait_staged(name)
+    assert not a.exists("staging", name, "account.json") or \
+        a.load_json("staging", name, "account.json")["url"] in a_urls
+    b.write(["MDomain %s" % name, cluster.db_line(b)], vhosts=[[name]])
+    b.start()
+    b.wait_staged(name)
+    b.graceful()
+    b.wait_active(name)
+    assert _account_urls(b) == a_urls
+    acct = b.load_json("domains", name, "md.json")["ca"]["account"]
+    assert b.load_json("accounts", acct, "account.json")["url"] in a_urls
