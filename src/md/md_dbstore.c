@@ -375,26 +375,26 @@ static apr_status_t push_rows(md_dbstore_t *db, md_store_t *store, md_store_grou
 
 typedef apr_status_t trans_fn(md_dbstore_t *db, void *baton, apr_pool_t *p);
 
-/* Runs fn in a transaction under the mutex: rolled back when it fails. */
+/* Runs fn in a transaction under the mutex: rolled back when it fails.
+ * Plain BEGIN/COMMIT/ROLLBACK statements, not apr_dbd's transaction calls:
+ * APR-util 1.6's pgsql driver dereferences a NULL transaction when BEGIN
+ * fails on a connection the server has closed (the database went away). */
 static apr_status_t in_transaction(md_dbstore_t *db, trans_fn *fn, void *baton,
                                    apr_pool_t *p)
 {
-    apr_dbd_transaction_t *trans = NULL;
     apr_status_t rv;
-    int err;
+    int n, err;
 
     rv = lock_connected(db);
     if (APR_SUCCESS != rv) goto leave;
-    err = apr_dbd_transaction_start(db->driver, p, db->handle, &trans);
+    err = apr_dbd_query(db->driver, db->handle, &n, "BEGIN");
     if (err) {
         rv = query_failed(db, "starting a transaction", err, p);
         goto leave;
     }
     rv = fn(db, baton, p);
-    if (APR_SUCCESS != rv) {
-        apr_dbd_transaction_mode_set(db->driver, trans, APR_DBD_TRANSACTION_ROLLBACK);
-    }
-    err = apr_dbd_transaction_end(db->driver, p, trans);
+    err = apr_dbd_query(db->driver, db->handle, &n,
+                        (APR_SUCCESS == rv) ? "COMMIT" : "ROLLBACK");
     if (err && APR_SUCCESS == rv) {
         rv = query_failed(db, "committing", err, p);
     }

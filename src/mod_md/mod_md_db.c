@@ -33,6 +33,9 @@ APLOG_USE_MODULE(md);
 
 /* The lease time when MDStoreDB names none: longer than any renewal. */
 #define DEF_LEASE_TIME      apr_time_from_sec(10 * 60)
+/* While the database cannot be reached, a renewal run says so at WARNING
+ * this often, at DEBUG in between (each MD is tried every MDRetryDelay). */
+#define DOWN_WARN_INTERVAL  apr_time_from_sec(10 * 60)
 /* A cluster key shorter than this is refused. */
 #define MIN_KEY_LEN         16
 
@@ -48,6 +51,7 @@ typedef struct {
 
 static db_conf_t *db_conf;          /* of the configuration in force, NULL: none */
 static md_dbstore_t *the_db;        /* this child's, NULL in the parent */
+static apr_time_t down_warned;      /* last AH10851 at WARNING (a race logs twice) */
 
 /* Staged aspects that belong to the node that made them. */
 static const char *const NODE_ASPECTS[] = {
@@ -335,6 +339,8 @@ static apr_status_t not_here(const md_t *md, apr_status_t rv,
                              apr_pool_t *p)
 {
     char date[APR_RFC822_DATE_LEN];
+    md_log_level_t level = MD_LOG_DEBUG;
+    apr_time_t now = apr_time_now();
     const char *err;
 
     if (APR_STATUS_IS_EAGAIN(rv)) {
@@ -346,8 +352,11 @@ static apr_status_t not_here(const md_t *md, apr_status_t rv,
     err = md_dbstore_last_error(the_db, p);
     md_result_printf(result, rv, "the cluster store cannot be reached (%s): no node "
                      "renews before it can", err ? err : "no connection");
-    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "AH10851: %s: %s", md->name,
-                  result->detail);
+    if (now - down_warned >= DOWN_WARN_INTERVAL) {
+        down_warned = now;
+        level = MD_LOG_WARNING;
+    }
+    md_log_perror(MD_LOG_MARK, level, rv, p, "AH10851: %s: %s", md->name, result->detail);
     return MD_RENEW_ELSEWHERE;
 }
 
@@ -376,6 +385,7 @@ static apr_status_t db_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *jo
     if (take_other_set(opts, md, result, p)) return APR_SUCCESS;
     rv = md_dbstore_lease_take(&token, &other, the_db, md->name, p);
     if (APR_SUCCESS != rv) return not_here(md, rv, &other, result, p);
+    down_warned = 0;
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10852: %s: holding the renewal "
                   "lease (token %" APR_INT64_T_FMT ")", md->name, token);
     /* the node that held the lease before may have published between the

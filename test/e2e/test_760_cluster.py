@@ -251,6 +251,10 @@ def test_760_db_down_at_start(cluster):
     assert "password" not in str(db) and "host=" not in str(db)
     wait_until(lambda: any("AH10851" in line for line in a.env.log_lines()), 20,
                what="AH10851 in the log")
+    # retried every MDRetryDelay (1s), warned once (then DEBUG)
+    time.sleep(3)
+    lines = [line for line in a.env.log_lines() if "AH10851" in line]
+    assert len(lines) >= 3 and len([x for x in lines if "[md:warn]" in x]) == 1, lines
     assert not a.exists("staging", name, chain_file())
     cluster.pg.start()
     a.wait_staged(name, timeout=60)
@@ -553,3 +557,25 @@ def test_760_account_goes_with_the_set(cluster):
     assert _account_urls(b) == a_urls
     acct = b.load_json("domains", name, "md.json")["ca"]["account"]
     assert b.load_json("accounts", acct, "account.json")["url"] in a_urls
+
+
+def test_760_db_stopped_during_renewal(cluster):
+    """The database goes away while node A renews: the renewal finishes and
+    A keeps its staged set (AH10850: the other nodes order their own)."""
+    name = "gone.mdspec.org"
+    a = cluster.node("A")
+    hold = os.path.join(a.out_dir, "hold")
+    open(hold, "w").close()
+    a.write(["MDomain %s" % name, "MDCAChallenges dns-01",
+             "MDChallengeDns01 %s" % a.dns_script(sleep_file=hold), cluster.db_line(a)],
+            vhosts=[[name]])
+    a.env.allow_log(r"AH10850", r"AH10842", r"AH10853")
+    a.start()
+    wait_until(lambda: _lease_holder(cluster.pg, name).startswith("A/")
+               and os.path.exists(a.dns_log), 30, what="A holding the lease in setup")
+    cluster.pg.stop()
+    os.remove(hold)
+    a.wait_staged(name, timeout=60)
+    wait_until(lambda: any("AH10850" in line for line in a.env.log_lines()), 10,
+               what="AH10850")
+    assert issued_count(cluster.peb) == 1
