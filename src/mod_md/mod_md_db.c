@@ -229,7 +229,9 @@ typedef struct {
 } inner_drive_t;
 
 /* Until when the certificate of the staged set in the database is valid
- * (0: none there, or the database cannot say), its start in *pfrom. */
+ * (0: none there, the database cannot say, or it is not for all of md's
+ * domains: a node configured with other names orders its own), its start
+ * in *pfrom. */
 static apr_time_t db_staged_until(apr_time_t *pfrom, const md_t *md, apr_pool_t *p)
 {
     const md_pkey_spec_t *spec = md_pkeys_spec_get(md->pks, 0);
@@ -245,6 +247,7 @@ static apr_time_t db_staged_until(apr_time_t *pfrom, const md_t *md, apr_pool_t 
         return 0;
     }
     leaf = APR_ARRAY_IDX(chain, 0, md_cert_t *);
+    if (!md_cert_covers_md(leaf, md, p)) return 0;
     *pfrom = md_cert_get_not_before(leaf);
     return md_cert_get_not_after(leaf);
 }

@@ -579,3 +579,20 @@ def test_760_db_stopped_during_renewal(cluster):
     wait_until(lambda: any("AH10850" in line for line in a.env.log_lines()), 10,
                what="AH10850")
     assert issued_count(cluster.peb) == 1
+
+
+def test_760_set_for_other_names_not_taken(cluster):
+    """Node B manages one more name than node A: A's set does not cover it,
+    so B orders its own instead of taking A's."""
+    name = "names.mdspec.org"
+    a = cluster.node("A")
+    b = cluster.node("B")
+    a.write(["MDomain %s" % name, cluster.db_line(a)], vhosts=[[name]])
+    b.write(["MDomain %s www.%s" % (name, name), cluster.db_line(b)],
+            vhosts=[[name, "www." + name]])
+    a.start()
+    a.wait_staged(name)
+    b.start()
+    b.wait_staged(name)
+    assert not any("AH10848" in line for line in b.env.log_lines())
+    assert issued_count(cluster.peb) == 2
