@@ -224,6 +224,7 @@ static const a2md_cmd_t *const main_sub_cmds[] = {
     &a2md_revoke_cmd,
     &a2md_account_cmd,
     &a2md_doctor_cmd,
+    &a2md_db_cmd,
     NULL,
 };
 

@@ -91,6 +91,7 @@ extern const a2md_cmd_t a2md_renew_cmd;
 extern const a2md_cmd_t a2md_revoke_cmd;
 extern const a2md_cmd_t a2md_account_cmd;
 extern const a2md_cmd_t a2md_doctor_cmd;
+extern const a2md_cmd_t a2md_db_cmd;
 
 /* Prints the usage of cmd (with msg first, if not NULL) on stderr. */
 void a2md_usage(const a2md_cmd_t *cmd, const char *msg);

@@ -341,6 +341,14 @@ void md_job_retry_later(md_job_t *job, const char *problem)
     job->dirty = 1;
 }
 
+void md_job_end_unrun(md_job_t *job, md_result_t *result)
+{
+    if (job->observed == result) {
+        md_result_on_change(result, NULL, NULL);
+        job->observed = NULL;
+    }
+}
+
 void md_job_end_run(md_job_t *job, md_result_t *result)
 {
     if (job->observed == result) {

@@ -169,6 +169,9 @@ void md_job_start_run(md_job_t *job, struct md_result_t *result);
  * ("ocsp-error" for OCSP jobs) with the problem and detail. Does not save.
  */
 void md_job_end_run(md_job_t *job, struct md_result_t *result);
+/* End a run that did not happen after all (another cluster node renews the
+ * MD): result is no longer observed; errors, back-off and job->last stay. */
+void md_job_end_unrun(md_job_t *job, struct md_result_t *result);
 
 /**
  * Back-off after err_count consecutive errors (pure): min_delay *

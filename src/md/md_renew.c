@@ -384,6 +384,13 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
     md_result_reset(result);
     md_job_start_run(job, result);
     rv = opts->drive(opts, md_for_attempt(t, job, p), job, result, p);
+    if (MD_RENEW_ELSEWHERE == rv) {
+        md_job_end_unrun(job, result);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10840: %s: %s", t->md->name,
+                      result->detail ? result->detail : "renewed by another node");
+        next_run_min(t, t->now + md_renew_jittered(opts->retry_delay, random_byte()));
+        return;
+    }
     if (APR_SUCCESS == rv && opts->activation_delay > 0 && !result->ready_at) {
         md_result_delay_set(result, t->now + opts->activation_delay);
     }

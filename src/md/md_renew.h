@@ -9,6 +9,7 @@
 #ifndef md_renew_h
 #define md_renew_h
 
+#include <apr_errno.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_time.h>
@@ -32,6 +33,11 @@ struct md_json_t;
 #define MD_FN_RENEW_REQUEST     "renew-request"
 
 typedef struct md_renew_opts_t md_renew_opts_t;
+
+/* A drive's answer when another node of a cluster renews the MD (or the
+ * cluster store cannot say who does, MDStoreDB): no error is counted, the
+ * run looks again after the retry delay. */
+#define MD_RENEW_ELSEWHERE      (APR_OS_START_USERERR + 1)
 
 /* One renewal of md into staging (the ACME drive). It reports progress
  * and the outcome in result; job is the MD's staging job (for events). */

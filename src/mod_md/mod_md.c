@@ -17,6 +17,7 @@
 #include "mod_md_ocsp.h"
 #include "mod_md_metrics.h"
 #include "mod_md_live.h"
+#include "mod_md_db.h"
 
 static void md_register_hooks(apr_pool_t *pool)
 {
@@ -29,6 +30,7 @@ static void md_register_hooks(apr_pool_t *pool)
     md_ocsp_register_hooks(pool);
     md_metrics_register_hooks(pool);
     md_live_register_hooks(pool);
+    md_db_register_hooks(pool);
 }
 
 AP_DECLARE_MODULE(md) = {

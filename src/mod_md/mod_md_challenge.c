@@ -22,6 +22,7 @@
 #include "md_util.h"
 #include "mod_md.h"
 #include "mod_md_challenge.h"
+#include "mod_md_db.h"
 #include "mod_md_init.h"
 
 APLOG_USE_MODULE(md);
@@ -78,6 +79,10 @@ static int http_challenge(request_rec *r)
     }
     rv = md_store_load(rt->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01,
                        MD_SV_TEXT, (void **)&text, r->pool);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        /* another cluster node may have set it up (MDStoreDB) */
+        rv = md_db_challenge_get(&text, r->hostname, MD_FN_HTTP01, r->pool);
+    }
     if (APR_SUCCESS == rv) {
         if (M_GET != r->method_number) return HTTP_NOT_IMPLEMENTED;
         ap_set_content_length(r, (apr_off_t)strlen(text));
@@ -273,6 +278,12 @@ static int md_answer_challenge(conn_rec *c, const char *servername,
                            pcert_pem, pkey_pem, c->pool)) {
             return OK;
         }
+    }
+    if (APR_SUCCESS == md_db_challenge_get(pcert_pem, servername, MD_FN_TLSALPN01_CERT,
+                                           c->pool)
+        && APR_SUCCESS == md_db_challenge_get(pkey_pem, servername, MD_FN_TLSALPN01_PKEY,
+                                              c->pool)) {
+        return OK;      /* set up by another cluster node (MDStoreDB) */
     }
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, APLOGNO(10080)
                   "%s: unknown tls-alpn-01 challenge host", servername);

@@ -30,6 +30,7 @@
 
 #include "mod_md_config.h"
 #include "mod_md_config_int.h"
+#include "mod_md_db.h"
 
 #define MD_RSA_BITS_MAX     16384
 
@@ -877,6 +878,8 @@ const command_rec md_cmds[] = {
                   "The number of errors before a failover to another CA is triggered."),
     AP_INIT_TAKE1("MDStoreLocks", set_store_locks, NULL, RSRC_CONF,
                   "Configure locking of store for updates."),
+    AP_INIT_TAKE_ARGV("MDStoreDB", md_db_set_store, NULL, RSRC_CONF,
+                      "A database the nodes of a cluster share (docs/cluster.md)."),
     AP_INIT_TAKE1("MDMatchNames", set_match_names, NULL, RSRC_CONF,
                   "Determines how DNS names are matched to vhosts."),
     AP_INIT_TAKE1("MDInitialDelay", set_value, SETTING(st_initial_delay), RSRC_CONF,

@@ -32,6 +32,7 @@
 #include "mod_md_drive.h"
 #include "mod_md_init.h"
 #include "mod_md_watchdog.h"
+#include "mod_md_db.h"
 
 APLOG_USE_MODULE(md);
 
@@ -156,6 +157,7 @@ static int on_challenge_setup(void *baton, const char *md_name, const char *type
     md_job_t *job = baton;
     const char *reason = apr_psprintf(p, "challenge-setup:%s:%s", type, domain);
 
+    md_db_challenge_setup(domain, p);
     if (APR_SUCCESS != md_job_notify(job, reason, NULL)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: event '%s' failed. aborting "
                       "challenge setup", domain, reason);
@@ -388,6 +390,7 @@ static int md_post_config_after_ssl(apr_pool_t *pconf, apr_pool_t *plog,
         unsaved_jobs = dctx->opts.memo;
         apr_pool_cleanup_register(pconf, unsaved_jobs, memo_reset, apr_pool_cleanup_null);
     }
+    md_db_drive_wrap(&dctx->opts, pconf);
     dctx->initial_delay = mc->initial_delay;
     rv = md_watchdog_task_create(&task, &renew_task, dctx, s, pconf);
     if (APR_SUCCESS != rv) {

@@ -31,6 +31,7 @@
 #include "md_store.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
+#include "mod_md_db.h"
 #include "mod_md_drive.h"
 #include "mod_md_init.h"
 #include "mod_md_live.h"
@@ -315,7 +316,8 @@ static int md_status_handler(request_rec *r)
     }
     else {
         entries = cache_entries(c, now, r->pool);
-        text = md_status_mds_text(entries, MOD_MD_VERSION, now, r->pool);
+        text = md_db_status_add(md_status_mds_text(entries, MOD_MD_VERSION, now,
+                                                   r->pool), r->pool);
     }
     apr_thread_mutex_unlock(c->mutex);
     if (!text) {

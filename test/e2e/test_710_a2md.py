@@ -79,6 +79,8 @@ USAGE = (
     '  \tdoctor [--http-port port] [--https-port port] [--server addr] '
     '[--dns-server addr[:port]] [--status url] [md...]\n'
     '  \t\tchecks what makes renewals fail, each with a verdict and a fix\n'
+    '  \tdb push|pull driver params key=FILE\n'
+    '  \t\tcopy the store into a cluster database (MDStoreDB) or from it\n'
 )
 
 USAGE_HEAD = "usage: a2md [options] cmd [cmd options] [args]\n"

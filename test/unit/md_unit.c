@@ -244,6 +244,7 @@ int main(void)
     srunner_add_suite(sr, md_test_live_suite());
     srunner_add_suite(sr, md_test_doctor_suite());
     srunner_add_suite(sr, md_test_keyloss_suite());
+    srunner_add_suite(sr, md_test_dbstore_suite());
 
     srunner_run_all(sr, (verbose && *verbose == '1') ? CK_VERBOSE : CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -36,6 +36,7 @@ Suite *md_test_metrics_suite(void);
 Suite *md_test_live_suite(void);
 Suite *md_test_doctor_suite(void);
 Suite *md_test_keyloss_suite(void);
+Suite *md_test_dbstore_suite(void);
 
 /* A pool for the running test, destroyed after it (set by the fixture
  * md_test_setup/md_test_teardown, which every TCase adds). */
