@@ -590,12 +590,28 @@ apr_status_t md_reg_sync_finish(md_reg_t *reg, md_t *md, apr_pool_t *p)
 
 /* --- staging ------------------------------------------------------------------------ */
 
+/* A renewal holds the lock from its first write to staging/ until its run
+ * ends: after the set is complete it still saves the job and runs the
+ * `renewed` event, whose MDNotifyCmd may well be the graceful restart that
+ * activates the set. So the activation waits a little for the run to end
+ * rather than leave a complete set to the restart after next. */
+#define MD_REG_LOCK_WAIT        apr_time_from_sec(3)
+#define MD_REG_LOCK_POLL        apr_time_from_msec(50)
+
 apr_status_t md_reg_lock_md(md_reg_lock_t **plock, md_reg_t *reg, const char *name,
                             apr_pool_t *p)
 {
+    apr_time_t end = apr_time_now() + MD_REG_LOCK_WAIT;
+    apr_status_t rv;
+
     *plock = NULL;
     if (md_store_fs_is_readonly(reg->store)) return APR_SUCCESS;
-    return md_store_lock_name(plock, reg->store, MD_SG_STAGING, name, p);
+    while (1) {
+        rv = md_store_lock_name(plock, reg->store, MD_SG_STAGING, name, p);
+        if (!APR_STATUS_IS_EAGAIN(rv) || apr_time_now() >= end) break;
+        apr_sleep(MD_REG_LOCK_POLL);
+    }
+    return rv;
 }
 
 void md_reg_unlock_md(md_reg_lock_t *lock)

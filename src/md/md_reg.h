@@ -73,10 +73,11 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
  * the activation in the parent never work on one MD at the same time.
  * It is the store's per-name lock on staging/NAME (in the file store:
  * never through a link, a regular file with one link, owned as staging/
- * so that the child opens it too; md_store_fs_lock.c). APR_EAGAIN when a
- * renewal holds it; *plock NULL on failure and for a read-only store
- * (APR_SUCCESS: nothing renews there). Released by md_reg_unlock_md or
- * with p. */
+ * so that the child opens it too; md_store_fs_lock.c). A renewal that
+ * holds it is waited for up to 3 seconds (it may be finishing, its
+ * `renewed` event may be what restarts the server); then APR_EAGAIN.
+ * *plock NULL on failure and for a read-only store (APR_SUCCESS: nothing
+ * renews there). Released by md_reg_unlock_md or with p. */
 typedef md_store_lock_t md_reg_lock_t;
 apr_status_t md_reg_lock_md(md_reg_lock_t **plock, md_reg_t *reg, const char *name,
                             apr_pool_t *p);

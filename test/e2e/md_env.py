@@ -31,16 +31,32 @@ PORT_RANGE = (20000, 32000)
 _handed_out = set()
 
 
+def _worker_port_range():
+    """The part of PORT_RANGE of this pytest-xdist worker (gw0, gw1, ...): a
+    port that one worker found free is not taken by another before it is
+    bound. The whole range without xdist (or with too many workers)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or not worker[2:].isdigit() or count < 2:
+        return PORT_RANGE
+    size = (PORT_RANGE[1] - PORT_RANGE[0]) // count
+    if size < 2000:
+        return PORT_RANGE
+    low = PORT_RANGE[0] + (int(worker[2:]) % count) * size
+    return (low, low + size)
+
+
 def free_ports(n, ipv6=False):
     """n distinct TCP ports on 127.0.0.1 (and on ::1 with ipv6) that are free
     right now and were not handed out before by this process."""
     ports = []
     tries = 0
+    port_range = _worker_port_range()
     while len(ports) < n:
         tries += 1
         if tries > 20000:
-            raise RuntimeError("no free port in %d-%d" % PORT_RANGE)
-        port = random.randrange(*PORT_RANGE)
+            raise RuntimeError("no free port in %d-%d" % port_range)
+        port = random.randrange(*port_range)
         if port in _handed_out:
             continue
         if not _bindable(socket.AF_INET, "127.0.0.1", port) \

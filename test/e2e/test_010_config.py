@@ -477,9 +477,9 @@ def test_010_help_texts_as_reference(env, ref_env):
     for name, text in ref.items():
         assert ours.get(name) == text, name
     # ours only: the original's MDCertificateMonitor name, MDCRLCheck (issue 15),
-    # MDActivation (issue 14) and MDStoreGroup (issue 16)
+    # MDActivation (issue 14), MDStoreGroup (issue 16) and MDStoreDB (issue 17)
     assert set(ours) - set(ref) == {"MDCertificateMonitor", "MDCRLCheck", "MDActivation",
-                                    "MDStoreGroup"}
+                                    "MDStoreGroup", "MDStoreDB"}
 
 
 # --- accepted with a warning, as the original accepts them -----------------------------------
