@@ -37,22 +37,10 @@
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_init.h"
+#include "mod_md_init_int.h"
 #include "mod_md_os.h"
 
 APLOG_USE_MODULE(md);
-
-/* What post_config needs from the configuration, read in one place. */
-typedef struct {
-    const char *store_dir;              /* absolute */
-    int manage_base_server;
-    int match_servernames;
-    int local_http_port;                /* -1: not reachable */
-    int local_https_port;
-    int store_locks;
-    apr_interval_time_t lock_wait;
-    apr_interval_time_t ocsp_keep;
-    apr_array_header_t *mds;            /* completed md_t* copies */
-} init_settings;
 
 static md_mod_rt_t *current_rt;
 
@@ -905,8 +893,8 @@ static void store_key_lost(md_mod_rt_t *rt, const char *aside, server_rec *s,
 /* Opens the store and prepares its groups for the child. On failure
  * *pwhat says which step failed (rt->store may then be NULL; *pwhat NULL:
  * the dry run already said why). */
-static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
-                                const char **pwhat, apr_pool_t *p)
+apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
+                         const char **pwhat, apr_pool_t *p)
 {
     static const md_store_group_t child_groups[] = {
         MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_ACCOUNTS, MD_SG_OCSP, MD_SG_LIVE,
@@ -965,8 +953,8 @@ static apr_status_t setup_store(md_mod_rt_t *rt, const init_settings *set, serve
 /* The store cannot be used: the server starts anyway with what domains/
  * holds (fallbacks outside the store), renews nothing and says so loudly
  * (AH10630, md-status, the watchdog's AH10631). */
-static void store_unusable(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
-                           apr_status_t rv, const char *what)
+void store_unusable(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
+                    apr_status_t rv, const char *what)
 {
     char buf[256];
 
@@ -986,7 +974,7 @@ static void store_unusable(md_mod_rt_t *rt, const init_settings *set, server_rec
 
 /* With an unusable store: the MDs' states from what domains/ holds, and
  * fallback certificates (where needed) outside the store. */
-static void serve_as_is(md_mod_rt_t *rt, apr_pool_t *ptemp)
+void serve_as_is(md_mod_rt_t *rt, apr_pool_t *ptemp)
 {
     md_t *md;
     int i;
@@ -1138,8 +1126,8 @@ leave:
  * thousands of MDs): in pools of an allocator of their own, handed back to
  * malloc before mod_ssl loads its certificates, so that the parent's peak
  * memory does not hold both. */
-static apr_status_t sync_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
-                               apr_pool_t *ptemp)
+apr_status_t sync_store(md_mod_rt_t *rt, const init_settings *set, server_rec *s,
+                        apr_pool_t *ptemp)
 {
     apr_allocator_t *allocator;
     apr_pool_t *work;
