@@ -4,9 +4,10 @@
  * completes the configured MDs, assigns them to virtual hosts (linear in
  * the number of names), syncs them with the store, activates staged
  * certificates and publishes the run-time state for the other hooks.
+ * The store's steps are in mod_md_init_store.c, the sync and activation
+ * in mod_md_init_sync.c (mod_md_init_int.h is what the three share).
  */
 #include <string.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <httpd.h>
@@ -23,22 +24,16 @@
 #include "md_crl.h"
 #include "md_crypto.h"
 #include "md_event.h"
-#include "md_job.h"
 #include "md_json.h"
-#include "md_keyloss.h"
-#include "md_live.h"
 #include "md_log.h"
 #include "md_reg.h"
-#include "md_result.h"
 #include "md_store.h"
-#include "md_store_fs.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "mod_md.h"
 #include "mod_md_config.h"
 #include "mod_md_init.h"
 #include "mod_md_init_int.h"
-#include "mod_md_os.h"
 
 APLOG_USE_MODULE(md);
 
@@ -488,6 +483,8 @@ static void check_protocols(md_mod_rt_t *rt, md_t *md, server_rec *base,
                      "configured to require https. This cannot work.", md->name);
     }
 }
+
+/* --- reachability ------------------------------------------------------------------ */
 
 static int listens_on(int port)
 {

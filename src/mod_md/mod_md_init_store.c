@@ -342,6 +342,8 @@ void md_init_store_group(md_mod_rt_t *rt, server_rec *s, apr_pool_t *p)
     }
 }
 
+/* --- opening the store ------------------------------------------------------------- */
+
 /* 1 when an MD uses MDActivation live (live/ is made only then: a store
  * without it is what the original writes). */
 static int any_live(const md_mod_rt_t *rt)
