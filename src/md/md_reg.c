@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * The registry: configured MDs meet the store. Start-up sync (renames,
- * carried-over data, md.json rewrite), state assessment, activation of
- * staged sets, credential files for mod_ssl and renewal timing.
+ * carried-over data, md.json rewrite), state assessment, credential files
+ * for mod_ssl and renewal timing. The activation of staged sets is in
+ * md_reg_staging.c, the registry object in md_reg_int.h.
  */
 #include <string.h>
 #include <apr_strings.h>
@@ -10,10 +11,7 @@
 #include <apr_thread_mutex.h>
 
 #include "md.h"
-#include "md_acme_drive.h"
-#include "md_acme_order.h"
 #include "md_crypto.h"
-#include "md_json.h"
 #include "md_log.h"
 #include "md_reg.h"
 #include "md_reg_int.h"
