@@ -159,6 +159,28 @@ leave:
     return rv;
 }
 
+apr_status_t a2md_add_md_arg(md_t **pmd, a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
+{
+    apr_array_header_t *domains;
+    apr_status_t rv;
+    md_t *md;
+
+    *pmd = NULL;
+    if (ctx->argc <= 0) {
+        a2md_usage(cmd, "add needs at least one domain name as argument");
+        return APR_EINVAL;
+    }
+    rv = a2md_domains_arg(&domains, ctx, cmd, 0);
+    if (APR_SUCCESS != rv) return rv;
+    md = md_create(ctx->p, domains);
+    if (ctx->ca_url) {
+        md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(md->ca_urls, const char *) = ctx->ca_url;
+    }
+    *pmd = md;
+    return APR_SUCCESS;
+}
+
 static void print_json_output(a2md_ctx_t *ctx, apr_status_t rv)
 {
     md_json_t *json = md_json_create(ctx->p);

@@ -116,6 +116,11 @@ const char *a2md_name_arg(a2md_ctx_t *ctx, const char *arg);
 apr_status_t a2md_domains_arg(apr_array_header_t **pdomains, a2md_ctx_t *ctx,
                               const a2md_cmd_t *cmd, int start);
 
+/* The new MD of an add command (store add, add): named by ctx->argv (at
+ * least one, as a2md_domains_arg takes them), with the CA url of -a when
+ * given; the caller sets what else its command sets. */
+apr_status_t a2md_add_md_arg(md_t **pmd, a2md_ctx_t *ctx, const a2md_cmd_t *cmd);
+
 /* All MDs in domains/, sorted by name. */
 apr_array_header_t *a2md_load_all(a2md_ctx_t *ctx);
 /* The registry on ctx->store (errors logged). */

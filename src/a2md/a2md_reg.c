@@ -189,23 +189,13 @@ static apr_status_t check_values(a2md_ctx_t *ctx, const md_t *md, int fields)
 
 static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
-    apr_array_header_t *domains;
     md_reg_t *reg;
     md_t *md;
     apr_status_t rv;
 
-    if (ctx->argc <= 0) {
-        a2md_usage(cmd, "add needs at least one domain name as argument");
-        return APR_EINVAL;
-    }
-    rv = a2md_domains_arg(&domains, ctx, cmd, 0);
+    rv = a2md_add_md_arg(&md, ctx, cmd);
     if (APR_SUCCESS != rv) return rv;
-    md = md_create(ctx->p, domains);
     md->transitive = 0;
-    if (ctx->ca_url) {
-        md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(md->ca_urls, const char *) = ctx->ca_url;
-    }
     rv = check_values(ctx, md, CHECK_ALL);
     if (APR_SUCCESS != rv) return rv;
     rv = a2md_open_reg(&reg, ctx);

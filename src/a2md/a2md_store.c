@@ -15,26 +15,16 @@
 
 static apr_status_t add_do(a2md_ctx_t *ctx, const a2md_cmd_t *cmd)
 {
-    apr_array_header_t *domains;
     md_t *md;
     apr_status_t rv;
 
-    if (ctx->argc <= 0) {
-        a2md_usage(cmd, "add needs at least one domain name as argument");
-        return APR_EINVAL;
-    }
-    rv = a2md_domains_arg(&domains, ctx, cmd, 0);
+    rv = a2md_add_md_arg(&md, ctx, cmd);
     if (APR_SUCCESS != rv) return rv;
-    md = md_create(ctx->p, domains);
     md->ca_proto = MD_PROTO_ACME;
     md->state = MD_S_UNKNOWN;
     md->transitive = -1;
     md->renew_mode = MD_RENEW_DEFAULT;
     md->ari_renewals = 0;
-    if (ctx->ca_url) {
-        md->ca_urls = apr_array_make(ctx->p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(md->ca_urls, const char *) = ctx->ca_url;
-    }
     rv = md_store_md_save(ctx->store, ctx->p, MD_SG_DOMAINS, md, 1);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, ctx->p, "adding md %s", md->name);

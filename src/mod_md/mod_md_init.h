@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * post_config: store set-up, registry sync and activation, MDs assigned to
- * virtual hosts. Also the run-time state the other module files read
- * (store, registry, MDs per server, MD lookup by host name).
+ * post_config (mod_md_init*.c): store set-up, registry sync and
+ * activation, MDs assigned to virtual hosts. Also the run-time state the
+ * other module files read (store, registry, MDs per server, MD lookup by
+ * host name).
  */
 #ifndef mod_md_init_h
 #define mod_md_init_h

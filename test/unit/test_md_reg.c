@@ -1,7 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Unit tests for md_reg.c: fallback files, state assessment, renewal
- * timing, activation of staged sets and renamed MDs at sync.
+ * Unit tests for md_reg.c and md_reg_staging.c: fallback files, state
+ * assessment, renewal timing, activation of staged sets and renamed MDs at
+ * sync.
  */
 #include <string.h>
 #include <unistd.h>
