@@ -902,6 +902,46 @@ START_TEST(test_lock_renewal_defers_activation)
 }
 END_TEST
 
+/* A renewal that is finishing (saving its job, running its `renewed`
+ * event) lets go of the lock within moments: the activation waits for it
+ * instead of leaving the set to the restart after next. */
+START_TEST(test_lock_finishing_renewal_waited_for)
+{
+    md_t *md = make_md("lock3.example.org", NULL);
+    md_reg_lock_t *lock;
+    apr_time_t start;
+    int to_parent[2];
+    char c = 0;
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(0, pipe(to_parent));
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (0 == pid) {
+        md_store_lock_t *held;
+
+        if (APR_SUCCESS != md_store_lock_name(&held, store, MD_SG_STAGING, md->name,
+                                              md_test_pool)
+            || 1 != write(to_parent[1], "L", 1)) {
+            _exit(2);
+        }
+        apr_sleep(apr_time_from_msec(400));
+        _exit(0);                   /* the lock goes with the process */
+    }
+    ck_assert_int_eq(1, read(to_parent[0], &c, 1));
+    start = apr_time_now();
+    ck_assert_int_eq(APR_SUCCESS, md_reg_lock_md(&lock, reg, md->name, md_test_pool));
+    ck_assert_ptr_nonnull(lock);
+    ck_assert_int_ge(apr_time_now() - start, apr_time_from_msec(300));
+    ck_assert_int_eq(pid, waitpid(pid, &status, 0));
+    ck_assert_int_eq(0, status);
+    md_reg_unlock_md(lock);
+    close(to_parent[0]);
+    close(to_parent[1]);
+}
+END_TEST
+
 START_TEST(test_lock_link_not_followed)
 {
     const char *fname, *target;
@@ -1138,6 +1178,7 @@ Suite *md_test_reg_suite(void)
     tcase_add_test(tc, test_renew_unsaved_job);
     tcase_add_test(tc, test_lock_activation_defers_renewal);
     tcase_add_test(tc, test_lock_renewal_defers_activation);
+    tcase_add_test(tc, test_lock_finishing_renewal_waited_for);
     tcase_add_test(tc, test_lock_link_not_followed);
     tcase_add_loop_test(tc, test_failover_url, 0,
                         MD_ARRAY_LEN(failover_cases));
