@@ -3,21 +3,27 @@
 #
 # (Re)writes the seed corpora test/fuzz/corpus/<target>/seed-* from the unit
 # test fixtures and the examples of the interface spec. Files found by
-# fuzzing (crash-*, regression-*) are kept. Run from anywhere.
+# fuzzing (crash-*, regression-*) are kept. Run from anywhere; with target
+# names as arguments only their corpora are written (keys are generated
+# anew on each run, so the others would change for nothing).
 
 import glob
 import json
 import os
 import shutil
 import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(TOP, "test", "unit", "data")
 CA = "https://ca.fuzz"
+ONLY = sys.argv[1:]
 
 
 def seeds(target, items):
+    if ONLY and target not in ONLY:
+        return
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
     for f in glob.glob(os.path.join(d, "seed-*")):
@@ -187,4 +193,47 @@ seeds("fuzz_cmd_argv", [
     "/usr/bin/logger -t mod_md", "'/opt/my scripts/notify' --flag \"a b\" c\\ d",
     "  leading   and trailing  ", "\"unterminated", "a\\", "", "x ''  \"\"",
 ])
+# chain file NUL key file (fuzz_chain_key.c): a self-signed certificate
+# of every key type with its key as mod_md writes it (PKCS#8) and in the
+# traditional forms, a certificate with the test CA's chain, mismatches
+def selfsigned(key):
+    with open("/tmp/md-fuzz-corpus-key.pem", "wb") as f:
+        f.write(key)
+    try:
+        return openssl("req", "-new", "-x509", "-key", "/tmp/md-fuzz-corpus-key.pem",
+                       "-subj", "/CN=fuzz.example", "-days", "30",
+                       "-addext", "subjectAltName=DNS:fuzz.example")
+    finally:
+        os.unlink("/tmp/md-fuzz-corpus-key.pem")
+
+
+ck_keys = {
+    "rsa": openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"),
+    "p256": ec,
+    "p384": openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"),
+    "ed25519": openssl("genpkey", "-algorithm", "ED25519"),
+}
+ck_certs = {name: selfsigned(key) for name, key in ck_keys.items()}
+ck = []
+for name, key in ck_keys.items():
+    ck += [bytes([0]) + ck_certs[name] + b"\0" + key,
+           bytes([0]) + ck_certs[name] + chain + b"\0" + key,
+           bytes([1]) + ck_certs[name] + b"\0" + key]
+ck += [bytes([0]) + ck_certs["rsa"] + b"\0" + openssl("rsa", "-traditional", data=ck_keys["rsa"]),
+       bytes([0]) + ck_certs["p256"] + b"\0" + openssl("ec", data=ec),
+       bytes([0]) + ck_certs["p256"] + b"\0" + openssl("ec", "-conv_form", "compressed",
+                                                        data=ec),
+       bytes([0]) + ck_certs["p384"] + b"\0" + openssl("ec", "-no_public",
+                                                        data=ck_keys["p384"]),
+       bytes([0]) + ck_certs["rsa"] + b"\0" + ck_keys["p256"],
+       bytes([0]) + ck_certs["p256"] + b"\0" + ck_keys["p384"],
+       bytes([0]) + ck_certs["p384"] + b"\0" + ck_keys["ed25519"],
+       bytes([0]) + ck_certs["rsa"] + b"\0" + rsa,
+       bytes([0]) + chain, bytes([0]) + ck_certs["p256"] + b"junk\n" + ck_certs["rsa"]]
+ck += [bytes([0]) + f for f in files("crypto-leaf1.pem", "crypto-small-junk.pem",
+                                     "crypto-large-junk.pem", "status/status-sct.pem")]
+ck += [bytes([0]) + read(os.path.join(DATA, "crypto-leaf1.pem")) + b"\0"
+       + read(os.path.join(DATA, k)) for k in ("crypto-rsa-trad.key", "crypto-ec-trad.key")]
+seeds("fuzz_chain_key", ck)
+
 print("corpus: seeds written to", os.path.join(HERE, "corpus"))
