@@ -236,4 +236,31 @@ ck += [bytes([0]) + read(os.path.join(DATA, "crypto-leaf1.pem")) + b"\0"
        + read(os.path.join(DATA, k)) for k in ("crypto-rsa-trad.key", "crypto-ec-trad.key")]
 seeds("fuzz_chain_key", ck)
 
+# md.json NUL job.json NUL certificate NUL ari.json (fuzz_status.c); byte 0
+# picks staged-live, renewal due, watched, error, OCSP data, no job, gaps
+ari_entry = json.dumps({"id": "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", "window": {
+    "start": "Wed, 21 Oct 2026 07:28:00 GMT", "end": "Thu, 22 Oct 2026 07:28:00 GMT"},
+    "explanation": CA + "/why", "renew-at": "Wed, 21 Oct 2026 09:00:00 GMT",
+    "next-poll": "Wed, 21 Oct 2026 13:28:00 GMT"}).encode()
+crl = json.dumps({"status": "revoked", "url": "http://crl.fuzz/ca.crl",
+                  "reason": "keyCompromise"}).encode()
+md_incomplete = dict(md_json, state=1, **{"state-descr": "no certificate yet",
+                                          "eab": {"kid": "k", "hmac": "secret"},
+                                          "proxy": "http://user:pw@proxy.fuzz:3128"})
+md_static = dict(md_json, name="static.example.org", **{
+    "cert-files": ["/etc/ssl/a.pem"], "pkey-files": ["/etc/ssl/a.key"]})
+st_md = [json.dumps(m).encode() for m in (md_json, md_incomplete, md_static)]
+st_md += files("store_v1/domains/*/md.json")
+st_jobs = [json.dumps(job_json).encode()] + files("status/job-*.json")
+st_certs = files("status/status-*.pem", "crypto-chain.pem")
+st = []
+for i, m in enumerate(st_md):
+    for j, job in enumerate(st_jobs):
+        cert = st_certs[(i + j) % len(st_certs)]
+        st.append(bytes([(i * 5 + j * 3) % 128]) + m + b"\0" + job + b"\0" + cert + b"\0"
+                  + (ari_entry if j % 2 else crl))
+st += [bytes([0x10]) + st_md[0] + b"\0\0" + st_certs[0], bytes([0]) + st_md[0],
+       bytes([0x7f]) + st_md[1] + b"\0{}\0\0{}"]
+seeds("fuzz_status", st)
+
 print("corpus: seeds written to", os.path.join(HERE, "corpus"))
