@@ -263,4 +263,93 @@ st += [bytes([0x10]) + st_md[0] + b"\0\0" + st_certs[0], bytes([0]) + st_md[0],
        bytes([0x7f]) + st_md[1] + b"\0{}\0\0{}"]
 seeds("fuzz_status", st)
 
+# configuration files for the real directive handlers (fuzz_config.c);
+# byte 0: 1 config test, 2 DUMP_ define, 4 no md_config_check
+conf_global = """MDCertificateAuthority https://acme.example.org/dir letsencrypt
+MDCertificateAgreement accepted
+MDCAChallenges http-01 tls-alpn-01 dns-01
+MDCertificateProtocol ACME
+MDContactEmail admin@example.org
+MDRenewMode auto
+MDActivation live
+MDPortMap http:80 https:8443
+MDPrivateKeys RSA 3072 secp384r1 Ed25519
+MDHttpProxy http://user:pw@proxy.example:3128
+MDStoreDir md-store
+MDStoreGroup www-data
+MDRenewWindow 33%
+MDRequireHttps permanent
+MDNotifyCmd /usr/bin/logger -t "md notify"
+MDMessageCmd '/opt/my scripts/msg' a\\ b
+MDBaseServer on
+MDChallengeDns01 /usr/local/bin/dns01.sh
+MDChallengeDns01Version 2
+MDServerStatus on
+MDCertificateStatus off
+MDWarnWindow 10d
+MDStapling on
+MDStapleOthers off
+MDStaplingKeepResponse 7d
+MDStaplingRenewWindow 12h
+MDCRLCheck auto
+MDCertificateCheck crt.sh https://crt.sh?q=
+MDActivationDelay 1h
+MDCACertificateFile /etc/ssl/certs/ca-certificates.crt
+MDExternalAccountBinding kid-1 aGVsbG8td29ybGQtaG1hYy1rZXktMDEyMzQ1Njc4OQ
+MDRetryDelay 5s
+MDRetryFailover 13
+MDStoreLocks on
+MDMatchNames servernames
+MDInitialDelay 90s
+MDCheckInterval 12h
+MDProfile tlsserver
+MDProfileMandatory on
+MDRenewViaARI off
+MDomain example.org www.example.org auto
+"""
+conf_sections = """MDomain a.example.org
+<MDomainSet b.example.org c.example.org manual>
+  MDMember d.example.org
+  MDMembers auto
+  MDCertificateAuthority LetsEncrypt-Test
+  MDPrivateKeys secp256r1 rsa2048
+  MDRenewMode always
+  MDMustStaple on
+  MDCertificateFile /etc/ssl/b.pem
+  MDCertificateKeyFile b.key
+  MDExternalAccountBinding none
+  MDProfile classic
+</MDomainSet>
+<MDomain *.e.example.org 192.0.2.7 [2001:db8::1]>
+  MDCAChallenges dns-01
+</MDomain>
+<Directory /var/www>
+  MDRequireHttps temporary
+  MDStapling on
+</Directory>
+<Files x>
+  MDRenewWindow 10%
+</Files>
+MDMember outside.example.org
+"""
+conf_bad = """MDomain
+<MDomain>
+</MDomain>
+MDRenewWindow 101%
+MDPortMap 80:99999 443:-
+MDPrivateKeys RSA 1024 foo
+MDCertificateAuthority ht!tp://x
+MDRetryFailover -1
+MDCertificateCheck onlyname
+MDDriveMode sometimes
+MDExternalAccountBinding /nonexistent/eab.json
+MDomain a.example.org b.example.org
+MDomain b.example.org
+MDStoreDir ""
+MDStoreGroup no-such-group-here
+MDStoreGroup #99999
+"""
+seeds("fuzz_config", [bytes([f]) + c.encode() for c in (conf_global, conf_sections, conf_bad)
+                      for f in (0, 1, 2, 4)])
+
 print("corpus: seeds written to", os.path.join(HERE, "corpus"))
