@@ -175,7 +175,7 @@ apr_status_t md_cert_get_ari_cert_id(const char **pid, const md_cert_t *cert,
 typedef struct md_sct_t {
     int version;                    /* SCT version, 0 = v1 */
     const char *logid_hex;          /* lower-case hex of the log id */
-    apr_time_t timestamp;           /* when the log signed it */
+    apr_time_t timestamp;           /* when the log signed it, 0 if not a date */
     const char *signature_hex;      /* lower-case hex of the signature */
     const char *signature_type;     /* OpenSSL short name, e.g. "ecdsa-with-SHA256" */
 } md_sct_t;

@@ -615,6 +615,16 @@ apr_status_t md_cert_get_ari_cert_id(const char **pid, const md_cert_t *cert,
     return APR_SUCCESS;
 }
 
+/* The last millisecond of 9999-12-31 UTC: an SCT says when a log signed,
+ * in ms of uint64; later values (a CA's junk) would overflow apr_time_t or
+ * print as no date, so they become 0 (unknown). */
+#define MD_SCT_MAX_MS   APR_UINT64_C(253402300799999)
+
+static apr_time_t sct_time(uint64_t ms)
+{
+    return (ms > MD_SCT_MAX_MS) ? 0 : (apr_time_t)ms * 1000;
+}
+
 apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
                               apr_pool_t *p)
 {
@@ -633,7 +643,7 @@ apr_status_t md_cert_get_scts(apr_array_header_t **pscts, const md_cert_t *cert,
         sct->version = (int)SCT_get_version(s);
         len = SCT_get0_log_id(s, (unsigned char **)&data);
         sct->logid_hex = md_util_hex(data, len, p);
-        sct->timestamp = (apr_time_t)SCT_get_timestamp(s) * 1000; /* ms -> us */
+        sct->timestamp = sct_time(SCT_get_timestamp(s));
         len = SCT_get0_signature(s, (unsigned char **)&data);
         sct->signature_hex = md_util_hex(data, len, p);
         nid = SCT_get_signature_nid(s);

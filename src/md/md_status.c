@@ -355,7 +355,9 @@ static void add_scts(md_json_t *json, const apr_array_header_t *slots, apr_pool_
             sct = APR_ARRAY_IDX(slot->cert->scts, j, const md_sct_t *);
             jsct = md_json_create(p);
             md_json_sets(sct->logid_hex, jsct, MD_KEY_LOGID, NULL);
-            md_json_set_time(sct->timestamp, jsct, MD_KEY_SIGNED, NULL);
+            if (sct->timestamp) {
+                md_json_set_time(sct->timestamp, jsct, MD_KEY_SIGNED, NULL);
+            }
             md_json_sets(sct->signature_hex, jsct, MD_KEY_SIGNATURE, NULL);
             md_json_sets(sct->signature_type, jsct, MD_KEY_SIGNATURE_TYPE, NULL);
             md_json_addj(jsct, json, MD_KEY_SCTS, NULL);

@@ -11,6 +11,8 @@
 #ifndef mod_md_config_int_h
 #define mod_md_config_int_h
 
+#include <stddef.h>
+
 #include <httpd.h>
 #include <http_config.h>
 
@@ -24,9 +26,11 @@ typedef enum {
 } md_loc_t;
 
 /* Offsets of a setting in md_srv_conf_t / md_mod_conf_t, for the generic
- * setter and the completion of MDs. */
-#define SRV_OFF(f)  APR_OFFSETOF(md_srv_conf_t, f)
-#define MOD_OFF(f)  APR_OFFSETOF(md_mod_conf_t, f)
+ * setter and the completion of MDs. offsetof itself: APR_OFFSETOF falls
+ * back to a member access through NULL (undefined behaviour, reported by
+ * UBSan in fuzz_config) where stddef.h came after apr_general.h. */
+#define SRV_OFF(f)  offsetof(md_srv_conf_t, f)
+#define MOD_OFF(f)  offsetof(md_mod_conf_t, f)
 
 /* --- mod_md_config.c ------------------------------------------------------ */
 

@@ -4,7 +4,10 @@
 # Builds the libFuzzer targets test/fuzz/fuzz_*.c with clang and
 # -fsanitize=fuzzer,address,undefined against the core sources (src/md/*.c,
 # compiled directly, no autotools). Output: out/fuzz-build/ in the repository
-# root (or $MD_FUZZ_BUILD), one binary per target. Usage: build.sh [target...]
+# root (or $MD_FUZZ_BUILD), one binary per target. A target whose source
+# names "fuzz-httpd-sources: FILE..." also links those files of src/mod_md/
+# (compiled against httpd's headers; the target stands in for httpd's
+# functions). Usage: build.sh [target...]
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,9 +43,19 @@ ar rcs "$out/libmd-fuzz.a" "${objs[@]}"
 if [ $# -gt 0 ]; then targets=("$@"); else
     targets=(); for f in "$top"/test/fuzz/fuzz_*.c; do targets+=("$(basename "${f%.c}")"); done
 fi
+HTTPD_INCS="-I$top/src/mod_md -I$(apxs -q INCLUDEDIR 2>/dev/null || echo /usr/include/apache2)"
 for t in "${targets[@]}"; do
+    extra=()
+    for f in $(sed -n 's/.*fuzz-httpd-sources://p' "$top/test/fuzz/$t.c"); do
+        obj="$out/obj/httpd-${f%.c}.o"
+        if [ ! -f "$obj" ] || [ -n "$(find "$top/src/mod_md" "$top/src/md" -name '*.[ch]' -newer "$obj" -print -quit)" ]; then
+            # shellcheck disable=SC2086
+            $CC $CFLAGS -fsanitize=fuzzer-no-link $INCS $HTTPD_INCS -c "$top/src/mod_md/$f" -o "$obj"
+        fi
+        extra+=("$obj")
+    done
     # shellcheck disable=SC2086
-    $CC $CFLAGS -fsanitize=fuzzer $DEFS $INCS -I"$top/test/fuzz" "$top/test/fuzz/$t.c" \
-        "$out/libmd-fuzz.a" $LIBS -o "$out/$t"
+    $CC $CFLAGS -fsanitize=fuzzer $DEFS $INCS $HTTPD_INCS -I"$top/test/fuzz" "$top/test/fuzz/$t.c" \
+        "${extra[@]}" "$out/libmd-fuzz.a" $LIBS -o "$out/$t"
     echo "fuzz build: $out/$t"
 done

@@ -3,21 +3,27 @@
 #
 # (Re)writes the seed corpora test/fuzz/corpus/<target>/seed-* from the unit
 # test fixtures and the examples of the interface spec. Files found by
-# fuzzing (crash-*, regression-*) are kept. Run from anywhere.
+# fuzzing (crash-*, regression-*) are kept. Run from anywhere; with target
+# names as arguments only their corpora are written (keys are generated
+# anew on each run, so the others would change for nothing).
 
 import glob
 import json
 import os
 import shutil
 import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(TOP, "test", "unit", "data")
 CA = "https://ca.fuzz"
+ONLY = sys.argv[1:]
 
 
 def seeds(target, items):
+    if ONLY and target not in ONLY:
+        return
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
     for f in glob.glob(os.path.join(d, "seed-*")):
@@ -187,4 +193,163 @@ seeds("fuzz_cmd_argv", [
     "/usr/bin/logger -t mod_md", "'/opt/my scripts/notify' --flag \"a b\" c\\ d",
     "  leading   and trailing  ", "\"unterminated", "a\\", "", "x ''  \"\"",
 ])
+# chain file NUL key file (fuzz_chain_key.c): a self-signed certificate
+# of every key type with its key as mod_md writes it (PKCS#8) and in the
+# traditional forms, a certificate with the test CA's chain, mismatches
+def selfsigned(key):
+    with open("/tmp/md-fuzz-corpus-key.pem", "wb") as f:
+        f.write(key)
+    try:
+        return openssl("req", "-new", "-x509", "-key", "/tmp/md-fuzz-corpus-key.pem",
+                       "-subj", "/CN=fuzz.example", "-days", "30",
+                       "-addext", "subjectAltName=DNS:fuzz.example")
+    finally:
+        os.unlink("/tmp/md-fuzz-corpus-key.pem")
+
+
+ck_keys = {
+    "rsa": openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"),
+    "p256": ec,
+    "p384": openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"),
+    "ed25519": openssl("genpkey", "-algorithm", "ED25519"),
+}
+ck_certs = {name: selfsigned(key) for name, key in ck_keys.items()}
+ck = []
+for name, key in ck_keys.items():
+    ck += [bytes([0]) + ck_certs[name] + b"\0" + key,
+           bytes([0]) + ck_certs[name] + chain + b"\0" + key,
+           bytes([1]) + ck_certs[name] + b"\0" + key]
+ck += [bytes([0]) + ck_certs["rsa"] + b"\0" + openssl("rsa", "-traditional", data=ck_keys["rsa"]),
+       bytes([0]) + ck_certs["p256"] + b"\0" + openssl("ec", data=ec),
+       bytes([0]) + ck_certs["p256"] + b"\0" + openssl("ec", "-conv_form", "compressed",
+                                                        data=ec),
+       bytes([0]) + ck_certs["p384"] + b"\0" + openssl("ec", "-no_public",
+                                                        data=ck_keys["p384"]),
+       bytes([0]) + ck_certs["rsa"] + b"\0" + ck_keys["p256"],
+       bytes([0]) + ck_certs["p256"] + b"\0" + ck_keys["p384"],
+       bytes([0]) + ck_certs["p384"] + b"\0" + ck_keys["ed25519"],
+       bytes([0]) + ck_certs["rsa"] + b"\0" + rsa,
+       bytes([0]) + chain, bytes([0]) + ck_certs["p256"] + b"junk\n" + ck_certs["rsa"]]
+ck += [bytes([0]) + f for f in files("crypto-leaf1.pem", "crypto-small-junk.pem",
+                                     "crypto-large-junk.pem", "status/status-sct.pem")]
+ck += [bytes([0]) + read(os.path.join(DATA, "crypto-leaf1.pem")) + b"\0"
+       + read(os.path.join(DATA, k)) for k in ("crypto-rsa-trad.key", "crypto-ec-trad.key")]
+seeds("fuzz_chain_key", ck)
+
+# md.json NUL job.json NUL certificate NUL ari.json (fuzz_status.c); byte 0
+# picks staged-live, renewal due, watched, error, OCSP data, no job, gaps
+ari_entry = json.dumps({"id": "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", "window": {
+    "start": "Wed, 21 Oct 2026 07:28:00 GMT", "end": "Thu, 22 Oct 2026 07:28:00 GMT"},
+    "explanation": CA + "/why", "renew-at": "Wed, 21 Oct 2026 09:00:00 GMT",
+    "next-poll": "Wed, 21 Oct 2026 13:28:00 GMT"}).encode()
+crl = json.dumps({"status": "revoked", "url": "http://crl.fuzz/ca.crl",
+                  "reason": "keyCompromise"}).encode()
+md_incomplete = dict(md_json, state=1, **{"state-descr": "no certificate yet",
+                                          "eab": {"kid": "k", "hmac": "secret"},
+                                          "proxy": "http://user:pw@proxy.fuzz:3128"})
+md_static = dict(md_json, name="static.example.org", **{
+    "cert-files": ["/etc/ssl/a.pem"], "pkey-files": ["/etc/ssl/a.key"]})
+st_md = [json.dumps(m).encode() for m in (md_json, md_incomplete, md_static)]
+st_md += files("store_v1/domains/*/md.json")
+st_jobs = [json.dumps(job_json).encode()] + files("status/job-*.json")
+st_certs = files("status/status-*.pem", "crypto-chain.pem")
+st = []
+for i, m in enumerate(st_md):
+    for j, job in enumerate(st_jobs):
+        cert = st_certs[(i + j) % len(st_certs)]
+        st.append(bytes([(i * 5 + j * 3) % 128]) + m + b"\0" + job + b"\0" + cert + b"\0"
+                  + (ari_entry if j % 2 else crl))
+st += [bytes([0x10]) + st_md[0] + b"\0\0" + st_certs[0], bytes([0]) + st_md[0],
+       bytes([0x7f]) + st_md[1] + b"\0{}\0\0{}"]
+seeds("fuzz_status", st)
+
+# configuration files for the real directive handlers (fuzz_config.c);
+# byte 0: 1 config test, 2 DUMP_ define, 4 no md_config_check
+conf_global = """MDCertificateAuthority https://acme.example.org/dir letsencrypt
+MDCertificateAgreement accepted
+MDCAChallenges http-01 tls-alpn-01 dns-01
+MDCertificateProtocol ACME
+MDContactEmail admin@example.org
+MDRenewMode auto
+MDActivation live
+MDPortMap http:80 https:8443
+MDPrivateKeys RSA 3072 secp384r1 Ed25519
+MDHttpProxy http://user:pw@proxy.example:3128
+MDStoreDir md-store
+MDStoreGroup www-data
+MDRenewWindow 33%
+MDRequireHttps permanent
+MDNotifyCmd /usr/bin/logger -t "md notify"
+MDMessageCmd '/opt/my scripts/msg' a\\ b
+MDBaseServer on
+MDChallengeDns01 /usr/local/bin/dns01.sh
+MDChallengeDns01Version 2
+MDServerStatus on
+MDCertificateStatus off
+MDWarnWindow 10d
+MDStapling on
+MDStapleOthers off
+MDStaplingKeepResponse 7d
+MDStaplingRenewWindow 12h
+MDCRLCheck auto
+MDCertificateCheck crt.sh https://crt.sh?q=
+MDActivationDelay 1h
+MDCACertificateFile /etc/ssl/certs/ca-certificates.crt
+MDExternalAccountBinding kid-1 aGVsbG8td29ybGQtaG1hYy1rZXktMDEyMzQ1Njc4OQ
+MDRetryDelay 5s
+MDRetryFailover 13
+MDStoreLocks on
+MDMatchNames servernames
+MDInitialDelay 90s
+MDCheckInterval 12h
+MDProfile tlsserver
+MDProfileMandatory on
+MDRenewViaARI off
+MDomain example.org www.example.org auto
+"""
+conf_sections = """MDomain a.example.org
+<MDomainSet b.example.org c.example.org manual>
+  MDMember d.example.org
+  MDMembers auto
+  MDCertificateAuthority LetsEncrypt-Test
+  MDPrivateKeys secp256r1 rsa2048
+  MDRenewMode always
+  MDMustStaple on
+  MDCertificateFile /etc/ssl/b.pem
+  MDCertificateKeyFile b.key
+  MDExternalAccountBinding none
+  MDProfile classic
+</MDomainSet>
+<MDomain *.e.example.org 192.0.2.7 [2001:db8::1]>
+  MDCAChallenges dns-01
+</MDomain>
+<Directory /var/www>
+  MDRequireHttps temporary
+  MDStapling on
+</Directory>
+<Files x>
+  MDRenewWindow 10%
+</Files>
+MDMember outside.example.org
+"""
+conf_bad = """MDomain
+<MDomain>
+</MDomain>
+MDRenewWindow 101%
+MDPortMap 80:99999 443:-
+MDPrivateKeys RSA 1024 foo
+MDCertificateAuthority ht!tp://x
+MDRetryFailover -1
+MDCertificateCheck onlyname
+MDDriveMode sometimes
+MDExternalAccountBinding /nonexistent/eab.json
+MDomain a.example.org b.example.org
+MDomain b.example.org
+MDStoreDir ""
+MDStoreGroup no-such-group-here
+MDStoreGroup #99999
+"""
+seeds("fuzz_config", [bytes([f]) + c.encode() for c in (conf_global, conf_sections, conf_bad)
+                      for f in (0, 1, 2, 4)])
+
 print("corpus: seeds written to", os.path.join(HERE, "corpus"))

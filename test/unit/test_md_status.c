@@ -1098,6 +1098,33 @@ START_TEST(status_cert_status_scts)
 }
 END_TEST
 
+/* An SCT timestamp is ms in a uint64: one past year 9999 (the largest, as a
+ * fuzzed certificate had) is no date and is not shown, instead of
+ * overflowing apr_time_t (UB) and printing a date before 1970. */
+START_TEST(status_cert_status_scts_far)
+{
+    apr_pool_t *p = md_test_pool;
+    md_status_input_t *in = input_test6();
+    const md_cert_facts_t *facts = load_facts("status-sct-far.pem");
+
+    ck_assert_int_eq(2, facts->scts->nelts);
+    ck_assert(0 == APR_ARRAY_IDX(facts->scts, 0, const md_sct_t *)->timestamp);
+    ck_assert(apr_time_from_sec(253402300799) + 999000
+              == APR_ARRAY_IDX(facts->scts, 1, const md_sct_t *)->timestamp);
+    slot_add(in->staged, "secp384r1", "status-sct-far.pem");
+    ck_assert_str_eq("[{\"logid\":\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\","
+                     "\"signature\":\"3006020101020102\","
+                     "\"signature-type\":\"ecdsa-with-SHA256\"},"
+                     "{\"logid\":\"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\","
+                     "\"signed\":\"Fri, 31 Dec 9999 23:59:59 GMT\","
+                     "\"signature\":\"2222222222222222\","
+                     "\"signature-type\":\"ecdsa-with-SHA256\"}]",
+                     md_json_writep(md_json_getcj(p, md_status_cert_status_json(in, p),
+                                                  "renewal", "scts", NULL), p,
+                                    MD_JSON_FMT_COMPACT));
+}
+END_TEST
+
 static md_status_input_t *input_static(void)
 {
     apr_pool_t *p = md_test_pool;
@@ -1543,6 +1570,7 @@ Suite *md_test_status_suite(void)
     tcase_add_test(tc, status_cert_status);
     tcase_add_test(tc, status_cert_status_static);
     tcase_add_test(tc, status_cert_status_scts);
+    tcase_add_test(tc, status_cert_status_scts_far);
     tcase_add_test(tc, status_ocsp_member);
     tcase_add_test(tc, status_stapling_json);
     tcase_add_test(tc, status_server_auto);
