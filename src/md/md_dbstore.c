@@ -33,6 +33,14 @@ int md_dbstore_lease_may_take(const md_dbstore_lease_t *cur, const char *holder,
     return holder && !strcmp(cur->holder, holder);
 }
 
+int md_dbstore_lease_extend_due(apr_time_t last, apr_interval_time_t lease_time,
+                                apr_time_t now)
+{
+    /* a third of the lease: two extensions may fail (a slow database)
+     * before the lease runs out under a renewal that makes progress */
+    return now < last || now - last >= lease_time / 3;
+}
+
 int md_dbstore_set_is_newer(apr_time_t db_until, apr_time_t local_until, apr_time_t now)
 {
     return db_until > now && db_until > local_until;
@@ -99,7 +107,7 @@ apr_status_t md_dbstore_decode(md_store_t *store, md_store_group_t group,
  * are seconds since the epoch on the database's clock. */
 typedef enum {
     Q_ROWS, Q_ROW, Q_DROP, Q_PUT, Q_NAMES, Q_LEASE_INIT, Q_LEASE_GET, Q_LEASE_SET,
-    Q_LEASE_FREE, Q_COUNT
+    Q_LEASE_FREE, Q_LEASE_EXTEND, Q_COUNT
 } query_id;
 
 static const char *const QUERIES[Q_COUNT] = {
@@ -116,6 +124,8 @@ static const char *const QUERIES[Q_COUNT] = {
     "UPDATE md_lease SET holder = %s, token = %s, "
     "expires = extract(epoch FROM clock_timestamp())::bigint + %s WHERE name = %s",
     "UPDATE md_lease SET expires = 0 WHERE name = %s AND token = %s",
+    "UPDATE md_lease SET expires = extract(epoch FROM clock_timestamp())::bigint + %s "
+    "WHERE name = %s AND token = %s",
 };
 
 static const char *const SCHEMA[] = {
@@ -156,6 +166,10 @@ static void disconnect(md_dbstore_t *db)
         apr_pool_destroy(db->cpool);
         db->cpool = NULL;
     }
+    /* the statements lived in the connection's pool, and apr_dbd_prepare
+     * fills a statement it is given instead of making one: a reconnect
+     * after the database went away wrote into freed memory */
+    memset(db->stmt, 0, sizeof(db->stmt));
 }
 
 static apr_status_t db_cleanup(void *data)
@@ -320,8 +334,10 @@ static int collect_aspect(void *baton, const char *name, const char *aspect,
     apr_size_t len = strlen(aspect);
 
     (void)name; (void)vtype; (void)value; (void)ptemp;
-    /* half-written files of a save in progress are not values */
-    if (len < 4 || strcmp(aspect + len - 4, ".tmp")) {
+    /* half-written files of a save in progress are not values, the node's
+     * own marker is none either */
+    if ((len < 4 || strcmp(aspect + len - 4, ".tmp"))
+        && strcmp(aspect, MD_DBSTORE_FN_UNPUBLISHED)) {
         APR_ARRAY_PUSH(ctx->aspects, const char *) = apr_pstrdup(ctx->aspects->pool,
                                                                  aspect);
     }
@@ -638,6 +654,29 @@ apr_status_t md_dbstore_lease_release(md_dbstore_t *db, const char *name,
             rv = query_failed(db, "releasing a lease", err, p);
         }
     }
+    apr_thread_mutex_unlock(db->mutex);
+    return rv;
+}
+
+apr_status_t md_dbstore_lease_extend(md_dbstore_t *db, const char *name,
+                                     apr_int64_t token, apr_pool_t *p)
+{
+    const char *secs;
+    apr_status_t rv;
+    int n = 0, err;
+
+    rv = lock_connected(db);
+    if (APR_SUCCESS != rv) goto leave;
+    secs = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)apr_time_sec(db->lease_time));
+    err = apr_dbd_pvquery(db->driver, p, db->handle, &n, db->stmt[Q_LEASE_EXTEND], secs,
+                          name, apr_psprintf(p, "%" APR_INT64_T_FMT, token));
+    if (err) {
+        rv = query_failed(db, "extending a lease", err, p);
+        goto leave;
+    }
+    /* no row with the token: another node took the lease over */
+    rv = (n > 0) ? APR_SUCCESS : APR_EACCES;
+leave:
     apr_thread_mutex_unlock(db->mutex);
     return rv;
 }

@@ -20,6 +20,11 @@ struct md_json_t;
 
 typedef struct md_dbstore_t md_dbstore_t;
 
+/* A staging aspect that stays with the node, never copied to the database
+ * (md_dbstore_push skips it): marks a set the node renewed that the
+ * database did not take, to be published later. */
+#define MD_DBSTORE_FN_UNPUBLISHED   "cluster-unpublished"
+
 /* A lease row as read from the database (holder NULL: no row). */
 typedef struct {
     const char *holder;
@@ -31,6 +36,11 @@ typedef struct {
  * or holder has it already. Pure. */
 int md_dbstore_lease_may_take(const md_dbstore_lease_t *cur, const char *holder,
                               apr_time_t now);
+
+/* 1 if a renewal holding a lease of lease_time, last taken or extended
+ * at last, should extend it at now (a third of it has passed). Pure. */
+int md_dbstore_lease_extend_due(apr_time_t last, apr_interval_time_t lease_time,
+                                apr_time_t now);
 
 /* 1 if a staged set in the database whose certificate is valid until
  * db_until should replace what the node has (valid until local_until, 0:
@@ -102,6 +112,12 @@ apr_status_t md_dbstore_lease_take(apr_int64_t *ptoken, md_dbstore_lease_t *poth
 /* Gives the lease back if it still has token. */
 apr_status_t md_dbstore_lease_release(md_dbstore_t *db, const char *name,
                                       apr_int64_t token, apr_pool_t *p);
+
+/* Extends the lease of name by the lease time (from now, on the database's
+ * clock) if it still has token: APR_EACCES when another node took it over,
+ * other errors when the database cannot be reached. */
+apr_status_t md_dbstore_lease_extend(md_dbstore_t *db, const char *name,
+                                     apr_int64_t token, apr_pool_t *p);
 
 /* What md-status shows: driver, connected, the last error and when it
  * happened (never the params). */

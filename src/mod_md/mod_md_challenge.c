@@ -194,18 +194,32 @@ static const char *md_protocol_get(const conn_rec *c)
     return ctx ? ctx->protocol : NULL;
 }
 
-/* Reads the certificate and key of one challenge file name (the cert's
- * name; the key's is derived) from the store. 1 when both were read. */
-static int alpn_read_pair(md_store_t *store, const char *host, const char *cert_name,
-                          const char **pcert_pem, const char **pkey_pem, apr_pool_t *p)
+/* The key file name of a challenge certificate file name, NULL when it is
+ * none. */
+static const char *alpn_key_name(const char *cert_name, apr_pool_t *p)
 {
     apr_size_t prefix = sizeof(MD_FN_TLSALPN01_CERT) - sizeof(".pem");
-    const char *key_name;
 
-    if (strncmp(cert_name, MD_FN_TLSALPN01_CERT, prefix)) return 0;
-    key_name = apr_psprintf(p, "%.*s%s", (int)(sizeof(MD_FN_TLSALPN01_PKEY)
-                                               - sizeof(".pem")),
-                            MD_FN_TLSALPN01_PKEY, cert_name + prefix);
+    if (strncmp(cert_name, MD_FN_TLSALPN01_CERT, prefix)) return NULL;
+    return apr_psprintf(p, "%.*s%s", (int)(sizeof(MD_FN_TLSALPN01_PKEY) - sizeof(".pem")),
+                        MD_FN_TLSALPN01_PKEY, cert_name + prefix);
+}
+
+/* Reads the certificate and key of one challenge file name (the cert's
+ * name; the key's is derived) from the store, or with from_db from the
+ * cluster store (MDStoreDB: set up by another node). 1 when both were
+ * read. */
+static int alpn_read_pair(md_store_t *store, int from_db, const char *host,
+                          const char *cert_name, const char **pcert_pem,
+                          const char **pkey_pem, apr_pool_t *p)
+{
+    const char *key_name = alpn_key_name(cert_name, p);
+
+    if (!key_name) return 0;
+    if (from_db) {
+        return APR_SUCCESS == md_db_challenge_get(pcert_pem, host, cert_name, p)
+               && APR_SUCCESS == md_db_challenge_get(pkey_pem, host, key_name, p);
+    }
     return APR_SUCCESS == md_store_load(store, MD_SG_CHALLENGES, host, cert_name,
                                         MD_SV_TEXT, (void **)pcert_pem, p)
            && APR_SUCCESS == md_store_load(store, MD_SG_CHALLENGES, host, key_name,
@@ -260,7 +274,7 @@ static int md_answer_challenge(conn_rec *c, const char *servername,
     md_mod_rt_t *rt = md_mod_rt_get();
     apr_array_header_t *names;
     const char *host;
-    int i;
+    int i, from_db;
 
     if (!rt || !rt->store || !servername || !md_protocol_get(c)
         || !md_dns_is_name(servername, 0, 0)) {
@@ -273,17 +287,16 @@ static int md_answer_challenge(conn_rec *c, const char *servername,
         host = servername;
     }
     names = alpn_candidates(rt->store, host, c->pool);
-    for (i = 0; i < names->nelts; ++i) {
-        if (alpn_read_pair(rt->store, host, APR_ARRAY_IDX(names, i, const char *),
-                           pcert_pem, pkey_pem, c->pool)) {
-            return OK;
+    /* the node's own challenges first, then those of another cluster node
+     * (MDStoreDB), in the same order of key types */
+    for (from_db = 0; from_db < 2; ++from_db) {
+        for (i = 0; i < names->nelts; ++i) {
+            if (alpn_read_pair(rt->store, from_db, host,
+                               APR_ARRAY_IDX(names, i, const char *), pcert_pem,
+                               pkey_pem, c->pool)) {
+                return OK;
+            }
         }
-    }
-    if (APR_SUCCESS == md_db_challenge_get(pcert_pem, servername, MD_FN_TLSALPN01_CERT,
-                                           c->pool)
-        && APR_SUCCESS == md_db_challenge_get(pkey_pem, servername, MD_FN_TLSALPN01_PKEY,
-                                              c->pool)) {
-        return OK;      /* set up by another cluster node (MDStoreDB) */
     }
     ap_log_cerror(APLOG_MARK, APLOG_INFO, 0, c, APLOGNO(10080)
                   "%s: unknown tls-alpn-01 challenge host", servername);

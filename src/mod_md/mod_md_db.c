@@ -330,8 +330,10 @@ static apr_status_t publish(const md_renew_opts_t *opts, const md_t *md,
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "AH10850: %s: renewed, but "
-                      "the cluster store did not take the set: other nodes will order "
-                      "their own", md->name);
+                      "the cluster store did not take the set: it is offered again at "
+                      "the next runs while it is staged here", md->name);
+        md_store_save(opts->store, p, MD_SG_STAGING, md->name, MD_DBSTORE_FN_UNPUBLISHED,
+                      MD_SV_TEXT, (void *)"the cluster store did not take this set\n", 0);
     }
     return APR_SUCCESS;
 }
@@ -373,6 +375,70 @@ static void drop_challenges(const md_t *md, apr_pool_t *p)
     }
 }
 
+/* A renewal keeps its lease while it makes progress: at each change of its
+ * result (a step of the order) the lease is extended when a third of it
+ * has passed, as long as it still has the token. A renewal that hangs
+ * stops extending and is taken over. */
+typedef struct {
+    md_result_change_cb *inner_cb;      /* the job's observer, called after */
+    void *inner_data;
+    const char *name;
+    apr_int64_t token;
+    apr_time_t last;                    /* taken or last extended */
+    int lost;
+    apr_pool_t *p;
+} lease_watch_t;
+
+static void lease_heartbeat(md_result_t *result, void *baton)
+{
+    lease_watch_t *w = baton;
+    apr_time_t now = apr_time_now();
+    apr_pool_t *ptemp;
+    apr_status_t rv;
+
+    if (!w->lost && md_dbstore_lease_extend_due(w->last, db_conf->lease_time, now)
+        && APR_SUCCESS == apr_pool_create(&ptemp, w->p)) {
+        rv = md_dbstore_lease_extend(the_db, w->name, w->token, ptemp);
+        if (APR_SUCCESS == rv) {
+            w->last = now;
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, "AH10854: %s: renewal "
+                          "lease extended (token %" APR_INT64_T_FMT ")", w->name,
+                          w->token);
+        }
+        else if (APR_STATUS_IS_EACCES(rv)) {
+            /* the fencing token refuses the result: nothing more to keep */
+            w->lost = 1;
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ptemp, "AH10855: %s: another "
+                          "node took the renewal lease over during the renewal",
+                          w->name);
+        }
+        apr_pool_destroy(ptemp);
+    }
+    if (w->inner_cb) {
+        w->inner_cb(result, w->inner_data);
+    }
+}
+
+/* The inner drive under the lease with token, kept alive meanwhile. */
+static apr_status_t drive_leased(const md_renew_opts_t *iopts, md_t *md, md_job_t *job,
+                                 md_result_t *result, apr_int64_t token, apr_pool_t *p)
+{
+    lease_watch_t w;
+    apr_status_t rv;
+
+    w.inner_cb = result->on_change;
+    w.inner_data = result->on_change_data;
+    w.name = md->name;
+    w.token = token;
+    w.last = apr_time_now();
+    w.lost = 0;
+    w.p = p;
+    md_result_on_change(result, lease_heartbeat, &w);
+    rv = iopts->drive(iopts, md, job, result, p);
+    md_result_on_change(result, w.inner_cb, w.inner_data);
+    return rv;
+}
+
 static apr_status_t db_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *job,
                              md_result_t *result, apr_pool_t *p)
 {
@@ -397,7 +463,7 @@ static apr_status_t db_drive(const md_renew_opts_t *opts, md_t *md, md_job_t *jo
         rv = APR_SUCCESS;
     }
     else {
-        rv = inner->drive(&iopts, md, job, result, p);
+        rv = drive_leased(&iopts, md, job, result, token, p);
         if (APR_SUCCESS == rv) {
             rv = publish(opts, md, token, result, p);
         }
@@ -417,6 +483,78 @@ void md_db_drive_wrap(md_renew_opts_t *opts, apr_pool_t *p)
     inner->baton = opts->drive_baton;
     opts->drive = db_drive;
     opts->drive_baton = inner;
+}
+
+/* Until when the certificate staged here is valid (0: none). */
+static apr_time_t local_staged_until(md_store_t *store, const md_t *md, apr_pool_t *p)
+{
+    const md_pkey_spec_t *spec = md_pkeys_spec_get(md->pks, 0);
+    apr_array_header_t *chain;
+
+    if (APR_SUCCESS != md_store_load(store, MD_SG_STAGING, md->name,
+                                     md_chain_filename(spec, p), MD_SV_CHAIN,
+                                     (void **)&chain, p)
+        || chain->nelts < 1) {
+        return 0;
+    }
+    return md_cert_get_not_after(APR_ARRAY_IDX(chain, 0, md_cert_t *));
+}
+
+/* One unpublished set: 1 when it is settled (published, or the database
+ * has a set as new), 0 when it is to be tried again. */
+static int publish_one(const md_renew_opts_t *opts, const md_t *md, apr_time_t now,
+                       apr_pool_t *p)
+{
+    md_dbstore_lease_t other;
+    apr_time_t from, until, db_until;
+    apr_int64_t token;
+    apr_status_t rv;
+
+    if (APR_SUCCESS != md_dbstore_connect(the_db, 0)) return 0;
+    until = local_staged_until(opts->store, md, p);
+    db_until = db_staged_until(&from, md, p);
+    if (!md_dbstore_set_is_newer(until, db_until, now)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10857: %s: the cluster store "
+                      "has a set as new as the one staged here, not publishing it",
+                      md->name);
+        md_store_remove(opts->store, MD_SG_STAGING, md->name, MD_DBSTORE_FN_UNPUBLISHED,
+                        p, 1);
+        return 1;
+    }
+    /* under the lease, as a renewal: no node writes its set meanwhile */
+    rv = md_dbstore_lease_take(&token, &other, the_db, md->name, p);
+    if (APR_SUCCESS != rv) return 0;
+    rv = md_dbstore_push(the_db, opts->store, MD_SG_STAGING, md->name, md->name, token, p);
+    md_dbstore_lease_release(the_db, md->name, token, p);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "AH10858: %s: the staged set is "
+                      "still not in the cluster store", md->name);
+        return 0;
+    }
+    md_store_remove(opts->store, MD_SG_STAGING, md->name, MD_DBSTORE_FN_UNPUBLISHED, p, 1);
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10856: %s: the set renewed here is "
+                  "now in the cluster store", md->name);
+    return 1;
+}
+
+apr_time_t md_db_publish_pending(const md_renew_opts_t *opts, apr_array_header_t *mds,
+                                 apr_pool_t *p)
+{
+    apr_time_t now = apr_time_now();
+    int i, pending = 0;
+    md_t *md;
+
+    if (!the_db) return 0;
+    for (i = 0; i < mds->nelts; ++i) {
+        md = APR_ARRAY_IDX(mds, i, md_t *);
+        if (md_store_exists(opts->store, MD_SG_STAGING, md->name,
+                            MD_DBSTORE_FN_UNPUBLISHED, p)
+            && !publish_one(opts, md, now, p)) {
+            pending = 1;
+        }
+    }
+    return pending ? now + (opts->retry_delay > 0 ? opts->retry_delay
+                                                  : apr_time_from_sec(5)) : 0;
 }
 
 /* --- challenges ---------------------------------------------------------------------------- */

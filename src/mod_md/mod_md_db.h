@@ -20,6 +20,13 @@ void md_db_register_hooks(apr_pool_t *p);
  * the staged set to the database under the lease's fencing token. */
 void md_db_drive_wrap(struct md_renew_opts_t *opts, apr_pool_t *p);
 
+/* Offers again to the database the staged sets of mds (md_t*) that this
+ * node renewed and the database did not take then (AH10850), unless it
+ * has as new a set by now. Returns when to try again (0: nothing left).
+ * Without MDStoreDB nothing. */
+apr_time_t md_db_publish_pending(const struct md_renew_opts_t *opts,
+                                 apr_array_header_t *mds, apr_pool_t *p);
+
 /* Shares challenges/<domain> with the other nodes (called once a
  * challenge is set up). Without MDStoreDB nothing. */
 void md_db_challenge_setup(const char *domain, apr_pool_t *p);

@@ -106,6 +106,7 @@ static void renew_state(void *baton, int starting)
 static apr_status_t renew_run(void *baton, apr_interval_time_t *pwait, apr_pool_t *ptemp)
 {
     md_drive_ctx *dctx = baton;
+    apr_time_t publish_at;
     apr_status_t rv;
 
     if (!dctx->started && dctx->initial_delay > 0) {
@@ -133,6 +134,10 @@ static apr_status_t renew_run(void *baton, apr_interval_time_t *pwait, apr_pool_
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, dctx->s, APLOGNO(10603)
                      "processing %s: %s", "all", "renewal run failed");
+    }
+    publish_at = md_db_publish_pending(&dctx->opts, dctx->mds, ptemp);
+    if (publish_at > 0 && (!dctx->next_run || publish_at < dctx->next_run)) {
+        dctx->next_run = publish_at;
     }
     *pwait = dctx->next_run - apr_time_now();
     return APR_SUCCESS;

@@ -124,10 +124,11 @@ class AcmeEnv:
     def notify_script(self):
         return self._script("notify.py", argv_logger(self.notify_log))
 
-    def dns_script(self, sleep_file=None):
+    def dns_script(self, sleep_file=None, setup_secs=0):
         """A MDChallengeDns01 program: setup <domain> <token> adds the TXT record
         at challtestsrv, teardown <domain> [token] clears it; argv is logged.
-        While sleep_file exists, setup waits (to kill the server mid-order)."""
+        While sleep_file exists, setup waits (to kill the server mid-order);
+        each setup takes setup_secs at least (a slow DNS provider)."""
         return self._script("dns01.py", (
             "import json, os, sys, time, urllib.request\n"
             "MGMT = %r\n"
@@ -144,12 +145,13 @@ class AcmeEnv:
             "        time.sleep(0.2)\n"
             "host = '_acme-challenge.%%s.' %% args[1]\n"
             "if args[0] == 'setup':\n"
+            "    time.sleep(%r)\n"
             "    post('/set-txt', {'host': host, 'value': args[2]})\n"
             "elif args[0] == 'teardown':\n"
             "    post('/clear-txt', {'host': host})\n"
             "else:\n"
             "    sys.exit(2)\n"
-        ) % (self.peb.cts_mgmt_url(), sleep_file or "", self.dns_log))
+        ) % (self.peb.cts_mgmt_url(), sleep_file or "", self.dns_log, setup_secs))
 
     @staticmethod
     def read_argv_log(path):

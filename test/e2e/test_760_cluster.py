@@ -127,8 +127,10 @@ class Cluster:
             self.peb = self.pebble_factory(**kw)
         return self.peb
 
-    def node(self, name):
-        n = AcmeEnv(self.env_factory, self._pebble)
+    def node(self, name, pebble_env=None):
+        """A node; pebble_env applies when this node starts pebble (the
+        first one)."""
+        n = AcmeEnv(self.env_factory, self._pebble, pebble_env=pebble_env)
         n.name = name
         if not self.key_file:
             self.key_file = os.path.join(os.path.dirname(n.env.root),
@@ -228,6 +230,26 @@ def test_760_tls_alpn_answered_by_other_node(cluster):
     b.start()
     a.start()
     a.wait_staged(name)
+    assert not b.exists("challenges", name)
+    assert issued_count(cluster.peb) == 1
+
+
+def test_760_tls_alpn_ec_only_answered_by_other_node(cluster):
+    """tls-alpn-01 for an MD with a P-256 key only: node B answers with the
+    challenge certificate of the MD's key type from the database (there is
+    no RSA one), as it would answer its own."""
+    name = "alpn-ec.mdspec.org"
+    b = cluster.node("B")       # first: pebble validates at B
+    a = cluster.node("A")
+    alpn = "h2 http/1.1 acme-tls/1"
+    keys = "MDPrivateKeys secp256r1"
+    b.write(["<MDomain %s>" % name, keys, "</MDomain>", "MDRenewMode manual",
+             cluster.db_line(b)], vhosts=[[name]], protocols=alpn)
+    a.write(["<MDomain %s>" % name, keys, "</MDomain>", "MDCAChallenges tls-alpn-01",
+             cluster.db_line(a)], vhosts=[[name]], protocols=alpn)
+    b.start()
+    a.start()
+    a.wait_staged(name, specs=("secp256r1",))
     assert not b.exists("challenges", name)
     assert issued_count(cluster.peb) == 1
 
@@ -561,7 +583,9 @@ def test_760_account_goes_with_the_set(cluster):
 
 def test_760_db_stopped_during_renewal(cluster):
     """The database goes away while node A renews: the renewal finishes and
-    A keeps its staged set (AH10850: the other nodes order their own)."""
+    A keeps its staged set (AH10850). When the database is back, the next
+    watchdog runs hand the set to it (AH10856) and node B takes it instead
+    of ordering."""
     name = "gone.mdspec.org"
     a = cluster.node("A")
     hold = os.path.join(a.out_dir, "hold")
@@ -578,6 +602,22 @@ def test_760_db_stopped_during_renewal(cluster):
     a.wait_staged(name, timeout=60)
     wait_until(lambda: any("AH10850" in line for line in a.env.log_lines()), 10,
                what="AH10850")
+    assert a.exists("staging", name, "cluster-unpublished")
+    assert issued_count(cluster.peb) == 1
+    cluster.pg.start()
+    wait_until(lambda: any("AH10856" in line for line in a.env.log_lines()), 30,
+               what="the set published (AH10856)")
+    assert not a.exists("staging", name, "cluster-unpublished")
+    aspects = cluster.pg.sql("SELECT aspect FROM md_value WHERE grp = 'staging' AND "
+                             "name = '%s'" % name).split()
+    assert chain_file() in aspects and "cluster-unpublished" not in aspects
+    b = cluster.node("B")
+    b.write(["MDomain %s" % name, "MDCAChallenges dns-01",
+             "MDChallengeDns01 %s" % b.dns_script(), cluster.db_line(b)],
+            vhosts=[[name]])
+    b.start()
+    b.wait_staged(name)
+    assert any("AH10848" in line for line in b.env.log_lines())
     assert issued_count(cluster.peb) == 1
 
 
@@ -596,3 +636,63 @@ def test_760_set_for_other_names_not_taken(cluster):
     b.wait_staged(name)
     assert not any("AH10848" in line for line in b.env.log_lines())
     assert issued_count(cluster.peb) == 2
+
+
+def test_760_lease_extended_while_renewing(cluster):
+    """Node A's renewal takes longer than its lease (each of four dns-01
+    setups takes 2 s, the lease is 6 s) but makes progress: A extends the
+    lease at its steps (AH10854), so node B, started meanwhile, never takes
+    it over and orders nothing: it takes A's set."""
+    names = ["ext.mdspec.org"] + ["w%d.ext.mdspec.org" % i for i in range(3)]
+    a = cluster.node("A")
+    b = cluster.node("B")
+    for n, script in ((a, a.dns_script(setup_secs=2)), (b, b.dns_script())):
+        n.write(["MDomain %s" % " ".join(names), "MDCAChallenges dns-01",
+                 "MDChallengeDns01 %s" % script, cluster.db_line(n, lease="6s")],
+                vhosts=[names])
+    a.start()
+    wait_until(lambda: _lease_holder(cluster.pg, names[0]).startswith("A/")
+               and os.path.exists(a.dns_log), 30, what="A holding the lease in setup")
+    b.start()
+    a.wait_staged(names[0], timeout=60)
+    b.wait_staged(names[0], timeout=30)
+    a_log = "\n".join(a.env.log_lines())
+    assert "AH10854" in a_log and "AH10849" not in a_log
+    assert any("AH10848" in line for line in b.env.log_lines())
+    assert issued_count(cluster.peb) == 1
+
+
+def test_760_three_nodes_one_round(cluster):
+    """Scale: three nodes with the same 20 MDs, all due for renewal, started
+    at once. One renewal round issues each certificate exactly once across
+    the nodes, and every node ends up with every set staged."""
+    from test_740_live import put_due_cert
+    names = ["n%02d.round.mdspec.org" % i for i in range(20)]
+    nodes = [cluster.node("A", pebble_env={"PEBBLE_VA_ALWAYS_VALID": "1",
+                                           "PEBBLE_VA_NOSLEEP": "1"}),
+             cluster.node("B"), cluster.node("C")]
+    for n in nodes:
+        for name in names:
+            put_due_cert(n, name, [name])
+        n.write(["MDomain %s" % name for name in names] + [cluster.db_line(n)],
+                vhosts=[[name] for name in names])
+    started = time.time()
+    for n in nodes:
+        n.start()
+    for n in nodes:
+        for name in names:
+            n.wait_staged(name, timeout=max(10, 90 - (time.time() - started)))
+    assert issued_count(cluster.peb) == len(names)
+    ordered = taken = 0
+    for n in nodes:
+        log = n.env.log_lines()
+        taken += sum(1 for line in log if "AH10848" in line)
+        ordered += len([name for name in names
+                        if not any("AH10848" in line and name in line for line in log)])
+    assert ordered == len(names) and taken == 2 * len(names), (ordered, taken)
+    for name in names:
+        chains = set()
+        for n in nodes:
+            with open(n.path("staging", name, chain_file())) as f:
+                chains.add(f.read())
+        assert len(chains) == 1, name

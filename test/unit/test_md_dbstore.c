@@ -59,6 +59,18 @@ START_TEST(test_set_is_newer)
 }
 END_TEST
 
+START_TEST(test_lease_extend_due)
+{
+    /* a third of a 60 s lease: every 20 s of a renewal that makes progress */
+    ck_assert(!md_dbstore_lease_extend_due(SEC(100), SEC(60), SEC(100)));
+    ck_assert(!md_dbstore_lease_extend_due(SEC(100), SEC(60), SEC(119)));
+    ck_assert(md_dbstore_lease_extend_due(SEC(100), SEC(60), SEC(120)));
+    ck_assert(md_dbstore_lease_extend_due(SEC(100), SEC(60), SEC(500)));
+    /* a clock that went back: extend rather than trust the difference */
+    ck_assert(md_dbstore_lease_extend_due(SEC(100), SEC(60), SEC(50)));
+}
+END_TEST
+
 static const struct {
     const char *aspect;
     int key;
@@ -165,6 +177,7 @@ Suite *md_test_dbstore_suite(void)
     tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
     tcase_add_loop_test(tc, test_lease_may_take, 0, N(lease_cases));
     tcase_add_test(tc, test_set_is_newer);
+    tcase_add_test(tc, test_lease_extend_due);
     tcase_add_loop_test(tc, test_aspect_is_key, 0, N(key_cases));
     tcase_add_test(tc, test_key_roundtrip);
     tcase_add_test(tc, test_text_roundtrip);
