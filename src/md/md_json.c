@@ -130,6 +130,14 @@ static apr_status_t jselect_set_new(json_t *value, md_json_t *json, va_list ap)
     return json_object_set_new(parent, key, value) ? APR_EINVAL : APR_SUCCESS;
 }
 
+/* rv = set value (reference taken over) at the variadic key path following json */
+#define JSET_NEW(rv, value, json) do {                  \
+        va_list ap_;                                    \
+        va_start(ap_, json);                            \
+        rv = jselect_set_new(value, json, ap_);         \
+        va_end(ap_);                                    \
+    } while (0)
+
 md_json_type_t md_json_type(const md_json_t *json)
 {
     switch (json_typeof(json->j)) {
@@ -278,44 +286,32 @@ apr_status_t md_json_getsa(apr_array_header_t *a, const md_json_t *json, ...)
 apr_status_t md_json_sets(const char *value, md_json_t *json, ...)
 {
     apr_status_t rv;
-    va_list ap;
 
-    va_start(ap, json);
-    rv = jselect_set_new(value ? json_string(value) : json_null(), json, ap);
-    va_end(ap);
+    JSET_NEW(rv, value ? json_string(value) : json_null(), json);
     return rv;
 }
 
 apr_status_t md_json_setl(long value, md_json_t *json, ...)
 {
     apr_status_t rv;
-    va_list ap;
 
-    va_start(ap, json);
-    rv = jselect_set_new(json_integer(value), json, ap);
-    va_end(ap);
+    JSET_NEW(rv, json_integer(value), json);
     return rv;
 }
 
 apr_status_t md_json_setn(double value, md_json_t *json, ...)
 {
     apr_status_t rv;
-    va_list ap;
 
-    va_start(ap, json);
-    rv = jselect_set_new(json_real(value), json, ap);
-    va_end(ap);
+    JSET_NEW(rv, json_real(value), json);
     return rv;
 }
 
 apr_status_t md_json_setb(int value, md_json_t *json, ...)
 {
     apr_status_t rv;
-    va_list ap;
 
-    va_start(ap, json);
-    rv = jselect_set_new(json_boolean(value), json, ap);
-    va_end(ap);
+    JSET_NEW(rv, json_boolean(value), json);
     return rv;
 }
 
@@ -323,23 +319,17 @@ apr_status_t md_json_set_time(apr_time_t value, md_json_t *json, ...)
 {
     char ts[APR_RFC822_DATE_LEN];
     apr_status_t rv;
-    va_list ap;
 
     apr_rfc822_date(ts, value);
-    va_start(ap, json);
-    rv = jselect_set_new(json_string(ts), json, ap);
-    va_end(ap);
+    JSET_NEW(rv, json_string(ts), json);
     return rv;
 }
 
 apr_status_t md_json_setj(const md_json_t *value, md_json_t *json, ...)
 {
     apr_status_t rv;
-    va_list ap;
 
-    va_start(ap, json);
-    rv = jselect_set_new(value ? json_incref(value->j) : json_null(), json, ap);
-    va_end(ap);
+    JSET_NEW(rv, value ? json_incref(value->j) : json_null(), json);
     return rv;
 }
 
@@ -347,15 +337,12 @@ apr_status_t md_json_setsa(const apr_array_header_t *a, md_json_t *json, ...)
 {
     json_t *arr = json_array();
     apr_status_t rv;
-    va_list ap;
     int i;
 
     for (i = 0; a && i < a->nelts; ++i) {
         json_array_append_new(arr, json_string(APR_ARRAY_IDX(a, i, const char *)));
     }
-    va_start(ap, json);
-    rv = jselect_set_new(arr, json, ap);
-    va_end(ap);
+    JSET_NEW(rv, arr, json);
     return rv;
 }
 
@@ -397,14 +384,19 @@ static json_t *jselect_array(md_json_t *json, va_list ap)
     return json_is_array(arr) ? arr : NULL;
 }
 
+/* arr = the array at the variadic key path following json (see jselect_array) */
+#define JSELECT_ARRAY(arr, json) do {   \
+        va_list ap_;                    \
+        va_start(ap_, json);            \
+        arr = jselect_array(json, ap_); \
+        va_end(ap_);                    \
+    } while (0)
+
 apr_status_t md_json_adds(const char *value, md_json_t *json, ...)
 {
     json_t *arr;
-    va_list ap;
 
-    va_start(ap, json);
-    arr = jselect_array(json, ap);
-    va_end(ap);
+    JSELECT_ARRAY(arr, json);
     if (!arr) return APR_EINVAL;
     return json_array_append_new(arr, json_string(value)) ? APR_EINVAL : APR_SUCCESS;
 }
@@ -412,11 +404,8 @@ apr_status_t md_json_adds(const char *value, md_json_t *json, ...)
 apr_status_t md_json_addj(const md_json_t *value, md_json_t *json, ...)
 {
     json_t *arr;
-    va_list ap;
 
-    va_start(ap, json);
-    arr = jselect_array(json, ap);
-    va_end(ap);
+    JSELECT_ARRAY(arr, json);
     if (!arr) return APR_EINVAL;
     return json_array_append(arr, value->j) ? APR_EINVAL : APR_SUCCESS;
 }
@@ -425,11 +414,8 @@ apr_status_t md_json_insertj(const md_json_t *value, apr_size_t index,
                              md_json_t *json, ...)
 {
     json_t *arr;
-    va_list ap;
 
-    va_start(ap, json);
-    arr = jselect_array(json, ap);
-    va_end(ap);
+    JSELECT_ARRAY(arr, json);
     if (!arr) return APR_EINVAL;
     return json_array_insert(arr, index, value->j) ? APR_EINVAL : APR_SUCCESS;
 }
@@ -437,11 +423,8 @@ apr_status_t md_json_insertj(const md_json_t *value, apr_size_t index,
 apr_status_t md_json_limita(apr_size_t max, md_json_t *json, ...)
 {
     json_t *arr;
-    va_list ap;
 
-    va_start(ap, json);
-    arr = jselect_array(json, ap);
-    va_end(ap);
+    JSELECT_ARRAY(arr, json);
     if (!arr) return APR_EINVAL;
     while (json_array_size(arr) > max) {
         json_array_remove(arr, json_array_size(arr) - 1);
