@@ -69,13 +69,17 @@ md_json_t *md_json_copy(apr_pool_t *p, const md_json_t *json)
 
 /* --- key paths ---------------------------------------------------------------- */
 
-/* j = the value at the variadic key path following json */
-#define JSELECT(j, json) do {       \
+/* Runs stmt with ap_ = the variadic key path following json (which must be
+ * the function's last named parameter). */
+#define WITH_PATH(json, stmt) do {  \
         va_list ap_;                \
         va_start(ap_, json);        \
-        j = jselect(json, ap_);     \
+        stmt;                       \
         va_end(ap_);                \
     } while (0)
+
+/* j = the value at the variadic key path following json */
+#define JSELECT(j, json) WITH_PATH(json, j = jselect(json, ap_))
 
 static json_t *jselect(const md_json_t *json, va_list ap)
 {
@@ -131,12 +135,7 @@ static apr_status_t jselect_set_new(json_t *value, md_json_t *json, va_list ap)
 }
 
 /* rv = set value (reference taken over) at the variadic key path following json */
-#define JSET_NEW(rv, value, json) do {                  \
-        va_list ap_;                                    \
-        va_start(ap_, json);                            \
-        rv = jselect_set_new(value, json, ap_);         \
-        va_end(ap_);                                    \
-    } while (0)
+#define JSET_NEW(rv, value, json) WITH_PATH(json, rv = jselect_set_new(value, json, ap_))
 
 md_json_type_t md_json_type(const md_json_t *json)
 {
@@ -283,37 +282,20 @@ apr_status_t md_json_getsa(apr_array_header_t *a, const md_json_t *json, ...)
 
 /* --- setters -------------------------------------------------------------------- */
 
-apr_status_t md_json_sets(const char *value, md_json_t *json, ...)
-{
-    apr_status_t rv;
+/* A setter of one value at a key path, its json made by jvalue from `value` */
+#define JSON_SETTER(name, type, jvalue)                     \
+    apr_status_t name(type value, md_json_t *json, ...)     \
+    {                                                       \
+        apr_status_t rv;                                    \
+        JSET_NEW(rv, jvalue, json);                         \
+        return rv;                                          \
+    }
 
-    JSET_NEW(rv, value ? json_string(value) : json_null(), json);
-    return rv;
-}
-
-apr_status_t md_json_setl(long value, md_json_t *json, ...)
-{
-    apr_status_t rv;
-
-    JSET_NEW(rv, json_integer(value), json);
-    return rv;
-}
-
-apr_status_t md_json_setn(double value, md_json_t *json, ...)
-{
-    apr_status_t rv;
-
-    JSET_NEW(rv, json_real(value), json);
-    return rv;
-}
-
-apr_status_t md_json_setb(int value, md_json_t *json, ...)
-{
-    apr_status_t rv;
-
-    JSET_NEW(rv, json_boolean(value), json);
-    return rv;
-}
+JSON_SETTER(md_json_sets, const char *, value ? json_string(value) : json_null())
+JSON_SETTER(md_json_setl, long, json_integer(value))
+JSON_SETTER(md_json_setn, double, json_real(value))
+JSON_SETTER(md_json_setb, int, json_boolean(value))
+JSON_SETTER(md_json_setj, const md_json_t *, value ? json_incref(value->j) : json_null())
 
 apr_status_t md_json_set_time(apr_time_t value, md_json_t *json, ...)
 {
@@ -322,14 +304,6 @@ apr_status_t md_json_set_time(apr_time_t value, md_json_t *json, ...)
 
     apr_rfc822_date(ts, value);
     JSET_NEW(rv, json_string(ts), json);
-    return rv;
-}
-
-apr_status_t md_json_setj(const md_json_t *value, md_json_t *json, ...)
-{
-    apr_status_t rv;
-
-    JSET_NEW(rv, value ? json_incref(value->j) : json_null(), json);
     return rv;
 }
 
@@ -350,11 +324,8 @@ apr_status_t md_json_del(md_json_t *json, ...)
 {
     const char *key;
     json_t *parent;
-    va_list ap;
 
-    va_start(ap, json);
-    parent = jselect_parent(&key, json, ap);
-    va_end(ap);
+    WITH_PATH(json, parent = jselect_parent(&key, json, ap_));
     if (!parent || !key) return APR_EINVAL;
     json_object_del(parent, key);
     return APR_SUCCESS;
@@ -385,12 +356,7 @@ static json_t *jselect_array(md_json_t *json, va_list ap)
 }
 
 /* arr = the array at the variadic key path following json (see jselect_array) */
-#define JSELECT_ARRAY(arr, json) do {   \
-        va_list ap_;                    \
-        va_start(ap_, json);            \
-        arr = jselect_array(json, ap_); \
-        va_end(ap_);                    \
-    } while (0)
+#define JSELECT_ARRAY(arr, json) WITH_PATH(json, arr = jselect_array(json, ap_))
 
 apr_status_t md_json_adds(const char *value, md_json_t *json, ...)
 {
