@@ -326,16 +326,19 @@ typedef struct {
     md_acme_order_st want;
 } poll_ctx;
 
-/* What both polls over an order (its authorizations, its status) work on;
+/* The context of both polls over an order (its authorizations, its status);
  * want is what order_poll_cb waits for. */
-static void poll_ctx_init(poll_ctx *ctx, md_acme_order_t *order, md_acme_t *acme,
-                          md_acme_order_st want, md_result_t *result, apr_pool_t *p)
+static poll_ctx poll_ctx_make(md_acme_order_t *order, md_acme_t *acme,
+                              md_acme_order_st want, md_result_t *result, apr_pool_t *p)
 {
-    ctx->order = order;
-    ctx->acme = acme;
-    ctx->result = result;
-    ctx->p = p;
-    ctx->want = want;
+    poll_ctx ctx;
+
+    ctx.order = order;
+    ctx.acme = acme;
+    ctx.result = result;
+    ctx.p = p;
+    ctx.want = want;
+    return ctx;
 }
 
 static apr_status_t authzs_poll_cb(void *baton, int attempt, apr_interval_time_t *pdelay)
@@ -372,12 +375,10 @@ apr_status_t md_acme_order_monitor_authzs(md_acme_order_t *order, md_acme_t *acm
                                           apr_interval_time_t timeout,
                                           md_result_t *result, apr_pool_t *p)
 {
-    poll_ctx ctx;
-    apr_status_t rv;
-
     /* valid authorizations make the order ready (authzs_poll_cb does not read want) */
-    poll_ctx_init(&ctx, order, acme, MD_ACME_ORDER_ST_READY, result, p);
-    rv = md_acme_poll(authzs_poll_cb, &ctx, timeout);
+    poll_ctx ctx = poll_ctx_make(order, acme, MD_ACME_ORDER_ST_READY, result, p);
+    apr_status_t rv = md_acme_poll(authzs_poll_cb, &ctx, timeout);
+
     if (APR_STATUS_IS_TIMEUP(rv)) {
         md_result_printf(result, rv, "The ACME server at <%s> did not validate all "
                          "authorizations in time.", acme->url);
@@ -431,11 +432,9 @@ static apr_status_t order_await(md_acme_order_t *order, md_acme_t *acme,
                                 md_acme_order_st want, apr_interval_time_t timeout,
                                 md_result_t *result, apr_pool_t *p)
 {
-    poll_ctx ctx;
-    apr_status_t rv;
+    poll_ctx ctx = poll_ctx_make(order, acme, want, result, p);
+    apr_status_t rv = md_acme_poll(order_poll_cb, &ctx, timeout);
 
-    poll_ctx_init(&ctx, order, acme, want, result, p);
-    rv = md_acme_poll(order_poll_cb, &ctx, timeout);
     if (APR_STATUS_IS_TIMEUP(rv)) {
         md_result_printf(result, rv, "The order %s did not become %s in time (it is %s).",
                          order->url, md_acme_order_st_str(want),
