@@ -82,37 +82,41 @@ apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-static apr_status_t sha256(unsigned char md[EVP_MAX_MD_SIZE], unsigned int *pmdlen,
-                           const char *data, apr_size_t len, apr_pool_t *p)
+/* *pdigest = the SHA-256 digest of data (allocated from p; empty on failure) */
+static apr_status_t sha256(md_data_t *pdigest, const md_data_t *data, apr_pool_t *p)
 {
-    if (1 != EVP_Digest(data, len, md, pmdlen, EVP_sha256(), NULL)) {
+    unsigned char *md = apr_palloc(p, EVP_MAX_MD_SIZE);
+    unsigned int mdlen;
+
+    pdigest->data = NULL;
+    pdigest->len = 0;
+    if (1 != EVP_Digest(data->data, data->len, md, &mdlen, EVP_sha256(), NULL)) {
         return md_crypt_log_error(p, "EVP_Digest(sha256)");
     }
+    pdigest->data = (const char *)md;
+    pdigest->len = mdlen;
     return APR_SUCCESS;
 }
 
 apr_status_t md_crypt_sha256_digest64(const char **pdigest64, apr_pool_t *p,
                                       const md_data_t *data)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen;
-    apr_status_t rv;
+    md_data_t digest;
+    apr_status_t rv = sha256(&digest, data, p);
 
-    rv = sha256(md, &mdlen, data->data, data->len, p);
     *pdigest64 = (APR_SUCCESS == rv) ?
-        md_util_base64url_encode((const char *)md, mdlen, p) : NULL;
+        md_util_base64url_encode(digest.data, digest.len, p) : NULL;
     return rv;
 }
 
 apr_status_t md_crypt_sha256_digest_hex(const char **pdigesthex, apr_pool_t *p,
                                         const md_data_t *data)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen;
-    apr_status_t rv;
+    md_data_t digest;
+    apr_status_t rv = sha256(&digest, data, p);
 
-    rv = sha256(md, &mdlen, data->data, data->len, p);
-    *pdigesthex = (APR_SUCCESS == rv) ? md_util_hex(md, mdlen, p) : NULL;
+    *pdigesthex = (APR_SUCCESS == rv) ?
+        md_util_hex((const unsigned char *)digest.data, digest.len, p) : NULL;
     return rv;
 }
 
