@@ -63,22 +63,14 @@ md_json_t *md_acme_acct_to_json(const md_acme_acct_t *acct, apr_pool_t *p)
     md_json_t *json = md_json_create(p);
     const char *s = status_str(acct->status);
 
-    if (s) {
-        md_json_sets(s, json, MD_KEY_STATUS, NULL);
-    }
+    md_json_sets_if(s, json, MD_KEY_STATUS, NULL);
     md_json_sets(acct->url, json, MD_KEY_URL, NULL);
     md_json_sets(acct->ca_url, json, MD_KEY_CA_URL, NULL);
     md_json_setsa(acct->contacts ? acct->contacts : apr_array_make(p, 1, sizeof(char *)),
                   json, MD_KEY_CONTACT, NULL);
-    if (acct->registration) {
-        md_json_setj(acct->registration, json, MD_KEY_REGISTRATION, NULL);
-    }
-    if (acct->agreement) {
-        md_json_sets(acct->agreement, json, MD_KEY_AGREEMENT, NULL);
-    }
-    if (acct->orders) {
-        md_json_sets(acct->orders, json, MD_KEY_ORDERS, NULL);
-    }
+    md_json_setj_if(acct->registration, json, MD_KEY_REGISTRATION, NULL);
+    md_json_sets_if(acct->agreement, json, MD_KEY_AGREEMENT, NULL);
+    md_json_sets_if(acct->orders, json, MD_KEY_ORDERS, NULL);
     if (acct->eab_kid && acct->eab_hmac) {
         md_json_sets(acct->eab_kid, json, MD_KEY_EAB, MD_KEY_KID, NULL);
         md_json_sets(acct->eab_hmac, json, MD_KEY_EAB, MD_KEY_HMAC, NULL);

@@ -61,18 +61,12 @@ md_json_t *md_acme_order_to_json(const md_acme_order_t *order, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
 
-    if (order->url) {
-        md_json_sets(order->url, json, MD_KEY_URL, NULL);
-    }
+    md_json_sets_if(order->url, json, MD_KEY_URL, NULL);
     md_json_sets(md_acme_order_st_str(order->status), json, MD_KEY_STATUS, NULL);
     md_json_setsa(order->authz_urls, json, MD_KEY_AUTHORIZATIONS, NULL);
     md_json_setsa(order->challenge_setups, json, MD_KEY_CHALLENGE_SETUPS, NULL);
-    if (order->finalize) {
-        md_json_sets(order->finalize, json, MD_KEY_FINALIZE, NULL);
-    }
-    if (order->certificate) {
-        md_json_sets(order->certificate, json, MD_KEY_CERTIFICATE, NULL);
-    }
+    md_json_sets_if(order->finalize, json, MD_KEY_FINALIZE, NULL);
+    md_json_sets_if(order->certificate, json, MD_KEY_CERTIFICATE, NULL);
     return json;
 }
 
@@ -199,12 +193,8 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
         md_json_sets(name, id, "value", NULL);
         md_json_addj(id, payload, MD_KEY_IDENTIFIERS, NULL);
     }
-    if (profile) {
-        md_json_sets(profile, payload, MD_KEY_PROFILE, NULL);
-    }
-    if (replaces) {
-        md_json_sets(replaces, payload, "replaces", NULL);
-    }
+    md_json_sets_if(profile, payload, MD_KEY_PROFILE, NULL);
+    md_json_sets_if(replaces, payload, "replaces", NULL);
     rv = md_acme_post(&resp, &json, acme, acme->api.new_order, payload, 0, result, p);
     if (APR_SUCCESS != rv) goto leave;
     location = md_http_resp_header(resp, "Location");

@@ -70,15 +70,9 @@ md_json_t *md_ari_to_json(const md_ari_t *ari, apr_pool_t *p)
         md_json_set_time(ari->start, json, MD_KEY_WINDOW, MD_KEY_START, NULL);
         md_json_set_time(ari->end, json, MD_KEY_WINDOW, MD_KEY_END, NULL);
     }
-    if (ari->explanation) {
-        md_json_sets(ari->explanation, json, MD_KEY_EXPLANATION, NULL);
-    }
-    if (ari->renew_at) {
-        md_json_set_time(ari->renew_at, json, MD_KEY_RENEW_AT, NULL);
-    }
-    if (ari->next_poll) {
-        md_json_set_time(ari->next_poll, json, MD_KEY_NEXT_POLL, NULL);
-    }
+    md_json_sets_if(ari->explanation, json, MD_KEY_EXPLANATION, NULL);
+    md_json_set_time_if(ari->renew_at, json, MD_KEY_RENEW_AT, NULL);
+    md_json_set_time_if(ari->next_poll, json, MD_KEY_NEXT_POLL, NULL);
     return json;
 }
 

@@ -307,6 +307,32 @@ apr_status_t md_json_set_time(apr_time_t value, md_json_t *json, ...)
     return rv;
 }
 
+/* A setter that leaves the path alone when value is not given (is_given) */
+#define JSON_SETTER_IF(name, type, is_given, jvalue)        \
+    apr_status_t name(type value, md_json_t *json, ...)     \
+    {                                                       \
+        apr_status_t rv = APR_SUCCESS;                      \
+        if (is_given) {                                     \
+            JSET_NEW(rv, jvalue, json);                     \
+        }                                                   \
+        return rv;                                          \
+    }
+
+JSON_SETTER_IF(md_json_sets_if, const char *, value, json_string(value))
+JSON_SETTER_IF(md_json_setj_if, const md_json_t *, value, json_incref(value->j))
+
+apr_status_t md_json_set_time_if(apr_time_t value, md_json_t *json, ...)
+{
+    char ts[APR_RFC822_DATE_LEN];
+    apr_status_t rv = APR_SUCCESS;
+
+    if (value) {
+        apr_rfc822_date(ts, value);
+        JSET_NEW(rv, json_string(ts), json);
+    }
+    return rv;
+}
+
 apr_status_t md_json_setsa(const apr_array_header_t *a, md_json_t *json, ...)
 {
     json_t *arr = json_array();

@@ -70,6 +70,12 @@ apr_status_t md_json_setb(int value, md_json_t *json, ...) MD_JSON_SENTINEL;
 apr_status_t md_json_set_time(apr_time_t value, md_json_t *json, ...) MD_JSON_SENTINEL;
 apr_status_t md_json_setj(const md_json_t *value, md_json_t *json, ...) MD_JSON_SENTINEL;
 apr_status_t md_json_setsa(const apr_array_header_t *a, md_json_t *json, ...) MD_JSON_SENTINEL;
+/* The same, but only when there is a value (not NULL, time not 0); without
+ * one the member is left as it is and APR_SUCCESS returned. For the optional
+ * members of the to_json functions. */
+apr_status_t md_json_sets_if(const char *value, md_json_t *json, ...) MD_JSON_SENTINEL;
+apr_status_t md_json_set_time_if(apr_time_t value, md_json_t *json, ...) MD_JSON_SENTINEL;
+apr_status_t md_json_setj_if(const md_json_t *value, md_json_t *json, ...) MD_JSON_SENTINEL;
 apr_status_t md_json_del(md_json_t *json, ...) MD_JSON_SENTINEL;
 /* Append to an array member (created when missing). */
 apr_status_t md_json_adds(const char *value, md_json_t *json, ...) MD_JSON_SENTINEL;

@@ -188,24 +188,16 @@ md_json_t *md_result_to_json(const md_result_t *result, apr_pool_t *p)
         apr_strerror(result->status, buffer, sizeof(buffer));
         md_json_sets(buffer, json, MD_KEY_STATUS_DESCR, NULL);
     }
-    if (result->problem) {
-        md_json_sets(result->problem, json, MD_KEY_PROBLEM, NULL);
-    }
-    if (result->detail) {
-        md_json_sets(result->detail, json, MD_KEY_DETAIL, NULL);
-    }
-    if (result->activity) {
-        md_json_sets(result->activity, json, MD_KEY_ACTIVITY, NULL);
-    }
+    md_json_sets_if(result->problem, json, MD_KEY_PROBLEM, NULL);
+    md_json_sets_if(result->detail, json, MD_KEY_DETAIL, NULL);
+    md_json_sets_if(result->activity, json, MD_KEY_ACTIVITY, NULL);
     if (result->activity && result->activity_since > 0) {
         md_json_set_time(result->activity_since, json, MD_KEY_ACTIVITY_SINCE, NULL);
     }
     if (result->ready_at > 0) {
         md_json_set_time(result->ready_at, json, MD_KEY_VALID_FROM, NULL);
     }
-    if (result->subproblems) {
-        md_json_setj(result->subproblems, json, MD_KEY_SUBPROBLEMS, NULL);
-    }
+    md_json_setj_if(result->subproblems, json, MD_KEY_SUBPROBLEMS, NULL);
     return json;
 }
 

@@ -121,6 +121,37 @@ START_TEST(test_getl_out_of_range)
 }
 END_TEST
 
+/* The _if setters write a given value and leave the member alone without one */
+START_TEST(test_set_if)
+{
+    md_json_t *j = md_json_create(md_test_pool), *v = md_json_create(md_test_pool);
+
+    md_json_sets("old", j, "s", NULL);
+    md_json_sets("old", j, "t", NULL);
+    md_json_sets("old", j, "j", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_json_sets_if(NULL, j, "s", NULL));
+    ck_assert_int_eq(APR_SUCCESS, md_json_set_time_if(0, j, "t", NULL));
+    ck_assert_int_eq(APR_SUCCESS, md_json_setj_if(NULL, j, "j", NULL));
+    ck_assert_str_eq("old", md_json_gets(j, "s", NULL));
+    ck_assert_str_eq("old", md_json_gets(j, "t", NULL));
+    ck_assert_str_eq("old", md_json_gets(j, "j", NULL));
+    ck_assert(!md_json_has_key(j, "none", NULL));
+    ck_assert_int_eq(APR_SUCCESS, md_json_sets_if(NULL, j, "none", NULL));
+    ck_assert(!md_json_has_key(j, "none", NULL));
+
+    md_json_setl(7, v, "n", NULL);
+    ck_assert_int_eq(APR_SUCCESS, md_json_sets_if("new", j, "s", NULL));
+    ck_assert_int_eq(APR_SUCCESS, md_json_set_time_if(apr_time_from_sec(1796039664),
+                                                      j, "t", NULL));
+    ck_assert_int_eq(APR_SUCCESS, md_json_setj_if(v, j, "j", NULL));
+    ck_assert_str_eq("new", md_json_gets(j, "s", NULL));
+    ck_assert_str_eq("Mon, 30 Nov 2026 11:54:24 GMT", md_json_gets(j, "t", NULL));
+    ck_assert_int_eq(7, md_json_getl(j, "j", "n", NULL));
+    /* a string in the way of a path still fails */
+    ck_assert_int_ne(APR_SUCCESS, md_json_sets_if("x", j, "s", "deeper", NULL));
+}
+END_TEST
+
 Suite *md_test_json_suite(void)
 {
     Suite *s = suite_create("md_json");
@@ -132,6 +163,7 @@ Suite *md_test_json_suite(void)
     tcase_add_test(tc, test_read_and_iterate);
     tcase_add_test(tc, test_files);
     tcase_add_test(tc, test_getl_out_of_range);
+    tcase_add_test(tc, test_set_if);
     suite_add_tcase(s, tc);
     return s;
 }
