@@ -499,39 +499,18 @@ static size_t dump_flags(md_json_fmt_t fmt)
     return flags | ((MD_JSON_FMT_INDENT == fmt) ? JSON_INDENT(2) : JSON_COMPACT);
 }
 
-typedef struct {
-    apr_pool_t *p;
-    char *data;
-    apr_size_t len;
-    apr_size_t cap;
-} dump_buf;
-
+/* json_dump_callback's sink: appends to the md_sbuf_t baton */
 static int dump_to_buf(const char *buffer, size_t len, void *baton)
 {
-    dump_buf *buf = baton;
-    char *ndata;
-
-    if (buf->len + len + 1 > buf->cap) {
-        while (buf->len + len + 1 > buf->cap) buf->cap *= 2;
-        ndata = apr_palloc(buf->p, buf->cap);
-        memcpy(ndata, buf->data, buf->len);
-        buf->data = ndata;
-    }
-    memcpy(buf->data + buf->len, buffer, len);
-    buf->len += len;
-    buf->data[buf->len] = '\0';
+    md_sbuf_putn(baton, buffer, len);
     return 0;
 }
 
 const char *md_json_writep(const md_json_t *json, apr_pool_t *p, md_json_fmt_t fmt)
 {
-    dump_buf buf;
+    md_sbuf_t buf;
 
-    buf.p = p;
-    buf.cap = 4096;
-    buf.len = 0;
-    buf.data = apr_palloc(p, buf.cap);
-    buf.data[0] = '\0';
+    md_sbuf_init(&buf, p, 4096);
     if (json_dump_callback(json->j, dump_to_buf, &buf, dump_flags(fmt))) return NULL;
     return buf.data;
 }

@@ -2,7 +2,7 @@
  *
  * Cached per-MD status entries (md_status.h): each MD's documents serialised
  * once, the all-MDs md-status text assembled from them with only renew-at
- * patched to `now`; and the text buffer the status texts are built in.
+ * patched to `now`.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -12,48 +12,6 @@
 #include "md_json.h"
 #include "md_status.h"
 #include "md_status_int.h"
-
-/* --- text buffer -------------------------------------------------------------------------- */
-
-void md_sbuf_init(md_sbuf_t *b, apr_pool_t *p, apr_size_t cap)
-{
-    b->p = p;
-    b->cap = (cap < 256) ? 256 : cap;
-    b->len = 0;
-    b->data = apr_palloc(p, b->cap);
-    b->data[0] = '\0';
-}
-
-void md_sbuf_putn(md_sbuf_t *b, const char *s, apr_size_t len)
-{
-    char *ndata;
-
-    if (b->len + len + 1 > b->cap) {
-        while (b->len + len + 1 > b->cap) b->cap *= 2;
-        ndata = apr_palloc(b->p, b->cap);
-        memcpy(ndata, b->data, b->len);
-        b->data = ndata;
-    }
-    memcpy(b->data + b->len, s, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
-void md_sbuf_puts(md_sbuf_t *b, const char *s)
-{
-    md_sbuf_putn(b, s, strlen(s));
-}
-
-void md_sbuf_printf(md_sbuf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    const char *s;
-
-    va_start(ap, fmt);
-    s = apr_pvsprintf(b->p, fmt, ap);
-    va_end(ap);
-    md_sbuf_puts(b, s);
-}
 
 /* --- cached entries ---------------------------------------------------------------------- */
 

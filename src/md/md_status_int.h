@@ -11,6 +11,7 @@
 #include <apr_time.h>
 
 #include "md_json.h"
+#include "md_util.h"
 
 /* --- md_status.c ----------------------------------------------------------------------- */
 
@@ -20,21 +21,6 @@ int md_status_json_name_cmp(const void *a, const void *b);
 apr_array_header_t *md_status_sorted_copy(const apr_array_header_t *a,
                                           int (*cmp)(const void *, const void *),
                                           apr_pool_t *p);
-
-/* --- md_status_cache.c: text buffer ----------------------------------------------------- */
-
-typedef struct {
-    apr_pool_t *p;
-    char *data;
-    apr_size_t len;
-    apr_size_t cap;
-} md_sbuf_t;
-
-void md_sbuf_init(md_sbuf_t *b, apr_pool_t *p, apr_size_t cap);
-void md_sbuf_putn(md_sbuf_t *b, const char *s, apr_size_t len);
-void md_sbuf_puts(md_sbuf_t *b, const char *s);
-void md_sbuf_printf(md_sbuf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* --- md_status_cache.c: cached entries -------------------------------------------------- */
 

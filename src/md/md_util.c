@@ -5,6 +5,7 @@
  * md_util_file.c, running external commands in md_util_exec.c.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -214,6 +215,48 @@ const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_
               : APR_ARRAY_IDX(a, i, const char *);
     }
     return s;
+}
+
+/* --- text buffer ------------------------------------------------------------------ */
+
+void md_sbuf_init(md_sbuf_t *b, apr_pool_t *p, apr_size_t cap)
+{
+    b->p = p;
+    b->cap = (cap < 256) ? 256 : cap;
+    b->len = 0;
+    b->data = apr_palloc(p, b->cap);
+    b->data[0] = '\0';
+}
+
+void md_sbuf_putn(md_sbuf_t *b, const char *s, apr_size_t len)
+{
+    char *ndata;
+
+    if (b->len + len + 1 > b->cap) {
+        while (b->len + len + 1 > b->cap) b->cap *= 2;
+        ndata = apr_palloc(b->p, b->cap);
+        memcpy(ndata, b->data, b->len);
+        b->data = ndata;
+    }
+    memcpy(b->data + b->len, s, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void md_sbuf_puts(md_sbuf_t *b, const char *s)
+{
+    md_sbuf_putn(b, s, strlen(s));
+}
+
+void md_sbuf_printf(md_sbuf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    const char *s;
+
+    va_start(ap, fmt);
+    s = apr_pvsprintf(b->p, fmt, ap);
+    va_end(ap);
+    md_sbuf_puts(b, s);
 }
 
 /* --- DNS names ------------------------------------------------------------------------ */

@@ -51,6 +51,20 @@ int md_array_str_remove(apr_array_header_t *a, const char *s, int case_sensitive
 /* Elements joined by sep. */
 const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_pool_t *p);
 
+/* A growing text buffer in a pool; data is always NUL-terminated. */
+typedef struct {
+    apr_pool_t *p;
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+} md_sbuf_t;
+
+void md_sbuf_init(md_sbuf_t *b, apr_pool_t *p, apr_size_t cap);
+void md_sbuf_putn(md_sbuf_t *b, const char *s, apr_size_t len);
+void md_sbuf_puts(md_sbuf_t *b, const char *s);
+void md_sbuf_printf(md_sbuf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* --- DNS names ------------------------------------------------------------------ */
 /* 1 if hostname consists of labels of letters, digits and '-' (not at the
  * start or end of a label), at most 63 characters per label and 253 in all,
