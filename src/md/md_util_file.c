@@ -325,21 +325,32 @@ apr_status_t md_text_fcreatex(const char *path, apr_fileperms_t perms, apr_pool_
     return md_util_fwrite(path, perms, text, MD_FWRITE_EXCL, p);
 }
 
+/* *pd = the directory open as fd, which it takes over: closed when fdopendir
+ * fails. fd < 0 is the failed open's errno. */
+static apr_status_t dir_of_fd(DIR **pd, int fd)
+{
+    apr_status_t rv;
+
+    *pd = NULL;
+    if (fd < 0) return APR_FROM_OS_ERROR(errno);
+    *pd = fdopendir(fd);
+    if (!*pd) {
+        rv = APR_FROM_OS_ERROR(errno);
+        close(fd);
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_util_fsync_dir(const char *dir, apr_pool_t *p)
 {
     apr_status_t rv = APR_SUCCESS;
     struct dirent *e;
     DIR *d;
-    int dfd, fd;
+    int fd;
 
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return APR_FROM_OS_ERROR(errno);
-    d = fdopendir(dfd);
-    if (!d) {
-        rv = APR_FROM_OS_ERROR(errno);
-        close(dfd);
-        return rv;
-    }
+    rv = dir_of_fd(&d, open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (APR_SUCCESS != rv) return rv;
     while (APR_SUCCESS == rv && (e = readdir(d))) {
         if (DT_REG != e->d_type && DT_UNKNOWN != e->d_type) {
             continue;
@@ -384,19 +395,13 @@ static apr_status_t rm_at(int dfd, const char *name, int depth)
     apr_status_t rv = APR_SUCCESS, rv_entry;
     struct dirent *e;
     DIR *d;
-    int fd;
 
     if (0 == unlinkat(dfd, name, 0) || ENOENT == errno) return APR_SUCCESS;
     if (EISDIR != errno && EPERM != errno) return APR_FROM_OS_ERROR(errno);
     if (depth >= RM_DEPTH_MAX) return APR_FROM_OS_ERROR(ELOOP);
-    fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return APR_FROM_OS_ERROR(errno);
-    d = fdopendir(fd);
-    if (!d) {
-        rv = APR_FROM_OS_ERROR(errno);
-        close(fd);
-        return rv;
-    }
+    rv = dir_of_fd(&d, openat(dfd, name,
+                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (APR_SUCCESS != rv) return rv;
     while ((e = readdir(d))) {
         if (!strcmp(".", e->d_name) || !strcmp("..", e->d_name)) {
             continue;
