@@ -498,30 +498,41 @@ static void md_counts(text_ctx *ctx, const apr_array_header_t *mds)
     put_counts(ctx, bits, mds->nelts);
 }
 
-static const char *const md_columns[] = {
-    "Domain", "Names", "Status", "Valid", "CA", "Stapling", "CheckAt", "Activity", NULL
-};
+/* What a server-status table lists: how its items sort and are counted,
+ * their ?auto lines (under prefix[i]) and HTML rows. */
+typedef struct {
+    int (*cmp)(const void *a, const void *b);
+    void (*counts)(text_ctx *ctx, const apr_array_header_t *items);
+    const char *title;
+    const char *cls;
+    const char *const *columns;
+    const char *prefix;
+    void (*html_row)(text_ctx *ctx, const md_json_t *item, int index);
+    void (*auto_lines)(text_ctx *ctx, const md_json_t *item);
+} table_kind;
 
-const char *md_status_mds_server_text(const apr_array_header_t *mds,
-                                      const md_status_text_opts_t *opts, apr_pool_t *p)
+/* The server-status text (?auto lines or an HTML table) of items */
+static const char *server_text(const table_kind *kind, const apr_array_header_t *items,
+                               const md_status_text_opts_t *opts, apr_pool_t *p)
 {
-    apr_array_header_t *sorted = md_status_sorted_copy(mds, md_status_json_name_cmp, p);
+    apr_array_header_t *sorted = md_status_sorted_copy(items, kind->cmp, p);
     text_ctx ctx;
     int i;
 
     text_ctx_init(&ctx, opts, p);
     if (!opts->html) {
-        md_counts(&ctx, sorted);
+        kind->counts(&ctx, sorted);
     }
-    else if (sorted->nelts > 0) table_start(&ctx, "Managed Certificates", "md_status",
-                                            md_columns);
+    else if (sorted->nelts > 0) {
+        table_start(&ctx, kind->title, kind->cls, kind->columns);
+    }
     for (i = 0; i < sorted->nelts; ++i) {
-        ctx.prefix = apr_psprintf(p, "ManagedDomain[%d]", i);
+        ctx.prefix = apr_psprintf(p, "%s[%d]", kind->prefix, i);
         if (opts->html) {
-            md_html_row(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *), i);
+            kind->html_row(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *), i);
         }
         else {
-            md_auto_lines(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *));
+            kind->auto_lines(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *));
         }
     }
     if (opts->html && sorted->nelts > 0) {
@@ -529,6 +540,10 @@ const char *md_status_mds_server_text(const apr_array_header_t *mds,
     }
     return ctx.b.data;
 }
+
+static const char *const md_columns[] = {
+    "Domain", "Names", "Status", "Valid", "CA", "Stapling", "CheckAt", "Activity", NULL
+};
 
 static int same_opt(const char *a, const char *b)
 {
@@ -766,30 +781,26 @@ static const char *const ocsp_columns[] = {
     "Domain", "CertificateID", "OCSPStatus", "StaplingValid", "Responder", "Activity", NULL
 };
 
+/* --- the two server-status tables ------------------------------------------------------ */
+
+static const table_kind md_table = {
+    md_status_json_name_cmp, md_counts, "Managed Certificates", "md_status", md_columns,
+    "ManagedDomain", md_html_row, md_auto_lines,
+};
+
+static const table_kind ocsp_table = {
+    stapling_cmp, ocsp_counts, "Managed Staplings", "md_ocsp_status", ocsp_columns,
+    "ManagedStapling", ocsp_html_row, ocsp_auto_lines,
+};
+
+const char *md_status_mds_server_text(const apr_array_header_t *mds,
+                                      const md_status_text_opts_t *opts, apr_pool_t *p)
+{
+    return server_text(&md_table, mds, opts, p);
+}
+
 const char *md_status_ocsp_server_text(const apr_array_header_t *staplings,
                                        const md_status_text_opts_t *opts, apr_pool_t *p)
 {
-    apr_array_header_t *sorted = md_status_sorted_copy(staplings, stapling_cmp, p);
-    text_ctx ctx;
-    int i;
-
-    text_ctx_init(&ctx, opts, p);
-    if (!opts->html) {
-        ocsp_counts(&ctx, sorted);
-    }
-    else if (sorted->nelts > 0) table_start(&ctx, "Managed Staplings", "md_ocsp_status",
-                                            ocsp_columns);
-    for (i = 0; i < sorted->nelts; ++i) {
-        ctx.prefix = apr_psprintf(p, "ManagedStapling[%d]", i);
-        if (opts->html) {
-            ocsp_html_row(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *), i);
-        }
-        else {
-            ocsp_auto_lines(&ctx, APR_ARRAY_IDX(sorted, i, const md_json_t *));
-        }
-    }
-    if (opts->html && sorted->nelts > 0) {
-        table_end(&ctx);
-    }
-    return ctx.b.data;
+    return server_text(&ocsp_table, staplings, opts, p);
 }
