@@ -357,7 +357,8 @@ static int fence_check(md_dbstore_t *db, const char *lease_name, apr_int64_t tok
                            lease_name);
     if (err) return err;
     if (apr_dbd_get_row(db->driver, p, res, &row, -1)) return -1;
-    value = apr_dbd_get_entry(db->driver, row, 1);
+    /* a copy: draining the rows frees the driver's result (PQclear) */
+    value = apr_pstrdup(p, apr_dbd_get_entry(db->driver, row, 1));
     /* read the rest: the driver wants its results drained */
     while (!apr_dbd_get_row(db->driver, p, res, &row, -1)) {
     }
