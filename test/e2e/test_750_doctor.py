@@ -304,13 +304,16 @@ def test_750_doctor_on_a_server(acme_factory, plain_server, dns):  # noqa: F811
     assert checks[("dns.name", NAME)]["verdict"] == "skipped"
     dns.servfail.clear()
 
-    # this host's clock an hour ahead of the CA's
-    env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, FAKETIME="+1h",
-               FAKETIME_DONT_FAKE_MONOTONIC="1")
-    rc, checks, r = doctor(ae, dns, env=env)
-    c = checks[("ca.clock", ae.peb.url)]
-    assert c["verdict"] == "fail" and re.search(r"is 360\d s ahead of the CA's",
-                                                c["detail"]), c
+    # this host's clock an hour ahead of the CA's (not in the ASan stage: an
+    # a2md with the ASan runtime does not run with libfaketime preloaded
+    # first; the plain stage checks it)
+    if not os.environ.get("MD_HTTPD_PRELOAD"):
+        env = dict(os.environ, LD_PRELOAD=FAKETIME_LIB, FAKETIME="+1h",
+                   FAKETIME_DONT_FAKE_MONOTONIC="1")
+        rc, checks, r = doctor(ae, dns, env=env)
+        c = checks[("ca.clock", ae.peb.url)]
+        assert c["verdict"] == "fail" and re.search(r"is 360\d s ahead of the CA's",
+                                                    c["detail"]), c
 
 
 def test_750_store_only(store, tmp_path, dns):  # noqa: F811
