@@ -396,9 +396,6 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
     }
     md_job_end_run(job, result);
     if (APR_SUCCESS == rv) {
-        /* job.json has the finished run before the `renewed` event's
-         * command runs: what it (or md-status) reads then is complete */
-        job_save(t, job, p);
         notify_staged(t, job, result, p);
     }
     else {

@@ -71,6 +71,9 @@ def test_400_first_certificate_store_and_activation(acme_factory):
     assert cert is not None and cn_of(cert) == FALLBACK_CN
     ae.wait_staged(name)
     ae.wait_renewed_message(name)
+    # the job is saved once the `renewed` command has returned
+    wait_until(lambda: (ae.job(name) or {}).get("notified-renewed") is True, 20,
+               what="job.json after the renewed event")
 
     # staging: md/job/account/encrypted keys and the chain
     for fn in ("md.json", "job.json", "account.json", "account.pem", "privkey.pem",

@@ -303,6 +303,9 @@ def _dual_facts(acme_factory, reference):
     specs = ("secp256r1", "rsa")
     ae.wait_staged(name, specs=specs)
     ae.wait_renewed_message(name)
+    # the job is saved once the `renewed` command has returned (both modules)
+    wait_until(lambda: (ae.job(name) or {}).get("notified-renewed") is True, 20,
+               what="job.json after the renewed event")
     facts = {"staging": sorted(os.listdir(ae.path("staging", name))),
              "staged-md": ae.load_json("staging", name, "md.json")["privkey"],
              "status": key_paths(ae.md_status(name))}
