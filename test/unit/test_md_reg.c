@@ -862,31 +862,49 @@ START_TEST(test_lock_activation_defers_renewal)
 }
 END_TEST
 
-START_TEST(test_lock_renewal_defers_activation)
+/* Forks a process that takes the lock a renewal holds on name's staging
+ * (what md_renew.c takes while it drives the MD) and keeps it until a byte
+ * arrives on release_fd (release_fd < 0: for hold, then it exits). Returns
+ * once the lock is held. */
+static pid_t hold_lock_in_child(const char *name, int release_fd, apr_interval_time_t hold)
 {
-    md_t *md = make_md("lock2.example.org", NULL);
-    md_reg_lock_t *lock;
-    int to_parent[2], to_child[2];
+    int to_parent[2];
     char c = 0;
     pid_t pid;
-    int status;
 
     ck_assert_int_eq(0, pipe(to_parent));
-    ck_assert_int_eq(0, pipe(to_child));
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (0 == pid) {
         md_store_lock_t *held;
 
-        /* what md_renew.c takes while it drives the MD */
-        if (APR_SUCCESS != md_store_lock_name(&held, store, MD_SG_STAGING, md->name,
+        if (APR_SUCCESS != md_store_lock_name(&held, store, MD_SG_STAGING, name,
                                               md_test_pool)
-            || 1 != write(to_parent[1], "L", 1) || 1 != read(to_child[0], &c, 1)) {
+            || 1 != write(to_parent[1], "L", 1)) {
             _exit(2);
         }
-        _exit(0);
+        if (release_fd >= 0) {
+            _exit(1 == read(release_fd, &c, 1) ? 0 : 2);
+        }
+        apr_sleep(hold);
+        _exit(0);                   /* the lock goes with the process */
     }
     ck_assert_int_eq(1, read(to_parent[0], &c, 1));
+    close(to_parent[0]);
+    close(to_parent[1]);
+    return pid;
+}
+
+START_TEST(test_lock_renewal_defers_activation)
+{
+    md_t *md = make_md("lock2.example.org", NULL);
+    md_reg_lock_t *lock;
+    int to_child[2];
+    pid_t pid;
+    int status;
+
+    ck_assert_int_eq(0, pipe(to_child));
+    pid = hold_lock_in_child(md->name, to_child[0], 0);
     ck_assert_int_eq(APR_EAGAIN, md_reg_lock_md(&lock, reg, md->name, md_test_pool));
     ck_assert_ptr_null(lock);
     ck_assert_int_eq(1, write(to_child[1], "g", 1));
@@ -895,8 +913,6 @@ START_TEST(test_lock_renewal_defers_activation)
     ck_assert_int_eq(APR_SUCCESS, md_reg_lock_md(&lock, reg, md->name, md_test_pool));
     md_reg_unlock_md(lock);
     md_reg_unlock_md(NULL);
-    close(to_parent[0]);
-    close(to_parent[1]);
     close(to_child[0]);
     close(to_child[1]);
 }
@@ -910,26 +926,10 @@ START_TEST(test_lock_finishing_renewal_waited_for)
     md_t *md = make_md("lock3.example.org", NULL);
     md_reg_lock_t *lock;
     apr_time_t start;
-    int to_parent[2];
-    char c = 0;
     pid_t pid;
     int status;
 
-    ck_assert_int_eq(0, pipe(to_parent));
-    pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (0 == pid) {
-        md_store_lock_t *held;
-
-        if (APR_SUCCESS != md_store_lock_name(&held, store, MD_SG_STAGING, md->name,
-                                              md_test_pool)
-            || 1 != write(to_parent[1], "L", 1)) {
-            _exit(2);
-        }
-        apr_sleep(apr_time_from_msec(400));
-        _exit(0);                   /* the lock goes with the process */
-    }
-    ck_assert_int_eq(1, read(to_parent[0], &c, 1));
+    pid = hold_lock_in_child(md->name, -1, apr_time_from_msec(400));
     start = apr_time_now();
     ck_assert_int_eq(APR_SUCCESS, md_reg_lock_md(&lock, reg, md->name, md_test_pool));
     ck_assert_ptr_nonnull(lock);
@@ -937,8 +937,6 @@ START_TEST(test_lock_finishing_renewal_waited_for)
     ck_assert_int_eq(pid, waitpid(pid, &status, 0));
     ck_assert_int_eq(0, status);
     md_reg_unlock_md(lock);
-    close(to_parent[0]);
-    close(to_parent[1]);
 }
 END_TEST
 
