@@ -212,8 +212,10 @@ def test_420_challenge_setup_fails(acme_factory, reference):
              vhosts=[[name]], message_cmd=cmd, retry_delay="30s")
     ae.env.allow_log(r"AH10109", r"AH10056", r"problem\[challenge-setup-failure\]")
     ae.start()
-    wait_until(lambda: (ae.job(name) or {}).get("errors", 0) > 0, 30, what="error")
-    job = ae.job(name)
+    # the run saves its progress (with the setup's error counted) before it
+    # ends and counts its own: wait for the job the finished run saved
+    job = wait_until(lambda: (ae.job(name) or {}).get("errors", 0) >= 2 and ae.job(name),
+                     30, what="two errors")
     assert job["errors"] == 2, job
     assert job["last"]["problem"] == "challenge-setup-failure"
     assert ae.reasons(name) == ["renewing", reason, "errored"]
