@@ -254,6 +254,14 @@ class AcmeEnv:
         except (OSError, ValueError):
             return None
 
+    def wait_job(self, name, check, timeout=30, what="job"):
+        """The first job.json of name for which check(job) holds, read once per
+        poll (a second read may already see the next run's progress)."""
+        def one():
+            job = self.job(name)
+            return job if job and check(job) else None
+        return wait_until(one, timeout, what=what)
+
     def md_status(self, name=None, timeout=10):
         url = "http://127.0.0.1:%d/md-status" % self.env.http_port
         if name:

@@ -96,8 +96,7 @@ def test_410_no_usable_challenge(acme_factory, reference, case):
         + NO_DNS
     ae.env.allow_log(r"AH10173", r"AH10056", r"md\[%s\]: None of the ACME" % name)
     ae.start()
-    wait_until(lambda: (ae.job(name) or {}).get("errors", 0) >= 2, 30, what="errors")
-    job = ae.job(name)
+    job = ae.wait_job(name, lambda j: j.get("errors", 0) >= 2, 30, what="errors")
     assert job["last"]["status"] == 20014
     assert job["last"]["detail"] == detail
     assert "problem" not in job["last"]
@@ -287,8 +286,7 @@ def test_410_eab_missing_is_refused(acme_factory):
     ae.write(["MDomain %s" % name], vhosts=[[name]])
     ae.env.allow_log(r"externalAccountRequired", r"md\[noeab.mdspec.org\]", r"AH10056")
     ae.start()
-    job = wait_until(lambda: (ae.job(name) or {}).get("errors", 0) > 0 and ae.job(name),
-                     30, what="failed run")
+    job = ae.wait_job(name, lambda j: j.get("errors", 0) > 0, 30, what="failed run")
     assert job["last"].get("problem") == "urn:ietf:params:acme:error:externalAccountRequired"
     assert not ae.exists("staging", name, "pubcert.pem")
 

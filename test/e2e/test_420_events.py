@@ -214,8 +214,7 @@ def test_420_challenge_setup_fails(acme_factory, reference):
     ae.start()
     # the run saves its progress (with the setup's error counted) before it
     # ends and counts its own: wait for the job the finished run saved
-    job = wait_until(lambda: (ae.job(name) or {}).get("errors", 0) >= 2 and ae.job(name),
-                     30, what="two errors")
+    job = ae.wait_job(name, lambda j: j.get("errors", 0) >= 2, 30, what="two errors")
     assert job["errors"] == 2, job
     assert job["last"]["problem"] == "challenge-setup-failure"
     assert ae.reasons(name) == ["renewing", reason, "errored"]

@@ -34,8 +34,8 @@ def errors_of(ae, name):
 
 
 def wait_errors(ae, name, n, timeout=60):
-    return wait_until(lambda: errors_of(ae, name) >= n and ae.job(name), timeout,
-                      what="%d errors of %s" % (n, name))
+    return ae.wait_job(name, lambda j: j.get("errors", 0) >= n, timeout,
+                       what="%d errors of %s" % (n, name))
 
 
 def count_in_logs(envs, text):

@@ -217,8 +217,8 @@ def test_550_unvalidatable_starts(acme_factory, case):
                      r"AH10800", r"AH10802")
     ae.write(body, vhosts=[vhost])
     ae.start()
-    job = wait_until(lambda: (ae.job(name) or {}).get("errors", 0) > 0 and ae.job(name),
-                     30, what="failed renewal of %s" % name)
+    job = ae.wait_job(name, lambda j: j.get("errors", 0) > 0, 30,
+                      what="failed renewal of %s" % name)
     if "dns01" == case:
         warning = ("AH10800: %s: the address '%s' can only be validated with the "
                    "challenge types 'http-01' or 'tls-alpn-01', but MDCAChallenges "
