@@ -151,7 +151,7 @@ apr_status_t md_acme_create(md_acme_t **pacme, apr_pool_t *p, const char *url,
 
     rv = url ? md_util_abs_http_uri_check(p, url, &err) : APR_EINVAL;
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "invalid ACME url %s: %s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10910: invalid ACME url %s: %s",
                       url ? url : "(null)", err ? err : "missing");
         goto leave;
     }
@@ -247,7 +247,7 @@ static apr_status_t inspect_response(md_json_t **pjson, int *pbad_nonce,
             rv = md_json_readd(&json, p, resp->body.data, resp->body.len);
             if (APR_SUCCESS != rv) {
                 md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                              "unable to parse JSON from %s", resp->req->url);
+                              "AH10911: unable to parse JSON from %s", resp->req->url);
                 if (result) {
                     md_result_printf(result, rv, "Unable to understand the response "
                                      "from the ACME server at <%s>.", resp->req->url);
@@ -389,7 +389,7 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, acme->p,
-                      "setup of ACME session for %s failed", acme->url);
+                      "AH10912: setup of ACME session for %s failed", acme->url);
     }
     return rv;
 }
@@ -411,7 +411,7 @@ static apr_status_t new_nonce(md_acme_t *acme, md_result_t *result, apr_pool_t *
     update_nonce(acme, resp);
     if (!acme->nonce) {
         rv = APR_EGENERAL;
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "no %s from %s (http status %d)",
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10913: no %s from %s (http status %d)",
                       HDR_NONCE, acme->api.new_nonce, resp->status);
         if (result) md_result_printf(result, rv, "The ACME server at <%s> did not "
                                      "provide a nonce.", acme->url);
@@ -467,7 +467,7 @@ static apr_status_t post_with_headers(md_http_response_t **presp, md_json_t **pj
     if (!acme->acct_key || (!use_jwk && (!acme->acct || !acme->acct->url))) {
         rv = APR_EINVAL;
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "ACME request to %s needs an account", url);
+                      "AH10914: ACME request to %s needs an account", url);
         goto leave;
     }
     data = payload ? md_json_writep(payload, p, MD_JSON_FMT_COMPACT) : "";
@@ -480,7 +480,7 @@ static apr_status_t post_with_headers(md_http_response_t **presp, md_json_t **pj
         if (!bad_nonce) {
             break;
         }
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "retrying %s with a new nonce",
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10915: retrying %s with a new nonce",
                       url);
     }
 leave:
@@ -518,7 +518,7 @@ apr_status_t md_acme_get_chain(apr_array_header_t *chain, md_acme_t *acme,
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "no certificate chain in the answer from %s", url);
+                      "AH10916: no certificate chain in the answer from %s", url);
         if (result) {
             md_result_printf(result, rv, "The ACME server at <%s> did not deliver a "
                              "certificate chain.", acme->url);

@@ -143,7 +143,7 @@ apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_pkey_t **ppkey,
     if (APR_SUCCESS != rv) goto leave;
     rv = md_acme_acct_from_json(&acct, json, p);
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "account %s/%s: "
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "AH10917: account %s/%s: "
                       "account.json lacks url or ca-url, ignored",
                       md_store_group_name(group), name);
         goto leave;
@@ -154,7 +154,7 @@ apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_pkey_t **ppkey,
     rv = md_store_load(store, group, name, MD_FN_ACCT_KEY, MD_SV_PKEY,
                        (void **)&pkey, p);
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "account %s/%s: "
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "AH10918: account %s/%s: "
                       "unable to load the account key", md_store_group_name(group),
                       name);
         if (APR_STATUS_IS_ENOENT(rv)) {
@@ -203,7 +203,7 @@ apr_status_t md_acme_acct_save(md_store_t *store, apr_pool_t *p,
         }
     }
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "saving new account for %s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10919: saving new account for %s",
                       acct->ca_url);
         goto leave;
     }
@@ -264,7 +264,7 @@ static int find_acct_cb(void *baton, const char *name, apr_pool_t *ptemp)
             return 0;
         }
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, "found account %s for %s",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, "AH10920: found account %s for %s",
                   name, ctx->ca_url);
     ctx->acct = acct;
     ctx->pkey = pkey;
@@ -283,7 +283,7 @@ static apr_status_t find_acct(find_ctx_t *ctx)
     if (APR_STATUS_IS_EACCES(rv)) {
         /* accounts/ stays 0750 root until the first account is saved: the
          * child renewing as User sees none there and registers a new one */
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "accounts not readable, "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "AH10921: accounts not readable, "
                       "looking for %s", pattern);
         rv = APR_ENOENT;
     }
@@ -291,7 +291,7 @@ static apr_status_t find_acct(find_ctx_t *ctx)
     if (ctx->acct) return APR_SUCCESS;
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         /* e.g. accounts/ not readable by the child process: as if empty */
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "looking for accounts "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "AH10922: looking for accounts "
                       "of %s in the store", ctx->ca_url);
     }
     return APR_ENOENT;
@@ -343,7 +343,7 @@ apr_status_t md_acme_use_acct(md_acme_t *acme, md_store_t *store,
     rv = md_acme_acct_load(&acct, &pkey, store, MD_SG_ACCOUNTS, id, p);
     if (APR_SUCCESS != rv) return rv;
     if (strcmp(acct->ca_url, acme->url)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EINVAL, p, "account %s belongs "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EINVAL, p, "AH10923: account %s belongs "
                       "to %s, not to %s", id, acct->ca_url, acme->url);
         return APR_EINVAL;
     }
@@ -512,7 +512,7 @@ apr_status_t md_acme_acct_validate(md_acme_t *acme, md_store_t *store,
     if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_EACCES(rv)
         || (resp && (resp->status == 404 || resp->status == 410))) {
         /* the CA does not know this account (any more) */
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "account %s (%s) is not "
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "AH10924: account %s (%s) is not "
                       "accepted by the CA, marking it as of unknown status",
                       acct->id ? acct->id : "(staged)", acct->url);
         acct->status = MD_ACME_ACCT_ST_UNKNOWN;

@@ -62,7 +62,7 @@ apr_status_t md_acme_authz_update(md_acme_authz_t *authz, md_acme_t *acme,
     authz->status = md_json_dups(p, json, "status", NULL);
     authz->state = state_parse(authz->status);
     authz->retry_after = md_http_resp_retry_after(resp, 0);
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "authz for %s at %s: %s",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10925: authz for %s at %s: %s",
                   authz->domain, authz->url, authz->status ? authz->status : "(none)");
 leave:
     return rv;
@@ -161,7 +161,7 @@ static apr_status_t setup_http01(const char **psetup, cha_ctx *ctx, apr_pool_t *
         rv = md_store_save(ctx->env->store, p, MD_SG_CHALLENGES, domain, MD_FN_HTTP01,
                            MD_SV_TEXT, (void *)ctx->key_authz, 0);
         if (APR_SUCCESS != rv) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: saving http-01 "
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10926: %s: saving http-01 "
                           "challenge for %s", ctx->env->md->name, domain);
             goto leave;
         }
@@ -204,7 +204,7 @@ static apr_status_t setup_tlsalpn01(const char **psetup, cha_ctx *ctx, apr_pool_
     *psetup = apr_psprintf(p, "%s:%s", MD_AUTHZ_TYPE_TLSALPN01, domain);
 leave:
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: setting up tls-alpn-01 "
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10927: %s: setting up tls-alpn-01 "
                       "challenge for %s", md->name, domain);
     }
     return rv;
@@ -338,7 +338,7 @@ static apr_status_t cha_respond(const char **psetup, cha_ctx *ctx, md_json_t *ch
     ctx->status = md_json_gets(cha, "status", NULL);
     if (!ctx->url || !ctx->token || !md_util_is_base64url(ctx->token)) {
         rv = APR_EINVAL;
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: challenge %s for %s lacks "
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10928: %s: challenge %s for %s lacks "
                       "url or valid token", env->md->name, ctx->type, ctx->authz->domain);
         goto leave;
     }
@@ -414,7 +414,7 @@ apr_status_t md_acme_authz_respond(const char **psetup, md_acme_authz_t *authz,
         cha = challenge_get(authz, ctx.type, p);
         rv = cha ? cha_respond(psetup, &ctx, cha, p) : APR_ENOENT;
         if (APR_SUCCESS == rv) goto leave;
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "%s: challenge %s for %s "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "AH10929: %s: challenge %s for %s "
                       "not set up", env->md->name, ctx.type, authz->domain);
     }
     rv = APR_EGENERAL;
@@ -469,7 +469,7 @@ static apr_status_t teardown_dns01(const char *rest, const md_t *md,
         return APR_EINVAL;
     }
     if (!dns01_cmd) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "%s: no dns-01 command "
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p, "AH10930: %s: no dns-01 command "
                       "configured to tear down the challenge for %s", md->name, domain);
         return APR_ENOENT;
     }
@@ -499,7 +499,7 @@ apr_status_t md_acme_authz_teardown(md_store_t *store, const char *setup,
     if (!colon) return APR_EINVAL;
     type = apr_pstrmemdup(p, setup, (apr_size_t)(colon - setup));
     rest = colon + 1;
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: teardown of %s", md->name,
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10931: %s: teardown of %s", md->name,
                   setup);
     if (!strcmp(MD_AUTHZ_TYPE_DNS01, type)) {
         return teardown_dns01(rest, md, dns01_cmd, dns01_version, p);

@@ -340,7 +340,7 @@ static int sibling_acct_cb(void *baton, const char *name, apr_pool_t *ptemp)
     }
     sc->rv = try_acct(ctx, acct, pkey);
     if (APR_SUCCESS == sc->rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ctx->p, "%s: using the account %s "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ctx->p, "AH10932: %s: using the account %s "
                       "staged by %s", ctx->md->name, acct->url, name);
         return 0;
     }
@@ -511,7 +511,7 @@ static apr_status_t choose_profile(const char **pprofile, drive_ctx *ctx)
         rv = APR_EINVAL;            /* the caller says so, after its activity */
     }
     else {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ctx->p, "%s: the CA at <%s> does "
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ctx->p, "AH10933: %s: the CA at <%s> does "
                       "not offer the profile '%s', ordering without", md->name,
                       ctx->ca_url, md->profile);
     }
@@ -545,7 +545,7 @@ static apr_status_t order_new(md_acme_order_t **porder, drive_ctx *ctx,
     rv = md_acme_order_register(&order, ctx->acme, ctx->domains, profile, replaces,
                                 ctx->result, ctx->p);
     if (APR_SUCCESS != rv && replaces && ctx->result->problem) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "%s: new order replacing "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "AH10934: %s: new order replacing "
                       "%s failed, trying without", ctx->md->name, replaces);
         rv = md_acme_order_register(&order, ctx->acme, ctx->domains, profile, NULL,
                                     ctx->result, ctx->p);
@@ -742,7 +742,7 @@ static apr_status_t drive_spec(drive_ctx *ctx, const md_pkey_spec_t *spec)
             break;
         }
         /* the order from staging did not work out, once more with a new one */
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "%s: continuing the "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "AH10935: %s: continuing the "
                       "staged order failed, creating a new one", ctx->md->name);
         order = NULL;
         resumed = 0;

@@ -205,7 +205,7 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
         goto leave;
     }
     order->url = apr_pstrdup(p, location);
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "new order %s: %s", order->url,
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10936: new order %s: %s", order->url,
                   md_acme_order_st_str(order->status));
 leave:
     *porder = (APR_SUCCESS == rv) ? order : NULL;

@@ -284,7 +284,7 @@ static apr_status_t fetch_one(fetch_ctx *ctx, md_ari_t *ari, apr_time_t now)
     }
     if (APR_SUCCESS == rv) {
         md_ari_update(ari, fetched, now, random64());
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ctx->p, "md(%s): ARI for %s: window "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ctx->p, "AH10937: md(%s): ARI for %s: window "
                       "%s - %s, renew at %s, next poll in %s", ctx->md->name,
                       ari->cert_id, md_time_rfc822(ctx->p, ari->start),
                       md_time_rfc822(ctx->p, ari->end), md_time_rfc822(ctx->p, ari->renew_at),

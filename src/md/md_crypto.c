@@ -247,7 +247,7 @@ static apr_status_t gen_rsa(EVP_PKEY **pkey, unsigned int bits, apr_pool_t *p)
     }
     if (bits < MD_PKEY_RSA_BITS_MIN) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
-                      "RSA key size %u is smaller than %u", bits, MD_PKEY_RSA_BITS_MIN);
+                      "AH10938: RSA key size %u is smaller than %u", bits, MD_PKEY_RSA_BITS_MIN);
         return APR_EINVAL;
     }
     *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
@@ -261,7 +261,7 @@ static apr_status_t gen_curve(EVP_PKEY **pkey, const char *curve, apr_pool_t *p)
 
     if (NID_undef == nid) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTIMPL, p,
-                      "unknown curve '%s': not supported by OpenSSL",
+                      "AH10939: unknown curve '%s': not supported by OpenSSL",
                       curve ? curve : "(none)");
         return APR_ENOTIMPL;
     }
@@ -365,7 +365,7 @@ apr_status_t md_pkey_floadx(md_pkey_t **ppkey, apr_pool_t *p, const char *pass,
     if (APR_SUCCESS != rv) goto leave;
     rv = md_pkey_read_pem(ppkey, p, pass, pass_len, data, len);
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "error loading private key %s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10940: error loading private key %s",
                       fname);
     }
 leave:
@@ -614,7 +614,7 @@ apr_status_t md_pkey_jws_sign(const char **psig64, md_pkey_t *pkey, apr_pool_t *
     *psig64 = NULL;
     if (!alg) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTIMPL, p,
-                      "no JWS algorithm for key type %s", md_pkey_type_name(pkey));
+                      "AH10941: no JWS algorithm for key type %s", md_pkey_type_name(pkey));
         return APR_ENOTIMPL;
     }
     ctx = EVP_MD_CTX_new();

@@ -123,14 +123,14 @@ apr_status_t md_chain_floadx(apr_array_header_t **pcerts, apr_pool_t *p,
     rv = md_chain_read_pem(certs, p, data, len);
     if (APR_SUCCESS != rv && certs->nelts > 0) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "error reading certificate %d in %s", certs->nelts + 1, fname);
+                      "AH10942: error reading certificate %d in %s", certs->nelts + 1, fname);
         goto leave;
     }
     if (0 == certs->nelts) {
         if (len >= MD_CHAIN_EMPTY_MAX) {
             rv = APR_EINVAL;
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                          "no certificate found in %s (%lu bytes)",
+                          "AH10943: no certificate found in %s (%lu bytes)",
                           fname, (unsigned long)len);
             goto leave;
         }
@@ -198,14 +198,14 @@ apr_status_t md_chain_fload_leaf(md_cert_t **pleaf, apr_pool_t *p, const char *f
     if (!x509) {
         rv = (len >= MD_CHAIN_EMPTY_MAX) ? APR_EINVAL : APR_ENOENT;
         md_log_perror(MD_LOG_MARK, APR_STATUS_IS_ENOENT(rv) ? MD_LOG_DEBUG : MD_LOG_ERR,
-                      rv, p, "no certificate found in %s (%lu bytes)", fname,
+                      rv, p, "AH10944: no certificate found in %s (%lu bytes)", fname,
                       (unsigned long)len);
         goto leave;
     }
     if (!rest_are_certs(bio)) {
         rv = APR_EINVAL;
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "error reading a certificate after the first in %s", fname);
+                      "AH10945: error reading a certificate after the first in %s", fname);
         X509_free(x509);
         goto leave;
     }
@@ -226,7 +226,7 @@ apr_status_t md_cert_fload(md_cert_t **pcert, apr_pool_t *p, const char *fname)
     if (APR_SUCCESS != rv) return rv;
     if (certs->nelts < 1) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_ENOENT, p,
-                      "no certificate in %s", fname);
+                      "AH10946: no certificate in %s", fname);
         return APR_ENOENT;
     }
     *pcert = APR_ARRAY_IDX(certs, 0, md_cert_t *);
@@ -277,7 +277,7 @@ apr_status_t md_chain_fsave(apr_array_header_t *certs, apr_pool_t *p,
         rv = md_text_freplace(fname, perms, p, pem);
     }
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "writing certificates to %s", fname);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10947: writing certificates to %s", fname);
     }
     return rv;
 }

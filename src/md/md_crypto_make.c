@@ -80,7 +80,7 @@ static apr_status_t check_signing_key(md_pkey_t *pkey, const char *what, apr_poo
 
     if (EVP_PKEY_is_a(key, "X25519") || EVP_PKEY_is_a(key, "X448")) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTIMPL, p,
-                      "%s: a %s key cannot sign", what, md_pkey_type_name(pkey));
+                      "AH10948: %s: a %s key cannot sign", what, md_pkey_type_name(pkey));
         return APR_ENOTIMPL;
     }
     return APR_SUCCESS;

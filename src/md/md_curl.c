@@ -136,7 +136,7 @@ static apr_status_t xfer_setup(curl_xfer_t *x)
     }
     else {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTIMPL, req->pool,
-                      "req[%d]: http method %s not supported", req->id, req->method);
+                      "AH10949: req[%d]: http method %s not supported", req->id, req->method);
         return APR_ENOTIMPL;
     }
     if (req->content_type) {
@@ -226,7 +226,7 @@ static apr_status_t xfer_done(curl_xfer_t *x, CURLcode code)
 
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, x->req->pool,
-                      "req[%d]: %s %s: curl error %d: %s", x->req->id, x->req->method,
+                      "AH10950: req[%d]: %s %s: curl error %d: %s", x->req->id, x->req->method,
                       x->req->url, (int)code,
                       x->too_large ? "response body exceeds limit"
                       : (x->errbuf[0] ? x->errbuf : curl_easy_strerror(code)));

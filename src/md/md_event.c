@@ -262,7 +262,7 @@ static apr_status_t run_argv(int *pexit_code, const char **argv, const char *con
 
     rv = md_util_exec(p, argv[0], argv, env, pexit_code);
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "unable to run %s", argv[0]);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "AH10951: unable to run %s", argv[0]);
         *pexit_code = 255;
     }
     if (0 == *pexit_code) return APR_SUCCESS;

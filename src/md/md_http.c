@@ -193,7 +193,7 @@ apr_status_t md_http_perform(md_http_request_t *req, md_http_response_t **presp)
     }
     else {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, req->pool,
-                      "req[%d]: %s %s failed", req->id, req->method, req->url);
+                      "AH10952: req[%d]: %s %s failed", req->id, req->method, req->url);
     }
     *presp = (APR_SUCCESS == rv) ? resp : NULL;
     return rv;

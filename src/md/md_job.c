@@ -286,7 +286,7 @@ static void save_throttled(md_job_t *job)
     if (APR_SUCCESS != apr_pool_create(&ptemp, job->p)) return;
     rv = md_job_save(job, ptemp);
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ptemp, "%s: saving job progress",
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ptemp, "AH10953: %s: saving job progress",
                       job->mdomain);
     }
     apr_pool_destroy(ptemp);

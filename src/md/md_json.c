@@ -571,7 +571,7 @@ apr_status_t md_json_readd(md_json_t **pjson, apr_pool_t *p,
     j = json_loadb(data, len, JSON_DECODE_ANY, &error);
     if (!j) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EINVAL, p,
-                      "failed to parse JSON: %s (line %d:%d)",
+                      "AH10954: failed to parse JSON: %s (line %d:%d)",
                       error.text, error.line, error.column);
         return APR_EINVAL;
     }

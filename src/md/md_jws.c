@@ -50,7 +50,7 @@ apr_status_t md_jws_sign(md_json_t **pmsg, apr_pool_t *p,
     alg = md_pkey_jws_alg(pkey);
     if (!alg) {
         rv = APR_ENOTIMPL;
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "jws: unsupported key type");
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10955: jws: unsupported key type");
         goto leave;
     }
     md_json_sets(alg, prot, MD_KEY_ALG, NULL);
@@ -77,7 +77,7 @@ apr_status_t md_jws_sign(md_json_t **pmsg, apr_pool_t *p,
     input = apr_pstrcat(p, prot64, ".", pay64, NULL);
     rv = md_pkey_jws_sign(&sig64, pkey, p, input, strlen(input));
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "jws: signing with %s failed", alg);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10956: jws: signing with %s failed", alg);
     }
 leave:
     *pmsg = (APR_SUCCESS == rv) ? jws_message(p, prot64, pay64, sig64) : NULL;
@@ -112,7 +112,7 @@ apr_status_t md_jws_eab(md_json_t **peab, const char **pproblem,
     if (APR_SUCCESS != rv) {
         problem = MD_PROBLEM_EAB_HMAC_INVALID;
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "external account binding: the hmac value of kid '%s' "
+                      "AH10957: external account binding: the hmac value of kid '%s' "
                       "is not valid base64url", eab_kid ? eab_kid : "");
         goto leave;
     }
@@ -133,7 +133,7 @@ apr_status_t md_jws_eab(md_json_t **peab, const char **pproblem,
     if (APR_SUCCESS != rv) {
         problem = MD_PROBLEM_EAB_HMAC_FAIL;
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "external account binding: hmac of kid '%s' failed", eab_kid);
+                      "AH10958: external account binding: hmac of kid '%s' failed", eab_kid);
     }
 leave:
     *pproblem = problem;

@@ -418,7 +418,7 @@ static void ostat_refresh(md_ocsp_reg_t *reg, ocsp_status *ostat, apr_time_t now
                                     NULL, now, p);
     }
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "md[%s]: not using stored OCSP "
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "AH10959: md[%s]: not using stored OCSP "
                       "response %s: %s", ostat->md_name, ostat->file_name,
                       err ? err : "cannot be read");
         return;

@@ -434,7 +434,7 @@ apr_status_t md_reg_assess(md_reg_t *reg, md_t *md, apr_pool_t *p)
             md->state = MD_S_INCOMPLETE;
             md->state_descr = apr_psprintf(reg->p, "certificate(%s) is not usable: %s",
                                            sname, pc->error ? pc->error : "unknown");
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "%s: %s", md->name,
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10960: %s: %s", md->name,
                           md->state_descr);
             break;
         }
@@ -527,7 +527,7 @@ apr_status_t md_reg_sync_start(md_reg_t *reg, apr_array_header_t *mds, apr_pool_
         smd = apr_hash_get(reg->stored, md->name, APR_HASH_KEY_STRING);
         if (!smd && (smd = find_renamed(reg, md, claimed, p))) {
             md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
-                          "%s: renaming stored managed domain %s", md->name, smd->name);
+                          "AH10961: %s: renaming stored managed domain %s", md->name, smd->name);
             rv = md_store_rename(reg->store, p, MD_SG_DOMAINS, smd->name, md->name);
             if (APR_SUCCESS != rv) return rv;
             md_store_rename(reg->store, p, MD_SG_STAGING, smd->name, md->name);

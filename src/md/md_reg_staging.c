@@ -308,10 +308,10 @@ apr_status_t md_reg_activate_staging(md_reg_t *reg, md_t *md, apr_time_t now,
     staged->ca_effective = set.md->ca_effective;
     staged->ca_account = set.md->ca_account;
     set.md = staged;
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: saving staged account", md->name);
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10962: %s: saving staged account", md->name);
     rv = md_acme_drive_activate_account(reg->store, set.md, p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) goto leave;
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: purging order information",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10963: %s: purging order information",
                   md->name);
     md_acme_order_purge(reg->store, p, MD_SG_STAGING, md, reg->dns01_cmd,
                         reg->dns01_version);

@@ -112,7 +112,7 @@ static md_t *md_for_attempt(renew_task *t, md_job_t *job, apr_pool_t *p)
     }
     if (APR_SUCCESS == md_store_md_load(t->opts->store, MD_SG_STAGING, md->name, &staged, p)
         && staged->ca_effective && strcmp(staged->ca_effective, url)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "%s: using CA %s after %d errors, "
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "AH10964: %s: using CA %s after %d errors, "
                       "resetting staging", md->name, url, job->error_runs);
         md_store_purge(t->opts->store, p, MD_SG_STAGING, md->name);
     }
@@ -577,7 +577,7 @@ static void process(renew_task *t, apr_pool_t *p)
             && md_live_is_staged(opts->store, t->md, p)) {
             /* it serves already and is due again: a new renewal replaces
              * staging (live/NAME keeps serving meanwhile) */
-            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "%s: the live certificate is "
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "AH10965: %s: the live certificate is "
                           "due for renewal", t->md->name);
             md_store_purge(opts->store, p, MD_SG_STAGING, t->md->name);
             run_renewal(t, job_make(t, p), result, p);

@@ -298,7 +298,7 @@ static int rm_old_aspect_cb(void *baton, const char *aspect, apr_pool_t *p)
     mtime = store->ops->get_modified(store, ctx->group, ctx->name, aspect, p);
     if (!mtime || mtime >= ctx->modified) return 1;
     rv = store->ops->remove(store, ctx->group, ctx->name, aspect, p, 1);
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "store: removed old %s/%s",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "AH10966: store: removed old %s/%s",
                   md_store_location(store, ctx->group, ctx->name, p), aspect);
     if (APR_SUCCESS != rv) {
         ctx->rv = rv;

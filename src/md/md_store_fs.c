@@ -74,7 +74,7 @@ int md_store_fs_is_segment(const char *s)
 apr_status_t md_store_fs_bad_segment(apr_pool_t *p, const char *what, const char *s)
 {
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
-                  "store: invalid %s '%s' (must be a plain file name)",
+                  "AH10967: store: invalid %s '%s' (must be a plain file name)",
                   what, s ? s : "(null)");
     return APR_EINVAL;
 }
@@ -87,7 +87,7 @@ apr_status_t md_store_fs_get_dir(const char **pdir, md_store_t *store,
     *pdir = NULL;
     if (!gname) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EINVAL, p,
-                      "store: invalid group %d", (int)group);
+                      "AH10968: store: invalid group %d", (int)group);
         return APR_EINVAL;
     }
     if (MD_SG_NONE == group) {
@@ -195,7 +195,7 @@ static apr_status_t mk_dir(md_store_t *store, md_store_group_t group, const char
             rv = APR_SUCCESS;
         }
         if (APR_SUCCESS != rv) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "store: unable to create "
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10969: store: unable to create "
                           "directory %s%s", dir, APR_STATUS_IS_EEXIST(rv) ? " (something "
                           "else, a link or a file, is there)" : "");
             return rv;
@@ -208,7 +208,7 @@ static apr_status_t mk_dir(md_store_t *store, md_store_group_t group, const char
     }
     if (APR_SUCCESS != rv && existed) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
-                      "store: unable to set mode %04x on %s", (unsigned)dperms, dir);
+                      "AH10970: store: unable to set mode %04x on %s", (unsigned)dperms, dir);
         rv = APR_SUCCESS;
     }
     if (APR_SUCCESS == rv && store->dir_cb && (!existed || force_cb)) {
@@ -256,7 +256,7 @@ static apr_status_t check_group_dir(md_store_t *store, md_store_group_t group,
         }
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                          "store: unable to create directory %s", gdir);
+                          "AH10971: store: unable to create directory %s", gdir);
             return rv;
         }
     }
@@ -310,7 +310,7 @@ static int migrate_pkey_cb(void *baton, apr_pool_t *p, const char *dir,
         rv = apr_file_rename(from, to, p);
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                          "store migration: renaming %s to %s", from, to);
+                          "AH10972: store migration: renaming %s to %s", from, to);
             *prv = rv;
         }
     }
@@ -342,7 +342,7 @@ static int migrate_pubcert_cb(void *baton, apr_pool_t *p, const char *dir,
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "store migration: writing %s", pub_fn);
+                      "AH10973: store migration: writing %s", pub_fn);
         *prv = rv;
     }
     return 1;
@@ -401,7 +401,7 @@ static apr_status_t migrate(md_store_t *store, md_json_t *json, double version,
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      "migrating store %s from version %f failed", FS(store)->base, version);
+                      "AH10974: migrating store %s from version %f failed", FS(store)->base, version);
     }
     return rv;
 }

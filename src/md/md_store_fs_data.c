@@ -61,7 +61,7 @@ apr_status_t md_store_fs_load(md_store_t *store, md_store_group_t group,
             break;
     }
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "store: loading %s", fname);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "AH10975: store: loading %s", fname);
     }
     else if (pvalue) {
         *pvalue = value;
@@ -137,7 +137,7 @@ apr_status_t md_store_fs_save(md_store_t *store, apr_pool_t *p, md_store_group_t
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, APR_STATUS_IS_EEXIST(rv) ? MD_LOG_DEBUG : MD_LOG_ERR,
-                      rv, p, "store: saving %s", fname);
+                      rv, p, "AH10976: store: saving %s", fname);
     }
     return rv;
 }
@@ -202,7 +202,7 @@ apr_status_t md_store_fs_purge(md_store_t *store, apr_pool_t *p, md_store_group_
     if (APR_SUCCESS != rv) return rv;
     rv = md_util_rm_recursive(dir, p);
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "store: purging %s", dir);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "AH10977: store: purging %s", dir);
     }
     return rv;
 }
@@ -240,7 +240,7 @@ static apr_status_t archive_dir(md_store_t *store, const char *dir, const char *
     }
     rv = apr_file_rename(dir, target, p);
     md_log_perror(MD_LOG_MARK, (APR_SUCCESS == rv) ? MD_LOG_DEBUG : MD_LOG_ERR, rv, p,
-                  "store: archiving %s to %s", dir, target);
+                  "AH10978: store: archiving %s to %s", dir, target);
     return rv;
 }
 
@@ -276,7 +276,7 @@ apr_status_t md_store_fs_move(md_store_t *store, apr_pool_t *p, md_store_group_t
     }
 leave:
     md_log_perror(MD_LOG_MARK, (APR_SUCCESS == rv) ? MD_LOG_DEBUG : MD_LOG_ERR, rv, p,
-                  "store: moving %s to %s", from_dir, to_dir);
+                  "AH10979: store: moving %s to %s", from_dir, to_dir);
     return rv;
 }
 
@@ -301,7 +301,7 @@ apr_status_t md_store_fs_rename(md_store_t *store, apr_pool_t *p,
     }
     rv = apr_file_rename(from_dir, to_dir, p);
     md_log_perror(MD_LOG_MARK, (APR_SUCCESS == rv) ? MD_LOG_DEBUG : MD_LOG_ERR, rv, p,
-                  "store: renaming %s to %s", from_dir, to_dir);
+                  "AH10980: store: renaming %s to %s", from_dir, to_dir);
     return rv;
 }
 

@@ -186,7 +186,7 @@ apr_status_t md_store_fs_lock_name(void **plock, md_store_t *store,
     }
 leave:
     if (APR_SUCCESS != rv && !APR_STATUS_IS_EAGAIN(rv)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "store: locking %s/%s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "AH10981: store: locking %s/%s",
                       md_store_group_name(group), name ? name : "(null)");
     }
     *plock = lock;
