@@ -69,9 +69,10 @@ def test_420_errored(acme_factory, reference):
               "</MDomain>"], vhosts=[[name]])
     ae.env.allow_log(r"Unsuccessful in contacting ACME server", r"AH10056")
     ae.start()
-    wait_until(lambda: "errored" in ae.reasons(name), 30, what="errored")
+    # the job saved after the run, which the errored message is part of
+    job = ae.wait_job(name, lambda j: "message-errored" in log_types(j), 30,
+                      what="errored")
     assert ae.reasons(name)[:2] == ["renewing", "errored"]
-    job = ae.job(name)
     assert job["errors"] >= 1 and job["finished"] is False
     assert job["last"]["status"] == 111
     assert job["last"]["status-description"] == "Connection refused"
@@ -131,8 +132,7 @@ def test_420_renewing_veto(acme_factory, reference, cmd):
     assert ("[md:info]" if reference else "[md:error]") in line
     assert "%s: event-handler for 'renewing' returned" % name in line
     assert "preventing renewal to proceed." in line
-    wait_until(lambda: "message-error" in log_types(ae.job(name)), 10, what="job")
-    job = ae.job(name)
+    job = ae.wait_job(name, lambda j: "message-error" in log_types(j), 10, what="job")
     assert job["last"]["problem"] == "urn:org:apache:httpd:log:AH10109:"
     assert job["last"]["detail"] == detail
     last = ae.md_status(name)["renewal"]["last"]
@@ -167,8 +167,7 @@ def test_420_errored_failing_cmd(acme_factory, reference):
               "</MDomain>"], vhosts=[[name]], message_cmd=cmd)
     ae.env.allow_log(r"Unsuccessful in contacting ACME server", r"AH10056", r"AH10109")
     ae.start()
-    wait_until(lambda: "message-error" in log_types(ae.job(name)), 30, what="errored")
-    job = ae.job(name)
+    job = ae.wait_job(name, lambda j: "message-error" in log_types(j), 30, what="errored")
     assert job["last"]["status"] == 20014
     assert job["last"]["problem"] == "urn:org:apache:httpd:log:AH10109:"
     assert job["last"]["detail"] == "MDMessageCmd %s failed with exit code 3." % cmd
@@ -228,9 +227,8 @@ def test_420_failing_notify_holds_renewed(acme_factory):
     ae.env.allow_log(r"AH10108", r"MDNotifyCmd .* failed with exit code 5")
     ae.start()
     ae.wait_staged(name)
-    wait_until(lambda: "notify-error" in log_types(ae.job(name)), 20,
-               what="notify-error")
-    job = ae.job(name)
+    job = ae.wait_job(name, lambda j: "notify-error" in log_types(j), 20,
+                      what="notify-error")
     assert job["notified-renewed"] is False
     entry = [e for e in job["log"]["entries"] if e["type"] == "notify-error"][0]
     assert entry["detail"] == "MDNotifyCmd %s failed with exit code 5." % notify
@@ -254,11 +252,10 @@ def _failure_facts(acme_factory, reference, veto):
     ae.write(body, vhosts=[[name]], **kw)
     ae.start()
     if veto:
-        wait_until(lambda: "message-error" in log_types(ae.job(name)), 30, what="veto")
+        job = ae.wait_job(name, lambda j: "message-error" in log_types(j), 30, what="veto")
     else:
-        wait_until(lambda: "message-errored" in log_types(ae.job(name)), 30,
-                   what="errored")
-    job = ae.job(name)
+        job = ae.wait_job(name, lambda j: "message-errored" in log_types(j), 30,
+                          what="errored")
     if veto:
         # ours counts a veto as an error (errors, next-run): see
         # test_420_renewing_veto
