@@ -410,7 +410,11 @@ static void run_renewal(renew_task *t, md_job_t *job, md_result_t *result, apr_p
                       t->md->name, job->error_runs,
                       md_duration_print(p, job->next_run - t->now));
     }
-    job_save(t, job, p);
+    /* notify_staged may have saved it already: a second, identical write
+     * would only show job.json.tmp to a reader of staging/ */
+    if (job->dirty) {
+        job_save(t, job, p);
+    }
 }
 
 /* ARI (RFC 9773): 1 when the CA advises to renew now; otherwise the run
