@@ -22,6 +22,14 @@ apr_pool_t *md_test_pool;
 static apr_pool_t *global_pool;
 static unsigned int tmp_counter;
 
+/* The directories md_test_mkdtemp made in this process, removed when it
+ * exits (Check runs each test in a process of its own), unless
+ * MD_UNIT_KEEP is set. A process forked by a test does not own them. */
+#define MAX_TMP_DIRS 1024
+static char *tmp_dirs[MAX_TMP_DIRS];
+static pid_t tmp_owner[MAX_TMP_DIRS];
+static int tmp_ndirs;
+
 void md_test_setup(void)
 {
     apr_pool_create(&md_test_pool, global_pool);
@@ -212,7 +220,27 @@ const char *md_test_mkdtemp(apr_pool_t *p)
     dir = apr_psprintf(p, "%s/md-unit-%d-%u", base, (int)getpid(), ++tmp_counter);
     md_util_rm_recursive(dir, p);
     md_util_mkdir(dir, 0x0755, p);  /* apr_fileperms_t bits are hex */
+    if (tmp_ndirs < MAX_TMP_DIRS && (tmp_dirs[tmp_ndirs] = strdup(dir))) {
+        tmp_owner[tmp_ndirs++] = getpid();
+    }
     return dir;
+}
+
+static void remove_tmp_dirs(void)
+{
+    const char *keep = getenv("MD_UNIT_KEEP");
+    apr_pool_t *p;
+    int i;
+
+    if ((keep && *keep) || APR_SUCCESS != apr_pool_create(&p, NULL)) return;
+    for (i = 0; i < tmp_ndirs; ++i) {
+        if (tmp_owner[i] == getpid()) {
+            md_util_rm_recursive(tmp_dirs[i], p);
+        }
+        free(tmp_dirs[i]);
+    }
+    tmp_ndirs = 0;
+    apr_pool_destroy(p);
 }
 
 int main(void)
@@ -223,6 +251,7 @@ int main(void)
 
     apr_initialize();
     atexit(apr_terminate);
+    atexit(remove_tmp_dirs);        /* runs before apr_terminate */
     apr_pool_create(&global_pool, NULL);
     md_crypt_init(global_pool);
 
